@@ -1,0 +1,45 @@
+// Package inventory loads the hosts and groups omsrun works on, from HCL or
+// Ansible INI files, and matches host patterns against them.
+package inventory
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/secret"
+)
+
+// Host is one inventory host with its connection settings and merged variables.
+type Host struct {
+	Name           string
+	Address        string // defaults to Name
+	Port           int    // defaults to 22
+	User           string // empty: ~/.ssh/config or the local user
+	KeyFile        string
+	Password       secret.String
+	Become         bool
+	BecomePassword secret.String
+	KnownHostsFile string
+	// Vars are the host's variables after merging all < group < host.
+	Vars map[string]cty.Value
+	// Groups lists every group the host belongs to, directly or through children, sorted; always includes "all".
+	Groups []string
+	// DeclRange is where the host was declared, for diagnostics.
+	DeclRange hcl.Range
+}
+
+// Group is a named set of hosts.
+type Group struct {
+	Name     string
+	Hosts    []string // direct members, in declaration order
+	Children []string
+	Vars     map[string]cty.Value
+	// DeclRange is where the group was declared.
+	DeclRange hcl.Range
+}
+
+// Inventory is every host and group from the inventory sources, hosts in declaration order.
+type Inventory struct {
+	Hosts  []*Host
+	Groups map[string]*Group
+}

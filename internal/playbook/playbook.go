@@ -1,0 +1,62 @@
+// Package playbook loads HCL playbooks: variables, locals and ordered steps.
+// Step bodies are kept unevaluated and decoded late, once per host, against
+// the module's own schema (the Terraform pattern).
+package playbook
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/inventory"
+)
+
+// Playbook is a loaded, statically checked playbook.
+type Playbook struct {
+	Path string
+	// Vars holds every declared variable's final value (-e > var files > default),
+	// converted to its type; sensitive ones carry secret.Mark.
+	Vars map[string]cty.Value
+	// Locals holds every local, evaluated once (locals may not refer to host).
+	Locals map[string]cty.Value
+	Steps  []*Step
+	// MaxFailPercentage stops the run when more than this share of hosts failed; -1 means unset.
+	MaxFailPercentage int
+	// AnyErrorsFatal stops the run after the step in which any host failed.
+	AnyErrorsFatal bool
+	// Files are the parsed sources, for rendering diagnostics with snippets.
+	Files map[string]*hcl.File
+}
+
+// Step is one `step "name" {}` block. The engine owns every field but Module and Body.
+type Step struct {
+	Name      string
+	DeclRange hcl.Range
+
+	Hosts        string         // host pattern; "all" when unset
+	When         hcl.Expression // nil when unset; evaluated per host
+	Serial       string         // "", "N" or "N%"
+	RunOnce      bool
+	Timeout      time.Duration // 0: none
+	Retries      int
+	Delay        time.Duration
+	Until        hcl.Expression // nil when unset; sees `result`
+	IgnoreErrors bool
+
+	// Module is the name of the step's single module block; Body is that block's body.
+	Module      string
+	ModuleRange hcl.Range
+	Body        hcl.Body
+}
+
+// Scope is what one host sees when a step is evaluated for it.
+type Scope struct {
+	Host *inventory.Host
+	// Inv is always the whole inventory (never narrowed by --limit), so `hosts.oms` lists every node.
+	Inv *inventory.Inventory
+	// Changed reports whether the named earlier step changed this host.
+	Changed func(step string) bool
+	// Result is the current attempt's result, for `until`; cty.NilVal otherwise.
+	Result cty.Value
+}

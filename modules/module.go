@@ -1,0 +1,138 @@
+// Package modules holds omsrun's built-in modules. A module reads a host and
+// says what it would change (Check), then changes it (Apply). Modules never
+// print: they return results and report progress through Env.Report.
+package modules
+
+import (
+	"context"
+	"sort"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/transport"
+)
+
+// Module is one kind of step.
+type Module interface {
+	// Doc describes the module for `omsrun modules` and the README.
+	Doc() Doc
+	// NewArgs returns a pointer to a fresh argument struct with `hcl` tags; the
+	// engine decodes the step's module block into it (per host) with gohcl.
+	NewArgs() any
+	// Check reads the host (never writes) and returns what Apply would do.
+	Check(ctx context.Context, env *Env, args any) (*Plan, error)
+	// Apply makes the change the plan describes and reports what happened.
+	Apply(ctx context.Context, env *Env, args any, plan *Plan) (*Result, error)
+}
+
+// Validator is implemented by modules with static checks on their decoded
+// arguments; it runs for every host before any connection is made.
+type Validator interface {
+	Validate(args any) error
+}
+
+// Doc is the reference text of a module.
+type Doc struct {
+	Name    string
+	Summary string
+	// Args documents each argument: name → one line.
+	Args map[string]string
+}
+
+// Env is what a module may use while it runs on one host.
+type Env struct {
+	Host transport.Host
+	// HostName and Address are the inventory name and address of the host.
+	HostName, Address string
+	// Become asks modules to run their commands through sudo.
+	Become bool
+	// Diff asks Check to fill Plan.Diff.
+	Diff bool
+	// Yes is the user's blanket answer to confirmations.
+	Yes bool
+	// Report receives progress; never nil when the engine calls a module.
+	Report Reporter
+	// Facts caches per-host reads shared between steps (lazy, read once).
+	Facts *Facts
+}
+
+// Reporter receives a module's progress; the output layer draws it.
+type Reporter interface {
+	// Phase says what the module is doing now ("waiting for health").
+	Phase(msg string)
+	// Bytes reports a transfer: done of total bytes (total 0 when unknown).
+	Bytes(done, total int64)
+	// Warn reports a non-fatal problem shown in the host's result.
+	Warn(msg string)
+}
+
+// Plan is what Check found.
+type Plan struct {
+	// Change is true when Apply would change the host.
+	Change bool
+	// Unknown is true when the module cannot know without running ("would run").
+	Unknown bool
+	// Summary says in a few words what would change and why.
+	Summary string
+	// Diff is the content diff, secrets already removed.
+	Diff string
+	// Data carries module-private state from Check to Apply.
+	Data any
+}
+
+// Result is what Apply did.
+type Result struct {
+	Changed bool
+	Msg     string
+	Diff    string
+	// Outputs are exposed to later steps (stdout, rc, …).
+	Outputs map[string]cty.Value
+	// Warnings are shown with the host's line.
+	Warnings []string
+}
+
+// Facts is a per-host cache filled lazily by modules.
+type Facts struct {
+	values map[string]any
+}
+
+// Get returns a cached fact.
+func (f *Facts) Get(key string) (any, bool) {
+	if f == nil || f.values == nil {
+		return nil, false
+	}
+	v, ok := f.values[key]
+	return v, ok
+}
+
+// Set caches a fact. A Facts belongs to one host and is used by one step at a time.
+func (f *Facts) Set(key string, v any) {
+	if f.values == nil {
+		f.values = map[string]any{}
+	}
+	f.values[key] = v
+}
+
+var registry = map[string]func() Module{}
+
+// register is called from each module file's init; the registry is filled once at start-up and only read after.
+func register(name string, f func() Module) { registry[name] = f }
+
+// Lookup returns a new instance of the named module.
+func Lookup(name string) (Module, bool) {
+	f, ok := registry[name]
+	if !ok {
+		return nil, false
+	}
+	return f(), true
+}
+
+// Names lists every registered module, sorted.
+func Names() []string {
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
