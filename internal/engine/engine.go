@@ -1,0 +1,504 @@
+// Package engine runs a playbook's steps across hosts: each step fans out to
+// its hosts concurrently (bounded by forks) and is a barrier before the next.
+// Retries, timeouts, when, serial and ignore_errors are wrappers here, never
+// inside modules.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/hclx"
+	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/internal/playbook"
+	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/modules"
+)
+
+// Connector hands out one connection per host (the transport pool).
+type Connector interface {
+	Get(ctx context.Context, h *inventory.Host) (transport.Host, error)
+}
+
+// Options are the run's settings from the command line.
+type Options struct {
+	Forks   int
+	Check   bool
+	Diff    bool
+	Yes     bool
+	StartAt string
+	// Targets are the hosts the run may touch (inventory narrowed by --limit).
+	Targets []*inventory.Host
+}
+
+// Runner runs one playbook once.
+type Runner struct {
+	Playbook  *playbook.Playbook
+	Inventory *inventory.Inventory
+	Conn      Connector
+	Sink      Sink
+	Redactor  *secret.Redactor
+	Opts      Options
+	// Modules looks modules up by name; modules.Lookup when nil.
+	Modules func(name string) (modules.Module, bool)
+
+	mu      sync.Mutex
+	state   map[string]*hostState
+	tallies map[string]*HostTally
+}
+
+type hostState struct {
+	host    *inventory.Host
+	conn    transport.Host
+	dead    bool // failed or unreachable: drops out of later steps
+	changed map[string]bool
+	facts   modules.Facts
+}
+
+// Run executes every step and returns the recap. The error is non-nil only for
+// problems of the run itself (a bad `serial`, say), not for host failures.
+func (r *Runner) Run(ctx context.Context) (*Recap, error) {
+	if r.Modules == nil {
+		r.Modules = modules.Lookup
+	}
+	start := time.Now()
+	r.state = map[string]*hostState{}
+	r.tallies = map[string]*HostTally{}
+	names := make([]string, 0, len(r.Opts.Targets))
+	for _, h := range r.Opts.Targets {
+		r.state[h.Name] = &hostState{host: h, changed: map[string]bool{}}
+		r.tallies[h.Name] = &HostTally{Host: h.Name}
+		names = append(names, h.Name)
+	}
+	r.Sink.RunStart(RunInfo{Playbook: r.Playbook.Path, Hosts: names, Check: r.Opts.Check, Steps: len(r.Playbook.Steps)})
+	recap := &Recap{Check: r.Opts.Check}
+
+	// Dial every host that some step will use, all at once, so dial latency is
+	// paid once in parallel rather than per step.
+	r.dialAll(ctx)
+
+	started := r.Opts.StartAt == ""
+	for i, st := range r.Playbook.Steps {
+		if !started {
+			if st.Name != r.Opts.StartAt {
+				continue
+			}
+			started = true
+		}
+		if ctx.Err() != nil {
+			recap.Interrupted = true
+			break
+		}
+		end, err := r.runStep(ctx, i, st)
+		if err != nil {
+			return nil, err
+		}
+		recap.Steps = append(recap.Steps, end)
+		if ctx.Err() != nil {
+			recap.Interrupted = true
+			break
+		}
+		if why := r.shouldStop(st); why != "" {
+			recap.Stopped = why
+			break
+		}
+	}
+	for _, h := range r.Opts.Targets {
+		recap.Hosts = append(recap.Hosts, *r.tallies[h.Name])
+	}
+	recap.Duration = time.Since(start)
+	r.Sink.Recap(*recap)
+	return recap, nil
+}
+
+func (r *Runner) dialAll(ctx context.Context) {
+	hosts := r.Opts.Targets
+	eachHost(hosts, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
+		c, err := r.Conn.Get(ctx, h)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil {
+			// Unreachable hosts are reported at the first step that needs them.
+			return nil
+		}
+		r.state[h.Name].conn = c
+		return nil
+	})
+}
+
+// shouldStop applies any_errors_fatal and max_fail_percentage after a step.
+func (r *Runner) shouldStop(st *playbook.Step) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	failed := 0
+	for _, t := range r.tallies {
+		if t.Failed > 0 {
+			failed++
+		}
+	}
+	if failed == 0 {
+		return ""
+	}
+	if r.Playbook.AnyErrorsFatal {
+		return fmt.Sprintf("any_errors_fatal: a host failed step %q", st.Name)
+	}
+	if p := r.Playbook.MaxFailPercentage; p >= 0 && len(r.tallies) > 0 && failed*100 > p*len(r.tallies) {
+		return fmt.Sprintf("max_fail_percentage %d%% exceeded: %d of %d hosts failed", p, failed, len(r.tallies))
+	}
+	return ""
+}
+
+// selectHosts returns the live targets the step's pattern matches, in inventory order.
+func (r *Runner) selectHosts(st *playbook.Step) ([]*inventory.Host, error) {
+	pattern := st.Hosts
+	if pattern == "" {
+		pattern = "all"
+	}
+	matched, err := r.Inventory.Match(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []*inventory.Host
+	for _, h := range matched {
+		s, ok := r.state[h.Name]
+		if !ok || s.dead {
+			continue
+		}
+		out = append(out, s.host)
+	}
+	if st.RunOnce && len(out) > 1 {
+		out = out[:1]
+	}
+	return out, nil
+}
+
+func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepEnd, error) {
+	hosts, err := r.selectHosts(st)
+	if err != nil {
+		return StepEnd{}, fmt.Errorf("step %q: %w", st.Name, err)
+	}
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = h.Name
+	}
+	r.Sink.StepStart(StepInfo{Index: idx, Name: st.Name, Module: st.Module, Hosts: names})
+	groups, err := batches(hosts, st.Serial)
+	if err != nil {
+		return StepEnd{}, fmt.Errorf("step %q: %w", st.Name, err)
+	}
+	start := time.Now()
+	end := StepEnd{Name: st.Name}
+	var endMu sync.Mutex
+	for _, batch := range groups {
+		if ctx.Err() != nil {
+			break
+		}
+		errs := eachHost(batch, r.Opts.Forks, func(h *inventory.Host) error {
+			res := r.runHost(ctx, st, h)
+			endMu.Lock()
+			if res.Duration > end.SlowestDuration {
+				end.Slowest, end.SlowestDuration = h.Name, res.Duration
+			}
+			endMu.Unlock()
+			r.record(st, res)
+			return nil
+		})
+		// Only a panic gets here: runHost reports everything else itself.
+		for name, e := range errs {
+			r.record(st, HostResult{Step: st.Name, Host: name, Status: StatusFailed, Error: e.Error()})
+		}
+		// A serial batch in which a host failed stops the rollout: the rest keep
+		// their old state, which is the point of rolling work.
+		if st.Serial != "" && r.batchFailed(st, batch) {
+			break
+		}
+	}
+	end.Duration = time.Since(start)
+	r.Sink.StepEnd(end)
+	return end, nil
+}
+
+func (r *Runner) batchFailed(st *playbook.Step, batch []*inventory.Host) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range batch {
+		if r.state[h.Name].dead {
+			return true
+		}
+	}
+	return false
+}
+
+// record tallies a result, drops failed hosts from later steps and emits it.
+func (r *Runner) record(st *playbook.Step, res HostResult) {
+	res.Msg = r.Redactor.Scrub(res.Msg)
+	res.Error = r.Redactor.Scrub(res.Error)
+	res.Diff = r.Redactor.Scrub(res.Diff)
+	r.mu.Lock()
+	t := r.tallies[res.Host]
+	s := r.state[res.Host]
+	switch res.Status {
+	case StatusOK:
+		t.OK++
+	case StatusChanged:
+		t.Changed++
+		s.changed[st.Name] = true
+	case StatusSkipped:
+		t.Skipped++
+	case StatusIgnored:
+		t.Ignored++
+	case StatusUnreachable:
+		t.Unreachable++
+		s.dead = true
+	default:
+		t.Failed++
+		s.dead = true
+	}
+	r.mu.Unlock()
+	r.Sink.HostResult(res)
+}
+
+func (r *Runner) scope(h *inventory.Host, result cty.Value) playbook.Scope {
+	s := r.state[h.Name]
+	return playbook.Scope{
+		Host: h,
+		Inv:  r.Inventory,
+		Changed: func(step string) bool {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return s.changed[step]
+		},
+		Result: result,
+	}
+}
+
+// runHost runs one step on one host with when, timeout, retries and until.
+func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Host) HostResult {
+	start := time.Now()
+	res := HostResult{Step: st.Name, Host: h.Name}
+	done := func(status Status, msg string) HostResult {
+		res.Status, res.Duration = status, time.Since(start)
+		if status == StatusFailed || status == StatusUnreachable {
+			res.Error = msg
+		} else if msg != "" {
+			res.Msg = msg
+		}
+		return res
+	}
+	evalCtx := r.Playbook.EvalContext(r.scope(h, cty.NilVal))
+	if st.When != nil {
+		v, diags := hclx.Value(st.When, evalCtx, r.Redactor.AddValue)
+		if diags.HasErrors() {
+			return done(StatusFailed, "when: "+diags.Error())
+		}
+		if v.IsNull() || !v.IsKnown() || v.Type() != cty.Bool {
+			return done(StatusFailed, fmt.Sprintf("when: %s: the condition must be true or false", st.When.Range()))
+		}
+		if v.False() {
+			return done(StatusSkipped, "condition false")
+		}
+	}
+	mod, ok := r.Modules(st.Module)
+	if !ok {
+		return done(StatusFailed, fmt.Sprintf("unknown module %q", st.Module))
+	}
+	args := mod.NewArgs()
+	if diags := hclx.Decode(st.Body, evalCtx, args, r.Redactor.AddValue); diags.HasErrors() {
+		return done(StatusFailed, diagText(diags))
+	}
+	if v, ok := mod.(modules.Validator); ok {
+		if err := v.Validate(args); err != nil {
+			return done(StatusFailed, err.Error())
+		}
+	}
+	r.mu.Lock()
+	s := r.state[h.Name]
+	conn := s.conn
+	r.mu.Unlock()
+	if conn == nil {
+		c, err := r.Conn.Get(ctx, h)
+		if err != nil {
+			return done(StatusUnreachable, err.Error())
+		}
+		conn = c
+		r.mu.Lock()
+		s.conn = c
+		r.mu.Unlock()
+	}
+	env := &modules.Env{
+		Host: conn, HostName: h.Name, Address: h.Address,
+		Become: h.Become, Diff: r.Opts.Diff, Yes: r.Opts.Yes,
+		Report: &reporter{sink: r.Sink, step: st.Name, host: h.Name, redact: r.Redactor},
+		Facts:  &s.facts,
+	}
+	attempts := st.Retries + 1
+	var out *modules.Result
+	var plan *modules.Plan
+	var err error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		res.Attempts = attempt
+		out, plan, err = r.attempt(ctx, st, mod, env, args)
+		if ctx.Err() != nil {
+			if err == nil {
+				err = ctx.Err()
+			}
+			break
+		}
+		if err != nil && transport.IsUnreachable(err) {
+			break
+		}
+		if st.Until != nil && !r.Opts.Check {
+			ok, uerr := r.untilMet(st, h, out, err)
+			if uerr != nil {
+				err = uerr
+				break
+			}
+			if ok {
+				err = nil
+				break
+			}
+			if err == nil {
+				err = fmt.Errorf("until condition not met after %d attempt(s)", attempt)
+			}
+		} else if err == nil {
+			break
+		}
+		if attempt < attempts {
+			select {
+			case <-ctx.Done():
+			case <-time.After(st.Delay):
+			}
+		}
+	}
+	if err != nil {
+		status := StatusFailed
+		switch {
+		case transport.IsUnreachable(err):
+			status = StatusUnreachable
+		case errors.Is(err, context.Canceled):
+			err = errors.New("interrupted")
+		case st.IgnoreErrors:
+			status = StatusIgnored
+		}
+		return done(status, err.Error())
+	}
+	if r.Opts.Check {
+		res.Diff = plan.Diff
+		switch {
+		case plan.Unknown:
+			return done(StatusChanged, "would run: "+plan.Summary)
+		case plan.Change:
+			return done(StatusChanged, "would change: "+plan.Summary)
+		}
+		return done(StatusOK, plan.Summary)
+	}
+	res.Warnings = out.Warnings
+	if r.Opts.Diff {
+		res.Diff = out.Diff
+	}
+	if out.Changed {
+		return done(StatusChanged, out.Msg)
+	}
+	return done(StatusOK, out.Msg)
+}
+
+// attempt is one check (+ apply) of a module, under the step's timeout.
+func (r *Runner) attempt(ctx context.Context, st *playbook.Step, mod modules.Module, env *modules.Env, args any) (*modules.Result, *modules.Plan, error) {
+	if st.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, st.Timeout)
+		defer cancel()
+	}
+	plan, err := mod.Check(ctx, env, args)
+	if err == nil && plan == nil {
+		plan = &modules.Plan{}
+	}
+	if err != nil || r.Opts.Check {
+		return nil, plan, timeoutErr(ctx, st, err)
+	}
+	if !plan.Change && !plan.Unknown {
+		return &modules.Result{Msg: plan.Summary}, plan, nil
+	}
+	out, err := mod.Apply(ctx, env, args, plan)
+	if err == nil && out == nil {
+		out = &modules.Result{Changed: true}
+	}
+	return out, plan, timeoutErr(ctx, st, err)
+}
+
+func timeoutErr(ctx context.Context, st *playbook.Step, err error) error {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("timed out after %s: %w", st.Timeout, err)
+	}
+	return err
+}
+
+// untilMet evaluates the step's until expression against this attempt's result.
+func (r *Runner) untilMet(st *playbook.Step, h *inventory.Host, out *modules.Result, err error) (bool, error) {
+	obj := map[string]cty.Value{
+		"failed":  cty.BoolVal(err != nil),
+		"changed": cty.BoolVal(out != nil && out.Changed),
+		"msg":     cty.StringVal(""),
+	}
+	if out != nil {
+		obj["msg"] = cty.StringVal(out.Msg)
+		for k, v := range out.Outputs {
+			obj[k] = v
+		}
+	}
+	v, diags := hclx.Value(st.Until, r.Playbook.EvalContext(r.scope(h, cty.ObjectVal(obj))), r.Redactor.AddValue)
+	if diags.HasErrors() {
+		return false, fmt.Errorf("until: %s", diagText(diags))
+	}
+	if v.IsNull() || !v.IsKnown() || v.Type() != cty.Bool {
+		return false, fmt.Errorf("until: %s: the condition must be true or false", st.Until.Range())
+	}
+	return v.True(), nil
+}
+
+func diagText(diags hcl.Diagnostics) string {
+	var msg string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		if msg != "" {
+			msg += "; "
+		}
+		if d.Subject != nil {
+			msg += d.Subject.String() + ": "
+		}
+		msg += d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+	}
+	return msg
+}
+
+// reporter forwards a module's progress to the sink, tagged with step and host.
+type reporter struct {
+	sink   Sink
+	step   string
+	host   string
+	redact *secret.Redactor
+}
+
+func (p *reporter) Phase(msg string) {
+	p.sink.Progress(Progress{Step: p.step, Host: p.host, Phase: p.redact.Scrub(msg)})
+}
+
+func (p *reporter) Bytes(done, total int64) {
+	p.sink.Progress(Progress{Step: p.step, Host: p.host, Done: done, Total: total})
+}
+
+func (p *reporter) Warn(msg string) {
+	p.sink.Progress(Progress{Step: p.step, Host: p.host, Warn: p.redact.Scrub(msg)})
+}

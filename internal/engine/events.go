@@ -1,0 +1,123 @@
+package engine
+
+import "time"
+
+// Status is the outcome of one step on one host.
+type Status string
+
+// The statuses a host can end a step with.
+const (
+	StatusOK          Status = "ok"
+	StatusChanged     Status = "changed"
+	StatusFailed      Status = "failed"
+	StatusSkipped     Status = "skipped"
+	StatusUnreachable Status = "unreachable"
+	StatusIgnored     Status = "ignored" // failed, but the step says ignore_errors
+)
+
+// RunInfo opens a run.
+type RunInfo struct {
+	Playbook string
+	Hosts    []string
+	Check    bool
+	Steps    int
+}
+
+// StepInfo opens a step.
+type StepInfo struct {
+	Index  int
+	Name   string
+	Module string
+	Hosts  []string
+}
+
+// HostResult is one host's outcome for one step.
+type HostResult struct {
+	Step     string
+	Host     string
+	Status   Status
+	Duration time.Duration
+	Msg      string
+	Diff     string
+	Warnings []string
+	// Error is the failure text (command and stderr tail), empty on success.
+	Error    string
+	Attempts int
+}
+
+// StepEnd closes a step.
+type StepEnd struct {
+	Name     string
+	Duration time.Duration
+	// Slowest is the host that took longest, with its time.
+	Slowest         string
+	SlowestDuration time.Duration
+}
+
+// Progress is a module's report while it works on a host.
+type Progress struct {
+	Step  string
+	Host  string
+	Phase string
+	Done  int64
+	Total int64
+	Warn  string
+}
+
+// HostTally counts one host's outcomes over the run.
+type HostTally struct {
+	Host                                      string
+	OK, Changed, Failed, Skipped, Unreachable int
+	Ignored                                   int
+}
+
+// Recap closes a run.
+type Recap struct {
+	Hosts       []HostTally
+	Steps       []StepEnd
+	Duration    time.Duration
+	Interrupted bool
+	Check       bool
+	// Stopped says why the run ended early ("any_errors_fatal", "max_fail_percentage"), if it did.
+	Stopped string
+}
+
+// Failed reports whether any host failed a step.
+func (r *Recap) Failed() bool {
+	for _, h := range r.Hosts {
+		if h.Failed > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Unreachable reports whether any host could not be reached.
+func (r *Recap) Unreachable() bool {
+	for _, h := range r.Hosts {
+		if h.Unreachable > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Changed counts the (host, step) pairs that changed.
+func (r *Recap) Changed() int {
+	n := 0
+	for _, h := range r.Hosts {
+		n += h.Changed
+	}
+	return n
+}
+
+// Sink receives the events of a run; the output layer implements it.
+// Calls may come from several goroutines at once.
+type Sink interface {
+	RunStart(RunInfo)
+	StepStart(StepInfo)
+	Progress(Progress)
+	HostResult(HostResult)
+	StepEnd(StepEnd)
+	Recap(Recap)
+}

@@ -1,0 +1,154 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/omsrun/omsrun/internal/engine"
+)
+
+// Progress shows transfers and long waits: one bar per host on a terminal,
+// or a plain line every few seconds otherwise (logs and CI).
+type Progress struct {
+	w        io.Writer
+	terminal bool
+	interval time.Duration
+
+	mu    sync.Mutex
+	mpb   *mpb.Progress
+	bars  map[string]*mpb.Bar
+	last  map[string]time.Time
+	began map[string]time.Time
+	phase map[string]string
+}
+
+// NewProgress returns a progress drawer writing to w.
+func NewProgress(w io.Writer, terminal bool) *Progress {
+	p := &Progress{w: w, terminal: terminal, interval: 5 * time.Second,
+		bars: map[string]*mpb.Bar{}, last: map[string]time.Time{}, began: map[string]time.Time{}, phase: map[string]string{}}
+	if terminal {
+		p.mpb = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
+	}
+	return p
+}
+
+// Print writes a finished line above any bars.
+func (p *Progress) Print(w io.Writer, s string) {
+	if p.mpb != nil {
+		p.mpb.Write([]byte(s))
+		return
+	}
+	io.WriteString(w, s)
+}
+
+func key(step, host string) string { return step + "\x00" + host }
+
+// Update draws one progress event.
+func (p *Progress) Update(ev engine.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := key(ev.Step, ev.Host)
+	if _, ok := p.began[k]; !ok {
+		p.began[k] = time.Now()
+	}
+	if p.mpb != nil {
+		p.updateBar(k, ev)
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last[k]) < p.interval {
+		return
+	}
+	p.last[k] = now
+	elapsed := now.Sub(p.began[k]).Round(time.Second)
+	if ev.Total > 0 || ev.Done > 0 {
+		secs := now.Sub(p.began[k]).Seconds()
+		rate := 0.0
+		if secs > 0 {
+			rate = float64(ev.Done) / secs
+		}
+		fmt.Fprintf(p.w, "    %s: %s of %s (%s/s, %s)\n", ev.Host, bytesText(ev.Done), bytesText(ev.Total), bytesText(int64(rate)), elapsed)
+		return
+	}
+	if ev.Phase != "" {
+		fmt.Fprintf(p.w, "    %s: %s (%s)\n", ev.Host, ev.Phase, elapsed)
+	}
+}
+
+func (p *Progress) updateBar(k string, ev engine.Progress) {
+	bar, ok := p.bars[k]
+	if ev.Total > 0 {
+		if !ok {
+			bar = p.mpb.AddBar(ev.Total,
+				mpb.PrependDecorators(decor.Name(fmt.Sprintf("    %-16s", ev.Host)), decor.Counters(decor.SizeB1024(0), "% .1f / % .1f")),
+				mpb.AppendDecorators(decor.AverageSpeed(decor.SizeB1024(0), "% .1f", decor.WCSyncSpace), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)),
+				mpb.BarRemoveOnComplete())
+			p.bars[k] = bar
+		}
+		bar.SetCurrent(ev.Done)
+		return
+	}
+	if ev.Phase != "" {
+		p.phase[k] = ev.Phase
+		if !ok {
+			start := p.began[k]
+			bar = p.mpb.AddSpinner(0,
+				mpb.PrependDecorators(decor.Name(fmt.Sprintf("    %-16s", ev.Host))),
+				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+					// Read under the lock: Update replaces the phase text as the module reports.
+					p.mu.Lock()
+					defer p.mu.Unlock()
+					return fmt.Sprintf("%s (%s)", p.phase[k], time.Since(start).Round(time.Second))
+				})),
+				mpb.BarRemoveOnComplete())
+			p.bars[k] = bar
+		}
+	}
+}
+
+// Done removes the bars of a host whose step finished.
+func (p *Progress) Done(step, host string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := key(step, host)
+	if b, ok := p.bars[k]; ok {
+		b.Abort(true)
+		delete(p.bars, k)
+	}
+	delete(p.began, k)
+	delete(p.last, k)
+	delete(p.phase, k)
+}
+
+// Wait flushes the bars before the recap.
+func (p *Progress) Wait() {
+	if p.mpb == nil {
+		return
+	}
+	p.mu.Lock()
+	for k, b := range p.bars {
+		b.Abort(true)
+		delete(p.bars, k)
+	}
+	p.mu.Unlock()
+	p.mpb.Shutdown()
+	p.mpb = nil
+}
+
+func bytesText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
