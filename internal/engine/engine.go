@@ -240,6 +240,8 @@ func (r *Runner) batchFailed(st *playbook.Step, batch []*inventory.Host) bool {
 func (r *Runner) record(st *playbook.Step, res HostResult) {
 	res.Msg = r.Redactor.Scrub(res.Msg)
 	res.Error = r.Redactor.Scrub(res.Error)
+	res.Stdout = r.Redactor.Scrub(res.Stdout)
+	res.Stderr = r.Redactor.Scrub(res.Stderr)
 	res.Diff = r.Redactor.Scrub(res.Diff)
 	r.mu.Lock()
 	t := r.tallies[res.Host]
@@ -400,6 +402,7 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 		return done(StatusOK, plan.Summary)
 	}
 	res.Warnings = out.Warnings
+	res.Stdout, res.Stderr = outputText(out, "stdout"), outputText(out, "stderr")
 	if r.Opts.Diff {
 		res.Diff = out.Diff
 	}
@@ -461,6 +464,14 @@ func (r *Runner) untilMet(st *playbook.Step, h *inventory.Host, out *modules.Res
 		return false, fmt.Errorf("until: %s: the condition must be true or false", st.Until.Range())
 	}
 	return v.True(), nil
+}
+
+func outputText(out *modules.Result, name string) string {
+	v, ok := out.Outputs[name]
+	if !ok || v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+		return ""
+	}
+	return v.AsString()
 }
 
 func diagText(diags hcl.Diagnostics) string {

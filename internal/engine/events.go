@@ -43,6 +43,8 @@ type HostResult struct {
 	// Error is the failure text (command and stderr tail), empty on success.
 	Error    string
 	Attempts int
+	// Stdout and Stderr are the module's outputs of those names, when it has them (command, shell).
+	Stdout, Stderr string
 }
 
 // StepEnd closes a step.

@@ -1,0 +1,58 @@
+// Package cli is omsrun's command line: it loads and checks everything, then
+// hands a run to the engine. Exit codes are decided here and mapped in main.
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK          = 0
+	ExitInternal    = 1
+	ExitFailed      = 2
+	ExitUnreachable = 3
+	ExitInvalid     = 4
+	ExitInterrupted = 130
+)
+
+// ExitError carries the process exit code of an error.
+type ExitError struct {
+	code int
+	err  error
+	// Printed is true when the message was already shown (diagnostics, the recap).
+	Printed bool
+}
+
+func (e *ExitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.err }
+
+// Code is the process exit code.
+func (e *ExitError) Code() int { return e.code }
+
+func invalid(format string, args ...any) error {
+	return &ExitError{code: ExitInvalid, err: fmt.Errorf(format, args...)}
+}
+
+func withCode(code int, err error, printed bool) error {
+	return &ExitError{code: code, err: err, Printed: printed}
+}
+
+// Code maps any error to an exit code.
+func Code(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var e interface{ Code() int }
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return ExitInternal
+}

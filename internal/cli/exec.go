@@ -1,0 +1,263 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/engine"
+	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/internal/playbook"
+	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/modules"
+)
+
+func (a *App) execCmd() *cobra.Command {
+	g := &globals{}
+	var module, moduleArgs string
+	var become bool
+	c := &cobra.Command{
+		Use:   "exec -i INVENTORY PATTERN [-m MODULE -a 'key=value …' | -- COMMAND [ARGS…]]",
+		Short: "Run one command or module on every matched host at once",
+		Example: `  omsrun exec -i inventory all -- uptime
+  omsrun exec -i inventory oms -- docker ps --format '{{.Names}} {{.Status}}'
+  omsrun exec -i inventory oms1 -m wait_for -a 'url=http://127.0.0.1:8089/oms/health timeout=60s'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pattern, rest := args[0], args[1:]
+			dash := cmd.ArgsLenAtDash()
+			if dash >= 0 && dash != 1 {
+				return invalid("put exactly one host pattern before --, then the command")
+			}
+			var attrs map[string]cty.Value
+			switch {
+			case module != "" && len(rest) > 0:
+				return invalid("give either -m MODULE -a ARGS or -- COMMAND, not both")
+			case module != "":
+				var err error
+				if attrs, err = parseModuleArgs(moduleArgs); err != nil {
+					return invalid("-a: %v", err)
+				}
+			case len(rest) > 0:
+				module = "command"
+				vals := make([]cty.Value, len(rest))
+				for i, s := range rest {
+					vals[i] = cty.StringVal(s)
+				}
+				attrs = map[string]cty.Value{"argv": cty.ListVal(vals)}
+			default:
+				return invalid("nothing to run: add `-- COMMAND [ARGS…]` or `-m MODULE -a 'key=value …'`")
+			}
+			if _, ok := modules.Lookup(module); !ok {
+				return invalid("unknown module %q; `omsrun modules` lists them", module)
+			}
+			return a.runExec(cmd, g, pattern, module, attrs, become)
+		},
+	}
+	f := c.Flags()
+	f.StringArrayVarP(&g.inventories, "inventory", "i", nil, "inventory file or directory (repeatable)")
+	f.StringVarP(&module, "module", "m", "", "module to run instead of a command")
+	f.StringVarP(&moduleArgs, "args", "a", "", "module arguments as key=value pairs")
+	f.BoolVarP(&become, "become", "b", false, "run through sudo")
+	f.BoolVarP(&g.check, "check", "C", false, "check mode")
+	f.BoolVarP(&g.diff, "diff", "D", false, "show diffs")
+	f.IntVarP(&g.forks, "forks", "f", 20, "how many hosts work at once")
+	f.BoolVar(&g.jsonOut, "json", false, "newline-delimited JSON events")
+	f.CountVarP(&g.verbose, "verbose", "v", "more output")
+	f.BoolVar(&g.noColor, "no-color", false, "no colours")
+	f.StringVar(&g.knownHosts, "known-hosts", "", "known_hosts file")
+	f.BoolVar(&g.acceptNew, "accept-new-host-keys", false, "record keys of new hosts")
+	f.BoolVar(&g.askPass, "ask-pass", false, "ask for the SSH password")
+	f.BoolVar(&g.askBecomePass, "ask-become-pass", false, "ask for the sudo password")
+	f.BoolVarP(&g.yes, "yes", "y", false, "answer yes to confirmations")
+	return c
+}
+
+func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module string, attrs map[string]cty.Value, become bool) error {
+	if len(g.inventories) == 0 {
+		return invalid("no inventory: pass -i FILE")
+	}
+	inv, diags := inventory.Load(g.inventories)
+	if diags.HasErrors() {
+		a.renderDiags(g, nil, diags)
+		return withCode(ExitInvalid, fmt.Errorf("invalid inventory"), true)
+	}
+	targets, err := inv.Match(pattern)
+	if err != nil {
+		return invalid("pattern %q: %v", pattern, err)
+	}
+	if len(targets) == 0 {
+		return invalid("pattern %q matches no host", pattern)
+	}
+	if become {
+		for i, h := range targets {
+			c := *h
+			c.Become = true
+			targets[i] = &c
+		}
+	}
+	st := &playbook.Step{Name: module, Hosts: pattern, Module: module, Body: &staticBody{attrs: attrs}}
+	pb := &playbook.Playbook{Path: "exec", Vars: map[string]cty.Value{}, Locals: map[string]cty.Value{}, Steps: []*playbook.Step{st}, MaxFailPercentage: -1}
+	r := secret.NewRedactor()
+	for _, h := range inv.Hosts {
+		r.Add(h.Password.Reveal(), h.BecomePassword.Reveal())
+	}
+	l := &loaded{inv: inv, pb: pb, targets: targets, redactor: r}
+	var sink engine.Sink
+	if g.jsonOut {
+		sink = a.sink(g, r)
+	} else {
+		sink = &execSink{Sink: a.sink(g, r), w: a.Stdout}
+	}
+	return a.execute(cmd.Context(), g, l, sink)
+}
+
+// execSink adds each host's command output, as one block per host, to the usual lines.
+type execSink struct {
+	engine.Sink
+	w  io.Writer
+	mu sync.Mutex
+}
+
+func (s *execSink) HostResult(r engine.HostResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Sink.HostResult(r)
+	var b strings.Builder
+	for _, part := range []string{r.Stdout, r.Stderr} {
+		for _, l := range strings.Split(strings.TrimRight(part, "\n"), "\n") {
+			if part != "" {
+				fmt.Fprintf(&b, "    %s | %s\n", r.Host, l)
+			}
+		}
+	}
+	io.WriteString(s.w, b.String())
+}
+
+// parseModuleArgs reads `key=value key2='two words' list=[1,2]`. Values stay
+// strings unless they are HCL lists, objects or quoted strings; the module's
+// schema converts strings to numbers and booleans where it wants them.
+func parseModuleArgs(s string) (map[string]cty.Value, error) {
+	words, err := splitWords(s)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]cty.Value{}
+	for _, w := range words {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q is not key=value", w)
+		}
+		if !hclsyntax.ValidIdentifier(k) {
+			return nil, fmt.Errorf("%q is not a valid argument name", k)
+		}
+		val := cty.StringVal(v)
+		if strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{") {
+			expr, diags := hclsyntax.ParseExpression([]byte(v), "-a", hcl.InitialPos)
+			if diags.HasErrors() {
+				return nil, fmt.Errorf("%s: %s", k, diags.Error())
+			}
+			if val, diags = expr.Value(nil); diags.HasErrors() {
+				return nil, fmt.Errorf("%s: %s", k, diags.Error())
+			}
+		}
+		out[k] = val
+	}
+	return out, nil
+}
+
+// splitWords splits on blanks, honouring single and double quotes.
+func splitWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	var quote rune
+	inWord := false
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote", quote)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// staticBody is a module body built from the command line rather than a file.
+type staticBody struct {
+	attrs map[string]cty.Value
+}
+
+var cmdline = hcl.Range{Filename: "<command line>", Start: hcl.InitialPos, End: hcl.InitialPos}
+
+func (b *staticBody) Content(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
+	c, _, diags := b.PartialContent(s)
+	known := map[string]bool{}
+	for _, a := range s.Attributes {
+		known[a.Name] = true
+	}
+	names := make([]string, 0, len(b.attrs))
+	for k := range b.attrs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !known[k] {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported argument",
+				Detail: fmt.Sprintf("%q is not an argument of this module; `omsrun modules NAME` lists them.", k), Subject: &cmdline})
+		}
+	}
+	return c, diags
+}
+
+func (b *staticBody) PartialContent(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Body, hcl.Diagnostics) {
+	c := &hcl.BodyContent{Attributes: hcl.Attributes{}, MissingItemRange: cmdline}
+	var diags hcl.Diagnostics
+	for _, a := range s.Attributes {
+		v, ok := b.attrs[a.Name]
+		if !ok {
+			if a.Required {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing required argument",
+					Detail: fmt.Sprintf("The module needs %q: add %s=… to -a.", a.Name, a.Name), Subject: &cmdline})
+			}
+			continue
+		}
+		c.Attributes[a.Name] = &hcl.Attribute{Name: a.Name, Expr: hcl.StaticExpr(v, cmdline), Range: cmdline, NameRange: cmdline}
+	}
+	return c, &staticBody{}, diags
+}
+
+func (b *staticBody) JustAttributes() (hcl.Attributes, hcl.Diagnostics) {
+	out := hcl.Attributes{}
+	for k, v := range b.attrs {
+		out[k] = &hcl.Attribute{Name: k, Expr: hcl.StaticExpr(v, cmdline), Range: cmdline, NameRange: cmdline}
+	}
+	return out, nil
+}
+
+func (b *staticBody) MissingItemRange() hcl.Range { return cmdline }
+

@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Build identifies the binary; main fills it from link-time flags.
+type Build struct {
+	Version, Commit string
+}
+
+// globals are the flags every run-like command shares.
+type globals struct {
+	inventories   []string
+	limit         string
+	extraVars     []string
+	check, diff   bool
+	forks         int
+	startAt       string
+	yes           bool
+	jsonOut       bool
+	verbose       int
+	noColor       bool
+	knownHosts    string
+	acceptNew     bool
+	askPass       bool
+	askBecomePass bool
+	omsConfig     string
+}
+
+// App holds the streams and build info of one invocation.
+type App struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Build          Build
+}
+
+// Main runs omsrun with args and returns the exit code.
+func (a *App) Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(a.Stdin)
+	root.SetOut(a.Stdout)
+	root.SetErr(a.Stderr)
+	err := root.ExecuteContext(ctx)
+	code := Code(err)
+	if err != nil {
+		var e *ExitError
+		printed := false
+		if ok := asExit(err, &e); ok {
+			printed = e.Printed
+		} else if isUsageErr(err) {
+			code = ExitInvalid
+		}
+		if !printed {
+			fmt.Fprintf(a.Stderr, "omsrun: %s\n", err)
+		}
+	}
+	if ctx.Err() != nil && code != ExitInvalid {
+		return ExitInterrupted
+	}
+	return code
+}
+
+func asExit(err error, target **ExitError) bool {
+	for err != nil {
+		if e, ok := err.(*ExitError); ok {
+			*target = e
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
+}
+
+// isUsageErr recognises cobra's own flag and argument errors, which are invalid input.
+func isUsageErr(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"unknown flag", "unknown shorthand", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "unknown command"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *App) rootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "omsrun PLAYBOOK -i INVENTORY [flags]",
+		Short: "Push automation for OceanBase Migration Service (OMS) clusters over SSH",
+		Long: `omsrun runs HCL playbooks on several hosts at once over SSH, step by step:
+every host finishes a step before any host starts the next one.
+
+  omsrun playbooks/deploy.hcl -i inventory -e @vars.hcl --check --diff
+  omsrun playbooks/deploy.hcl -i inventory -e @vars.hcl
+  omsrun exec -i inventory all -- docker ps`,
+		Args:          cobra.ArbitraryArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       a.Build.Version,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return invalid("no playbook given: run `omsrun PLAYBOOK -i INVENTORY`, or `omsrun --help`")
+			}
+			if len(args) > 1 {
+				return invalid("one playbook at a time; got %q", args)
+			}
+			if _, err := os.Stat(args[0]); err != nil {
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					return invalid("unknown command %q; did you mean %q?", args[0], s[0])
+				}
+			}
+			return a.runPlaybook(cmd.Context(), g, args[0])
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalid("%s (see --help)", err) })
+	root.SuggestionsMinimumDistance = 2
+	addRunFlags(root, g)
+	root.AddCommand(a.execCmd(), a.validateCmd(), a.inventoryCmd(), a.modulesCmd(), a.versionCmd())
+	return root
+}
+
+// addRunFlags declares the flags shared by playbook runs.
+func addRunFlags(c *cobra.Command, g *globals) {
+	f := c.Flags()
+	f.StringArrayVarP(&g.inventories, "inventory", "i", nil, "inventory file or directory (repeatable)")
+	f.StringVarP(&g.limit, "limit", "l", "", "limit to hosts or groups matching PATTERN (globs, !exclude)")
+	f.StringArrayVarP(&g.extraVars, "extra-vars", "e", nil, "set variables: k=v, or @file (HCL or JSON); repeatable")
+	f.BoolVarP(&g.check, "check", "C", false, "check mode: read the hosts and say what would change, touching nothing")
+	f.BoolVarP(&g.diff, "diff", "D", false, "show the content diff of every file change")
+	f.IntVarP(&g.forks, "forks", "f", 20, "how many hosts work at once")
+	f.StringVar(&g.startAt, "start-at-step", "", "skip the steps before the one with this name")
+	f.BoolVarP(&g.yes, "yes", "y", false, "answer yes to confirmations")
+	f.BoolVar(&g.jsonOut, "json", false, "write newline-delimited JSON events instead of text")
+	f.CountVarP(&g.verbose, "verbose", "v", "more output (-v remote commands, -vv SSH events)")
+	f.BoolVar(&g.noColor, "no-color", false, "no colours (also when NO_COLOR is set or not on a terminal)")
+	f.StringVar(&g.knownHosts, "known-hosts", "", "known_hosts file to verify host keys against (default ~/.ssh/known_hosts)")
+	f.BoolVar(&g.acceptNew, "accept-new-host-keys", false, "record the keys of hosts not yet known (a changed key is still refused)")
+	f.BoolVar(&g.askPass, "ask-pass", false, "ask for the SSH password")
+	f.BoolVar(&g.askBecomePass, "ask-become-pass", false, "ask for the sudo password")
+	f.StringVar(&g.omsConfig, "oms-config", "", "take variables from an existing OMS config.yaml")
+}
+
+func (a *App) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and commit",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(a.Stdout, "omsrun %s (commit %s)\n", a.Build.Version, a.Build.Commit)
+		},
+	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func (g *globals) useColor(w io.Writer) bool {
+	if g.noColor || g.jsonOut || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isTerminal(w)
+}

@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/term"
+
+	"github.com/omsrun/omsrun/internal/engine"
+	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/internal/output"
+	"github.com/omsrun/omsrun/internal/playbook"
+	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/modules"
+)
+
+// loaded is everything checked before the first connection.
+type loaded struct {
+	inv      *inventory.Inventory
+	pb       *playbook.Playbook
+	targets  []*inventory.Host
+	redactor *secret.Redactor
+}
+
+// load reads the inventory, variables and playbook and runs every static check.
+// Nothing here touches a host; all problems are rendered at once.
+func (a *App) load(g *globals, path string) (*loaded, error) {
+	if len(g.inventories) == 0 {
+		return nil, invalid("no inventory: pass -i FILE (an HCL or INI inventory, or a directory of them)")
+	}
+	files := map[string]*hcl.File{}
+	var diags hcl.Diagnostics
+	inv, d := inventory.Load(g.inventories)
+	diags = append(diags, d...)
+	var pb *playbook.Playbook
+	if !d.HasErrors() {
+		extra, d := a.extraVars(g, path)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			var d hcl.Diagnostics
+			pb, d = playbook.Load(path, extra, inv)
+			diags = append(diags, d...)
+			if pb != nil {
+				for k, f := range pb.Files {
+					files[k] = f
+				}
+			}
+			if !d.HasErrors() && pb != nil {
+				diags = append(diags, playbook.Validate(pb, inv, moduleArgs, moduleValidate)...)
+			}
+		}
+	}
+	if diags.HasErrors() {
+		a.renderDiags(g, files, diags)
+		return nil, withCode(ExitInvalid, fmt.Errorf("%d problem(s); nothing was run", countErrors(diags)), true)
+	}
+	if len(diags) > 0 {
+		a.renderDiags(g, files, diags)
+	}
+	targets := inv.Hosts
+	if g.limit != "" {
+		var err error
+		if targets, err = inv.Match(g.limit); err != nil {
+			return nil, invalid("--limit %q: %v", g.limit, err)
+		}
+		if len(targets) == 0 {
+			return nil, invalid("--limit %q matches no host of the inventory", g.limit)
+		}
+	}
+	r := secret.NewRedactor()
+	for _, h := range inv.Hosts {
+		r.Add(h.Password.Reveal(), h.BecomePassword.Reveal())
+	}
+	if pb != nil {
+		for _, v := range pb.Vars {
+			r.AddValue(v)
+		}
+		for _, v := range pb.Locals {
+			r.AddValue(v)
+		}
+	}
+	return &loaded{inv: inv, pb: pb, targets: targets, redactor: r}, nil
+}
+
+func countErrors(diags hcl.Diagnostics) int {
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n
+}
+
+func (a *App) renderDiags(g *globals, files map[string]*hcl.File, diags hcl.Diagnostics) {
+	playbook.RenderDiags(a.Stderr, files, diags, g.useColor(a.Stderr))
+}
+
+// extraVars merges --oms-config (lowest) and -e values.
+func (a *App) extraVars(g *globals, path string) (map[string]cty.Value, hcl.Diagnostics) {
+	return playbook.ParseExtraVars(g.extraVars)
+}
+
+func moduleArgs(name string) (any, bool) {
+	m, ok := modules.Lookup(name)
+	if !ok {
+		return nil, false
+	}
+	return m.NewArgs(), true
+}
+
+func moduleValidate(name string, args any) error {
+	m, ok := modules.Lookup(name)
+	if !ok {
+		return nil
+	}
+	if v, ok := m.(modules.Validator); ok {
+		return v.Validate(args)
+	}
+	return nil
+}
+
+// transportConfig builds the SSH settings, asking for passwords when told to.
+func (a *App) transportConfig(g *globals, r *secret.Redactor) (transport.Config, error) {
+	cfg := transport.Config{KnownHostsFile: g.knownHosts, AcceptNewHostKeys: g.acceptNew}
+	if g.askPass {
+		p, err := a.askSecret("SSH password: ")
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Password = secret.String(p)
+		r.Add(p)
+	}
+	if g.askBecomePass {
+		p, err := a.askSecret("BECOME (sudo) password: ")
+		if err != nil {
+			return cfg, err
+		}
+		cfg.BecomePassword = secret.String(p)
+		r.Add(p)
+	}
+	if g.verbose >= 2 {
+		cfg.Logf = func(format string, args ...any) {
+			fmt.Fprintf(a.Stderr, "ssh: %s\n", r.Scrub(fmt.Sprintf(format, args...)))
+		}
+	}
+	return cfg, nil
+}
+
+// askSecret reads a line without echo from the terminal.
+func (a *App) askSecret(prompt string) (string, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", invalid("cannot ask for a password without a terminal: put it in the inventory or an environment variable instead")
+	}
+	defer tty.Close()
+	fmt.Fprint(tty, prompt)
+	b, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return "", invalid("reading the password: %v", err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// sink picks the output form.
+func (a *App) sink(g *globals, r *secret.Redactor) engine.Sink {
+	if g.jsonOut {
+		return &output.JSON{W: a.Stdout, Redactor: r}
+	}
+	return output.NewText(a.Stdout, r, g.useColor(a.Stdout), g.verbose, output.NewProgress(a.Stdout, isTerminal(a.Stdout) && !g.noColor))
+}
+
+func (a *App) runPlaybook(ctx context.Context, g *globals, path string) error {
+	l, err := a.load(g, path)
+	if err != nil {
+		return err
+	}
+	return a.execute(ctx, g, l, a.sink(g, l.redactor))
+}
+
+// execute runs a loaded playbook and turns the recap into an exit code.
+func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Sink) error {
+	cfg, err := a.transportConfig(g, l.redactor)
+	if err != nil {
+		return err
+	}
+	pool := transport.NewPool(cfg)
+	defer pool.Close()
+	runner := &engine.Runner{
+		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
+		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets},
+	}
+	recap, err := runner.Run(ctx)
+	if err != nil {
+		return withCode(ExitInvalid, err, false)
+	}
+	return recapCode(recap)
+}
+
+func recapCode(r *engine.Recap) error {
+	switch {
+	case r.Interrupted:
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted"), true)
+	case r.Failed():
+		return withCode(ExitFailed, fmt.Errorf("some step failed"), true)
+	case r.Unreachable():
+		return withCode(ExitUnreachable, fmt.Errorf("some host was unreachable"), true)
+	}
+	return nil
+}
+
+var _ io.Writer = (*os.File)(nil)
