@@ -260,4 +260,3 @@ func (b *staticBody) JustAttributes() (hcl.Attributes, hcl.Diagnostics) {
 }
 
 func (b *staticBody) MissingItemRange() hcl.Range { return cmdline }
-
