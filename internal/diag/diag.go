@@ -1,0 +1,90 @@
+// Package diag renders HCL diagnostics for people and builds the small
+// pieces (positions, "did you mean") that every loader's messages share.
+package diag
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Render writes every diagnostic with its source snippet. Each one starts with
+// "Error: file:line:col: summary" so the position is greppable even when the
+// snippet cannot be shown (a file that is not in files, say).
+func Render(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool) error {
+	tw := hcl.NewDiagnosticTextWriter(w, files, 0, color)
+	for _, d := range diags {
+		c := *d
+		if d.Subject != nil {
+			c.Summary = Pos(*d.Subject) + ": " + d.Summary
+		}
+		if err := tw.WriteDiagnostic(&c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Pos formats the start of r as file:line:col.
+func Pos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// Suggest returns the option closest to given, or "" when none is close enough
+// to be a plausible typo.
+func Suggest(given string, options []string) string {
+	best, bestDist := "", 3
+	for _, o := range options {
+		if d := levenshtein.Distance(given, o, nil); d < bestDist {
+			best, bestDist = o, d
+		}
+	}
+	return best
+}
+
+// Hint turns Suggest's answer into a sentence for a diagnostic's detail: a
+// "did you mean" when a name is close, else the list of valid names.
+func Hint(given string, options []string, what string) string {
+	if s := Suggest(given, options); s != "" {
+		return fmt.Sprintf("Did you mean %q?", s)
+	}
+	if len(options) == 0 {
+		return ""
+	}
+	sorted := append([]string(nil), options...)
+	sort.Strings(sorted)
+	const max = 12
+	more := ""
+	if len(sorted) > max {
+		more = fmt.Sprintf(", … (%d more)", len(sorted)-max)
+		sorted = sorted[:max]
+	}
+	return fmt.Sprintf("Valid %s: %s%s.", what, strings.Join(sorted, ", "), more)
+}
+
+// FileStart is the range of a file's first character, for problems that
+// concern the whole file (empty, unreadable, binary).
+func FileStart(filename string) *hcl.Range {
+	return &hcl.Range{
+		Filename: filename,
+		Start:    hcl.Pos{Line: 1, Column: 1, Byte: 0},
+		End:      hcl.Pos{Line: 1, Column: 1, Byte: 0},
+	}
+}
+
+// Errorf builds one error diagnostic at subject.
+func Errorf(subject *hcl.Range, summary, detailFormat string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(detailFormat, args...),
+		Subject:  subject,
+	}
+}
+
+// Ptr returns a pointer to a copy of r, for Diagnostic.Subject.
+func Ptr(r hcl.Range) *hcl.Range { return &r }
