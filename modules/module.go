@@ -78,6 +78,9 @@ type Plan struct {
 	Diff string
 	// Data carries module-private state from Check to Apply.
 	Data any
+	// Outputs are facts read by Check; read-only modules expose them here so
+	// later steps can use them in check mode too.
+	Outputs map[string]cty.Value
 }
 
 // Result is what Apply did.
