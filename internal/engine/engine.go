@@ -52,6 +52,8 @@ type Runner struct {
 	mu      sync.Mutex
 	state   map[string]*hostState
 	tallies map[string]*HostTally
+	// outputs: step name → host name → the module's outputs as an object.
+	outputs map[string]map[string]cty.Value
 }
 
 type hostState struct {
@@ -71,6 +73,7 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	start := time.Now()
 	r.state = map[string]*hostState{}
 	r.tallies = map[string]*HostTally{}
+	r.outputs = map[string]map[string]cty.Value{}
 	names := make([]string, 0, len(r.Opts.Targets))
 	for _, h := range r.Opts.Targets {
 		r.state[h.Name] = &hostState{host: h, changed: map[string]bool{}}
@@ -268,8 +271,18 @@ func (r *Runner) record(st *playbook.Step, res HostResult) {
 }
 
 func (r *Runner) scope(h *inventory.Host, result cty.Value) playbook.Scope {
+	r.mu.Lock()
 	s := r.state[h.Name]
+	outs := make(map[string]map[string]cty.Value, len(r.outputs))
+	for step, hosts := range r.outputs {
+		outs[step] = make(map[string]cty.Value, len(hosts))
+		for host, v := range hosts {
+			outs[step][host] = v
+		}
+	}
+	r.mu.Unlock()
 	return playbook.Scope{
+		Outputs: outs,
 		Host: h,
 		Inv:  r.Inventory,
 		Changed: func(step string) bool {
@@ -391,6 +404,11 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 		}
 		return done(status, err.Error())
 	}
+	if out != nil {
+		r.setOutputs(st.Name, h.Name, out.Outputs)
+	} else if plan != nil {
+		r.setOutputs(st.Name, h.Name, plan.Outputs)
+	}
 	if r.Opts.Check {
 		res.Diff = plan.Diff
 		switch {
@@ -427,11 +445,14 @@ func (r *Runner) attempt(ctx context.Context, st *playbook.Step, mod modules.Mod
 		return nil, plan, timeoutErr(ctx, st, err)
 	}
 	if !plan.Change && !plan.Unknown {
-		return &modules.Result{Msg: plan.Summary}, plan, nil
+		return &modules.Result{Msg: plan.Summary, Outputs: plan.Outputs}, plan, nil
 	}
 	out, err := mod.Apply(ctx, env, args, plan)
 	if err == nil && out == nil {
 		out = &modules.Result{Changed: true}
+	}
+	if out != nil && out.Outputs == nil {
+		out.Outputs = plan.Outputs
 	}
 	return out, plan, timeoutErr(ctx, st, err)
 }
@@ -464,6 +485,18 @@ func (r *Runner) untilMet(st *playbook.Step, h *inventory.Host, out *modules.Res
 		return false, fmt.Errorf("until: %s: the condition must be true or false", st.Until.Range())
 	}
 	return v.True(), nil
+}
+
+func (r *Runner) setOutputs(step, host string, outs map[string]cty.Value) {
+	if len(outs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.outputs[step] == nil {
+		r.outputs[step] = map[string]cty.Value{}
+	}
+	r.outputs[step][host] = cty.ObjectVal(outs)
 }
 
 func outputText(out *modules.Result, name string) string {

@@ -59,4 +59,7 @@ type Scope struct {
 	Changed func(step string) bool
 	// Result is the current attempt's result, for `until`; cty.NilVal otherwise.
 	Result cty.Value
+	// Outputs are the outputs of earlier steps: step name → host name → object,
+	// exposed as `steps["name"]["host"].key`.
+	Outputs map[string]map[string]cty.Value
 }
