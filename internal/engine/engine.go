@@ -283,8 +283,8 @@ func (r *Runner) scope(h *inventory.Host, result cty.Value) playbook.Scope {
 	r.mu.Unlock()
 	return playbook.Scope{
 		Outputs: outs,
-		Host: h,
-		Inv:  r.Inventory,
+		Host:    h,
+		Inv:     r.Inventory,
 		Changed: func(step string) bool {
 			r.mu.Lock()
 			defer r.mu.Unlock()
