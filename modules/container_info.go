@@ -1,0 +1,106 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/transport"
+)
+
+// ContainerInfo reads what a host already runs: whether the named container
+// exists and runs, on which image, and which MetaDB databases its config.yaml
+// names. It never changes anything, so it also runs in check mode, and later
+// steps decide from its outputs (an existing deployment, a scale-out).
+type ContainerInfo struct{}
+
+var _ Module = (*ContainerInfo)(nil)
+
+func init() { register("container_info", func() Module { return &ContainerInfo{} }) }
+
+// ContainerInfoArgs are container_info's arguments.
+type ContainerInfoArgs struct {
+	Name       string `hcl:"name,optional"`
+	ConfigPath string `hcl:"config_path,optional"`
+}
+
+// Doc implements Module.
+func (*ContainerInfo) Doc() Doc {
+	return Doc{Name: "container_info", Summary: "Read-only: whether a container exists and runs, its image, and the databases its config.yaml names.",
+		Args: map[string]string{
+			"name":        "container name (default `oms`)",
+			"config_path": "config.yaml on the host whose database names to read",
+		}}
+}
+
+// NewArgs implements Module.
+func (*ContainerInfo) NewArgs() any { return &ContainerInfoArgs{} }
+
+const infoSep = "--omsrun-config--"
+
+// Check implements Module: one command reads everything.
+func (*ContainerInfo) Check(ctx context.Context, env *Env, a any) (*Plan, error) {
+	args := a.(*ContainerInfoArgs)
+	if args.Name == "" {
+		args.Name = "oms"
+	}
+	script := fmt.Sprintf("docker inspect --format '{{.State.Running}} {{.Image}}' %s 2>/dev/null; echo %s; ",
+		transport.Quote(args.Name), infoSep)
+	if args.ConfigPath != "" {
+		// Only the database-name lines: the rest of config.yaml holds passwords
+		// and has no business travelling back.
+		script += fmt.Sprintf("grep -E '^(drc_rm_db|drc_cm_db|drc_cm_heartbeat_db):' %s 2>/dev/null", transport.Quote(args.ConfigPath))
+	}
+	script += "; true"
+	res, err := env.Host.Run(ctx, transport.Cmd{Script: script, Become: env.Become})
+	if err != nil {
+		return nil, err
+	}
+	head, tail, _ := strings.Cut(string(res.Stdout), infoSep)
+	fields := strings.Fields(head)
+	exists := len(fields) == 2
+	running := exists && fields[0] == "true"
+	image := ""
+	if exists {
+		image = fields[1]
+	}
+	dbs := []cty.Value{}
+	for _, line := range strings.Split(tail, "\n") {
+		_, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `'"`)
+		if v != "" {
+			dbs = append(dbs, cty.StringVal(v))
+		}
+	}
+	summary := "no container " + args.Name
+	switch {
+	case running:
+		summary = fmt.Sprintf("%s running on %.19s", args.Name, image)
+	case exists:
+		summary = args.Name + " exists, stopped"
+	}
+	return &Plan{Summary: summary, Outputs: map[string]cty.Value{
+		"exists":    cty.BoolVal(exists),
+		"running":   cty.BoolVal(running),
+		"image":     cty.StringVal(image),
+		"databases": stringList(dbs),
+	}}, nil
+}
+
+// Apply implements Module; Check already did all there is to do.
+func (m *ContainerInfo) Apply(ctx context.Context, env *Env, a any, plan *Plan) (*Result, error) {
+	return &Result{Msg: plan.Summary, Outputs: plan.Outputs}, nil
+}
+
+// stringList is cty.ListVal that also accepts an empty list.
+func stringList(vals []cty.Value) cty.Value {
+	if len(vals) == 0 {
+		return cty.ListValEmpty(cty.String)
+	}
+	return cty.ListVal(vals)
+}
