@@ -1,0 +1,261 @@
+# Deploy OMS Community Edition on every host of the `oms` group, behind a VIP.
+# The seed guide's multi-node flow, in one run: checks first, then image,
+# mount folders, config.yaml, container and health on every node at once,
+# and a rolling restart of nodes whose config changed while they ran.
+#
+#   omsrun playbooks/deploy.hcl -i inventory -e @vars.hcl --check --diff
+#   omsrun playbooks/deploy.hcl -i inventory -e @vars.hcl
+
+# --- MetaDB (the seed's config.yaml keys, verbatim) ---
+variable "oms_meta_host" {
+  type        = string
+  description = "MetaDB address (MySQL, or an OceanBase MySQL tenant)"
+}
+variable "oms_meta_port" {
+  type    = number
+  default = 2881
+}
+variable "oms_meta_user" {
+  type        = string
+  description = "MetaDB user, e.g. root@oms_tenant#cluster for OceanBase"
+}
+variable "oms_meta_password" {
+  type      = string
+  sensitive = true
+}
+variable "db_prefix" {
+  type        = string
+  default     = "oms"
+  description = "names the three databases <prefix>_rm, <prefix>_cm, <prefix>_cm_hb unless given below"
+}
+variable "drc_rm_db" {
+  type    = string
+  default = null
+}
+variable "drc_cm_db" {
+  type    = string
+  default = null
+}
+variable "drc_cm_heartbeat_db" {
+  type    = string
+  default = null
+}
+
+# --- CM ---
+variable "cm_url" {
+  type        = string
+  description = "the VIP (or domain) in front of every node's port 8088"
+}
+variable "cm_location" {
+  type    = number
+  default = 100
+}
+variable "cm_region" {
+  type    = string
+  default = ""
+}
+variable "cm_region_cn" {
+  type    = string
+  default = ""
+}
+variable "cm_is_default" {
+  type    = bool
+  default = true
+}
+variable "cm_nodes" {
+  type        = list(string)
+  default     = []
+  description = "node addresses; empty means every host of the oms group"
+}
+
+# --- time-series database ---
+variable "tsdb_enabled" {
+  type    = bool
+  default = false
+}
+variable "tsdb_service" {
+  type    = string
+  default = "INFLUXDB"
+}
+variable "tsdb_url" {
+  type    = string
+  default = ""
+}
+variable "tsdb_username" {
+  type    = string
+  default = ""
+}
+variable "tsdb_password" {
+  type      = string
+  default   = ""
+  sensitive = true
+}
+
+# --- the image and the nodes ---
+variable "image" {
+  type        = string
+  description = "image reference the container runs, e.g. oms:feature_4.2.5-ce"
+}
+variable "image_file" {
+  type        = string
+  description = "the OMS package (.tar.gz) on the control machine"
+}
+variable "mount_dir" {
+  type    = string
+  default = "/data/oms"
+}
+variable "config_path" {
+  type    = string
+  default = ""
+}
+variable "container_name" {
+  type    = string
+  default = "oms"
+}
+variable "https_crt" {
+  type    = string
+  default = ""
+}
+variable "https_key" {
+  type    = string
+  default = ""
+}
+variable "min_free_gb" {
+  type    = number
+  default = 50
+}
+variable "allow_existing_databases" {
+  type    = bool
+  default = false
+}
+
+locals {
+  rm_db       = var.drc_rm_db != null ? var.drc_rm_db : "${var.db_prefix}_rm"
+  cm_db       = var.drc_cm_db != null ? var.drc_cm_db : "${var.db_prefix}_cm"
+  hb_db       = var.drc_cm_heartbeat_db != null ? var.drc_cm_heartbeat_db : "${var.db_prefix}_cm_hb"
+  config_path = var.config_path != "" ? var.config_path : "${var.mount_dir}/config.yaml"
+}
+
+step "read existing deployment" {
+  hosts = "oms"
+  container_info {
+    name        = var.container_name
+    config_path = local.config_path
+  }
+}
+
+step "preflight" {
+  hosts = "oms"
+  preflight {
+    mount_dir      = var.mount_dir
+    container_name = var.container_name
+    min_free_gb    = var.min_free_gb
+    peers          = length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address]
+    metadb_host    = var.oms_meta_host
+    metadb_port    = var.oms_meta_port
+    tsdb_enabled   = var.tsdb_enabled
+    tsdb_url       = var.tsdb_url
+    tsdb_username  = var.tsdb_username
+    tsdb_password  = var.tsdb_password
+  }
+}
+
+step "check MetaDB" {
+  hosts    = "oms"
+  run_once = true
+  metadb_check {
+    host      = var.oms_meta_host
+    port      = var.oms_meta_port
+    user      = var.oms_meta_user
+    password  = var.oms_meta_password
+    databases = [local.rm_db, local.cm_db, local.hb_db]
+    # Re-running on a cluster omsrun deployed finds its own databases: that is fine.
+    existing_deployment = length([for name, o in steps["read existing deployment"] : name if o.exists && contains(o.databases, local.rm_db)]) > 0
+    allow_existing      = var.allow_existing_databases
+  }
+}
+
+step "load image" {
+  hosts = "oms"
+  docker_load {
+    file = var.image_file
+    tag  = var.image
+  }
+}
+
+step "mount folders" {
+  hosts = "oms"
+  mkdir_mounts {
+    path        = var.mount_dir
+    min_free_gb = var.min_free_gb
+  }
+}
+
+step "config.yaml" {
+  hosts = "oms"
+  render_config {
+    path                = local.config_path
+    oms_meta_host       = var.oms_meta_host
+    oms_meta_port       = var.oms_meta_port
+    oms_meta_user       = var.oms_meta_user
+    oms_meta_password   = var.oms_meta_password
+    drc_rm_db           = local.rm_db
+    drc_cm_db           = local.cm_db
+    drc_cm_heartbeat_db = local.hb_db
+    cm_url              = var.cm_url
+    cm_location         = var.cm_location
+    cm_region           = var.cm_region
+    cm_region_cn        = var.cm_region_cn
+    cm_is_default       = var.cm_is_default
+    cm_nodes            = length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address]
+    tsdb_enabled        = var.tsdb_enabled
+    tsdb_service        = var.tsdb_service
+    tsdb_url            = var.tsdb_url
+    tsdb_username       = var.tsdb_username
+    tsdb_password       = var.tsdb_password
+  }
+}
+
+step "container" {
+  hosts = "oms"
+  container_run {
+    name        = var.container_name
+    image       = var.image
+    config_path = local.config_path
+    mount_dir   = var.mount_dir
+    host_ip     = host.address
+    https_crt   = var.https_crt
+    https_key   = var.https_key
+  }
+}
+
+# A node that already ran keeps its container when only config.yaml changed:
+# reload it in place, one node at a time, so the VIP always has healthy nodes.
+step "reload changed config" {
+  hosts  = "oms"
+  serial = "1"
+  when   = changed("config.yaml") && !changed("container")
+  supervisor_restart {
+    container = var.container_name
+  }
+}
+
+step "VIP answers on 8088" {
+  hosts    = "oms"
+  run_once = true
+  wait_for {
+    url     = "${trimsuffix(var.cm_url, "/")}/oms/health"
+    via     = "controller"
+    timeout = "60s"
+  }
+}
+
+step "VIP answers on 8089" {
+  hosts    = "oms"
+  run_once = true
+  wait_for {
+    url     = "${replace(trimsuffix(var.cm_url, "/"), ":8088", ":8089")}/oms/health"
+    via     = "controller"
+    timeout = "60s"
+  }
+}
