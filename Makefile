@@ -11,6 +11,9 @@ LAB := $(GO) run ./internal/lab/cmd/omslab
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
+deps: ## install the Debian packages the lab needs (only what is missing)
+	.ci/deps
+
 build: ## static binary in bin/omsrun
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/omsrun ./cmd/omsrun
 
@@ -30,8 +33,22 @@ e2e: build ## end-to-end tests on the lab (brings it up when needed)
 	$(LAB) ensure
 	OMSRUN_E2E=1 OMSRUN_BIN=$(CURDIR)/bin/omsrun $(GO) test -p 1 -count=1 -timeout 30m ./internal/e2e/...
 
-test: unit e2e ## everything CI runs
+test: deps unit e2e ## everything CI runs
 
 lint: ## vet and gofmt
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+demo: deps build ## the main job: deploy a 3-node stand-in OMS cluster on the lab
+	$(LAB) ensure
+	bin/omsrun playbooks/deploy.hcl -i .lab/inventory -e @.lab/vars.hcl
+	@. .lab/env && echo && echo "VIP $$LAB_VIP answers:" && curl -fsS "http://$$LAB_VIP:8088/oms/health" && echo
+	bin/omsrun playbooks/status.hcl -i .lab/inventory -e @.lab/vars.hcl
+	@echo && echo "Tear the lab down with: make lab-down"
+
+release: ## cross-build linux/amd64, linux/arm64, darwin/arm64 with checksums in dist/
+	rm -rf dist && mkdir -p dist
+	for t in linux/amd64 linux/arm64 darwin/arm64; do \
+	  CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/omsrun-$${t%/*}-$${t#*/} ./cmd/omsrun || exit 1; \
+	done
+	cd dist && sha256sum omsrun-* > SHA256SUMS
