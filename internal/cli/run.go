@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
 
+	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/engine"
 	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/output"
@@ -99,7 +100,7 @@ func countErrors(diags hcl.Diagnostics) int {
 }
 
 func (a *App) renderDiags(g *globals, files map[string]*hcl.File, diags hcl.Diagnostics) {
-	playbook.RenderDiags(a.Stderr, files, diags, g.useColor(a.Stderr))
+	diag.Render(a.Stderr, files, diags, g.useColor(a.Stderr))
 }
 
 // extraVars merges --oms-config (lowest) and -e values.
