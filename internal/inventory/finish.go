@@ -1,0 +1,336 @@
+package inventory
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/diag"
+	"github.com/omsrun/omsrun/internal/secret"
+)
+
+// connKeys are the connection settings, by their HCL attribute names.
+var connKeys = []string{"address", "port", "user", "key_file", "password", "become", "become_password", "known_hosts_file"}
+
+// ansibleVars maps Ansible's connection variables (and their old aliases) to connKeys.
+var ansibleVars = map[string]string{
+	"ansible_host":                 "address",
+	"ansible_ssh_host":             "address",
+	"ansible_port":                 "port",
+	"ansible_ssh_port":             "port",
+	"ansible_user":                 "user",
+	"ansible_ssh_user":             "user",
+	"ansible_ssh_private_key_file": "key_file",
+	"ansible_private_key_file":     "key_file",
+	"ansible_password":             "password",
+	"ansible_ssh_pass":             "password",
+	"ansible_become":               "become",
+	"ansible_become_password":      "become_password",
+	"ansible_become_pass":          "become_password",
+}
+
+// finish checks the group graph, merges variables and builds the inventory.
+func (b *builder) finish() *Inventory {
+	all := b.group("all", hcl.Range{}, true)
+	names := sortedKeys(b.groups)
+	for _, n := range names {
+		g := b.groups[n]
+		if !g.declared {
+			b.diags = append(b.diags, diag.Errorf(diag.Ptr(g.mention), "Unknown group",
+				"Variables are given for group %q, but no such group is declared. Declare it ([%s] in INI, group %q {} in HCL) or fix the name. %s",
+				n, n, n, diag.Hint(n, declaredGroups(b.groups), "groups")))
+		}
+		for _, c := range sortedKeys(g.children) {
+			if c == "all" {
+				b.diags = append(b.diags, diag.Errorf(diag.Ptr(g.children[c]), "Invalid child group",
+					"Group \"all\" holds every group already and cannot be the child of %q; remove it from the children.", n))
+				continue
+			}
+			if cg, ok := b.groups[c]; !ok || !cg.declared {
+				b.diags = append(b.diags, diag.Errorf(diag.Ptr(g.children[c]), "Unknown child group",
+					"Group %q lists %q as a child, but no group %q is declared. Declare it or fix the name. %s",
+					n, c, c, diag.Hint(c, declaredGroups(b.groups), "groups")))
+			}
+		}
+	}
+	if b.diags.HasErrors() || b.findCycles(names) {
+		return nil
+	}
+	parents := map[string][]string{}
+	for _, n := range names {
+		for _, c := range sortedKeys(b.groups[n].children) {
+			parents[c] = append(parents[c], n)
+			g := b.groups[n].group
+			if !contains(g.Children, c) {
+				g.Children = append(g.Children, c)
+			}
+		}
+	}
+	depth := groupDepths(names, parents)
+
+	inv := &Inventory{Groups: map[string]*Group{}}
+	for _, n := range names {
+		g := b.groups[n]
+		for k, s := range g.vars {
+			v := s.val
+			if ck := ansibleVars[k]; ck == "password" || ck == "become_password" {
+				v = v.Mark(secret.Mark)
+			}
+			g.group.Vars[k] = v
+		}
+		inv.Groups[n] = g.group
+	}
+	all.group.Hosts = nil
+	seen := map[string]string{}
+	for _, d := range b.hosts {
+		all.group.Hosts = append(all.group.Hosts, d.host.Name)
+		h := b.buildHost(d, names, parents, depth)
+		if h == nil {
+			continue
+		}
+		key := net.JoinHostPort(h.Address, fmt.Sprint(h.Port))
+		if other, ok := seen[key]; ok {
+			b.diags = append(b.diags, diag.Errorf(diag.Ptr(d.host.DeclRange), "Duplicate host address",
+				"Hosts %q and %q both connect to %s, so omsrun would change one machine twice, concurrently. Give each host its own address or port, or remove one.",
+				other, h.Name, key))
+			continue
+		}
+		seen[key] = h.Name
+		inv.Hosts = append(inv.Hosts, h)
+	}
+	if len(b.hosts) == 0 {
+		var first string
+		for f := range b.files {
+			if first == "" || f < first {
+				first = f
+			}
+		}
+		b.diags = append(b.diags, diag.Errorf(diag.FileStart(first), "No hosts",
+			"The inventory declares no hosts. Add at least one (a host line in INI, host \"name\" {} in HCL)."))
+	}
+	return inv
+}
+
+func declaredGroups(groups map[string]*groupDecl) []string {
+	var out []string
+	for n, g := range groups {
+		if g.declared {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// findCycles reports every cycle in the children graph once.
+func (b *builder) findCycles(names []string) bool {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	found := false
+	var path []string
+	var visit func(n string)
+	visit = func(n string) {
+		color[n] = grey
+		path = append(path, n)
+		g := b.groups[n]
+		for _, c := range sortedKeys(g.children) {
+			switch color[c] {
+			case grey:
+				i := indexOf(path, c)
+				cycle := append(append([]string(nil), path[i:]...), c)
+				b.diags = append(b.diags, diag.Errorf(diag.Ptr(g.children[c]), "Cyclic group children",
+					"The groups form a cycle: %s. A group cannot contain itself; remove one of these children.",
+					strings.Join(cycle, " → ")))
+				found = true
+			case white:
+				visit(c)
+			}
+		}
+		path = path[:len(path)-1]
+		color[n] = black
+	}
+	for _, n := range names {
+		if color[n] == white {
+			visit(n)
+		}
+	}
+	return found
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// groupDepths: "all" is 0, a group with no parent 1, a child one more than its deepest parent.
+func groupDepths(names []string, parents map[string][]string) map[string]int {
+	depth := map[string]int{"all": 0}
+	var get func(n string) int
+	get = func(n string) int {
+		if d, ok := depth[n]; ok {
+			return d
+		}
+		d := 1
+		for _, p := range parents[n] {
+			d = max(d, get(p)+1)
+		}
+		depth[n] = d
+		return d
+	}
+	for _, n := range names {
+		get(n)
+	}
+	return depth
+}
+
+// buildHost merges a host's variables and resolves its connection settings.
+func (b *builder) buildHost(d *hostDecl, names []string, parents map[string][]string, depth map[string]int) *Host {
+	h := d.host
+	member := map[string]bool{"all": true}
+	var add func(g string)
+	add = func(g string) {
+		if member[g] {
+			return
+		}
+		member[g] = true
+		for _, p := range parents[g] {
+			add(p)
+		}
+	}
+	for _, n := range names {
+		if contains(b.groups[n].group.Hosts, h.Name) {
+			add(n)
+		}
+	}
+	h.Groups = sortedKeys(member)
+	order := append([]string(nil), h.Groups...)
+	sort.SliceStable(order, func(i, j int) bool { return depth[order[i]] < depth[order[j]] })
+
+	merged := map[string]setting{}
+	for k, s := range b.defVars {
+		merged[k] = s
+	}
+	for _, g := range order {
+		for k, s := range b.groups[g].vars {
+			merged[k] = s
+		}
+	}
+	for k, s := range d.vars {
+		merged[k] = s
+	}
+	conn := map[string]setting{}
+	for k, s := range b.defaults {
+		conn[k] = s
+	}
+	// Ansible's variables override the defaults block; the host's own settings override both.
+	for _, k := range sortedKeys(merged) {
+		if ck, ok := ansibleVars[k]; ok {
+			conn[ck] = merged[k]
+			delete(merged, k)
+		}
+	}
+	for k, s := range d.conn {
+		conn[k] = s
+	}
+	h.Vars = map[string]cty.Value{}
+	for k, s := range merged {
+		h.Vars[k] = s.val
+	}
+	ok := b.applyConn(h, conn)
+	if !ok {
+		return nil
+	}
+	return h
+}
+
+func (b *builder) applyConn(h *Host, conn map[string]setting) bool {
+	ok := true
+	fail := func(s setting, summary, format string, args ...any) {
+		b.diags = append(b.diags, diag.Errorf(diag.Ptr(s.rng), summary, format, args...))
+		ok = false
+	}
+	h.Address, h.Port = h.Name, 22
+	for _, k := range connKeys {
+		s, set := conn[k]
+		if !set || s.val.IsNull() {
+			continue
+		}
+		switch k {
+		case "port":
+			p, err := toPort(s.val)
+			if err != nil {
+				fail(s, "Invalid port", "The port of host %q %v; use a whole number from 1 to 65535.", h.Name, err)
+				continue
+			}
+			h.Port = p
+		case "become":
+			v, err := toBool(s.val)
+			if err != nil {
+				fail(s, "Invalid become", "become for host %q %v; use true or false.", h.Name, err)
+				continue
+			}
+			h.Become = v
+		default:
+			str, err := toString(s.val)
+			if err != nil {
+				fail(s, "Invalid "+k, "%s for host %q %v; use a string.", k, h.Name, err)
+				continue
+			}
+			switch k {
+			case "address":
+				h.Address = str
+			case "user":
+				h.User = str
+			case "key_file":
+				h.KeyFile = str
+			case "password":
+				h.Password = secret.String(str)
+			case "become_password":
+				h.BecomePassword = secret.String(str)
+			case "known_hosts_file":
+				h.KnownHostsFile = str
+			}
+		}
+	}
+	if err := checkAddress(h.Address); err != nil {
+		r := h.DeclRange
+		if s, set := conn["address"]; set {
+			r = s.rng
+		}
+		b.diags = append(b.diags, diag.Errorf(diag.Ptr(r), "Invalid address",
+			"Host %q has the address %q, which %v. Use an IP address or a DNS name (letters, digits, '-' and '.').", h.Name, h.Address, err))
+		ok = false
+	}
+	return ok
+}
+
+var hostnameRe = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$`)
+var numericRe = regexp.MustCompile(`^[0-9.]+$`)
+
+func checkAddress(a string) error {
+	if a == "" {
+		return fmt.Errorf("is empty")
+	}
+	if ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(a, "["), "]")); ip != nil {
+		return nil
+	}
+	if numericRe.MatchString(a) {
+		return fmt.Errorf("is not a valid IPv4 address")
+	}
+	if len(a) > 253 || !hostnameRe.MatchString(a) {
+		return fmt.Errorf("is not a valid host name")
+	}
+	return nil
+}
