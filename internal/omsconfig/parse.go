@@ -1,0 +1,391 @@
+package omsconfig
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"gopkg.in/yaml.v3"
+)
+
+// Parse reads a config.yaml written from the seed's template (or by Render)
+// and checks it against the seed's table. Every problem comes back as a
+// diagnostic naming filename:line:col: YAML syntax errors, a bare value that
+// YAML reads as an alias, anchor or tag (the seed's own example has
+// `oms_meta_password: ********`, which is an alias), values of the wrong
+// type, duplicate keys, template placeholders left in, and the checks of
+// Validate. Unknown keys are warnings with a did-you-mean and are kept in
+// Config.Extra. The Config is meaningful only when diags has no errors.
+func Parse(data []byte, filename string) (Config, hcl.Diagnostics) {
+	p := &parser{file: filename, src: data, lines: lineStarts(data)}
+	c := p.parse()
+	return c, p.diags
+}
+
+type parser struct {
+	file  string
+	src   []byte
+	lines []int // byte offset of the start of each line
+	diags hcl.Diagnostics
+}
+
+// bareIndicator matches a `key: value` or `- value` line whose plain value
+// starts with a character YAML gives a meaning to: * alias, & anchor, ! tag,
+// @ and ` reserved, % directive.
+var bareIndicator = regexp.MustCompile("^(\\s*(?:[A-Za-z0-9_]+\\s*:|-)[ \\t]+)([*&@`%]|![^!])(.*)$")
+
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (p *parser) parse() Config {
+	c := Default()
+	c.pos = map[string]hcl.Range{}
+
+	// Bare indicator values are found before YAML parsing because the YAML
+	// parser's own message ("unknown anchor '*******' referenced") does not
+	// tell an OMS user what to do. The value is quoted in a copy so the rest
+	// of the file is still checked and every problem is reported at once.
+	patched := p.quoteBareIndicators()
+
+	var doc yaml.Node
+	if err := yaml.Unmarshal(patched, &doc); err != nil {
+		line, msg := 0, strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		p.errorAt(line, 1, "Invalid YAML: "+msg,
+			"config.yaml must be `key: value` lines with a space after each colon; quote values that contain special characters.")
+		return c
+	}
+	if len(doc.Content) == 0 {
+		p.errorAt(1, 1, "Empty config.yaml", "The file has no keys; write it from the template in the OMS deployment guide.")
+		return c
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		p.errorAt(root.Line, root.Column, "config.yaml is not a list of keys",
+			"The file must be `key: value` lines, as in the OMS template.")
+		return c
+	}
+
+	present := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		key := k.Value
+		if present[key] {
+			p.errorAt(k.Line, k.Column, "Duplicate key "+key, "Each key may appear once; YAML readers disagree on which one wins.")
+			continue
+		}
+		present[key] = true
+		if !isKnown(key) {
+			p.unknownKey(&c, k, v)
+			continue
+		}
+		at := v
+		if v.Tag == "!!null" && v.Value == "" {
+			at = k
+		}
+		c.pos[key] = p.rangeAt(at.Line, at.Column)
+		p.decodeKey(&c, key, v)
+	}
+
+	for _, key := range []string{KeyMetaHost, KeyMetaPort, KeyMetaUser, KeyMetaPassword, KeyRMDB, KeyCMDB,
+		KeyCMHeartbeatDB, KeyCMURL, KeyCMLocation, KeyCMNodes} {
+		if !present[key] {
+			p.errorAt(1, 1, "Missing required key "+key, "The seed's table requires "+key+"; add `"+key+": …` to the file.")
+		}
+	}
+	if p.diags.HasErrors() {
+		// Validate would repeat what was just said about the same keys.
+		return c
+	}
+	for _, pr := range Validate(c, nil) {
+		p.diags = append(p.diags, Diagnostics([]Problem{pr}, c, p.rangeAt(1, 1))...)
+	}
+	return c
+}
+
+// quoteBareIndicators reports each bare indicator value and returns the
+// source with those values single-quoted.
+func (p *parser) quoteBareIndicators() []byte {
+	lines := bytes.SplitAfter(p.src, []byte("\n"))
+	var out bytes.Buffer
+	for i, raw := range lines {
+		body := strings.TrimRight(string(raw), "\r\n")
+		m := bareIndicator.FindStringSubmatch(body)
+		if m == nil || strings.HasPrefix(strings.TrimSpace(body), "#") {
+			out.Write(raw)
+			continue
+		}
+		value := strings.TrimRight(m[2]+m[3], " \t")
+		key := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(m[1], " ")), ":"))
+		what := map[byte]string{'*': "an alias (a reference to an anchor)", '&': "an anchor", '!': "a tag",
+			'@': "a reserved character", '`': "a reserved character", '%': "a directive"}[value[0]]
+		quoted := "'" + strings.ReplaceAll(value, "'", "''") + "'"
+		subject := "The value"
+		if key != "-" {
+			subject = "The value of " + key
+		}
+		p.errorAt(i+1, len(m[1])+1, fmt.Sprintf("%s starts with %q, which YAML reads as %s", subject, value[:1], what),
+			fmt.Sprintf("Put the value in quotes: %s%s. Passwords like ******** must always be quoted.", m[1], quoted))
+		out.WriteString(m[1] + quoted)
+		out.Write(raw[len(body):])
+	}
+	return out.Bytes()
+}
+
+func (p *parser) decodeKey(c *Config, key string, v *yaml.Node) {
+	switch key {
+	case KeyMetaPort:
+		c.MetaPort = p.intValue(key, v)
+	case KeyCMLocation:
+		c.CMLocation = p.intValue(key, v)
+	case KeyCMIsDefault:
+		c.CMIsDefault = p.boolValue(key, v, true)
+	case KeyTSDBEnabled:
+		c.TSDBEnabled = p.boolValue(key, v, false)
+	case KeyCMNodes:
+		c.CMNodes = p.listValue(key, v)
+	default:
+		s := p.stringValue(key, v)
+		setString(c, key, s)
+	}
+}
+
+func setString(c *Config, key, s string) {
+	switch key {
+	case KeyMetaHost:
+		c.MetaHost = s
+	case KeyMetaUser:
+		c.MetaUser = s
+	case KeyMetaPassword:
+		c.MetaPassword = secretString(s)
+	case KeyRMDB:
+		c.RMDB = s
+	case KeyCMDB:
+		c.CMDB = s
+	case KeyCMHeartbeatDB:
+		c.CMHeartbeatDB = s
+	case KeyCMURL:
+		c.CMURL = s
+	case KeyCMRegion:
+		c.CMRegion = s
+	case KeyCMRegionCN:
+		c.CMRegionCN = s
+	case KeyTSDBService:
+		c.TSDBService = s
+	case KeyTSDBURL:
+		c.TSDBURL = s
+	case KeyTSDBUsername:
+		c.TSDBUsername = s
+	case KeyTSDBPassword:
+		c.TSDBPassword = secretString(s)
+	}
+}
+
+var placeholder = regexp.MustCompile(`\$\{[A-Za-z0-9_]+\}`)
+
+func (p *parser) stringValue(key string, v *yaml.Node) string {
+	if v.Kind != yaml.ScalarNode {
+		p.errorAt(v.Line, v.Column, key+" must be a single value", "Write `"+key+": value` on one line.")
+		return ""
+	}
+	if v.Tag == "!!null" {
+		if v.Value != "" {
+			p.errorAt(v.Line, v.Column, fmt.Sprintf("The value of %s, %s, reads as null in YAML", key, v.Value),
+				"Put it in quotes if it is the real value.")
+		}
+		return ""
+	}
+	if m := placeholder.FindString(v.Value); m != "" {
+		p.errorAt(v.Line, v.Column, fmt.Sprintf("%s still holds the template placeholder %s", key, m),
+			"Replace it with the real value.")
+	}
+	if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 && v.LineComment != "" {
+		p.warnAt(v.Line, v.Column, fmt.Sprintf("Text after %q on the %s line is a YAML comment, not part of the value", " #", key),
+			"If "+strings.TrimSpace(v.LineComment)+" belongs to the value, put the whole value in quotes.")
+	}
+	return v.Value
+}
+
+func (p *parser) intValue(key string, v *yaml.Node) int {
+	if v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str") {
+		if n, err := strconv.Atoi(strings.TrimSpace(v.Value)); err == nil {
+			return n
+		}
+		var n int
+		if v.Tag == "!!int" && v.Decode(&n) == nil {
+			return n
+		}
+	}
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		p.errorAt(v.Line, v.Column, key+" has no value", "Give an integer.")
+		return 0
+	}
+	p.errorAt(v.Line, v.Column, fmt.Sprintf("%s must be an integer, not %s", key, describe(v)), "Write digits only, e.g. "+key+": 100.")
+	return 0
+}
+
+func (p *parser) boolValue(key string, v *yaml.Node, def bool) bool {
+	if v.Kind == yaml.ScalarNode {
+		if v.Tag == "!!null" && v.Value == "" {
+			return def
+		}
+		if b, err := strconv.ParseBool(strings.TrimSpace(v.Value)); err == nil {
+			return b
+		}
+		var b bool
+		if v.Tag == "!!bool" && v.Decode(&b) == nil {
+			return b
+		}
+	}
+	p.errorAt(v.Line, v.Column, fmt.Sprintf("%s must be true or false, not %s", key, describe(v)), "")
+	return def
+}
+
+func (p *parser) listValue(key string, v *yaml.Node) []string {
+	switch {
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+		return nil
+	case v.Kind == yaml.ScalarNode:
+		// The wizard takes the nodes comma-separated; accept that form too.
+		var out []string
+		for _, s := range strings.Split(v.Value, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	case v.Kind == yaml.SequenceNode:
+		var out []string
+		for _, item := range v.Content {
+			if item.Kind != yaml.ScalarNode || item.Tag == "!!null" {
+				p.errorAt(item.Line, item.Column, key+" entries must be IP addresses", "Write one `- address` per line.")
+				continue
+			}
+			if m := placeholder.FindString(item.Value); m != "" {
+				p.errorAt(item.Line, item.Column, fmt.Sprintf("%s still holds the template placeholder %s", key, m),
+					"Replace it with the node's IP address.")
+			}
+			out = append(out, item.Value)
+		}
+		return out
+	}
+	p.errorAt(v.Line, v.Column, key+" must be a list of IP addresses", "Write one `- address` line per node under "+key+":.")
+	return nil
+}
+
+func (p *parser) unknownKey(c *Config, k, v *yaml.Node) {
+	detail := "omsrun keeps it in the config.yaml it writes, but does not check it."
+	if s := suggest(k.Value); s != "" {
+		detail = fmt.Sprintf("Did you mean %s? ", s) + detail
+	}
+	p.warnAt(k.Line, k.Column, "Unknown key "+k.Value, detail)
+	// Comments above and below belong to the file's layout, not to the key;
+	// Render writes its own.
+	kc, vc := *k, *v
+	kc.HeadComment, kc.FootComment, vc.HeadComment, vc.FootComment = "", "", "", ""
+	entry := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{&kc, &vc}}
+	text, err := yaml.Marshal(entry)
+	if err != nil {
+		p.errorAt(k.Line, k.Column, "Cannot keep unknown key "+k.Value+": "+err.Error(), "")
+		return
+	}
+	c.Extra = append(c.Extra, Extra{Key: k.Value, YAML: string(text)})
+}
+
+func describe(v *yaml.Node) string {
+	switch v.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return strconv.Quote(v.Value)
+}
+
+func isKnown(key string) bool {
+	for _, k := range Keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns the known key closest to key, if close enough to be a typo.
+func suggest(key string) string {
+	best, bestD := "", 4
+	for _, k := range Keys {
+		if d := editDistance(strings.ToLower(key), k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func lineStarts(src []byte) []int {
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// rangeAt is the rest of the line from line:col (1-based), for snippets.
+func (p *parser) rangeAt(line, col int) hcl.Range {
+	if line < 1 {
+		line = 1
+	}
+	if line > len(p.lines) {
+		line = len(p.lines)
+	}
+	start := p.lines[line-1]
+	end := len(p.src)
+	if line < len(p.lines) {
+		end = p.lines[line] - 1
+	}
+	b := min(start+col-1, end)
+	return hcl.Range{
+		Filename: p.file,
+		Start:    hcl.Pos{Line: line, Column: col, Byte: b},
+		End:      hcl.Pos{Line: line, Column: col + (end - b), Byte: end},
+	}
+}
+
+func (p *parser) errorAt(line, col int, summary, detail string) {
+	r := p.rangeAt(line, col)
+	p.diags = append(p.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r})
+}
+
+func (p *parser) warnAt(line, col int, summary, detail string) {
+	r := p.rangeAt(line, col)
+	p.diags = append(p.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: detail, Subject: &r})
+}

@@ -1,0 +1,205 @@
+package omsconfig
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Problem is one thing wrong with a Config, tied to the key it is about.
+type Problem struct {
+	Key     string
+	Summary string
+	// Hint says how to fix it.
+	Hint string
+}
+
+func (p Problem) Error() string {
+	if p.Hint == "" {
+		return p.Key + ": " + p.Summary
+	}
+	return p.Key + ": " + p.Summary + " (" + p.Hint + ")"
+}
+
+// Validate checks c against the seed's table and returns every problem found,
+// in key order. deploymentHosts are the addresses of the hosts the playbook
+// deploys to; each must be listed in cm_nodes. It may be nil when unknown.
+func Validate(c Config, deploymentHosts []string) []Problem {
+	var ps []Problem
+	add := func(key, summary, hint string) { ps = append(ps, Problem{Key: key, Summary: summary, Hint: hint}) }
+
+	for _, kv := range c.strings() {
+		if !utf8.ValidString(kv.val) {
+			add(kv.key, "is not valid UTF-8 text", "config.yaml is YAML, which can only hold text")
+		}
+	}
+
+	multi := len(c.CMNodes) > 1 || len(deploymentHosts) > 1
+
+	if c.MetaHost == "" {
+		add(KeyMetaHost, "is required", "the address of the MetaDB (MySQL or an OceanBase MySQL tenant)")
+	} else if err := checkHost(c.MetaHost); err != nil {
+		add(KeyMetaHost, err.Error(), "give an IP address or a host name, without a port (that is oms_meta_port)")
+	} else if multi && isLoopback(c.MetaHost) {
+		add(KeyMetaHost, fmt.Sprintf("%q is the loopback address, which means a different machine on every node", c.MetaHost),
+			"give the MetaDB's address as the OMS nodes see it")
+	}
+	switch {
+	case c.MetaPort == 0:
+		add(KeyMetaPort, "is required", "the MetaDB's port, e.g. 2881 for OceanBase or 3306 for MySQL")
+	case c.MetaPort < 1 || c.MetaPort > 65535:
+		add(KeyMetaPort, fmt.Sprintf("%d is not a TCP port", c.MetaPort), "use a number from 1 to 65535")
+	}
+	if c.MetaUser == "" {
+		add(KeyMetaUser, "is required", "the MetaDB user, e.g. root or user@tenant#cluster for OceanBase")
+	}
+	if c.MetaPassword == "" {
+		add(KeyMetaPassword, "is required", "the MetaDB user's password")
+	}
+
+	seen := map[string]string{}
+	for _, d := range []struct{ key, val string }{{KeyRMDB, c.RMDB}, {KeyCMDB, c.CMDB}, {KeyCMHeartbeatDB, c.CMHeartbeatDB}} {
+		if d.val == "" {
+			add(d.key, "is required", "set it, or set db_prefix to derive all three names")
+			continue
+		}
+		if msg := checkIdent(d.val); msg != "" {
+			add(d.key, msg, "use letters, digits and _ only, at most 64 characters")
+			continue
+		}
+		if other, dup := seen[strings.ToLower(d.val)]; dup {
+			add(d.key, fmt.Sprintf("%q is also the value of %s", d.val, other), "the three databases must have different names")
+		}
+		seen[strings.ToLower(d.val)] = d.key
+	}
+
+	if c.CMURL == "" {
+		add(KeyCMURL, "is required", "the VIP or domain name in front of every CM node, on port 8088, e.g. http://VIP:8088")
+	} else if _, err := NormalizeCMURL(c.CMURL); err != nil {
+		add(KeyCMURL, strings.TrimPrefix(err.Error(), "cm_url "), "e.g. http://VIP:8088; the http:// prefix and the port are optional")
+	} else if h, _ := CMURLHost(c.CMURL); multi && isLoopback(h) {
+		add(KeyCMURL, fmt.Sprintf("%q points at the loopback address, which cannot serve several nodes", c.CMURL),
+			"use the VIP or domain name that all CM nodes are mounted behind")
+	}
+	if c.CMLocation < 0 || c.CMLocation > 127 {
+		add(KeyCMLocation, fmt.Sprintf("%d is out of range", c.CMLocation), "the region code is an integer from 0 to 127")
+	}
+
+	if len(c.CMNodes) == 0 {
+		add(KeyCMNodes, "is required", "list the IP address of every OMS node")
+	}
+	listed := map[string]bool{}
+	for i, n := range c.CMNodes {
+		switch {
+		case n == "":
+			add(KeyCMNodes, fmt.Sprintf("entry %d is empty", i+1), "list IP addresses")
+		case checkHost(n) != nil:
+			add(KeyCMNodes, fmt.Sprintf("entry %d: %v", i+1, checkHost(n)), "list IP addresses, without ports")
+		case listed[n]:
+			add(KeyCMNodes, fmt.Sprintf("%s is listed twice", n), "list each node once")
+		case multi && isLoopback(n):
+			add(KeyCMNodes, fmt.Sprintf("%s is the loopback address", n), "list the address each node is reached at by the others")
+		}
+		listed[n] = true
+	}
+	for _, h := range deploymentHosts {
+		if !listed[h] {
+			add(KeyCMNodes, fmt.Sprintf("does not list %s, a host of this deployment", h),
+				"cm_nodes must list every host OMS is deployed to; leave it unset to use the inventory's addresses")
+		}
+	}
+
+	switch c.TSDBService {
+	case "", TSDBInfluxDB, TSDBCeresDB:
+	default:
+		hint := "valid values are INFLUXDB and CERESDB"
+		if up := strings.ToUpper(c.TSDBService); up == TSDBInfluxDB || up == TSDBCeresDB {
+			hint = "write it in capitals: " + up
+		}
+		add(KeyTSDBService, fmt.Sprintf("%q is not a time-series database type", c.TSDBService), hint)
+	}
+	if c.TSDBEnabled {
+		if c.TSDBURL == "" {
+			add(KeyTSDBURL, "is required when tsdb_enabled is true", "the InfluxDB address, e.g. 10.0.0.5:8086")
+		} else if msg := checkTSDBURL(c.TSDBURL); msg != "" {
+			add(KeyTSDBURL, msg, "give host:port, e.g. 10.0.0.5:8086")
+		}
+		if c.TSDBUsername == "" {
+			add(KeyTSDBUsername, "is required when tsdb_enabled is true", "the user created in the time-series database for OMS")
+		}
+		if c.TSDBPassword == "" {
+			add(KeyTSDBPassword, "is required when tsdb_enabled is true", "that user's password")
+		}
+	}
+	return ps
+}
+
+// checkIdent returns why s cannot be a MetaDB database name, or "".
+func checkIdent(s string) string {
+	if len(s) > 64 {
+		return fmt.Sprintf("%q is longer than 64 characters", s)
+	}
+	digits := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '$') {
+			return fmt.Sprintf("%q is not a plain database name", s)
+		}
+		digits = digits && r >= '0' && r <= '9'
+	}
+	if digits {
+		return fmt.Sprintf("%q is only digits", s)
+	}
+	return ""
+}
+
+// checkTSDBURL accepts host:port with an optional http(s):// prefix.
+func checkTSDBURL(s string) string {
+	raw := s
+	if !strings.Contains(s, "://") {
+		raw = "http://" + s
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Sprintf("%q is not an address", s)
+	}
+	if checkHost(u.Hostname()) != nil {
+		return fmt.Sprintf("%q has an invalid host", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("%q has an invalid port", s)
+		}
+	}
+	return ""
+}
+
+// Diagnostics turns problems into HCL diagnostics. A problem whose key Parse
+// located points there; the rest point at fallback (e.g. the step or the
+// whole file).
+func Diagnostics(ps []Problem, c Config, fallback hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, p := range ps {
+		rng := fallback
+		if r, ok := c.Range(p.Key); ok {
+			rng = r
+		} else if r, ok := c.Range(KeyTSDBEnabled); ok && strings.HasPrefix(p.Key, "tsdb_") {
+			// A TSDB key that is missing is needed because of tsdb_enabled.
+			rng = r
+		}
+		detail := p.Hint
+		if detail != "" {
+			detail = strings.ToUpper(detail[:1]) + detail[1:] + "."
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid " + p.Key + ": " + p.Summary,
+			Detail:   detail,
+			Subject:  rng.Ptr(),
+		})
+	}
+	return diags
+}
