@@ -1,0 +1,336 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/dockerarchive"
+	"github.com/omsrun/omsrun/internal/transport"
+)
+
+// DockerLoad puts the images of a docker-archive tarball on the control
+// machine into the host's Docker. When the host already has the image IDs
+// the tarball's manifest names, nothing is sent.
+type DockerLoad struct {
+	archives *dockerarchive.Cache
+}
+
+var _ Module = (*DockerLoad)(nil)
+var _ Validator = (*DockerLoad)(nil)
+
+// archiveCache is shared by every docker_load of the process: it only memoises
+// immutable facts about files (keyed by path, size and mtime), and sharing it
+// is what lets three hosts starting at once decompress a large tarball once.
+var archiveCache = dockerarchive.NewCache(dockerarchive.DefaultDir())
+
+func init() { register("docker_load", func() Module { return &DockerLoad{archives: archiveCache} }) }
+
+// DockerLoadArgs are the arguments of docker_load.
+type DockerLoadArgs struct {
+	File     string `hcl:"file"`
+	Tag      string `hcl:"tag,optional"`
+	KeepFile bool   `hcl:"keep_file,optional"`
+	Dest     string `hcl:"dest,optional"`
+}
+
+// Doc describes the module.
+func (*DockerLoad) Doc() Doc {
+	return Doc{
+		Name:    "docker_load",
+		Summary: "Stream a docker-archive tarball (docker save, .tar or .tar.gz) from the control machine into the host's docker load; sends nothing when the image ID is present.",
+		Args: map[string]string{
+			"file":      "string, required: the tarball on the control machine",
+			"tag":       "string: also name the image so (docker tag), e.g. the reference the playbook runs",
+			"keep_file": "bool: keep a copy of the tarball on the host (default false: streamed, no temporary file)",
+			"dest":      "string: where keep_file puts the copy (default /var/tmp/omsrun/<file name>)",
+		},
+	}
+}
+
+// NewArgs returns empty arguments.
+func (*DockerLoad) NewArgs() any { return &DockerLoadArgs{} }
+
+// Validate reads the tarball's manifest on the control machine, so a wrong
+// path or a file that is not an image fails before any host is touched.
+func (m *DockerLoad) Validate(args any) error {
+	a := args.(*DockerLoadArgs)
+	if a.File == "" {
+		return errors.New("file: give the image tarball")
+	}
+	if _, err := m.archives.Read(a.File); err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	return nil
+}
+
+// dockerLoadPlan is what Check learnt, for Apply.
+type dockerLoadPlan struct {
+	archive *dockerarchive.Archive
+	send    bool
+	tags    []string // names to apply with docker tag
+}
+
+// Check asks the host's Docker, in one command, which of the tarball's image
+// IDs it has and under which names.
+func (m *DockerLoad) Check(ctx context.Context, env *Env, args any) (*Plan, error) {
+	a := args.(*DockerLoadArgs)
+	arch, err := m.archives.Read(a.File)
+	if err != nil {
+		return nil, err
+	}
+	have, err := imageTags(ctx, env, arch.IDs())
+	if err != nil {
+		return nil, err
+	}
+	p := &dockerLoadPlan{archive: arch}
+	var absent []string
+	for _, id := range arch.IDs() {
+		if _, ok := have[id]; !ok {
+			absent = append(absent, imageShortID(id))
+		}
+	}
+	if len(absent) > 0 {
+		p.send = true
+		if a.Tag != "" {
+			p.tags = []string{a.Tag}
+		}
+		return &Plan{Change: true, Data: p,
+			Summary: fmt.Sprintf("send %s (image %s absent)", humanBytes(arch.Size), strings.Join(absent, ", "))}, nil
+	}
+	p.tags = missingTags(arch, a.Tag, have)
+	if len(p.tags) > 0 {
+		return &Plan{Change: true, Data: p,
+			Summary: fmt.Sprintf("tag %s (image present, nothing to send)", strings.Join(p.tags, ", "))}, nil
+	}
+	return &Plan{Summary: "image " + strings.Join(imageShortIDs(arch.IDs()), ", ") + " present"}, nil
+}
+
+// Apply sends the tarball when needed, verifies the result and applies tags.
+func (m *DockerLoad) Apply(ctx context.Context, env *Env, args any, plan *Plan) (*Result, error) {
+	a := args.(*DockerLoadArgs)
+	p, ok := plan.Data.(*dockerLoadPlan)
+	if !ok {
+		return nil, errors.New("docker_load: apply without a plan from check")
+	}
+	res := &Result{Changed: true, Outputs: map[string]cty.Value{
+		"image_id":   cty.StringVal(p.archive.Images[0].ID),
+		"bytes_sent": cty.NumberIntVal(0),
+	}}
+	var msgs []string
+	if p.send {
+		n, took, err := m.send(ctx, env, a, p.archive)
+		if err != nil {
+			return nil, err
+		}
+		have, err := imageTags(ctx, env, p.archive.IDs())
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range p.archive.IDs() {
+			if _, ok := have[id]; !ok {
+				return nil, fmt.Errorf("docker load finished but image %s is not on the host", id)
+			}
+		}
+		res.Outputs["bytes_sent"] = cty.NumberIntVal(n)
+		msgs = append(msgs, fmt.Sprintf("sent %s in %s (%s), loaded %s", humanBytes(n), took.Round(100*time.Millisecond),
+			rate(n, took), strings.Join(append(imageShortIDs(p.archive.IDs()), p.archive.Tags()...), " ")))
+		p.tags = missingTags(p.archive, a.Tag, have)
+	}
+	for _, tag := range p.tags {
+		if _, err := runArgv(ctx, env, "docker", "tag", p.archive.Images[0].ID, tag); err != nil {
+			return nil, err
+		}
+	}
+	if len(p.tags) > 0 {
+		msgs = append(msgs, "tagged "+strings.Join(p.tags, ", "))
+	}
+	res.Msg = strings.Join(msgs, "; ")
+	return res, nil
+}
+
+// send streams the tarball into docker load through the session's stdin.
+func (m *DockerLoad) send(ctx context.Context, env *Env, a *DockerLoadArgs, arch *dockerarchive.Archive) (int64, time.Duration, error) {
+	f, err := os.Open(a.File)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	pr := newProgressReader(f, st.Size(), env.Report)
+	c := transport.Cmd{Argv: []string{"docker", "load"}, Stdin: pr}
+	if a.KeepFile {
+		dest := a.Dest
+		if dest == "" {
+			dest = path.Join("/var/tmp/omsrun", filepath.Base(a.File))
+		}
+		q := transport.Quote(dest)
+		// Written beside the destination and renamed, so an interrupted
+		// transfer never leaves a file that looks complete.
+		c = transport.Cmd{Stdin: pr, Script: fmt.Sprintf("mkdir -p %s && cat > %s.part && mv -f %s.part %s && docker load -i %s",
+			transport.Quote(path.Dir(dest)), q, q, q, q)}
+	}
+	env.Report.Phase("sending " + humanBytes(st.Size()))
+	start := time.Now()
+	out, err := runCmd(ctx, env, c)
+	took := time.Since(start)
+	pr.flush()
+	if err != nil {
+		return pr.done, took, fmt.Errorf("loading %s: %w", a.File, err)
+	}
+	if !strings.Contains(string(out.Stdout), "Loaded image") {
+		return pr.done, took, fmt.Errorf("%s: unexpected answer (no \"Loaded image\"): %s", cmdText(c), tailLines(string(out.Stdout)+string(out.Stderr), 5))
+	}
+	return pr.done, took, nil
+}
+
+// imageTags asks Docker about the given IDs in one command and returns the
+// present ones with their repo tags. A missing image is an answer, not an
+// error; a daemon that does not answer is an error.
+func imageTags(ctx context.Context, env *Env, ids []string) (map[string][]string, error) {
+	argv := append([]string{"docker", "image", "inspect", "--format", `{{.Id}} {{join .RepoTags ","}}`}, ids...)
+	res, err := tryCmd(ctx, env, transport.Cmd{Argv: argv})
+	if err != nil {
+		return nil, err
+	}
+	have := map[string][]string{}
+	for _, line := range strings.Split(string(res.Stdout), "\n") {
+		id, tags, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if id == "" {
+			continue
+		}
+		have[id] = nil
+		if tags != "" {
+			have[id] = strings.Split(tags, ",")
+		}
+	}
+	if res.ExitCode != 0 && !strings.Contains(strings.ToLower(string(res.Stderr)), "no such image") {
+		return nil, &CommandError{Cmd: transport.Join(argv), ExitCode: res.ExitCode, Stderr: string(res.Stderr)}
+	}
+	return have, nil
+}
+
+// missingTags lists the names (the tarball's own and tag) that do not yet
+// point at the first image.
+func missingTags(arch *dockerarchive.Archive, tag string, have map[string][]string) []string {
+	want := arch.Images[0].RepoTags
+	if tag != "" {
+		want = append(append([]string(nil), want...), tag)
+	}
+	present := map[string]bool{}
+	for _, t := range have[arch.Images[0].ID] {
+		present[normalTag(t)] = true
+	}
+	var missing []string
+	for _, t := range want {
+		if !present[normalTag(t)] {
+			missing = append(missing, t)
+			present[normalTag(t)] = true
+		}
+	}
+	return missing
+}
+
+// normalTag writes a reference the way docker lists it: without the default
+// registry and with ":latest" when no tag is given.
+func normalTag(ref string) string {
+	ref = strings.TrimPrefix(ref, "docker.io/")
+	ref = strings.TrimPrefix(ref, "library/")
+	if !strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":") && !strings.Contains(ref, "@") {
+		ref += ":latest"
+	}
+	return ref
+}
+
+func imageShortID(id string) string {
+	if h := strings.TrimPrefix(id, "sha256:"); len(h) > 12 {
+		return h[:12]
+	}
+	return id
+}
+
+func imageShortIDs(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = imageShortID(id)
+	}
+	return out
+}
+
+func rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MB/s", float64(n)/d.Seconds()/1e6)
+}
+
+// progressReader counts what the transport has taken and reports it at most
+// every 200 ms; it reads in 1 MiB chunks so that the file side never limits
+// the stream.
+type progressReader struct {
+	r     io.Reader
+	total int64
+	done  int64
+	rep   Reporter
+	last  time.Time
+	buf   []byte
+}
+
+const progressEvery = 200 * time.Millisecond
+
+func newProgressReader(r io.Reader, total int64, rep Reporter) *progressReader {
+	return &progressReader{r: r, total: total, rep: rep}
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.count(n)
+	return n, err
+}
+
+// WriteTo lets io.Copy hand over large chunks instead of 32 KiB ones.
+func (p *progressReader) WriteTo(w io.Writer) (int64, error) {
+	if p.buf == nil {
+		p.buf = make([]byte, 1<<20)
+	}
+	var written int64
+	for {
+		n, rerr := p.r.Read(p.buf)
+		if n > 0 {
+			m, werr := w.Write(p.buf[:n])
+			written += int64(m)
+			p.count(m)
+			if werr != nil {
+				return written, werr
+			}
+		}
+		if rerr == io.EOF {
+			return written, nil
+		}
+		if rerr != nil {
+			return written, rerr
+		}
+	}
+}
+
+func (p *progressReader) count(n int) {
+	p.done += int64(n)
+	if now := time.Now(); now.Sub(p.last) >= progressEvery {
+		p.last = now
+		p.rep.Bytes(p.done, p.total)
+	}
+}
+
+// flush reports the final count.
+func (p *progressReader) flush() { p.rep.Bytes(p.done, p.total) }
