@@ -5,6 +5,7 @@ package diag
 import (
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -15,8 +16,32 @@ import (
 // Render writes every diagnostic with its source snippet. Each one starts with
 // "Error: file:line:col: summary" so the position is greppable even when the
 // snippet cannot be shown (a file that is not in files, say).
+//
+// Files missing from files are read from disk, so a loader that failed (and
+// returned no parsed files) still gets snippets.
 func Render(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool) error {
-	tw := hcl.NewDiagnosticTextWriter(w, files, 0, color)
+	all := map[string]*hcl.File{}
+	for k, f := range files {
+		all[k] = f
+	}
+	for _, d := range diags {
+		if d.Subject == nil || all[d.Subject.Filename] != nil {
+			continue
+		}
+		name := d.Subject.Filename
+		all[name] = nil
+		if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() && st.Size() <= MaxFileSize {
+			if src, err := os.ReadFile(name); err == nil && CheckSource(name, src) == nil {
+				all[name] = &hcl.File{Bytes: src}
+			}
+		}
+	}
+	for k, f := range all {
+		if f == nil {
+			delete(all, k)
+		}
+	}
+	tw := hcl.NewDiagnosticTextWriter(w, all, 0, color)
 	for _, d := range diags {
 		c := *d
 		if d.Subject != nil {

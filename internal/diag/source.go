@@ -91,4 +91,3 @@ func At(filename string, src []byte, off int) *hcl.Range {
 	}
 	return &hcl.Range{Filename: filename, Start: p, End: e}
 }
-

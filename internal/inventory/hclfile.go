@@ -139,7 +139,7 @@ func (b *builder) hostAttrs(attrs hcl.Attributes) (conn, vars map[string]setting
 			continue
 		}
 		v, diags := a.Expr.Value(nil)
-		b.diags = append(b.diags, diags...)
+		b.diags = append(b.diags, plainData(diags)...)
 		if diags.HasErrors() {
 			continue
 		}
@@ -169,7 +169,7 @@ func (b *builder) varsAttr(a *hcl.Attribute) map[string]setting {
 				continue
 			}
 			v, diags := item.ValueExpr.Value(nil)
-			b.diags = append(b.diags, diags...)
+			b.diags = append(b.diags, plainData(diags)...)
 			if !diags.HasErrors() {
 				out[k.AsString()] = setting{val: v, rng: item.ValueExpr.Range()}
 			}
@@ -177,7 +177,7 @@ func (b *builder) varsAttr(a *hcl.Attribute) map[string]setting {
 		return out
 	}
 	v, diags := a.Expr.Value(nil)
-	b.diags = append(b.diags, diags...)
+	b.diags = append(b.diags, plainData(diags)...)
 	if diags.HasErrors() {
 		return out
 	}
@@ -191,4 +191,15 @@ func (b *builder) varsAttr(a *hcl.Attribute) map[string]setting {
 		out[k.AsString()] = setting{val: ev, rng: a.Expr.Range()}
 	}
 	return out
+}
+
+// plainData explains the errors HCL gives when an inventory value refers to
+// variables or functions: there are none in an inventory.
+func plainData(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Summary == "Variables not allowed" || d.Summary == "Function calls not allowed" {
+			d.Detail += " An inventory is plain data: write the value itself, or use a playbook variable in the step instead."
+		}
+	}
+	return diags
 }

@@ -201,7 +201,7 @@ func tokenize(line string, start int) ([]token, error) {
 			if c == '"' || c == '\'' {
 				end := strings.IndexByte(line[i+1:], c)
 				if end < 0 {
-					return nil, fmt.Errorf("the quote at column %d is never closed", i+1)
+					return nil, fmt.Errorf("The quote at column %d is never closed; close it on the same line", i+1)
 				}
 				sb.WriteString(line[i+1 : i+1+end])
 				i += end + 2

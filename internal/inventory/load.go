@@ -88,7 +88,11 @@ func (b *builder) loadFile(path string) {
 	if diags.HasErrors() {
 		return
 	}
-	if isHCL(path, src) {
+	b.loadSource(path, src, isHCL(path, src))
+}
+
+func (b *builder) loadSource(path string, src []byte, asHCL bool) {
+	if asHCL {
 		b.loadHCL(path, src)
 	} else {
 		b.loadINI(path, src)

@@ -48,7 +48,7 @@ func cases(t *testing.T, dir string) []string {
 }
 
 func goldenName(p string) string {
-	return strings.TrimSuffix(p, filepath.Ext(p)) + ".golden"
+	return p + ".golden"
 }
 
 func TestLoadGolden(t *testing.T) {

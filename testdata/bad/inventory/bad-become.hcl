@@ -1,0 +1,4 @@
+defaults {
+  become = "perhaps"
+}
+host "web1" {}

@@ -1,0 +1,3 @@
+host "web1" {
+  vars = ["a", "b"]
+}

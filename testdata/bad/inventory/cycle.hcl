@@ -1,0 +1,7 @@
+group "a" {
+  children = ["b"]
+  host "h1" {}
+}
+group "b" {
+  children = ["a"]
+}

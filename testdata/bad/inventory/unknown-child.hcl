@@ -1,0 +1,6 @@
+group "web" {
+  host "web1" {}
+}
+group "app" {
+  children = ["web", "wbe"]
+}

@@ -1,0 +1,3 @@
+host "web1" {
+  address = var.web_address
+}
