@@ -1,0 +1,124 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Fault hooks for tests and `omslab fault`. Each acts on one host from the
+// controller, without going through the host's sshd (which may be the thing
+// that is down).
+
+// StopSSHD stops the host's sshd listener; established sessions keep running, as on a real host.
+func StopSSHD(ctx context.Context, h Host) error {
+	_, err := HostExec(ctx, h, "/bin/sh "+filepath.Join(h.Dir(), "sshd.sh")+" stop")
+	return err
+}
+
+// StartSSHD starts the host's sshd again.
+func StartSSHD(ctx context.Context, h Host) error {
+	_, err := HostExec(ctx, h, "/bin/sh "+filepath.Join(h.Dir(), "sshd.sh")+" start")
+	return err
+}
+
+// StopDocker stops the host's dockerd (which stops its containers).
+func StopDocker(ctx context.Context, h Host) error {
+	_, err := HostExec(ctx, h, "/bin/sh "+filepath.Join(h.Dir(), "docker.sh")+" stop")
+	return err
+}
+
+// StartDocker starts the host's dockerd again and waits until it answers.
+func StartDocker(ctx context.Context, h Host) error {
+	_, err := HostExec(ctx, h, "/bin/sh "+filepath.Join(h.Dir(), "docker.sh")+" start")
+	return err
+}
+
+// CutLink takes the host's bridge port down: packets vanish, connections
+// hang rather than being refused, as when a cable is pulled.
+func CutLink(h Host) error {
+	_, err := run("ip", "link", "set", h.Veth(), "down")
+	return err
+}
+
+// RestoreLink brings the host's bridge port back.
+func RestoreLink(h Host) error {
+	_, err := run("ip", "link", "set", h.Veth(), "up")
+	return err
+}
+
+// fillFile is the file FillData creates; FreeData removes it.
+const fillFile = "/data/.omslab-fill"
+
+// FillData fills the host's /data tmpfs, leaving leaveKB kilobytes free.
+func FillData(ctx context.Context, h Host, leaveKB int) error {
+	_, err := HostExec(ctx, h, fmt.Sprintf(
+		`avail=$(df -Pk /data | awk 'NR==2 {print $4}'); n=$((avail - %d)); [ "$n" -gt 0 ] || exit 0; fallocate -l "${n}K" %s || dd if=/dev/zero of=%s bs=1K count="$n" 2>/dev/null; true`,
+		leaveKB, fillFile, fillFile))
+	return err
+}
+
+// FreeData removes what FillData wrote.
+func FreeData(ctx context.Context, h Host) error {
+	_, err := HostExec(ctx, h, "rm -f "+fillFile)
+	return err
+}
+
+// VethBytes returns rx+tx bytes of the host's link, counted on the
+// controller side: everything the host sent or received.
+func VethBytes(h Host) (uint64, error) {
+	var total uint64
+	for _, dir := range []string{"rx_bytes", "tx_bytes"} {
+		out, err := readSys(filepath.Join("/sys/class/net", h.Veth(), "statistics", dir))
+		if err != nil {
+			return 0, err
+		}
+		n, err := strconv.ParseUint(out, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// resetScript returns a host to bare: no containers, images, volumes or
+// networks, an empty /data, no sudo timestamps.
+const resetScript = `set -e
+if [ -S /run/docker.sock ]; then
+  ids=$(docker ps -aq); [ -z "$ids" ] || docker rm -f -v $ids >/dev/null
+  ids=$(docker images -aq | sort -u); [ -z "$ids" ] || docker rmi -f $ids >/dev/null
+  docker volume prune -f >/dev/null
+  docker network prune -f >/dev/null
+fi
+find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+rm -rf /run/sudo/ts
+`
+
+// Reset returns every host to bare concurrently and drops the MetaDB's
+// non-system databases, so a test starts as on a freshly built lab. It also
+// undoes every fault hook: links up, sshd, dockerd and MariaDB running.
+func Reset(ctx context.Context, hosts []Host, docker bool) error {
+	if err := StartMariaDB(); err != nil {
+		return err
+	}
+	err := forEach(hosts, 16, func(h Host) error {
+		if err := RestoreLink(h); err != nil {
+			return err
+		}
+		script := "/bin/sh " + filepath.Join(h.Dir(), "sshd.sh") + " start\n"
+		if docker {
+			script += "/bin/sh " + filepath.Join(h.Dir(), "docker.sh") + " start\n"
+		}
+		script += resetScript
+		if !docker {
+			script = strings.Replace(script, "if [ -S /run/docker.sock ]", "if false", 1)
+		}
+		_, err := HostExec(ctx, h, script)
+		return err
+	})
+	return errors.Join(err, DropMetaDatabases())
+}

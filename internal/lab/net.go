@@ -1,0 +1,80 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// setupBridge creates the bridge with the controller address and the VIP.
+// The VIP lives on the bridge itself, so hosts reach it by ARP on their
+// only link and the controller reaches it locally.
+func setupBridge() error {
+	cmds := [][]string{
+		{"link", "add", Bridge, "type", "bridge"},
+		{"addr", "add", Controller + "/24", "dev", Bridge},
+		{"addr", "add", VIP + "/32", "dev", Bridge},
+		{"link", "set", Bridge, "up"},
+	}
+	for _, c := range cmds {
+		if _, err := run("ip", c...); err != nil {
+			return err
+		}
+	}
+	// Bridged frames must not traverse iptables: a dockerd in the root
+	// namespace (installed by a package, say) sets FORWARD to DROP and
+	// would silently cut the hosts apart.
+	_ = os.WriteFile("/proc/sys/net/bridge/bridge-nf-call-iptables", []byte("0\n"), 0o644)
+	return nil
+}
+
+// setupHostNet creates the host's namespace and its veth to the bridge.
+func setupHostNet(h Host) error {
+	ns := h.Netns()
+	cmds := [][]string{
+		{"netns", "add", ns},
+		{"link", "add", h.Veth(), "type", "veth", "peer", "name", "eth0", "netns", ns},
+		{"link", "set", h.Veth(), "master", Bridge, "up"},
+		{"-n", ns, "addr", "add", h.Address + "/24", "dev", "eth0"},
+		{"-n", ns, "link", "set", "eth0", "up"},
+		{"-n", ns, "link", "set", "lo", "up"},
+		{"-n", ns, "route", "add", "default", "via", Controller},
+	}
+	for _, c := range cmds {
+		if _, err := run("ip", c...); err != nil {
+			return fmt.Errorf("host %s: %w", h.Name, err)
+		}
+	}
+	return nil
+}
+
+// labNetns lists the lab's namespaces that exist now, whatever LAB_HOSTS was.
+func labNetns() []string {
+	out, _ := run("ip", "netns", "list")
+	var names []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.HasPrefix(f[0], NetnsPrefix) {
+			names = append(names, f[0])
+		}
+	}
+	return names
+}
+
+// labLinks lists the bridge and veths of the lab that exist now.
+func labLinks() []string {
+	out, _ := run("ip", "-o", "link", "show")
+	var names []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		name := strings.TrimSuffix(f[1], ":")
+		name, _, _ = strings.Cut(name, "@")
+		if name == Bridge || strings.HasPrefix(name, VethPrefix) {
+			names = append(names, name)
+		}
+	}
+	return names
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// initLog writes one docker_init_<time>.log under the logs folder (the file
+// the seed tells users to read when a deployment fails) and echoes each line
+// to stdout, which is what `docker logs` shows.
+type initLog struct {
+	f *os.File
+}
+
+func newInitLog(dir string) *initLog {
+	_ = os.MkdirAll(dir, 0o755)
+	name := filepath.Join(dir, "docker_init_"+time.Now().Format("20060102150405.000000")+".log")
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "stand-in: cannot write %s: %v\n", name, err)
+		return &initLog{}
+	}
+	return &initLog{f: f}
+}
+
+func (l *initLog) write(level, format string, args ...any) {
+	line := fmt.Sprintf("%s [%s] %s\n", time.Now().Format("2006-01-02 15:04:05.000"), level, fmt.Sprintf(format, args...))
+	var w io.Writer = os.Stdout
+	if level == "ERROR" {
+		w = os.Stderr
+	}
+	io.WriteString(w, line)
+	if l.f != nil {
+		io.WriteString(l.f, line)
+		l.f.Sync()
+	}
+}
+
+func (l *initLog) infof(format string, args ...any)  { l.write("INFO", format, args...) }
+func (l *initLog) errorf(format string, args ...any) { l.write("ERROR", format, args...) }
+
+func (l *initLog) close() {
+	if l.f != nil {
+		l.f.Close()
+	}
+}
