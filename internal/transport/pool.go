@@ -1,0 +1,123 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/omsrun/omsrun/internal/inventory"
+)
+
+// Pool keeps one SSH connection per inventory host for the whole run.
+type Pool struct {
+	cfg Config
+	kh   *knownHostsFiles
+	keys *keyCache
+
+	mu    sync.Mutex
+	conns map[string]*poolEntry
+	jumps map[string]*poolEntry // ProxyJump hops, keyed by the chain up to them
+	dials int
+	done  bool
+}
+
+// poolEntry lets concurrent Get calls for one host share a single dial.
+type poolEntry struct {
+	ready chan struct{}
+	host  *sshHost
+	err   error
+}
+
+// NewPool returns a pool that dials lazily, on the first Get of each host.
+func NewPool(cfg Config) *Pool {
+	return &Pool{
+		cfg: cfg.withDefaults(), kh: newKnownHostsFiles(), keys: newKeyCache(),
+		conns: map[string]*poolEntry{}, jumps: map[string]*poolEntry{},
+	}
+}
+
+// Get returns the connected host, dialling it on first use. Callers asking for
+// the same host at the same time wait for one dial; a connection that has died
+// is dialled again on the next Get.
+func (p *Pool) Get(ctx context.Context, h *inventory.Host) (Host, error) {
+	for {
+		p.mu.Lock()
+		if p.done {
+			p.mu.Unlock()
+			return nil, &UnreachableError{Host: h.Name, Err: errors.New("connection pool closed")}
+		}
+		e, ok := p.conns[h.Name]
+		if !ok {
+			e = &poolEntry{ready: make(chan struct{})}
+			p.conns[h.Name] = e
+			p.dials++
+			p.mu.Unlock()
+			e.host, e.err = p.dial(ctx, h)
+			close(e.ready)
+			if e.err != nil {
+				// A failed dial is not cached: the next Get tries again.
+				p.forget(h.Name, e)
+				return nil, e.err
+			}
+			return e.host, nil
+		}
+		p.mu.Unlock()
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e.err != nil {
+			return nil, e.err
+		}
+		if e.host.alive() {
+			return e.host, nil
+		}
+		p.forget(h.Name, e)
+	}
+}
+
+func (p *Pool) forget(name string, e *poolEntry) {
+	p.mu.Lock()
+	if p.conns[name] == e {
+		delete(p.conns, name)
+	}
+	p.mu.Unlock()
+}
+
+// Dials reports how many connections the pool has opened (or tried to).
+func (p *Pool) Dials() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dials
+}
+
+// Close closes every connection; Runs still in flight fail as unreachable.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.done = true
+	entries := p.conns
+	p.conns = map[string]*poolEntry{}
+	jumps := p.jumps
+	p.jumps = map[string]*poolEntry{}
+	p.mu.Unlock()
+	var errs []error
+	// Targets first: their connections are tunnelled through the jump hosts.
+	for _, e := range entries {
+		<-e.ready
+		if e.host != nil {
+			if err := e.host.close(errors.New("connection pool closed")); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, e := range jumps {
+		<-e.ready
+		if e.host != nil {
+			if err := e.host.close(errors.New("connection pool closed")); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,228 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// stdinBuffer is large so an image stream keeps the SSH window full without
+// a read per 32 KiB packet.
+const stdinBuffer = 1 << 20
+
+// killGrace is how long a cancelled command's group gets between TERM and KILL.
+const killGrace = 3 * time.Second
+
+// argv returns the words to run, turning a Script into `sh -c SCRIPT`.
+func (c Cmd) argv() ([]string, error) {
+	switch {
+	case len(c.Argv) > 0 && c.Script != "":
+		return nil, errors.New("command has both Argv and Script")
+	case len(c.Argv) > 0:
+		return c.Argv, nil
+	case c.Script != "":
+		return []string{"sh", "-c", c.Script}, nil
+	}
+	return nil, errors.New("empty command")
+}
+
+// groupWrap makes argv the leader of a new session and process group and
+// prints that group's id on stderr before running it. `setsid -w` forks when
+// it is already a group leader (as under sshd or sudo) and then waits, so the
+// exit status still comes back; `exec` keeps the printed pid the group id.
+func groupWrap(argv []string) string {
+	return "setsid -w sh -c " + Quote(`echo `+pgidMarker+`$$ >&2; exec "$@"`) + " sh " + Join(argv)
+}
+
+// Run implements Host: one session per command, in its own process group,
+// killed as a group when ctx ends.
+func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
+	argv, err := c.argv()
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", h.name, err)
+	}
+	if err := h.acquire(ctx, h.sessions); err != nil {
+		return Result{}, err
+	}
+	defer func() { <-h.sessions }()
+
+	mode := h.becomeMode(c.Become)
+	line := mode.prefix() + groupWrap(argv)
+
+	sess, err := h.client.NewSession()
+	if err != nil {
+		return Result{}, h.sessionError(err)
+	}
+	defer sess.Close()
+
+	var res Result
+	var outBuf, errBuf bytes.Buffer
+	if c.Stdout != nil {
+		sess.Stdout = c.Stdout
+	} else {
+		sess.Stdout = &outBuf
+	}
+	errDst := c.Stderr
+	if errDst == nil {
+		errDst = &errBuf
+	}
+	pg := newPgidWriter(errDst)
+	sess.Stderr = pg
+
+	var stdin io.WriteCloser
+	if c.Stdin != nil || mode == becomeSudoPassword {
+		if stdin, err = sess.StdinPipe(); err != nil {
+			return Result{}, h.sessionError(err)
+		}
+	}
+	if err := sess.Start(line); err != nil {
+		return Result{}, h.sessionError(err)
+	}
+	h.cfg.logf("%s: run%s: %s", h.name, mode.label(), Join(argv))
+
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+	if stdin != nil {
+		go h.feedStdin(stdin, c.Stdin, mode, pg, waited)
+	}
+
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-ctx.Done():
+		h.cancel(mode, pg, waited)
+		return Result{}, ctx.Err()
+	case <-h.dead:
+		return Result{}, h.unreachable(nil)
+	}
+	res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
+	if c.Stdout != nil {
+		res.Stdout = nil
+	}
+	if c.Stderr != nil {
+		res.Stderr = nil
+	}
+	if mode.sudo() && !pg.seen() {
+		// sudo refused before our wrapper ever ran.
+		return res, h.becomeError(mode, pg.preamble())
+	}
+	var exitErr *ssh.ExitError
+	switch {
+	case werr == nil:
+		return res, nil
+	case errors.As(werr, &exitErr):
+		res.ExitCode = exitErr.ExitStatus()
+		return res, nil
+	case !h.alive():
+		return res, h.unreachable(werr)
+	}
+	return res, fmt.Errorf("%s: command ended without a status: %w", h.name, werr)
+}
+
+// sessionError classifies a failure to open or start a session.
+func (h *sshHost) sessionError(err error) error {
+	if !h.alive() {
+		return h.unreachable(err)
+	}
+	return fmt.Errorf("%s: opening ssh session: %w", h.name, err)
+}
+
+// feedStdin writes the sudo password first, then — only once the wrapper has
+// printed its group id, i.e. sudo accepted the password — the caller's input.
+// Holding the input back means a wrong password can never make sudo read the
+// caller's data as further password attempts.
+func (h *sshHost) feedStdin(w io.WriteCloser, r io.Reader, mode becomeMode, pg *pgidWriter, waited <-chan error) {
+	defer w.Close()
+	if mode == becomeSudoPassword {
+		if _, err := io.WriteString(w, h.becomePass.Reveal()+"\n"); err != nil {
+			return
+		}
+		select {
+		case <-pg.ready:
+		case <-h.dead:
+			return
+		}
+		if !pg.seen() {
+			return
+		}
+	}
+	if r == nil {
+		return
+	}
+	buf := make([]byte, stdinBuffer)
+	_, _ = io.CopyBuffer(w, r, buf)
+}
+
+// cancel kills the command's process group over a fresh session: closing the
+// session alone would leave the remote process running.
+func (h *sshHost) cancel(mode becomeMode, pg *pgidWriter, waited <-chan error) {
+	select {
+	case <-pg.ready:
+	case <-waited:
+		return
+	case <-h.dead:
+		return
+	case <-time.After(killGrace):
+		// The wrapper never reported a group (e.g. sudo still waiting); closing
+		// the session is all that is left.
+		return
+	}
+	pgid := pg.pgid()
+	if pgid <= 1 {
+		return
+	}
+	ctx, stop := context.WithTimeout(context.Background(), killGrace+10*time.Second)
+	defer stop()
+	if err := h.killGroup(ctx, mode, pgid); err != nil {
+		h.cfg.logf("%s: killing process group %d: %v", h.name, pgid, err)
+	}
+}
+
+func (h *sshHost) killGroup(ctx context.Context, mode becomeMode, pgid int) error {
+	if err := h.acquire(ctx, h.kills); err != nil {
+		return err
+	}
+	defer func() { <-h.kills }()
+	steps := int(killGrace / (100 * time.Millisecond))
+	script := fmt.Sprintf(`kill -TERM -- -%[1]d 2>/dev/null || exit 0; i=0
+while kill -0 -- -%[1]d 2>/dev/null; do
+  i=$((i+1)); if [ $i -ge %[2]d ]; then kill -KILL -- -%[1]d 2>/dev/null; exit 0; fi; sleep 0.1
+done`, pgid, steps)
+	sess, err := h.client.NewSession()
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	var stdin io.WriteCloser
+	if mode == becomeSudoPassword {
+		if stdin, err = sess.StdinPipe(); err != nil {
+			return err
+		}
+	}
+	var out bytes.Buffer
+	sess.Stdout, sess.Stderr = &out, &out
+	if err := sess.Start(mode.prefix() + "sh -c " + Quote(script)); err != nil {
+		return err
+	}
+	if stdin != nil {
+		_, _ = io.WriteString(stdin, h.becomePass.Reveal()+"\n")
+		stdin.Close()
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	h.cfg.logf("%s: killed process group %d", h.name, pgid)
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out.Bytes()))
+	}
+	return nil
+}
