@@ -10,7 +10,7 @@ import (
 
 // Pool keeps one SSH connection per inventory host for the whole run.
 type Pool struct {
-	cfg Config
+	cfg  Config
 	kh   *knownHostsFiles
 	keys *keyCache
 
