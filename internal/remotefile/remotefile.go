@@ -1,0 +1,394 @@
+// Package remotefile is the one way omsrun writes files on hosts. It writes
+// in place — truncating and rewriting the file's own inode — because OMS's
+// config.yaml is bind-mounted into a running container as a single file, and
+// the usual write-then-rename leaves the container reading the old inode
+// forever. In-place writes are made safe another way: the new content first
+// lands in a temporary file beside the target (so a full disk fails before
+// the target is touched) and is verified there; the target's old content is
+// copied aside and put back in place if writing or verifying the target fails.
+// Content always travels on stdin, never in a command line, since it may hold
+// passwords.
+package remotefile
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/omsrun/omsrun/internal/transport"
+)
+
+// DefaultMode is the mode of a file created without an explicit mode: files
+// omsrun writes often hold passwords.
+const DefaultMode fs.FileMode = 0o600
+
+// File is the desired state of one remote file.
+type File struct {
+	Path    string
+	Content []byte
+	// Mode is applied when non-zero; zero keeps an existing file's mode and
+	// creates a new file with DefaultMode.
+	Mode fs.FileMode
+	// Owner is "user" or "user:group"; empty leaves ownership alone.
+	Owner string
+	// Become runs every command through sudo.
+	Become bool
+	// Backup keeps the previous content as <path>.<YYYYmmddHHMMSS>.bak (mode 0600)
+	// when the content changes.
+	Backup bool
+	// Now stamps the backup's name; the zero value means time.Now().
+	Now time.Time
+}
+
+// State is what a remote path holds now.
+type State struct {
+	Exists bool
+	Mode   fs.FileMode
+	Owner  string
+	Group  string
+	// UID and GID are the numeric ids, for owners given as numbers.
+	UID, GID string
+	Size     int64
+	// SHA256 is the hex digest of the content.
+	SHA256 string
+	// Content is filled only when Read was asked for it.
+	Content []byte
+}
+
+// Change says what Write would do to get from a State to a File.
+type Change struct {
+	Create, Content, Mode, Owner bool
+	// From describes the current mode/owner for messages ("mode 0644").
+	From State
+}
+
+// Any reports whether anything would change.
+func (c Change) Any() bool { return c.Create || c.Content || c.Mode || c.Owner }
+
+// String says in a few words what would change.
+func (c Change) String() string {
+	if c.Create {
+		return "create"
+	}
+	var parts []string
+	if c.Content {
+		parts = append(parts, "content")
+	}
+	if c.Mode {
+		parts = append(parts, fmt.Sprintf("mode from %04o", c.From.Mode))
+	}
+	if c.Owner {
+		parts = append(parts, "owner from "+c.From.Owner+":"+c.From.Group)
+	}
+	if len(parts) == 0 {
+		return "unchanged"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Result is what Write did.
+type Result struct {
+	Change
+	// Backup is the path of the backup written, if any.
+	Backup string
+	// Before is the previous state, content included.
+	Before State
+}
+
+// Changed reports whether the host was changed.
+func (r Result) Changed() bool { return r.Any() }
+
+// Error is a failed write. Intact says the target still holds its previous
+// content (or, for a new file, does not exist).
+type Error struct {
+	Host, Path string
+	// Stage is where it failed: temp, snapshot, backup, write, verify, chmod, chown, read.
+	Stage string
+	Msg   string
+	// Intact is true when the target was left as it was before.
+	Intact bool
+	// NoSpace is true when the file system is full.
+	NoSpace bool
+}
+
+// ErrNoSpace is matched by errors.Is for a write that failed on a full disk.
+var ErrNoSpace = errors.New("no space left on device")
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s: writing %s failed at %s: %s", e.Host, e.Path, e.Stage, e.Msg)
+	if e.Intact {
+		s += " (the previous content is intact)"
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrNoSpace) work.
+func (e *Error) Is(target error) bool { return target == ErrNoSpace && e.NoSpace }
+
+// Compare says what must change to get from cur to f.
+func Compare(cur State, f File) Change {
+	ch := Change{From: cur}
+	if !cur.Exists {
+		ch.Create = true
+		return ch
+	}
+	ch.Content = cur.SHA256 != sum(f.Content)
+	ch.Mode = f.Mode != 0 && cur.Mode.Perm() != f.Mode.Perm()
+	if f.Owner != "" {
+		user, group, hasGroup := strings.Cut(f.Owner, ":")
+		ch.Owner = !sameID(user, cur.Owner, cur.UID) || hasGroup && !sameID(group, cur.Group, cur.GID)
+	}
+	return ch
+}
+
+// sameID compares a wanted owner (name or numeric id) with what stat printed.
+func sameID(want, name, id string) bool { return want == "" || want == name || want == id }
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Read returns the state of path on h in one command; withContent also
+// fetches the content (for diffs). A missing file is not an error; a
+// directory, or a parent directory that does not exist, is.
+func Read(ctx context.Context, h transport.Host, p string, become, withContent bool) (State, error) {
+	want := "0"
+	if withContent {
+		want = "1"
+	}
+	script := `p=` + transport.Quote(p) + `
+if [ -d "$p" ]; then echo "omsrun-stat dir"; exit 0; fi
+if [ ! -e "$p" ]; then
+  if [ -d "$(dirname -- "$p")" ]; then echo "omsrun-stat absent"; else echo "omsrun-stat nodir"; fi
+  exit 0
+fi
+s=$(stat -L -c '%a %U %G %u %g %s' -- "$p") || exit 1
+h=$(sha256sum < "$p") || exit 1
+echo "omsrun-stat file $s ${h%% *}"
+if [ ` + want + ` = 1 ]; then exec cat -- "$p"; fi
+`
+	res, err := h.Run(ctx, transport.Cmd{Script: script, Become: become})
+	if err != nil {
+		return State{}, fmt.Errorf("reading %s: %w", p, err)
+	}
+	if res.ExitCode != 0 {
+		return State{}, &Error{Host: h.Name(), Path: p, Stage: "read", Msg: stderrMsg(res.Stderr, res.ExitCode), Intact: true}
+	}
+	header, rest, _ := bytes.Cut(res.Stdout, []byte("\n"))
+	f := strings.Fields(string(header))
+	if len(f) < 2 || f[0] != "omsrun-stat" {
+		return State{}, fmt.Errorf("reading %s on %s: unexpected answer %q", p, h.Name(), header)
+	}
+	switch f[1] {
+	case "absent":
+		return State{}, nil
+	case "dir":
+		return State{}, fmt.Errorf("%s: %s is a directory, not a file", h.Name(), p)
+	case "nodir":
+		return State{}, fmt.Errorf("%s: the directory of %s does not exist", h.Name(), p)
+	}
+	if len(f) != 9 {
+		return State{}, fmt.Errorf("reading %s on %s: unexpected answer %q", p, h.Name(), header)
+	}
+	mode, err1 := strconv.ParseUint(f[2], 8, 32)
+	size, err2 := strconv.ParseInt(f[7], 10, 64)
+	if err1 != nil || err2 != nil {
+		return State{}, fmt.Errorf("reading %s on %s: unexpected answer %q", p, h.Name(), header)
+	}
+	st := State{Exists: true, Mode: fs.FileMode(mode), Owner: f[3], Group: f[4], UID: f[5], GID: f[6], Size: size, SHA256: f[8]}
+	if withContent {
+		st.Content = rest
+	}
+	return st, nil
+}
+
+// Plan reads the target (with content, for a diff) and says what Write would change.
+func Plan(ctx context.Context, h transport.Host, f File) (State, Change, error) {
+	cur, err := Read(ctx, h, f.Path, f.Become, true)
+	if err != nil {
+		return State{}, Change{}, err
+	}
+	return cur, Compare(cur, f), nil
+}
+
+// Write makes the remote file equal f, changing only what differs.
+func Write(ctx context.Context, h transport.Host, f File) (Result, error) {
+	if f.Path == "" || !path.IsAbs(f.Path) {
+		return Result{}, fmt.Errorf("remote file path %q must be absolute", f.Path)
+	}
+	cur, ch, err := Plan(ctx, h, f)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Change: ch, Before: cur}
+	if !ch.Any() {
+		return res, nil
+	}
+	if ch.Create || ch.Content {
+		bak, err := writeContent(ctx, h, f, cur.Exists)
+		res.Backup = bak
+		if err != nil {
+			return res, err
+		}
+	}
+	if err := setAttrs(ctx, h, f, ch.Create); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func writeContent(ctx context.Context, h transport.Host, f File, exists bool) (string, error) {
+	dir := path.Dir(f.Path)
+	bak := ""
+	if f.Backup && exists {
+		now := f.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		bak = f.Path + "." + now.Format("20060102150405") + ".bak"
+	}
+	script := writeScript(f.Path, dir, sum(f.Content), len(f.Content), bak)
+	res, err := h.Run(ctx, transport.Cmd{Script: script, Stdin: bytes.NewReader(f.Content), Become: f.Become})
+	if err != nil {
+		return "", fmt.Errorf("writing %s: %w", f.Path, err)
+	}
+	if res.ExitCode == 0 {
+		return bak, nil
+	}
+	stage, msg := scriptError(res.Stderr, res.ExitCode)
+	e := &Error{Host: h.Name(), Path: f.Path, Stage: stage, Msg: msg,
+		// Exit codes below 30 fail before the target is touched; 30-39
+		// restored it; 40 could not restore it (the message says where the
+		// old content is).
+		Intact:  res.ExitCode < 40,
+		NoSpace: strings.Contains(string(res.Stderr), "No space left on device"),
+	}
+	if e.NoSpace {
+		e.Msg = "no space left on device in " + dir + " (" + msg + ")"
+	}
+	if bak != "" && res.ExitCode >= 30 {
+		return bak, e
+	}
+	return "", e
+}
+
+// writeScript streams stdin into a temporary file beside the target, checks
+// it, snapshots the current content, optionally backs it up, then rewrites
+// the target in place and verifies it, restoring the snapshot on failure.
+// Exit codes: 2x before the target was touched, 3x target restored, 40 not.
+func writeScript(p, dir, wantSum string, wantSize int, bak string) string {
+	return `set -u
+umask 077
+p=` + transport.Quote(p) + `
+d=` + transport.Quote(dir) + `
+bak=` + transport.Quote(bak) + `
+new= old=
+clean() { rm -f -- "$new"; if [ -n "$old" ]; then rm -f -- "$old"; fi; }
+fail() { c=$1; shift; echo "omsrun-remotefile $*" >&2; clean; exit "$c"; }
+restore() {
+  c=$1; shift
+  if [ -n "$old" ]; then
+    if cat -- "$old" > "$p"; then echo "omsrun-remotefile $* (previous content restored)" >&2; clean; exit "$c"; fi
+    rm -f -- "$new"
+    echo "omsrun-remotefile $*; restoring the previous content failed as well, it is kept in $old" >&2
+    exit 40
+  fi
+  rm -f -- "$p"
+  fail "$c" "$* (the partly written new file was removed)"
+}
+new=$(mktemp "$d/.omsrun-new.XXXXXX") || fail 20 "temp: cannot create a temporary file in $d"
+cat > "$new" || fail 21 "temp: writing the new content to a temporary file in $d failed"
+[ "$(($(wc -c < "$new")))" -eq ` + strconv.Itoa(wantSize) + ` ] || fail 22 "temp: the temporary copy has the wrong size"
+s=$(sha256sum < "$new") || fail 23 "temp: cannot checksum the temporary copy"
+[ "${s%% *}" = ` + wantSum + ` ] || fail 23 "temp: the temporary copy has the wrong checksum"
+if [ -e "$p" ]; then
+  old=$(mktemp "$d/.omsrun-old.XXXXXX") || fail 24 "snapshot: cannot create a temporary file in $d"
+  cat -- "$p" > "$old" || fail 25 "snapshot: copying the current content aside failed"
+  if [ -n "$bak" ]; then
+    cat -- "$p" > "$bak" || { rm -f -- "$bak"; fail 26 "backup: writing $bak failed"; }
+  fi
+fi
+# The redirection truncates and rewrites the target's own inode: a container
+# bind-mounting this single file sees the new content (a rename would not).
+cat -- "$new" > "$p" || restore 30 "write: writing $p failed"
+s=$(sha256sum < "$p") || restore 31 "verify: cannot checksum $p after writing"
+[ "${s%% *}" = ` + wantSum + ` ] || restore 31 "verify: $p does not hold the new content after writing"
+clean
+`
+}
+
+// setAttrs applies mode and owner. A new file gets DefaultMode unless a mode is given.
+func setAttrs(ctx context.Context, h transport.Host, f File, created bool) error {
+	mode := f.Mode
+	if mode == 0 && created {
+		mode = DefaultMode
+	}
+	var argv []string
+	script := "set -e\np=" + transport.Quote(f.Path) + "\n"
+	if mode != 0 {
+		script += "chmod -- " + fmt.Sprintf("%04o", mode.Perm()) + ` "$p"` + "\n"
+		argv = append(argv, "chmod")
+	}
+	if f.Owner != "" {
+		script += "chown -- " + transport.Quote(f.Owner) + ` "$p"` + "\n"
+		argv = append(argv, "chown")
+	}
+	if len(argv) == 0 {
+		return nil
+	}
+	res, err := h.Run(ctx, transport.Cmd{Script: script, Become: f.Become})
+	if err != nil {
+		return fmt.Errorf("setting mode/owner of %s: %w", f.Path, err)
+	}
+	if res.ExitCode != 0 {
+		return &Error{Host: h.Name(), Path: f.Path, Stage: strings.Join(argv, "/"), Msg: stderrMsg(res.Stderr, res.ExitCode)}
+	}
+	return nil
+}
+
+// scriptError splits the write script's stderr into its stage and a message
+// that also carries the failing tool's own words ("cat: write error: …").
+func scriptError(stderr []byte, code int) (stage, msg string) {
+	var tagged string
+	var other []string
+	for _, l := range strings.Split(strings.TrimSpace(string(stderr)), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "omsrun-remotefile "):
+			tagged = strings.TrimPrefix(l, "omsrun-remotefile ")
+		case l != "":
+			other = append(other, l)
+		}
+	}
+	if tagged == "" {
+		return "write", stderrMsg(stderr, code)
+	}
+	stage, msg, ok := strings.Cut(tagged, ": ")
+	if !ok {
+		stage, msg = "write", tagged
+	}
+	if len(other) > 0 {
+		msg += ": " + strings.Join(other, "; ")
+	}
+	return stage, msg
+}
+
+// stderrMsg is the last meaningful line of stderr, without the script's tag.
+func stderrMsg(stderr []byte, code int) string {
+	lines := strings.Split(strings.TrimSpace(string(stderr)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return strings.TrimPrefix(l, "omsrun-remotefile ")
+		}
+	}
+	return fmt.Sprintf("exit status %d", code)
+}
