@@ -8,7 +8,7 @@ import (
 func TestDiff(t *testing.T) {
 	tests := []struct {
 		name, old, new, want string
-		redact           func(string) string
+		redact               func(string) string
 	}{
 		{name: "equal", old: "a\nb\n", new: "a\nb\n", want: ""},
 		{name: "one line changed", old: "a\nb\nc\n", new: "a\nB\nc\n",
