@@ -46,6 +46,9 @@ type File struct {
 	Backup bool
 	// Now stamps the backup's name; the zero value means time.Now().
 	Now time.Time
+	// KeepBefore makes Write fetch the previous content into Result.Before
+	// (for a diff after the fact); off, only its checksum travels.
+	KeepBefore bool
 }
 
 // State is what a remote path holds now.
@@ -225,10 +228,11 @@ func Write(ctx context.Context, h transport.Host, f File) (Result, error) {
 	if f.Path == "" || !path.IsAbs(f.Path) {
 		return Result{}, fmt.Errorf("remote file path %q must be absolute", f.Path)
 	}
-	cur, ch, err := Plan(ctx, h, f)
+	cur, err := Read(ctx, h, f.Path, f.Become, f.KeepBefore)
 	if err != nil {
 		return Result{}, err
 	}
+	ch := Compare(cur, f)
 	res := Result{Change: ch, Before: cur}
 	if !ch.Any() {
 		return res, nil

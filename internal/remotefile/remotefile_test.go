@@ -73,7 +73,7 @@ func TestWriteInPlaceWithBackup(t *testing.T) {
 	}
 	ino := inode(t, p)
 	now := time.Date(2026, 11, 23, 22, 41, 5, 0, time.UTC)
-	res, err := Write(context.Background(), h, File{Path: p, Content: []byte("new\n"), Mode: 0o600, Backup: true, Now: now})
+	res, err := Write(context.Background(), h, File{Path: p, Content: []byte("new\n"), Mode: 0o600, Backup: true, Now: now, KeepBefore: true})
 	if err != nil {
 		t.Fatal(err)
 	}
