@@ -189,9 +189,12 @@ func (h *sshHost) killGroup(ctx context.Context, mode becomeMode, pgid int) erro
 	}
 	defer func() { <-h.kills }()
 	steps := int(killGrace / (100 * time.Millisecond))
-	script := fmt.Sprintf(`kill -TERM -- -%[1]d 2>/dev/null || exit 0; i=0
-while kill -0 -- -%[1]d 2>/dev/null; do
-  i=$((i+1)); if [ $i -ge %[2]d ]; then kill -KILL -- -%[1]d 2>/dev/null; exit 0; fi; sleep 0.1
+	// dash wants "kill -s SIG -- -PGID", busybox rejects the "--": try both.
+	script := fmt.Sprintf(`k() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "-$2" 2>/dev/null; }
+k TERM %[1]d || exit 0
+i=0
+while k 0 %[1]d; do
+  i=$((i+1)); if [ $i -ge %[2]d ]; then k KILL %[1]d; exit 0; fi; sleep 0.1
 done`, pgid, steps)
 	sess, err := h.client.NewSession()
 	if err != nil {

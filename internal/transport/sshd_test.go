@@ -149,3 +149,30 @@ func testCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// hostFingerprint is `ssh-keygen -l` of the host key: "bits SHA256:... comment (type)".
+func (d *testSSHD) hostFingerprint(t *testing.T) string {
+	t.Helper()
+	out, err := runLocal("ssh-keygen", "-l", "-f", filepath.Join(d.dir, "host_key.pub"))
+	if err != nil {
+		t.Fatalf("ssh-keygen -l: %v %s", err, out)
+	}
+	return string(out)
+}
+
+func runLocal(name string, args ...string) ([]byte, error) {
+	return exec.Command(name, args...).CombinedOutput()
+}
+
+// knownHostsFor writes a known_hosts trusting this sshd's key at another port
+// (for connections through a proxy).
+func (d *testSSHD) knownHostsFor(t *testing.T, port int) string {
+	t.Helper()
+	f := strings.Fields(d.hostPub)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	line := "[127.0.0.1]:" + strconv.Itoa(port) + " " + f[0] + " " + f[1] + "\n"
+	if err := os.WriteFile(kh, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kh
+}
