@@ -1,0 +1,215 @@
+package modules
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	dkImgNew = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	dkImgOld = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+)
+
+// dkContainer is docker inspect's answer for a container made by container_run.
+func dkContainer(t *testing.T, image, status, hostIP string, binds []string) string {
+	t.Helper()
+	var c containerJSON
+	c.ID, c.Image = "c0ffee", image
+	c.State.Status, c.State.Running = status, status == "running"
+	c.Config.Env = []string{"PATH=/usr/bin", "OMS_HOST_IP=" + hostIP}
+	c.HostConfig.Binds, c.HostConfig.NetworkMode, c.HostConfig.Privileged = binds, "host", true
+	b, err := json.Marshal([]containerJSON{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func dkHealthServer(t *testing.T, healthy bool) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/oms/health" {
+			http.NotFound(w, r)
+			return
+		}
+		if healthy {
+			w.Write([]byte(`{"data":{"healthy":true}}`))
+		} else {
+			w.Write([]byte(`{"data":{"healthy":false}}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestContainerRun(t *testing.T) {
+	binds := omsBinds("/data/oms/config.yaml", "/data/oms", "", "")
+	checkOut := func(image, container, cfg string) string {
+		return image + "\n" + runSep + "\n" + container + "\n" + runSep + "\n" + cfg + "\n" + runSep + "\n"
+	}
+	cases := []struct {
+		name      string
+		check     string
+		wantPlan  string
+		wantCmds  []string
+		notCmds   []string
+		recreated bool
+	}{
+		{
+			name:     "absent: create with the documented flags",
+			check:    checkOut(dkImgNew, "[]", "file"),
+			wantPlan: "create container oms",
+			wantCmds: []string{"exec docker run -d --net host -v /data/oms/config.yaml:/home/admin/conf/config.yaml -v /data/oms/logs:/home/admin/logs -v /data/oms/store:/home/ds/store -v /data/oms/run:/home/ds/run -e OMS_HOST_IP=10.0.0.11 --privileged=true --pids-limit -1 --ulimit nproc=65535:65535 --name oms oms:4.2.5"},
+			notCmds:  []string{"IS_UPGRADE", "docker rm"},
+		},
+		{
+			name:     "same and running: ok",
+			check:    checkOut(dkImgNew, dkContainer(t, dkImgNew, "running", "10.0.0.11", binds), "file"),
+			wantPlan: "running on image 111111111111",
+		},
+		{
+			name:      "older image: recreate as an upgrade",
+			check:     checkOut(dkImgNew, dkContainer(t, dkImgOld, "running", "10.0.0.11", binds), "file"),
+			wantPlan:  "image 222222222222 → 111111111111",
+			wantCmds:  []string{"docker rm -f oms", "-e IS_UPGRADE=true"},
+			recreated: true,
+		},
+		{
+			name:      "other address and a missing mount: recreate, no upgrade",
+			check:     checkOut(dkImgNew, dkContainer(t, dkImgNew, "running", "10.0.0.99", binds[:3]), "file"),
+			wantPlan:  "OMS_HOST_IP=10.0.0.99 → 10.0.0.11, mount /data/oms/run:/home/ds/run missing",
+			wantCmds:  []string{"docker rm -f oms"},
+			notCmds:   []string{"IS_UPGRADE"},
+			recreated: true,
+		},
+		{
+			name:     "stopped: start",
+			check:    checkOut(dkImgNew, dkContainer(t, dkImgNew, "exited", "10.0.0.11", binds), "file"),
+			wantPlan: "start container oms (exited)",
+			wantCmds: []string{"docker start oms"},
+			notCmds:  []string{"docker run"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := dkHealthServer(t, true)
+			h := (&dkHost{targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+				on("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, tc.check, "").
+				on("docker rm -f", 0, "oms\n", "").on("docker start", 0, "oms\n", "").
+				on("exec docker run", 0, "newid\n", "").
+				on("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "")
+			env, _ := dkEnv(h)
+			args := &ContainerRunArgs{Image: "oms:4.2.5"}
+			if err := (&ContainerRun{}).Validate(args); err != nil {
+				t.Fatal(err)
+			}
+			plan, res, err := dkRunBoth(t, &ContainerRun{}, env, args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan.Summary, tc.wantPlan) {
+				t.Errorf("plan %q lacks %q", plan.Summary, tc.wantPlan)
+			}
+			for _, c := range tc.wantCmds {
+				if !h.ran(c) {
+					t.Errorf("no %q in %q", c, h.commands())
+				}
+			}
+			for _, c := range tc.notCmds {
+				if h.ran(c) {
+					t.Errorf("unexpected %q in %q", c, h.commands())
+				}
+			}
+			if tc.wantCmds == nil {
+				if res != nil || len(h.commands()) != 1 {
+					t.Errorf("converged: result %+v after %q", res, h.commands())
+				}
+				return
+			}
+			if res.Outputs["recreated"].True() != tc.recreated || res.Outputs["image_id"].AsString() != dkImgNew {
+				t.Errorf("outputs %v", res.Outputs)
+			}
+			if len(h.dials) == 0 {
+				t.Error("health never probed through the host")
+			}
+		})
+	}
+}
+
+func TestContainerRunFailureShowsInitLog(t *testing.T) {
+	check := dkImgNew + "\n" + runSep + "\n[]\n" + runSep + "\nfile\n" + runSep + "\n"
+	h := (&dkHost{}).
+		on("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, check, "").
+		on("exec docker run", 0, "newid\n", "").
+		on("docker inspect --format", 0, "exited 1\ninit failed\n", "").
+		on("docker_init", 0, "/data/oms/logs/docker_init_20250101.log\ncm_location must be in [0,127], got 300\n"+diagSep+"\ninit failed\n", "")
+	env, _ := dkEnv(h)
+	_, _, err := dkRunBoth(t, &ContainerRun{}, env, &ContainerRunArgs{Image: "oms:4.2.5"})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"container oms stopped (exited 1)", "docker_init_20250101.log", "cm_location must be in [0,127]", "docker logs --tail 30 oms"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%s", want, err)
+		}
+	}
+}
+
+func TestContainerRunTimeoutAndMissingImage(t *testing.T) {
+	srv := dkHealthServer(t, false)
+	check := "Error: No such image: oms:4.2.5\n" + runSep + "\n[]\n" + runSep + "\nmissing\n" + runSep + "\n"
+	h := (&dkHost{targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+		on("2>&1\necho "+runSep, 0, check, "").
+		once("docker image inspect --format '{{.Id}}' oms:4.2.5", 0, dkImgNew+"\n", "").
+		on("exec docker run", 0, "newid\n", "").
+		on("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "").
+		on("docker_init", 0, diagSep+"\nstill starting\n", "")
+	env, _ := dkEnv(h)
+	args := &ContainerRunArgs{Image: "oms:4.2.5", HealthTimeout: "0.1"}
+	plan, _, err := dkRunBoth(t, &ContainerRun{}, env, args)
+	if plan == nil || !strings.Contains(plan.Summary, "not on the host yet") {
+		t.Errorf("plan %+v", plan)
+	}
+	if err == nil || !strings.Contains(err.Error(), "not healthy after 100ms") || !strings.Contains(err.Error(), `"healthy":false`) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestContainerRunCopiesCerts(t *testing.T) {
+	dir := t.TempDir()
+	crt, key := filepath.Join(dir, "s.crt"), filepath.Join(dir, "s.key")
+	os.WriteFile(crt, []byte("CERT"), 0o644)
+	os.WriteFile(key, []byte("KEY"), 0o600)
+	crtSum, _ := fileSHA256(crt)
+	binds := omsBinds("/data/oms/config.yaml", "/data/oms", "/data/oms/cert/oms_server.crt", "/data/oms/cert/oms_server.key")
+	check := dkImgNew + "\n" + runSep + "\n" + dkContainer(t, dkImgNew, "running", "10.0.0.11", binds) + "\n" + runSep + "\nfile\n" + runSep + "\n" +
+		crtSum + "  /data/oms/cert/oms_server.crt\nffff  /data/oms/cert/oms_server.key\n"
+	srv := dkHealthServer(t, true)
+	h := (&dkHost{targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+		on("sha256sum", 0, check, "").on("cat >", 0, "", "").on("docker rm -f", 0, "", "").
+		on("exec docker run", 0, "newid\n", "").on("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "")
+	env, _ := dkEnv(h)
+	plan, _, err := dkRunBoth(t, &ContainerRun{}, env, &ContainerRunArgs{Image: "oms:4.2.5", HTTPSCrt: crt, HTTPSKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.Summary, "HTTPS certificate changed") {
+		t.Errorf("plan %q", plan.Summary)
+	}
+	var sent []string
+	for i, c := range h.commands() {
+		if strings.Contains(c, "cat >") {
+			sent = append(sent, h.stdin[i])
+		}
+	}
+	if strings.Join(sent, ",") != "CERT,KEY" || !h.ran("chmod 0600 /data/oms/cert/oms_server.key") {
+		t.Errorf("sent %q via %q", sent, h.commands())
+	}
+	if !h.ran("-v /data/oms/cert/oms_server.crt:/etc/pki/nginx/oms_server.crt") {
+		t.Error("certificate not mounted")
+	}
+}
