@@ -1,0 +1,272 @@
+package wizard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/omsrun/omsrun/internal/metadb"
+	"github.com/omsrun/omsrun/internal/omsconfig"
+	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/internal/tsdbcheck"
+)
+
+func (w *Wizard) askMode(_ context.Context, a *Answers) error {
+	w.heading("Deployment mode")
+	fmt.Fprintln(w.Out, "  1) Single node")
+	fmt.Fprintln(w.Out, "  2) Multiple nodes in a single region")
+	m, err := w.ask(question{key: "mode", prompt: "Deployment mode", def: "2", check: parseMode})
+	a.Mode = m
+	return err
+}
+
+func parseMode(s string) (string, error) {
+	switch strings.ToLower(s) {
+	case "1", "single", "single-node":
+		return ModeSingle, nil
+	case "2", "multi", "multiple", "multi-node":
+		return ModeMulti, nil
+	}
+	return "", fmt.Errorf("choose 1 (single node) or 2 (multiple nodes in a single region), not %q", s)
+}
+
+func (w *Wizard) askMetaDB(ctx context.Context, a *Answers) error {
+	for {
+		w.heading("MetaDB")
+		before := w.typed
+		var err error
+		multi := a.Mode == ModeMulti
+		if a.MetaHost, err = w.ask(question{key: "meta-host", prompt: "MetaDB host (IP or domain name)", def: a.MetaHost,
+			check: configCheck(multi, omsconfig.KeyMetaHost, func(c *omsconfig.Config, s string) { c.MetaHost = s })}); err != nil {
+			return err
+		}
+		port, err := w.ask(question{key: "meta-port", prompt: "MetaDB port", def: orDefault(a.MetaPort, "2881"), check: parsePort})
+		if err != nil {
+			return err
+		}
+		a.MetaPort, _ = strconv.Atoi(port)
+		if a.MetaUser, err = w.ask(question{key: "meta-user", prompt: "MetaDB user", def: a.MetaUser,
+			check: required("the MetaDB user, e.g. root or user@tenant#cluster for OceanBase")}); err != nil {
+			return err
+		}
+		// Not offered as a default on a second round: a wrong password is the
+		// usual reason for one.
+		pw, err := w.ask(question{key: "meta-password", prompt: "MetaDB password", secret: true, check: required("the MetaDB user's password")})
+		if err != nil {
+			return err
+		}
+		a.MetaPassword = secret.String(pw)
+		if a.DBPrefix, err = w.ask(question{key: "db-prefix", prompt: "Prefix of the MetaDB database names", def: orString(a.DBPrefix, "oms"), check: checkPrefix}); err != nil {
+			return err
+		}
+		dbs := dbNames(a.DBPrefix)
+		if a.DBPrefix != "" {
+			fmt.Fprintf(w.Out, "  The databases will be %s.\n", strings.Join(dbs, ", "))
+		}
+		ok, err := w.confirm(before)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if len(w.problems) > 0 {
+			// A flag is missing or wrong: connecting would only add noise.
+			return nil
+		}
+		fmt.Fprintf(w.Out, "Connecting to the MetaDB at %s as %s… ", metadb.Target{Host: a.MetaHost, Port: a.MetaPort}.Addr(), a.MetaUser)
+		rep, err := w.CheckMetaDB(ctx, metadb.Target{Host: a.MetaHost, Port: a.MetaPort, User: a.MetaUser, Password: a.MetaPassword}, dbs)
+		if err != nil {
+			fmt.Fprintln(w.Out, "failed")
+			fmt.Fprintf(w.Out, "  ✗ %v\n", err)
+			if !w.Interactive {
+				w.problem(metaDBFlag(err), err)
+				return nil
+			}
+			fmt.Fprintln(w.Out, "  Enter the MetaDB settings again.")
+			continue
+		}
+		a.MetaDBVersion = rep.Version
+		fmt.Fprintf(w.Out, "ok (%s)\n", rep.Version)
+		a.Existing = rep.Existing
+		if len(rep.Existing) == 0 {
+			a.AllowExisting = false
+			return nil
+		}
+		fmt.Fprintf(w.Out, "  Found %s.\n", strings.Join(rep.Existing, ", "))
+		fmt.Fprintln(w.Out, "  This happens when OMS is deployed again or upgraded; a new deployment on these databases reuses their data.")
+		if !w.Interactive {
+			if w.Preset["allow-existing"] == "" {
+				w.problem("allow-existing", errors.New("the specified database names already exist in the MetaDB; pass --allow-existing=yes to continue with them, or another --db-prefix"))
+				return nil
+			}
+		}
+		yes, err := w.askYesNo("allow-existing", "The specified database names already exist in the MetaDB. Are you sure that you want to continue?", false)
+		if err != nil {
+			return err
+		}
+		if yes {
+			a.AllowExisting = true
+			return nil
+		}
+		if !w.Interactive {
+			w.problem("allow-existing", errors.New("the databases exist and --allow-existing is no"))
+			return nil
+		}
+		fmt.Fprintln(w.Out, "  Enter the MetaDB settings again (another prefix gives other databases).")
+	}
+}
+
+// metaDBFlag names the flag to blame for a failed MetaDB check.
+func metaDBFlag(err error) string {
+	var me *metadb.Error
+	if errors.As(err, &me) && me.Kind == metadb.AccessDenied {
+		return "meta-password"
+	}
+	return "meta-host"
+}
+
+func (w *Wizard) askCM(_ context.Context, a *Answers) error {
+	multi := a.Mode == ModeMulti
+	for {
+		w.heading("CM service")
+		before := w.typed
+		var err error
+		if !multi {
+			// One node: it is its own CM URL unless the user has a VIP.
+			if a.Nodes, err = w.askNodes(multi, a.Nodes); err != nil {
+				return err
+			}
+		}
+		def := a.CMURL
+		if def == "" && !multi && len(a.Nodes) == 1 {
+			def = "http://" + a.Nodes[0] + ":8088"
+		}
+		if a.CMURL, err = w.ask(question{key: "cm-url", prompt: "CM URL (the VIP or domain name; http:// and :8088 are optional)", def: def,
+			check: func(s string) (string, error) {
+				if err := keyProblem(multi, omsconfig.KeyCMURL, func(c *omsconfig.Config) { c.CMURL = s }); err != nil {
+					return "", err
+				}
+				return omsconfig.NormalizeCMURL(s)
+			}}); err != nil {
+			return err
+		}
+		if a.CMURL != "" {
+			fmt.Fprintf(w.Out, "  CM URL: %s\n", a.CMURL)
+		}
+		if multi {
+			if a.Nodes, err = w.askNodes(multi, a.Nodes); err != nil {
+				return err
+			}
+		}
+		ok, err := w.confirm(before)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+}
+
+func (w *Wizard) askNodes(multi bool, cur []string) ([]string, error) {
+	prompt := "IP addresses of all nodes, comma-separated"
+	if !multi {
+		prompt = "IP address of the node"
+	}
+	got, err := w.ask(question{key: "nodes", prompt: prompt, def: strings.Join(cur, ","), check: func(s string) (string, error) {
+		nodes := splitList(s)
+		switch {
+		case len(nodes) == 0:
+			return "", errors.New("give at least one IP address")
+		case multi && len(nodes) < 2:
+			return "", errors.New("multiple nodes need at least two addresses (choose single-node mode for one)")
+		case !multi && len(nodes) > 1:
+			return "", errors.New("single-node mode takes one address")
+		}
+		if err := keyProblem(multi, omsconfig.KeyCMNodes, func(c *omsconfig.Config) { c.CMNodes = nodes }); err != nil {
+			return "", err
+		}
+		return strings.Join(nodes, ","), nil
+	}})
+	return splitList(got), err
+}
+
+func (w *Wizard) askTSDB(ctx context.Context, a *Answers) error {
+	for {
+		w.heading("Historical monitoring")
+		before := w.typed
+		var err error
+		if a.TSDBEnabled, err = w.askYesNo("tsdb", "Enable historical data monitoring (needs a deployed time-series database)?", a.TSDBEnabled); err != nil || !a.TSDBEnabled {
+			return err
+		}
+		if a.TSDBService, err = w.ask(question{key: "tsdb-type", prompt: "Time-series database type", def: orString(a.TSDBService, omsconfig.TSDBInfluxDB),
+			check: func(s string) (string, error) {
+				if strings.EqualFold(s, omsconfig.TSDBInfluxDB) {
+					return omsconfig.TSDBInfluxDB, nil
+				}
+				return "", fmt.Errorf("only %s is supported at present, not %q", omsconfig.TSDBInfluxDB, s)
+			}}); err != nil {
+			return err
+		}
+		if a.TSDBURL, err = w.ask(question{key: "tsdb-url", prompt: "Time-series database URL (host:port)", def: a.TSDBURL,
+			check: configCheck(false, omsconfig.KeyTSDBURL, func(c *omsconfig.Config, s string) { c.TSDBEnabled, c.TSDBURL = true, s })}); err != nil {
+			return err
+		}
+		if a.TSDBUser, err = w.ask(question{key: "tsdb-user", prompt: "Time-series database user", def: a.TSDBUser,
+			check: required("the user created in the time-series database for OMS")}); err != nil {
+			return err
+		}
+		pw, err := w.ask(question{key: "tsdb-password", prompt: "Time-series database password", secret: true, check: required("that user's password")})
+		if err != nil {
+			return err
+		}
+		a.TSDBPassword = secret.String(pw)
+		ok, err := w.confirm(before)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if len(w.problems) > 0 {
+			return nil
+		}
+		fmt.Fprintf(w.Out, "Logging in to the time-series database at %s as %s… ", a.TSDBURL, a.TSDBUser)
+		err = w.CheckTSDB(ctx, a.TSDBURL, a.TSDBUser, a.TSDBPassword)
+		switch {
+		case err == nil:
+			fmt.Fprintln(w.Out, "ok")
+			return nil
+		case errors.Is(err, tsdbcheck.ErrAuthDisabled):
+			fmt.Fprintf(w.Out, "ok\n  ! %v\n", err)
+			return nil
+		}
+		fmt.Fprintln(w.Out, "failed")
+		fmt.Fprintf(w.Out, "  ✗ %v\n", err)
+		if !w.Interactive {
+			flag := "tsdb-url"
+			if errors.Is(err, tsdbcheck.ErrUnauthorized) {
+				flag = "tsdb-password"
+			}
+			w.problem(flag, err)
+			return nil
+		}
+		fmt.Fprintln(w.Out, "  Enter the time-series database settings again.")
+	}
+}
+
+func (w *Wizard) askSLS(_ context.Context, a *Answers) error {
+	w.heading("Audit logs")
+	var err error
+	if a.SLS, err = w.askYesNo("sls", "Write audit logs to Simple Log Service (SLS)?", false); err != nil || !a.SLS {
+		return err
+	}
+	// Nothing is asked: OMS CE's config.yaml has no SLS keys (the seed's
+	// template and table list none), so there is nowhere to put them.
+	fmt.Fprintln(w.Out, "  OMS Community Edition's config.yaml has no SLS settings: set up SLS audit logs")
+	fmt.Fprintln(w.Out, "  in the OMS console after the deployment. Nothing is written for it here.")
+	return nil
+}

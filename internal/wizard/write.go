@@ -1,0 +1,213 @@
+package wizard
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/omsconfig"
+)
+
+// Environment variables that hold the passwords when the user keeps them
+// out of the files. The MetaDB and TSDB ones reach the playbook through
+// `-e NAME=@env:VAR`; the SSH ones are read by init only, since the
+// inventory is plain data and the run asks with --ask-pass instead.
+const (
+	EnvMetaPassword   = "OMS_META_PASSWORD"
+	EnvTSDBPassword   = "OMS_TSDB_PASSWORD"
+	EnvSSHPassword    = "OMS_SSH_PASSWORD"
+	EnvBecomePassword = "OMS_BECOME_PASSWORD"
+)
+
+// Files are the paths init writes.
+type Files struct {
+	Inventory string
+	Vars      string
+}
+
+// Inventory renders the HCL inventory: the nodes as group "oms", the way
+// to log on in defaults.
+func Inventory(a *Answers) []byte {
+	f := hclwrite.NewEmptyFile()
+	body := f.Body()
+	body.AppendUnstructuredTokens(comment("Inventory written by `omsrun init`: the OMS nodes and how to log on to them."))
+	def := body.AppendNewBlock("defaults", nil).Body()
+	def.SetAttributeValue("user", cty.StringVal(a.SSHUser))
+	if a.SSHKey != "" {
+		def.SetAttributeValue("key_file", cty.StringVal(a.SSHKey))
+	}
+	if a.SSHPassword != "" && a.Secrets == SecretsFile {
+		def.SetAttributeValue("password", cty.StringVal(a.SSHPassword.Reveal()))
+	}
+	if a.Become {
+		def.SetAttributeValue("become", cty.True)
+		if a.BecomePassword != "" && a.Secrets == SecretsFile {
+			def.SetAttributeValue("become_password", cty.StringVal(a.BecomePassword.Reveal()))
+		}
+	}
+	body.AppendNewline()
+	grp := body.AppendNewBlock("group", []string{"oms"}).Body()
+	for i, n := range a.Nodes {
+		h := grp.AppendNewBlock("host", []string{fmt.Sprintf("oms%d", i+1)}).Body()
+		h.SetAttributeValue("address", cty.StringVal(n))
+	}
+	return f.Bytes()
+}
+
+// Vars renders the vars file: deploy.hcl's variables, by their fixed names.
+// With secrets kept in the environment the passwords are left out and the
+// next commands pass them with -e NAME=@env:VAR.
+func Vars(a *Answers) []byte {
+	f := hclwrite.NewEmptyFile()
+	b := f.Body()
+	b.AppendUnstructuredTokens(comment("Variables for playbooks/deploy.hcl, written by `omsrun init`."))
+	b.AppendUnstructuredTokens(comment("MetaDB"))
+	b.SetAttributeValue(omsconfig.KeyMetaHost, cty.StringVal(a.MetaHost))
+	b.SetAttributeValue(omsconfig.KeyMetaPort, cty.NumberIntVal(int64(a.MetaPort)))
+	b.SetAttributeValue(omsconfig.KeyMetaUser, cty.StringVal(a.MetaUser))
+	if a.Secrets == SecretsFile {
+		b.SetAttributeValue(omsconfig.KeyMetaPassword, cty.StringVal(a.MetaPassword.Reveal()))
+	} else {
+		b.AppendUnstructuredTokens(comment(omsconfig.KeyMetaPassword + " comes from $" + EnvMetaPassword + " (-e " + omsconfig.KeyMetaPassword + "=@env:" + EnvMetaPassword + ")"))
+	}
+	b.SetAttributeValue("db_prefix", cty.StringVal(a.DBPrefix))
+	if a.AllowExisting {
+		b.AppendUnstructuredTokens(comment("The databases existed when init ran, and you chose to continue with them."))
+		b.SetAttributeValue("allow_existing_databases", cty.True)
+	}
+	b.AppendNewline()
+	b.AppendUnstructuredTokens(comment("CM"))
+	b.SetAttributeValue(omsconfig.KeyCMURL, cty.StringVal(a.CMURL))
+	nodes := make([]cty.Value, len(a.Nodes))
+	for i, n := range a.Nodes {
+		nodes[i] = cty.StringVal(n)
+	}
+	if len(nodes) > 0 {
+		b.SetAttributeValue(omsconfig.KeyCMNodes, cty.ListVal(nodes))
+	}
+	b.AppendNewline()
+	b.AppendUnstructuredTokens(comment("Time-series database"))
+	b.SetAttributeValue(omsconfig.KeyTSDBEnabled, cty.BoolVal(a.TSDBEnabled))
+	if a.TSDBEnabled {
+		b.SetAttributeValue(omsconfig.KeyTSDBService, cty.StringVal(a.TSDBService))
+		b.SetAttributeValue(omsconfig.KeyTSDBURL, cty.StringVal(a.TSDBURL))
+		b.SetAttributeValue(omsconfig.KeyTSDBUsername, cty.StringVal(a.TSDBUser))
+		if a.Secrets == SecretsFile {
+			b.SetAttributeValue(omsconfig.KeyTSDBPassword, cty.StringVal(a.TSDBPassword.Reveal()))
+		} else {
+			b.AppendUnstructuredTokens(comment(omsconfig.KeyTSDBPassword + " comes from $" + EnvTSDBPassword))
+		}
+	}
+	b.AppendNewline()
+	b.AppendUnstructuredTokens(comment("Image and nodes"))
+	b.SetAttributeValue("image", cty.StringVal(a.Image))
+	b.SetAttributeValue("image_file", cty.StringVal(a.ImageFile))
+	b.SetAttributeValue("mount_dir", cty.StringVal(a.MountDir))
+	if a.HTTPSCrt != "" {
+		b.SetAttributeValue("https_crt", cty.StringVal(a.HTTPSCrt))
+		b.SetAttributeValue("https_key", cty.StringVal(a.HTTPSKey))
+	}
+	return f.Bytes()
+}
+
+func comment(s string) hclwrite.Tokens {
+	return hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte("# " + s + "\n")}}
+}
+
+// Write writes both files with mode 0600 (they may hold passwords, and
+// even without them they describe the MetaDB). An existing file is
+// replaced only when overwrite is true, so a second init never silently
+// clobbers hand edits.
+func Write(a *Answers, files Files, overwrite bool) error {
+	out := []struct {
+		path string
+		data []byte
+	}{{files.Inventory, Inventory(a)}, {files.Vars, Vars(a)}}
+	if !overwrite {
+		for _, o := range out {
+			if _, err := os.Lstat(o.path); err == nil {
+				return &ExistsError{Path: o.path}
+			}
+		}
+	}
+	for _, o := range out {
+		if err := writeFile(o.path, o.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExistsError is a file init would overwrite.
+type ExistsError struct{ Path string }
+
+func (e *ExistsError) Error() string {
+	return e.Path + " already exists (pass --force to replace it, or --out to write elsewhere)"
+}
+
+// writeFile writes through a temporary file and a rename, so an
+// interrupted init leaves the old file or the new one, never half of one,
+// and the content is never readable by others even for an instant.
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// NextCommands are the commands to run after init, check mode first.
+func NextCommands(a *Answers, files Files) []string {
+	args := []string{"omsrun", "playbooks/deploy.hcl", "-i", shellQuote(files.Inventory), "-e", "@" + shellQuote(files.Vars)}
+	var env []string
+	if a.Secrets == SecretsEnv {
+		args = append(args, "-e", omsconfig.KeyMetaPassword+"=@env:"+EnvMetaPassword)
+		env = append(env, EnvMetaPassword)
+		if a.TSDBEnabled {
+			args = append(args, "-e", omsconfig.KeyTSDBPassword+"=@env:"+EnvTSDBPassword)
+			env = append(env, EnvTSDBPassword)
+		}
+		if a.SSHPassword != "" {
+			args = append(args, "--ask-pass")
+		}
+		if a.BecomePassword != "" {
+			args = append(args, "--ask-become-pass")
+		}
+	}
+	base := strings.Join(args, " ")
+	var cmds []string
+	for _, e := range env {
+		cmds = append(cmds, "read -rs "+e+" && export "+e)
+	}
+	return append(cmds, base+" --check --diff", base)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%_+=:,./-", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

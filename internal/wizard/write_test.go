@@ -1,0 +1,141 @@
+package wizard
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/internal/secret"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/init")
+
+func sampleAnswers(secrets string) *Answers {
+	return &Answers{
+		Mode: ModeMulti, MetaHost: "10.0.0.1", MetaPort: 3306, MetaUser: "oms@tenant#cluster",
+		MetaPassword: secret.String(`pa"ss ${x} %{y}`), DBPrefix: "oms", AllowExisting: true,
+		CMURL: "http://10.0.0.100:8088", Nodes: []string{"10.0.0.2", "10.0.0.3"},
+		TSDBEnabled: true, TSDBService: "INFLUXDB", TSDBURL: "10.0.0.5:8086", TSDBUser: "oms", TSDBPassword: "********",
+		MountDir: "/data/oms", Image: "oms:feature_4.2.5-ce", ImageFile: "/srv/pkgs/oms 4.2.5.tar.gz",
+		HTTPSCrt: "/etc/oms/oms.crt", HTTPSKey: "/etc/oms/oms.key",
+		SSHUser: "admin", SSHPassword: "sshpw", Become: true, BecomePassword: "sudopw",
+		Secrets: secrets,
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("..", "..", "testdata", "init", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/wizard -update)", err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s differs:\n--- want\n%s\n--- got\n%s", name, want, got)
+	}
+}
+
+func TestRender(t *testing.T) {
+	for _, mode := range []string{SecretsFile, SecretsEnv} {
+		t.Run(mode, func(t *testing.T) {
+			a := sampleAnswers(mode)
+			golden(t, "vars-"+mode+".hcl", Vars(a))
+			golden(t, "inventory-"+mode+".hcl", Inventory(a))
+			if mode == SecretsEnv {
+				for _, s := range []string{"sshpw", "sudopw", "pa\\\"ss", "********"} {
+					if strings.Contains(string(Vars(a))+string(Inventory(a)), s) {
+						t.Errorf("%q written although secrets go to the environment", s)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The inventory init writes must load with omsrun's own inventory loader.
+func TestInventoryLoads(t *testing.T) {
+	dir := t.TempDir()
+	files := Files{Inventory: filepath.Join(dir, "inv.hcl"), Vars: filepath.Join(dir, "vars.hcl")}
+	a := sampleAnswers(SecretsFile)
+	if err := Write(a, files, false); err != nil {
+		t.Fatal(err)
+	}
+	inv, diags := inventory.Load([]string{files.Inventory})
+	if diags.HasErrors() {
+		t.Fatalf("inventory does not load: %v", diags)
+	}
+	if len(inv.Hosts) != 2 || inv.Hosts[1].Address != "10.0.0.3" || inv.Hosts[0].User != "admin" ||
+		!inv.Hosts[0].Become || inv.Hosts[0].BecomePassword.Reveal() != "sudopw" || inv.Hosts[0].Password.Reveal() != "sshpw" {
+		t.Errorf("loaded hosts: %+v", inv.Hosts[0])
+	}
+	if g, ok := inv.Groups["oms"]; !ok || len(g.Hosts) != 2 {
+		t.Errorf("group oms: %+v", inv.Groups["oms"])
+	}
+}
+
+func TestWriteModeAndOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	files := Files{Inventory: filepath.Join(dir, "sub", "inv.hcl"), Vars: filepath.Join(dir, "sub", "vars.hcl")}
+	a := sampleAnswers(SecretsFile)
+	if err := Write(a, files, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{files.Inventory, files.Vars} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", p, st.Mode().Perm())
+		}
+	}
+	var ee *ExistsError
+	if err := Write(a, files, false); !errors.As(err, &ee) {
+		t.Fatalf("second Write: %v, want ExistsError", err)
+	}
+	if err := Write(a, files, true); err != nil {
+		t.Fatalf("Write with overwrite: %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "sub", ".*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestNextCommands(t *testing.T) {
+	files := Files{Inventory: "oms inventory.hcl", Vars: "vars.hcl"}
+	tests := []struct {
+		name    string
+		secrets string
+		want    []string
+	}{
+		{name: "file", secrets: SecretsFile, want: []string{
+			"omsrun playbooks/deploy.hcl -i 'oms inventory.hcl' -e @vars.hcl --check --diff",
+			"omsrun playbooks/deploy.hcl -i 'oms inventory.hcl' -e @vars.hcl",
+		}},
+		{name: "env", secrets: SecretsEnv, want: []string{
+			"read -rs OMS_META_PASSWORD && export OMS_META_PASSWORD",
+			"read -rs OMS_TSDB_PASSWORD && export OMS_TSDB_PASSWORD",
+			"omsrun playbooks/deploy.hcl -i 'oms inventory.hcl' -e @vars.hcl -e oms_meta_password=@env:OMS_META_PASSWORD -e tsdb_password=@env:OMS_TSDB_PASSWORD --ask-pass --ask-become-pass --check --diff",
+			"omsrun playbooks/deploy.hcl -i 'oms inventory.hcl' -e @vars.hcl -e oms_meta_password=@env:OMS_META_PASSWORD -e tsdb_password=@env:OMS_TSDB_PASSWORD --ask-pass --ask-become-pass",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := NextCommands(sampleAnswers(tt.secrets), files)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

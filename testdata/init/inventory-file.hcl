@@ -1,0 +1,16 @@
+# Inventory written by `omsrun init`: the OMS nodes and how to log on to them.
+defaults {
+  user            = "admin"
+  password        = "sshpw"
+  become          = true
+  become_password = "sudopw"
+}
+
+group "oms" {
+  host "oms1" {
+    address = "10.0.0.2"
+  }
+  host "oms2" {
+    address = "10.0.0.3"
+  }
+}

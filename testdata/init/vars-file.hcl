@@ -1,0 +1,27 @@
+# Variables for playbooks/deploy.hcl, written by `omsrun init`.
+# MetaDB
+oms_meta_host     = "10.0.0.1"
+oms_meta_port     = 3306
+oms_meta_user     = "oms@tenant#cluster"
+oms_meta_password = "pa\"ss $${x} %%{y}"
+db_prefix         = "oms"
+# The databases existed when init ran, and you chose to continue with them.
+allow_existing_databases = true
+
+# CM
+cm_url   = "http://10.0.0.100:8088"
+cm_nodes = ["10.0.0.2", "10.0.0.3"]
+
+# Time-series database
+tsdb_enabled  = true
+tsdb_service  = "INFLUXDB"
+tsdb_url      = "10.0.0.5:8086"
+tsdb_username = "oms"
+tsdb_password = "********"
+
+# Image and nodes
+image      = "oms:feature_4.2.5-ce"
+image_file = "/srv/pkgs/oms 4.2.5.tar.gz"
+mount_dir  = "/data/oms"
+https_crt  = "/etc/oms/oms.crt"
+https_key  = "/etc/oms/oms.key"
