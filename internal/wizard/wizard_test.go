@@ -88,15 +88,15 @@ func TestWizardInteractive(t *testing.T) {
 
 	// The happy path, one line per question, in the seed's order.
 	happy := []string{
-		"2",                                   // mode
+		"2",                                  // mode
 		"10.0.0.1", "3306", "root", "metapw", // MetaDB
 		"", // prefix: default oms
 		"y",
 		"10.0.0.100", "10.0.0.2, 10.0.0.3", "y", // CM
-		"n", // tsdb
-		"n", // sls
+		"n",              // tsdb
+		"n",              // sls
 		"", pkg, "", "y", // mount dir, package, image (from the package)
-		"n",                  // ssl
+		"n",                     // ssl
 		"root", "key", key, "y", // logon
 		"file",
 	}
