@@ -1,0 +1,77 @@
+package modules
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/omsrun/omsrun/internal/transport/transporttest"
+)
+
+func TestCopyValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		args CopyArgs
+		want []string
+	}{
+		{name: "ok content", args: CopyArgs{Content: ptr("x"), Dest: "/etc/x"}},
+		{name: "neither", args: CopyArgs{Dest: "/etc/x"}, want: []string{"exactly one"}},
+		{name: "both", args: CopyArgs{Content: ptr("x"), Src: ptr("/etc/hostname"), Dest: "/etc/x"}, want: []string{"exactly one"}},
+		{name: "relative dest and bad mode", args: CopyArgs{Content: ptr("x"), Dest: "x", Mode: ptr("644x")}, want: []string{"dest:", "mode:"}},
+		{name: "missing src", args: CopyArgs{Src: ptr("/nonexistent/omsrun"), Dest: "/x"}, want: []string{"src:"}},
+		{name: "src is a dir", args: CopyArgs{Src: ptr("/"), Dest: "/x"}, want: []string{"not a regular file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := (&Copy{}).Validate(&tt.args)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			for _, w := range tt.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v; want %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestCopyCheckApply(t *testing.T) {
+	h := transporttest.NewLocal(t)
+	src := filepath.Join(t.TempDir(), "cert.pem")
+	if err := os.WriteFile(src, []byte("CERT\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := &CopyArgs{Src: &src, Dest: filepath.Join(h.Dir, "oms_server.crt"), Mode: ptr("0644"), Backup: ptr(true)}
+	env := cfgEnv(h, "10.0.0.2")
+	ctx := context.Background()
+	m := &Copy{}
+	p, err := m.Check(ctx, env, a)
+	if err != nil || !p.Change || !strings.Contains(p.Diff, "+CERT") {
+		t.Fatalf("plan = %+v, %v", p, err)
+	}
+	res, err := m.Apply(ctx, env, a, p)
+	if err != nil || !res.Changed {
+		t.Fatalf("apply = %+v, %v", res, err)
+	}
+	if fi, _ := os.Stat(a.Dest); fi.Mode().Perm() != 0o644 {
+		t.Fatalf("mode = %v", fi.Mode())
+	}
+	if p, err := m.Check(ctx, env, a); err != nil || p.Change {
+		t.Fatalf("converged check = %+v, %v", p, err)
+	}
+	a.Src, a.Content = nil, ptr("CERT2\n")
+	p, _ = m.Check(ctx, env, a)
+	res, err = m.Apply(ctx, env, a, p)
+	if err != nil || !res.Changed || res.Outputs["backup"].AsString() == "" {
+		t.Fatalf("apply = %+v, %v", res, err)
+	}
+	if b, _ := os.ReadFile(a.Dest); string(b) != "CERT2\n" {
+		t.Fatalf("content = %q", b)
+	}
+}
