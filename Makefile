@@ -6,7 +6,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAB := $(GO) run ./internal/lab/cmd/omslab
 
-.PHONY: help build test unit e2e lint lab-up lab-down lab-status demo bench fuzz release deps
+.PHONY: help build test unit e2e lint lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench fuzz release deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -28,6 +28,15 @@ lab-down: ## tear the lab down, leaving nothing behind
 
 lab-status: ## show the lab
 	$(LAB) status
+
+lab-reset: ## every lab host back to bare (no containers, images, /data) and no OMS databases
+	$(LAB) reset
+
+lab-fault: ## inject a fault: make lab-fault FAULT=sshd-stop HOST=oms1 (list: go run ./internal/lab/cmd/omslab)
+	$(LAB) fault $(FAULT) $(HOST)
+
+lab-check-clean: ## fail if anything of the lab is left on the machine (CI runs it after lab-down)
+	$(LAB) check-clean
 
 e2e: build ## end-to-end tests on the lab (brings it up when needed)
 	$(LAB) ensure

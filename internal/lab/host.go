@@ -58,15 +58,17 @@ func hostKnownHosts(h Host) (string, error) {
 
 type hostData struct {
 	Host
-	Opts    Options
-	Dir     string
-	KeyDir  string
-	LabKey  string
-	DataMB  int
-	Docker  bool
-	Deploy  string
-	Anchor  string
-	SSHDLog string
+	Opts      Options
+	Dir       string
+	KeyDir    string
+	LabKey    string
+	DataMB    int
+	Docker    bool
+	Deploy    string
+	Anchor    string
+	SSHDLog   string
+	Runtime   string // runc wrapper, when the machine lacks capabilities
+	HostsFile string
 }
 
 var sshdConfigTmpl = template.Must(template.New("sshd").Parse(`# omslab: sshd of lab host {{.Name}}
@@ -112,6 +114,7 @@ mount -t tmpfs -o mode=0755,size=256m omslab-home /home
 mount -t tmpfs -o mode=1777,size=1g omslab-tmp /tmp
 mount -t tmpfs -o mode=0755,size=256m omslab-log /var/log
 mount -t tmpfs -o mode=0755,size={{.DataMB}}m omslab-data /data
+mount --bind {{.HostsFile}} /etc/hosts
 mkdir -p "$D/docker"
 mount --bind "$D/docker" /var/lib/docker
 mkdir -p /root/.ssh /home/{{.Deploy}}/.ssh
@@ -152,7 +155,7 @@ start)
   if [ -f /run/docker.pid ] && kill -0 "$(cat /run/docker.pid)" 2>/dev/null; then exit 0; fi
   setsid /usr/sbin/dockerd --host unix:///run/docker.sock --data-root /var/lib/docker --exec-root /run/docker \
     --pidfile /run/docker.pid --bridge=none --iptables=false --ip-masq=false --userland-proxy=false \
-    --log-level warn >>{{.Dir}}/dockerd.log 2>&1 </dev/null &
+    {{if .Runtime}}--add-runtime omslab={{.Runtime}} --default-runtime omslab {{end}}--log-level warn >>{{.Dir}}/dockerd.log 2>&1 </dev/null &
   i=0
   until /usr/bin/docker -H unix:///run/docker.sock version >/dev/null 2>&1; do
     i=$((i+1)); [ $i -lt 600 ] || { echo "dockerd did not come up, see {{.Dir}}/dockerd.log" >&2; exit 1; }
@@ -168,8 +171,8 @@ esac
 `))
 
 // writeHostFiles renders the host's sshd config and scripts into its run folder.
-func writeHostFiles(h Host, o Options) error {
-	d := hostData{Host: h, Opts: o, Dir: h.Dir(), KeyDir: h.KeyDir(), LabKey: LabKey, DataMB: o.DataMB,
+func writeHostFiles(h Host, o Options, runtime string) error {
+	d := hostData{Runtime: runtime, HostsFile: hostsFile, Host: h, Opts: o, Dir: h.Dir(), KeyDir: h.KeyDir(), LabKey: LabKey, DataMB: o.DataMB,
 		Docker: o.Docker, Deploy: DeployUser, Anchor: h.AnchorPIDFile(), SSHDLog: h.SSHDLog()}
 	if err := os.MkdirAll(h.Dir(), 0o755); err != nil {
 		return err
@@ -185,6 +188,21 @@ func writeHostFiles(h Host, o Options) error {
 		}
 	}
 	return nil
+}
+
+// hostsFile is bind-mounted over each host's /etc/hosts so that every
+// host resolves its own name (sudo warns on every call otherwise) and its
+// peers', without touching the controller's /etc/hosts.
+var hostsFile = filepath.Join(RunDir, "hosts.txt")
+
+func writeHostsFile(hosts []Host) error {
+	var b strings.Builder
+	b.WriteString("# omslab: /etc/hosts of the lab hosts\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	fmt.Fprintf(&b, "%s\tcontroller\n", Controller)
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "%s\t%s\n", h.Address, h.Name)
+	}
+	return os.WriteFile(hostsFile, []byte(b.String()), 0o644)
 }
 
 // bootHost starts the host's first process: new mount and UTS namespaces

@@ -127,6 +127,13 @@ func Up(o Options, log io.Writer) error {
 	if err != nil {
 		return err
 	}
+	runtime, err := writeRuntimeWrapper()
+	if err != nil {
+		return err
+	}
+	if err := writeHostsFile(hosts); err != nil {
+		return err
+	}
 	step("network")
 	if err := setupBridge(); err != nil {
 		return err
@@ -135,7 +142,7 @@ func Up(o Options, log io.Writer) error {
 		if err := setupHostNet(h); err != nil {
 			return err
 		}
-		if err := writeHostFiles(h, o); err != nil {
+		if err := writeHostFiles(h, o, runtime); err != nil {
 			return err
 		}
 		if err := bootHost(h); err != nil {

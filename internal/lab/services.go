@@ -177,12 +177,15 @@ bind-address = "127.0.0.1:18088"
 }
 
 func influxQuery(q string, auth bool) error {
-	form := url.Values{"q": {q}}
-	if auth {
-		form.Set("u", TSDBUser)
-		form.Set("p", TSDBPassword)
+	req, err := http.NewRequest(http.MethodPost, TSDBURL+"/query", strings.NewReader(url.Values{"q": {q}}.Encode()))
+	if err != nil {
+		return err
 	}
-	resp, err := http.PostForm(TSDBURL+"/query", form)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if auth {
+		req.SetBasicAuth(TSDBUser, TSDBPassword)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
@@ -211,7 +214,7 @@ func startHAProxy(hosts []Host) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `# omslab: the VIP
 global
-  maxconn 20000
+  maxconn 4000
   stats socket %s mode 600 level admin
 defaults
   mode http
