@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/inventory"
@@ -27,6 +28,37 @@ type Playbook struct {
 	AnyErrorsFatal bool
 	// Files are the parsed sources, for rendering diagnostics with snippets.
 	Files map[string]*hcl.File
+
+	// Variables are the declared variables, by name.
+	Variables map[string]*Variable
+	// Dir is the playbook's directory: file() and templatefile() paths are relative to it.
+	Dir string
+
+	// inv is the inventory given to Load, used when a Scope carries none.
+	inv *inventory.Inventory
+	// objects caches the cty objects of an inventory's hosts and groups,
+	// which every per-host EvalContext shares.
+	objects *objectCache
+}
+
+// Variable is one `variable "name" {}` block.
+type Variable struct {
+	Name        string
+	Type        cty.Type // cty.DynamicPseudoType when no type is given
+	Defaults    *typeexpr.Defaults
+	Default     cty.Value // cty.NilVal when the variable has no default
+	Description string
+	Sensitive   bool
+	Nullable    bool
+	Validations []*Validation
+	DeclRange   hcl.Range
+}
+
+// Validation is one `validation {}` block of a variable.
+type Validation struct {
+	Condition    hcl.Expression
+	ErrorMessage hcl.Expression
+	DeclRange    hcl.Range
 }
 
 // Step is one `step "name" {}` block. The engine owns every field but Module and Body.
@@ -35,6 +67,7 @@ type Step struct {
 	DeclRange hcl.Range
 
 	Hosts        string         // host pattern; "all" when unset
+	HostsRange   hcl.Range      // where hosts was set (the step's header when unset)
 	When         hcl.Expression // nil when unset; evaluated per host
 	Serial       string         // "", "N" or "N%"
 	RunOnce      bool

@@ -1,0 +1,149 @@
+package playbook
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/internal/secret"
+)
+
+// EvalContext is what expressions see when evaluated for s.Host: var,
+// local, host (when s.Host is set), hosts (every group of the whole
+// inventory → its hosts, never narrowed by --limit), result (when s.Result
+// is set), the cty stdlib functions plus file, templatefile, env and
+// changed. Marks carried by sensitive values propagate through every
+// expression, so a value built from a secret stays secret.
+func (p *Playbook) EvalContext(s Scope) *hcl.EvalContext {
+	vars := map[string]cty.Value{
+		"var":   objectOf(p.Vars),
+		"local": objectOf(p.Locals),
+	}
+	inv := s.Inv
+	if inv == nil {
+		inv = p.inv
+	}
+	if inv != nil {
+		vars["hosts"] = p.cache().hostsObject(inv)
+	}
+	if s.Host != nil {
+		vars["host"] = p.cache().hostObject(s.Host)
+	}
+	if s.Result.Type() != cty.NilType {
+		vars["result"] = s.Result
+	}
+	funcs := map[string]function.Function{}
+	for k, f := range p.cache().functions(p) {
+		funcs[k] = f
+	}
+	funcs["changed"] = changedFunc(p, s.Changed)
+	return &hcl.EvalContext{Variables: vars, Functions: funcs}
+}
+
+// staticContext is the load-time context: no host, and changed() is false.
+func (p *Playbook) staticContext() *hcl.EvalContext {
+	return p.EvalContext(Scope{})
+}
+
+func (p *Playbook) cache() *objectCache {
+	if p.objects == nil {
+		// A Playbook built by hand (in a test) rather than by Load.
+		p.objects = &objectCache{}
+	}
+	return p.objects
+}
+
+func objectOf(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(m)
+}
+
+// objectCache builds the cty views of the inventory once per run: every
+// host's EvalContext shares them, and building hosts for each host and step
+// would be quadratic in the number of hosts.
+type objectCache struct {
+	mu      sync.Mutex
+	inv     *inventory.Inventory
+	hosts   cty.Value
+	byHost  map[*inventory.Host]cty.Value
+	funcMap map[string]function.Function
+}
+
+func (c *objectCache) hostObject(h *inventory.Host) cty.Value {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hostLocked(h)
+}
+
+func (c *objectCache) hostLocked(h *inventory.Host) cty.Value {
+	if c.byHost == nil {
+		c.byHost = map[*inventory.Host]cty.Value{}
+	}
+	if v, ok := c.byHost[h]; ok {
+		return v
+	}
+	groups := make([]cty.Value, 0, len(h.Groups))
+	for _, g := range h.Groups {
+		groups = append(groups, cty.StringVal(g))
+	}
+	gl := cty.ListValEmpty(cty.String)
+	if len(groups) > 0 {
+		gl = cty.ListVal(groups)
+	}
+	v := cty.ObjectVal(map[string]cty.Value{
+		"name":    cty.StringVal(h.Name),
+		"address": cty.StringVal(h.Address),
+		"port":    cty.NumberIntVal(int64(h.Port)),
+		"user":    cty.StringVal(h.User),
+		"become":  cty.BoolVal(h.Become),
+		"groups":  gl,
+		"vars":    objectOf(h.Vars),
+	})
+	c.byHost[h] = v
+	return v
+}
+
+func (c *objectCache) hostsObject(inv *inventory.Inventory) cty.Value {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inv == inv && c.hosts.Type() != cty.NilType {
+		return c.hosts
+	}
+	names := make([]string, 0, len(inv.Groups))
+	for g := range inv.Groups {
+		names = append(names, g)
+	}
+	sort.Strings(names)
+	groups := map[string]cty.Value{}
+	for _, g := range names {
+		var list []cty.Value
+		for _, h := range inv.GroupHosts(g) {
+			list = append(list, c.hostLocked(h))
+		}
+		// A tuple, not a list: hosts' vars differ in shape.
+		groups[g] = cty.TupleVal(list)
+	}
+	c.inv, c.hosts = inv, objectOf(groups)
+	return c.hosts
+}
+
+// isSensitive reports whether v carries the secret mark anywhere.
+func isSensitive(v cty.Value) bool {
+	if v.HasMark(secret.Mark) {
+		return true
+	}
+	found := false
+	_ = cty.Walk(v, func(_ cty.Path, x cty.Value) (bool, error) {
+		if x.HasMark(secret.Mark) {
+			found = true
+		}
+		return !found, nil
+	})
+	return found
+}

@@ -1,0 +1,138 @@
+package playbook
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/diag"
+)
+
+// ParseExtraVars turns -e arguments into variable values converted to each
+// variable's declared type. "name=value" takes the text as is for a string
+// (or untyped) variable and parses it as an HCL expression otherwise
+// (-e 'ports=[80, 443]'); "@file" reads HCL attributes like a tfvars file,
+// or JSON when the name ends in .json. A later argument wins. Naming a
+// variable that is not declared is an error, so a typo is never ignored.
+// files holds the sources read (real and synthetic "-e #N" ones), for
+// rendering the diagnostics with snippets.
+func ParseExtraVars(args []string, vars map[string]*Variable) (values map[string]cty.Value, files map[string]*hcl.File, diags hcl.Diagnostics) {
+	values, files = map[string]cty.Value{}, map[string]*hcl.File{}
+	for i, arg := range args {
+		if path, ok := strings.CutPrefix(arg, "@"); ok {
+			diags = append(diags, varFile(path, vars, values, files)...)
+			continue
+		}
+		name := fmt.Sprintf("-e #%d", i+1)
+		files[name] = &hcl.File{Bytes: []byte(arg)}
+		whole := lineRange(name, 0, len(arg))
+		k, text, ok := strings.Cut(arg, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			diags = append(diags, diag.Errorf(whole, "Invalid extra variable",
+				"-e %q must be name=value or @file (a file of name = value lines, or JSON).", arg))
+			continue
+		}
+		v, known := vars[k]
+		if !known {
+			diags = append(diags, unknownVar(lineRange(name, 0, len(k)), k, vars))
+			continue
+		}
+		valRange := lineRange(name, len(arg)-len(text), len(arg))
+		var val cty.Value
+		if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
+			val = cty.StringVal(text)
+		} else {
+			expr, d := hclsyntax.ParseExpression([]byte(text), name, valRange.Start)
+			if d.HasErrors() {
+				diags = append(diags, hintType(d, v)...)
+				continue
+			}
+			val, d = expr.Value(nil)
+			if d.HasErrors() {
+				diags = append(diags, hintType(d, v)...)
+				continue
+			}
+		}
+		cv, err := convertVar(v, val)
+		if err != nil {
+			diags = append(diags, diag.Errorf(valRange, "Invalid value for variable",
+				"-e %s: %v. Variable %q is declared at %s with type %s.", k, err, k, diag.Pos(v.DeclRange), typeexpr.TypeString(v.Type)))
+			continue
+		}
+		values[k] = cv
+	}
+	return values, files, diags
+}
+
+func varFile(path string, vars map[string]*Variable, values map[string]cty.Value, files map[string]*hcl.File) hcl.Diagnostics {
+	src, diags := diag.ReadFile(path)
+	if diags.HasErrors() {
+		return diags
+	}
+	var f *hcl.File
+	if strings.HasSuffix(strings.ToLower(path), ".json") {
+		f, diags = hcljson.Parse(src, path)
+	} else {
+		f, diags = hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	}
+	if f != nil {
+		files[path] = f
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	attrs, d := f.Body.JustAttributes()
+	for _, x := range d {
+		if x.Summary == "Unexpected \"variable\" block" || strings.HasPrefix(x.Summary, "Unexpected ") {
+			x.Detail += " A var file holds only name = value lines, one per variable."
+		}
+	}
+	diags = append(diags, d...)
+	for _, k := range sortedKeys(attrs) {
+		a := attrs[k]
+		v, known := vars[k]
+		if !known {
+			diags = append(diags, unknownVar(diag.Ptr(a.NameRange), k, vars))
+			continue
+		}
+		val, d := a.Expr.Value(nil)
+		if d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		cv, err := convertVar(v, val)
+		if err != nil {
+			diags = append(diags, diag.Errorf(diag.Ptr(a.Expr.Range()), "Invalid value for variable",
+				"%s: %v. Variable %q is declared at %s with type %s.", k, err, k, diag.Pos(v.DeclRange), typeexpr.TypeString(v.Type)))
+			continue
+		}
+		values[k] = cv
+	}
+	return diags
+}
+
+func unknownVar(r *hcl.Range, name string, vars map[string]*Variable) *hcl.Diagnostic {
+	return diag.Errorf(r, "Undeclared variable",
+		"No variable named %q is declared in the playbook, so the value would be ignored. %s",
+		name, diag.Hint(name, sortedKeys(vars), "variables"))
+}
+
+func hintType(diags hcl.Diagnostics, v *Variable) hcl.Diagnostics {
+	for _, d := range diags {
+		d.Detail += fmt.Sprintf(" Variable %q has type %s, so its -e value is read as an HCL expression: quote strings and write lists as [\"a\", \"b\"].", v.Name, typeexpr.TypeString(v.Type))
+	}
+	return diags
+}
+
+// lineRange is a range on a one-line synthetic source.
+func lineRange(name string, from, to int) *hcl.Range {
+	return &hcl.Range{Filename: name,
+		Start: hcl.Pos{Line: 1, Column: from + 1, Byte: from},
+		End:   hcl.Pos{Line: 1, Column: to + 1, Byte: to}}
+}

@@ -1,0 +1,168 @@
+package playbook
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/diag"
+	"github.com/omsrun/omsrun/internal/inventory"
+)
+
+// Options are what Load needs besides the playbook file.
+type Options struct {
+	// ExtraVars are the -e arguments in command-line order ("name=value" or
+	// "@file"); a later one wins.
+	ExtraVars []string
+	// Modules lists the known module names (modules.Names()); a step whose
+	// module is not listed is an error. Nil skips the check (Validate still
+	// catches unknown modules).
+	Modules []string
+	// Inventory, when set, lets locals use `hosts` (the whole inventory).
+	Inventory *inventory.Inventory
+}
+
+var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "locals"},
+	{Type: "playbook"},
+	{Type: "step", LabelNames: []string{"name"}},
+}}
+
+var playbookSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "max_fail_percentage"},
+	{Name: "any_errors_fatal"},
+}}
+
+// Load reads, decodes and statically checks a playbook: variables get their
+// values (-e over defaults) and are validated, locals are evaluated, steps
+// are decoded except for `when`, `until` and the module body, which are
+// evaluated per host later (see EvalContext, DecodeStep, Validate). Every
+// problem found is returned; the playbook is nil when any is an error.
+func Load(path string, opts Options) (*Playbook, hcl.Diagnostics) {
+	src, diags := diag.ReadFile(path)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	p := &Playbook{
+		Path:              path,
+		Dir:               filepath.Dir(path),
+		Files:             map[string]*hcl.File{path: f},
+		Vars:              map[string]cty.Value{},
+		Locals:            map[string]cty.Value{},
+		Variables:         map[string]*Variable{},
+		MaxFailPercentage: -1,
+		inv:               opts.Inventory,
+		objects:           &objectCache{},
+	}
+	content, cd := content(f.Body, topSchema, "blocks")
+	diags = append(diags, cd...)
+
+	var localBlocks, stepBlocks []*hcl.Block
+	var pbBlock *hcl.Block
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "variable":
+			diags = append(diags, p.declareVariable(blk)...)
+		case "locals":
+			localBlocks = append(localBlocks, blk)
+		case "playbook":
+			if pbBlock != nil {
+				diags = append(diags, diag.Errorf(diag.Ptr(blk.DefRange), "Duplicate playbook block",
+					"The playbook block is already at %s; merge the two.", diag.Pos(pbBlock.DefRange)))
+				continue
+			}
+			pbBlock = blk
+		case "step":
+			stepBlocks = append(stepBlocks, blk)
+		}
+	}
+
+	extra, files, ed := ParseExtraVars(opts.ExtraVars, p.Variables)
+	for k, v := range files {
+		p.Files[k] = v
+	}
+	diags = append(diags, ed...)
+	diags = append(diags, p.resolveVariables(extra)...)
+	if diags.HasErrors() {
+		// Locals and steps would only repeat errors about missing variables.
+		return nil, diags
+	}
+	diags = append(diags, p.evalLocals(localBlocks)...)
+	if pbBlock != nil {
+		diags = append(diags, p.decodePlaybookBlock(pbBlock)...)
+	}
+	seen := map[string]*Step{}
+	for _, blk := range stepBlocks {
+		st, sd := p.decodeStep(blk, opts.Modules)
+		diags = append(diags, sd...)
+		if st == nil {
+			continue
+		}
+		if prev, ok := seen[st.Name]; ok {
+			diags = append(diags, diag.Errorf(diag.Ptr(blk.LabelRanges[0]), "Duplicate step name",
+				"A step named %q is already declared at %s. Step names identify steps in changed(), --start-at-step and the output; give this one another name.",
+				st.Name, diag.Pos(prev.DeclRange)))
+			continue
+		}
+		seen[st.Name] = st
+		p.Steps = append(p.Steps, st)
+	}
+	if len(stepBlocks) == 0 && !diags.HasErrors() {
+		diags = append(diags, diag.Errorf(diag.FileStart(path), "No steps",
+			"The playbook declares no steps, so it would do nothing. Add at least one step \"name\" { … } block."))
+	}
+	diags = append(diags, p.checkReferences()...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return p, diags
+}
+
+func (p *Playbook) decodePlaybookBlock(blk *hcl.Block) hcl.Diagnostics {
+	c, diags := content(blk.Body, playbookSchema, "arguments")
+	ctx := p.staticContext()
+	if a, ok := c.Attributes["max_fail_percentage"]; ok {
+		n, d := evalInt(a.Expr, ctx, "max_fail_percentage")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if n < 0 || n > 100 {
+				diags = append(diags, diag.Errorf(diag.Ptr(a.Expr.Range()), "Invalid max_fail_percentage",
+					"max_fail_percentage is a percentage of hosts, from 0 to 100; got %d.", n))
+			}
+			p.MaxFailPercentage = n
+		}
+	}
+	if a, ok := c.Attributes["any_errors_fatal"]; ok {
+		b, d := evalBool(a.Expr, ctx, "any_errors_fatal")
+		diags = append(diags, d...)
+		p.AnyErrorsFatal = b
+	}
+	return diags
+}
+
+// content is Body.Content with a hint on every unexpected name: HCL offers
+// "did you mean" only when a name is close, so otherwise the valid names are listed.
+func content(body hcl.Body, schema *hcl.BodySchema, what string) (*hcl.BodyContent, hcl.Diagnostics) {
+	c, diags := body.Content(schema)
+	var names []string
+	for _, a := range schema.Attributes {
+		names = append(names, a.Name)
+	}
+	for _, b := range schema.Blocks {
+		names = append(names, b.Type)
+	}
+	for _, d := range diags {
+		if (d.Summary == "Unsupported argument" || d.Summary == "Unsupported block type") && !strings.Contains(d.Detail, "Did you mean") {
+			d.Detail += " " + diag.List(names, what+" here")
+		}
+	}
+	return c, diags
+}

@@ -1,0 +1,5 @@
+step "hello" {
+  shell {
+    cmd = "echo hello from ${host.name}"
+  }
+}
