@@ -1,0 +1,217 @@
+// Package labtest gives end-to-end tests the facts of the running lab and
+// hooks to act on it: run a command inside a host, stop its sshd, cut its
+// link, fill its disk, probe the VIP. Every hook acts from the controller,
+// outside omsrun, so tests never measure omsrun with omsrun.
+package labtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omsrun/omsrun/internal/lab"
+)
+
+// Host is one lab host.
+type Host struct {
+	Name    string // oms1, oms2, …
+	Address string // 10.77.0.11, …
+}
+
+// MetaDB are the MariaDB settings (the OMS config.yaml oms_meta_* keys).
+type MetaDB struct {
+	Host     string
+	Port     int
+	User     string
+	Password string
+}
+
+// TSDB are the InfluxDB settings; URL has the http:// scheme.
+type TSDB struct {
+	URL      string
+	User     string
+	Password string
+}
+
+// Image is one stand-in OMS image tarball.
+type Image struct {
+	Ref  string // repo:tag inside the tarball
+	ID   string // sha256:…, the image ID after docker load
+	Path string // the .tar.gz on the controller
+}
+
+// Lab is the running lab, read from .lab/env.
+type Lab struct {
+	Dir          string // the .lab folder
+	Hosts        []Host
+	VIP          string
+	CMURL        string // http://VIP:8088
+	Controller   string // the bridge address of this machine, as the hosts see it
+	MetaDB       MetaDB
+	TSDB         TSDB
+	Key          string // private key for root (and deploy) on every host
+	KnownHosts   string // every host's keys (ed25519, ecdsa, rsa)
+	Inventory    string // Ansible INI, root with Key
+	InventoryHCL string // HCL, root with Key
+	// InventoryDeploy is HCL for the non-root user with password and become.
+	InventoryDeploy string
+	Vars            string // vars.hcl for playbooks/deploy.hcl
+	DeployUser      string
+	DeployPassword  string
+	Docker          bool
+	// Images are the stand-in variants by name: v1 (the default), v2, v2-broken.
+	Images map[string]Image
+
+	hosts []lab.Host
+}
+
+// Require returns the running lab. With OMSRUN_E2E=1 a lab that is not up
+// fails the test; without OMSRUN_E2E the test is skipped.
+func Require(t testing.TB) *Lab {
+	t.Helper()
+	if os.Getenv("OMSRUN_E2E") == "" {
+		t.Skip("end-to-end test: set OMSRUN_E2E=1 (make e2e) with the lab up")
+	}
+	l, err := Load()
+	if err != nil {
+		t.Fatalf("the lab is not up (run make lab-up): %v", err)
+	}
+	for _, h := range l.hosts {
+		if _, err := os.Stat(h.AnchorPIDFile()); err != nil {
+			t.Fatalf("lab host %s is not running (run make lab-up): %v", h.Name, err)
+		}
+	}
+	return l
+}
+
+// Load reads .lab/env from the repo root above the current folder, or
+// from $OMSRUN_LAB_DIR.
+func Load() (*Lab, error) {
+	dir := os.Getenv("OMSRUN_LAB_DIR")
+	if dir == "" {
+		root, err := repoRoot()
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Join(root, ".lab")
+	}
+	env, err := lab.ReadEnv(filepath.Join(dir, lab.EnvFile))
+	if err != nil {
+		return nil, err
+	}
+	port, _ := strconv.Atoi(env["LAB_META_PORT"])
+	l := &Lab{
+		Dir: dir, VIP: env["LAB_VIP"], CMURL: env["LAB_CM_URL"], Controller: env["LAB_CONTROLLER"],
+		MetaDB: MetaDB{Host: env["LAB_META_HOST"], Port: port, User: env["LAB_META_USER"], Password: env["LAB_META_PASSWORD"]},
+		TSDB:   TSDB{URL: env["LAB_TSDB_URL"], User: env["LAB_TSDB_USER"], Password: env["LAB_TSDB_PASSWORD"]},
+		Key:    env["LAB_KEY"], KnownHosts: env["LAB_KNOWN_HOSTS"],
+		Inventory: env["LAB_INVENTORY"], InventoryHCL: env["LAB_INVENTORY_HCL"], InventoryDeploy: env["LAB_INVENTORY_DEPLOY"],
+		Vars: env["LAB_VARS"], DeployUser: env["LAB_DEPLOY_USER"], DeployPassword: env["LAB_DEPLOY_PASSWORD"],
+		Docker: env["LAB_DOCKER"] == "1",
+		Images: map[string]Image{},
+	}
+	for i, name := range strings.Fields(env["LAB_HOSTS"]) {
+		h := lab.HostAt(i + 1)
+		if h.Name != name || env[fmt.Sprintf("LAB_HOST_%d", i+1)] != h.Address {
+			return nil, fmt.Errorf("%s does not match this omslab version (host %d)", filepath.Join(dir, lab.EnvFile), i+1)
+		}
+		l.hosts = append(l.hosts, h)
+		l.Hosts = append(l.Hosts, Host{Name: h.Name, Address: h.Address})
+	}
+	if len(l.Hosts) == 0 {
+		return nil, errors.New("no hosts in .lab/env")
+	}
+	for _, v := range lab.Variants {
+		k := "LAB_IMAGE_" + strings.ToUpper(strings.ReplaceAll(v.Name, "-", "_"))
+		l.Images[v.Name] = Image{Ref: env[k], ID: env[k+"_ID"], Path: env[k+"_FILE"]}
+	}
+	return l, nil
+}
+
+// ImagePath is the tarball of a stand-in variant ("v1", "v2", "v2-broken");
+// "" means the default image (.lab/oms.tar.gz, same as v1).
+func (l *Lab) ImagePath(version string) string {
+	if version == "" {
+		return filepath.Join(l.Dir, lab.DefaultImageFile)
+	}
+	return l.Images[version].Path
+}
+
+// Addresses returns every host's address, in order (what cm_nodes lists).
+func (l *Lab) Addresses() []string {
+	out := make([]string, len(l.Hosts))
+	for i, h := range l.Hosts {
+		out[i] = h.Address
+	}
+	return out
+}
+
+// host finds a host by name or address; an unknown one fails the test.
+func (l *Lab) host(t testing.TB, name string) lab.Host {
+	t.Helper()
+	for _, h := range l.hosts {
+		if h.Name == name || h.Address == name {
+			return h
+		}
+	}
+	t.Fatalf("no lab host %q (have %v)", name, l.Hosts)
+	return lab.Host{}
+}
+
+// Run runs a shell script as root inside host (its mount, network and UTS
+// namespaces, entered from the controller with nsenter, so it works while
+// the host's sshd is down) and returns stdout and stderr.
+func (l *Lab) Run(ctx context.Context, host, script string) (stdout, stderr string, err error) {
+	var h lab.Host
+	for _, c := range l.hosts {
+		if c.Name == host || c.Address == host {
+			h = c
+		}
+	}
+	if h.Name == "" {
+		return "", "", fmt.Errorf("no lab host %q", host)
+	}
+	cmd, err := lab.HostCommand(ctx, h, script)
+	if err != nil {
+		return "", "", err
+	}
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// Exec is Run that fails the test on a non-zero exit and returns stdout trimmed.
+func (l *Lab) Exec(t testing.TB, host, script string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, errOut, err := l.Run(ctx, host, script)
+	if err != nil {
+		t.Fatalf("on %s: %s: %v\nstdout: %s\nstderr: %s", host, script, err, out, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the current folder")
+		}
+		dir = parent
+	}
+}

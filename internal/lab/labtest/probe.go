@@ -1,0 +1,103 @@
+package labtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Probe polls a URL on a fixed interval from the controller and counts
+// the answers that were not a healthy 200.
+type Probe struct {
+	URL      string
+	Interval time.Duration
+
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	total    int
+	failures []string
+}
+
+// ProbeResult is what a probe saw.
+type ProbeResult struct {
+	Total    int
+	Failed   int
+	Failures []string // "15:04:05.000 reason", at most 20
+}
+
+// ProbeVIP starts probing GET http://VIP:8088/oms/health every 100 ms.
+func (l *Lab) ProbeVIP(t testing.TB) *Probe {
+	return StartProbe(t, "http://"+l.VIP+":8088/oms/health", 100*time.Millisecond)
+}
+
+// StartProbe starts probing url every interval until Stop (or the end of the test).
+func StartProbe(t testing.TB, url string, interval time.Duration) *Probe {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Probe{URL: url, Interval: interval, cancel: cancel, done: make(chan struct{})}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	go func() {
+		defer close(p.done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			p.once(ctx, client)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { p.Stop() })
+	return p
+}
+
+func (p *Probe) once(ctx context.Context, client *http.Client) {
+	if ctx.Err() != nil {
+		return
+	}
+	reason := ""
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, p.URL, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		reason = err.Error()
+	} else {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode != http.StatusOK:
+			reason = fmt.Sprintf("status %d", resp.StatusCode)
+		case strings.HasSuffix(p.URL, "/oms/health") && !strings.Contains(string(body), `"healthy":true`):
+			reason = "not healthy: " + strings.TrimSpace(string(body))
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total++
+	if reason != "" {
+		p.failures = append(p.failures, time.Now().Format("15:04:05.000")+" "+reason)
+	}
+}
+
+// Snapshot returns the counts so far without stopping.
+func (p *Probe) Snapshot() ProbeResult {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := ProbeResult{Total: p.total, Failed: len(p.failures)}
+	r.Failures = append(r.Failures, p.failures[:min(len(p.failures), 20)]...)
+	return r
+}
+
+// Stop ends the probe and returns what it saw.
+func (p *Probe) Stop() ProbeResult {
+	p.cancel()
+	<-p.done
+	return p.Snapshot()
+}
