@@ -203,3 +203,14 @@ func Diagnostics(ps []Problem, c Config, fallback hcl.Range) hcl.Diagnostics {
 	}
 	return diags
 }
+
+// CheckDBName returns why s cannot be a MetaDB database name, or nil.
+func CheckDBName(s string) error {
+	if s == "" {
+		return fmt.Errorf("database name is empty")
+	}
+	if msg := checkIdent(s); msg != "" {
+		return fmt.Errorf("%s", msg)
+	}
+	return nil
+}
