@@ -77,6 +77,11 @@ func Hint(given string, options []string, what string) string {
 	if s := Suggest(given, options); s != "" {
 		return fmt.Sprintf("Did you mean %q?", s)
 	}
+	return List(options, what)
+}
+
+// List names the valid options, for a hint when nothing is close to a typo.
+func List(options []string, what string) string {
 	if len(options) == 0 {
 		return ""
 	}

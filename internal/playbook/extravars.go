@@ -40,29 +40,33 @@ func ParseExtraVars(args []string, vars map[string]*Variable) (values map[string
 		}
 		v, known := vars[k]
 		if !known {
-			diags = append(diags, unknownVar(lineRange(name, 0, len(k)), k, vars))
+			d := unknownVar(lineRange(name, 0, len(k)), k, vars)
+			d.Detail = fmt.Sprintf("In -e %q: %s", arg, d.Detail)
+			diags = append(diags, d)
 			continue
 		}
 		valRange := lineRange(name, len(arg)-len(text), len(arg))
 		var val cty.Value
-		if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
+		// Primitive types convert from text ("3", "true"); only collections
+		// and objects need the HCL syntax.
+		if v.Type.IsPrimitiveType() || v.Type == cty.DynamicPseudoType {
 			val = cty.StringVal(text)
 		} else {
 			expr, d := hclsyntax.ParseExpression([]byte(text), name, valRange.Start)
 			if d.HasErrors() {
-				diags = append(diags, hintType(d, v)...)
+				diags = append(diags, hintType(d, arg, v)...)
 				continue
 			}
 			val, d = expr.Value(nil)
 			if d.HasErrors() {
-				diags = append(diags, hintType(d, v)...)
+				diags = append(diags, hintType(d, arg, v)...)
 				continue
 			}
 		}
 		cv, err := convertVar(v, val)
 		if err != nil {
 			diags = append(diags, diag.Errorf(valRange, "Invalid value for variable",
-				"-e %s: %v. Variable %q is declared at %s with type %s.", k, err, k, diag.Pos(v.DeclRange), typeexpr.TypeString(v.Type)))
+				"-e %q: %s%v. Variable %q is declared at %s with type %s.", arg, k, err, k, diag.Pos(v.DeclRange), typeexpr.TypeString(v.Type)))
 			continue
 		}
 		values[k] = cv
@@ -109,7 +113,7 @@ func varFile(path string, vars map[string]*Variable, values map[string]cty.Value
 		cv, err := convertVar(v, val)
 		if err != nil {
 			diags = append(diags, diag.Errorf(diag.Ptr(a.Expr.Range()), "Invalid value for variable",
-				"%s: %v. Variable %q is declared at %s with type %s.", k, err, k, diag.Pos(v.DeclRange), typeexpr.TypeString(v.Type)))
+				"%s%v. Variable %q is declared at %s with type %s.", k, err, k, diag.Pos(v.DeclRange), typeexpr.TypeString(v.Type)))
 			continue
 		}
 		values[k] = cv
@@ -123,9 +127,9 @@ func unknownVar(r *hcl.Range, name string, vars map[string]*Variable) *hcl.Diagn
 		name, diag.Hint(name, sortedKeys(vars), "variables"))
 }
 
-func hintType(diags hcl.Diagnostics, v *Variable) hcl.Diagnostics {
+func hintType(diags hcl.Diagnostics, arg string, v *Variable) hcl.Diagnostics {
 	for _, d := range diags {
-		d.Detail += fmt.Sprintf(" Variable %q has type %s, so its -e value is read as an HCL expression: quote strings and write lists as [\"a\", \"b\"].", v.Name, typeexpr.TypeString(v.Type))
+		d.Detail = fmt.Sprintf("In -e %q: %s", arg, d.Detail) + fmt.Sprintf(" Variable %q has type %s, so its -e value is read as an HCL expression: quote strings and write lists as [\"a\", \"b\"].", v.Name, typeexpr.TypeString(v.Type))
 	}
 	return diags
 }

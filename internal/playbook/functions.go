@@ -66,7 +66,7 @@ func baseFunctions(dir string) map[string]function.Function {
 		"tostring": toFunc(cty.String), "tonumber": toFunc(cty.Number), "tobool": toFunc(cty.Bool),
 		"tolist": toFunc(cty.List(cty.DynamicPseudoType)), "toset": toFunc(cty.Set(cty.DynamicPseudoType)),
 		"tomap": toFunc(cty.Map(cty.DynamicPseudoType)),
-		"try": tryfunc.TryFunc, "can": tryfunc.CanFunc,
+		"try":   tryfunc.TryFunc, "can": tryfunc.CanFunc,
 
 		"file": fileFunc(dir),
 		"env": function.New(&function.Spec{
@@ -137,7 +137,7 @@ func readRel(dir, name string) ([]byte, error) {
 	src, diags := diag.ReadFile(name)
 	if diags.HasErrors() {
 		d := diags[0]
-		return nil, fmt.Errorf("%s: %s: %s", name, strings.ToLower(d.Summary), d.Detail)
+		return nil, fmt.Errorf("%s: %s: %s", name, strings.ToLower(d.Summary), strings.TrimSuffix(d.Detail, "."))
 	}
 	return src, nil
 }
@@ -205,7 +205,13 @@ func changedFunc(p *Playbook, changed func(string) bool) function.Function {
 				names = append(names, st.Name)
 			}
 			if p.Steps != nil && !contains(names, name) {
-				return cty.NilVal, function.NewArgError(0, fmt.Errorf("there is no step named %q. %s", name, diag.Hint(name, names, "step names")))
+				msg := fmt.Sprintf("there is no step named %q", name)
+				if s := diag.Suggest(name, names); s != "" {
+					msg += fmt.Sprintf("; did you mean %q", s)
+				} else {
+					msg += "; the steps are " + strings.Join(names, ", ")
+				}
+				return cty.NilVal, function.NewArgError(0, fmt.Errorf("%s", msg))
 			}
 			if changed == nil {
 				return cty.False, nil

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/inventory"
@@ -23,6 +24,9 @@ type Options struct {
 	Modules []string
 	// Inventory, when set, lets locals use `hosts` (the whole inventory).
 	Inventory *inventory.Inventory
+	// Preset are values below every -e (from --oms-config, say); names the
+	// playbook does not declare are ignored, since one source feeds several playbooks.
+	Preset map[string]cty.Value
 }
 
 var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -86,6 +90,7 @@ func Load(path string, opts Options) (*Playbook, hcl.Diagnostics) {
 	}
 
 	extra, files, ed := ParseExtraVars(opts.ExtraVars, p.Variables)
+	diags = append(diags, p.applyPreset(opts.Preset, extra)...)
 	for k, v := range files {
 		p.Files[k] = v
 	}
@@ -165,4 +170,23 @@ func content(body hcl.Body, schema *hcl.BodySchema, what string) (*hcl.BodyConte
 		}
 	}
 	return c, diags
+}
+
+// applyPreset adds preset values under the -e ones, converted to each variable's type.
+func (p *Playbook) applyPreset(preset, extra map[string]cty.Value) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range sortedKeys(preset) {
+		v, declared := p.Variables[name]
+		if _, given := extra[name]; given || !declared {
+			continue
+		}
+		val, err := convert.Convert(preset[name], v.Type)
+		if err != nil {
+			diags = append(diags, diag.Errorf(diag.Ptr(v.DeclRange), "Wrong type for variable",
+				"The value given for %q does not fit its type %s: %s.", name, v.Type.FriendlyName(), err))
+			continue
+		}
+		extra[name] = val
+	}
+	return diags
 }

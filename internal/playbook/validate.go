@@ -27,7 +27,42 @@ func RenderDiags(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics,
 // argument structs hold plain Go values); onMarked, if not nil, sees every
 // sensitive value first so it can be registered for redaction.
 func DecodeStep(p *Playbook, st *Step, s Scope, args any, onMarked func(cty.Value)) hcl.Diagnostics {
-	return hclx.Decode(st.Body, p.EvalContext(s), args, onMarked)
+	return dropEchoes(hclx.Decode(st.Body, p.EvalContext(s), args, onMarked))
+}
+
+// dropEchoes removes the "value must be known" errors the decoder adds
+// after an expression failed: they point at the same attribute and say
+// less. (Their range is only the expression's first token, so they cannot
+// be matched to the failure by position.)
+func dropEchoes(diags hcl.Diagnostics) hcl.Diagnostics {
+	other := false
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && !isEcho(d) {
+			other = true
+		}
+	}
+	if !other {
+		return diags
+	}
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if !isEcho(d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func isEcho(d *hcl.Diagnostic) bool {
+	return d.Summary == "Unsuitable value type" && strings.Contains(d.Detail, "value must be known")
+}
+
+// sentence ends s with a full stop unless it already ends a sentence.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "!") {
+		return s
+	}
+	return s + "."
 }
 
 // EvalWhen evaluates the step's `when` for the scope's host; a step without
@@ -68,7 +103,7 @@ func Validate(p *Playbook, inv *inventory.Inventory, newArgs func(module string)
 		hosts, err := inv.Match(pattern)
 		if err != nil {
 			out = append(out, diag.Errorf(diag.Ptr(st.HostsRange), "Invalid hosts pattern",
-				"Step %q: %v. Fix the pattern or the inventory.", st.Name, err))
+				"Step %q: %s Fix the pattern or the inventory.", st.Name, sentence(err.Error())))
 			continue
 		}
 		if len(hosts) == 0 {

@@ -73,7 +73,7 @@ func (p *Playbook) declareVariable(blk *hcl.Block) hcl.Diagnostics {
 			cv, err := convertVar(v, val)
 			if err != nil {
 				diags = append(diags, diag.Errorf(diag.Ptr(a.Expr.Range()), "Invalid default value for variable",
-					"The default of %q does not match its type %s: %v. Fix the default or the type.", name, typeexpr.TypeString(v.Type), err))
+					"The default does not match the type %s: %s%v. Fix the default or the type.", typeexpr.TypeString(v.Type), name, err))
 			} else {
 				v.Default = cv
 			}
@@ -91,6 +91,10 @@ func (p *Playbook) declareVariable(blk *hcl.Block) hcl.Diagnostics {
 			DeclRange:    vb.DefRange,
 		})
 	}
+	if diags.HasErrors() {
+		// The error is reported; a "no value" error on top would only add noise.
+		v.Default = cty.DynamicVal
+	}
 	p.Variables[name] = v
 	return diags
 }
@@ -99,7 +103,7 @@ func (p *Playbook) declareVariable(blk *hcl.Block) hcl.Diagnostics {
 func convertVar(v *Variable, val cty.Value) (cty.Value, error) {
 	if val.IsNull() {
 		if !v.Nullable {
-			return cty.NilVal, fmt.Errorf("the variable is not nullable, so null is not allowed")
+			return cty.NilVal, fmt.Errorf(": the variable is not nullable, so null is not allowed")
 		}
 		return cty.NullVal(v.Type), nil
 	}
@@ -113,12 +117,13 @@ func convertVar(v *Variable, val cty.Value) (cty.Value, error) {
 	return out, nil
 }
 
-// convertMessage renders a conversion error with its path (".port: a number is required").
+// convertMessage renders a conversion error with where in the value it
+// happened: "[0]: a number is required", ".host: …", or just the message.
 func convertMessage(err error) string {
 	if pe, ok := err.(cty.PathError); ok && len(pe.Path) > 0 {
 		return pathString(pe.Path) + ": " + pe.Error()
 	}
-	return err.Error()
+	return ": " + err.Error()
 }
 
 func pathString(path cty.Path) string {
@@ -135,10 +140,7 @@ func pathString(path cty.Path) string {
 			}
 		}
 	}
-	if s == "" {
-		return "value"
-	}
-	return "attribute " + s[1:]
+	return s
 }
 
 // resolveVariables gives every variable its final value and runs its validations.

@@ -1,0 +1,9 @@
+variable "nodes" {
+  type = lsit(string)
+}
+
+step "a" {
+  shell {
+    cmd = "echo"
+  }
+}

@@ -1,0 +1,12 @@
+step "render" {
+  shell {
+    cmd = "echo"
+  }
+}
+
+step "restart" {
+  when = changed("rendr")
+  shell {
+    cmd = "echo"
+  }
+}

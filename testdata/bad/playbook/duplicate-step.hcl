@@ -1,0 +1,11 @@
+step "install" {
+  shell {
+    cmd = "echo 1"
+  }
+}
+
+step "install" {
+  shell {
+    cmd = "echo 2"
+  }
+}

@@ -1,0 +1,5 @@
+step "a" {
+  shell {
+    cmd = "ÿþ"
+  }
+}

@@ -1,0 +1,9 @@
+locals {
+  me = host.name
+}
+
+step "a" {
+  shell {
+    cmd = local.me
+  }
+}

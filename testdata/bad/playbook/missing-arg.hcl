@@ -1,0 +1,5 @@
+step "copy" {
+  copy {
+    content = "hello"
+  }
+}

@@ -1,0 +1,6 @@
+step "a" {
+  copy {
+    dest    = "/etc/oms.yaml"
+    content = file("files/does-not-exist.yaml")
+  }
+}

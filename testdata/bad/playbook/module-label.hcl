@@ -1,0 +1,5 @@
+step "a" {
+  shell "x" {
+    cmd = "echo"
+  }
+}

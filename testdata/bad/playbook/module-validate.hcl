@@ -1,0 +1,6 @@
+step "copy" {
+  copy {
+    dest = "/etc/motd"
+    mode = "rw-r--r--"
+  }
+}

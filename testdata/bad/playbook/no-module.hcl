@@ -1,0 +1,3 @@
+step "a" {
+  hosts = "all"
+}

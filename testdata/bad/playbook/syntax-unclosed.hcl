@@ -1,0 +1,4 @@
+step "a" {
+  shell {
+    cmd = "echo hi"
+}

@@ -1,0 +1,8 @@
+step "a" {
+  shell {
+    cmd = "echo"
+  }
+  command {
+    argv = ["true"]
+  }
+}

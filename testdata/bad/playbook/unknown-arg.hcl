@@ -1,0 +1,6 @@
+step "run" {
+  shell {
+    cmd  = "echo"
+    cdir = "/tmp"
+  }
+}

@@ -1,0 +1,6 @@
+step "a" {
+  hosts = "oms,!omz3"
+  shell {
+    cmd = "echo"
+  }
+}

@@ -1,0 +1,5 @@
+step "a" {
+  shel {
+    cmd = "echo"
+  }
+}

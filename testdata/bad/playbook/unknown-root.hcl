@@ -1,0 +1,6 @@
+step "a" {
+  when = hots.vars.primary
+  shell {
+    cmd = "echo"
+  }
+}

@@ -1,0 +1,6 @@
+step "a" {
+  host = "oms"
+  shell {
+    cmd = "echo"
+  }
+}

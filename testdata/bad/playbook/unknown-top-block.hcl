@@ -1,0 +1,5 @@
+stpe "a" {
+  shell {
+    cmd = "echo"
+  }
+}

@@ -1,0 +1,6 @@
+step "a" {
+  when = host.vars.region
+  shell {
+    cmd = "echo"
+  }
+}

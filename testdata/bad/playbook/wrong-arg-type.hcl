@@ -1,0 +1,5 @@
+step "wait" {
+  wait_for {
+    port = "http"
+  }
+}

@@ -1,0 +1,1 @@
+cm_location = 128

@@ -1,0 +1,1 @@
+metadb = { port = 3306 }

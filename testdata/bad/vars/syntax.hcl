@@ -1,0 +1,2 @@
+name = "oms
+replicas = 2

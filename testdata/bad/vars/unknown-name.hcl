@@ -1,0 +1,2 @@
+nmae     = "oms"
+replicas = 2

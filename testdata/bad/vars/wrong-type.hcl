@@ -1,0 +1,2 @@
+replicas = "three"
+ports    = ["http", 443]
