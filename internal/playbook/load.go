@@ -5,9 +5,9 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/inventory"
@@ -22,11 +22,13 @@ type Options struct {
 	// module is not listed is an error. Nil skips the check (Validate still
 	// catches unknown modules).
 	Modules []string
+	// Preset holds values from other sources (--oms-config, the environment)
+	// that sit between the defaults and -e: an -e value wins. Names the
+	// playbook does not declare are ignored, because such sources carry
+	// values for many playbooks.
+	Preset map[string]cty.Value
 	// Inventory, when set, lets locals use `hosts` (the whole inventory).
 	Inventory *inventory.Inventory
-	// Preset are values below every -e (from --oms-config, say); names the
-	// playbook does not declare are ignored, since one source feeds several playbooks.
-	Preset map[string]cty.Value
 }
 
 var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -89,12 +91,17 @@ func Load(path string, opts Options) (*Playbook, hcl.Diagnostics) {
 		}
 	}
 
+	values, pd := presetValues(opts.Preset, p.Variables)
+	diags = append(diags, pd...)
 	extra, files, ed := ParseExtraVars(opts.ExtraVars, p.Variables)
-	diags = append(diags, p.applyPreset(opts.Preset, extra)...)
 	for k, v := range files {
 		p.Files[k] = v
 	}
 	diags = append(diags, ed...)
+	for k, v := range extra {
+		values[k] = v
+	}
+	extra = values
 	diags = append(diags, p.resolveVariables(extra)...)
 	if diags.HasErrors() {
 		// Locals and steps would only repeat errors about missing variables.
@@ -172,21 +179,23 @@ func content(body hcl.Body, schema *hcl.BodySchema, what string) (*hcl.BodyConte
 	return c, diags
 }
 
-// applyPreset adds preset values under the -e ones, converted to each variable's type.
-func (p *Playbook) applyPreset(preset, extra map[string]cty.Value) hcl.Diagnostics {
+// presetValues converts the preset values of declared variables to their types.
+func presetValues(preset map[string]cty.Value, vars map[string]*Variable) (map[string]cty.Value, hcl.Diagnostics) {
+	out := map[string]cty.Value{}
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(preset) {
-		v, declared := p.Variables[name]
-		if _, given := extra[name]; given || !declared {
+	for _, k := range sortedKeys(preset) {
+		v, ok := vars[k]
+		if !ok {
 			continue
 		}
-		val, err := convert.Convert(preset[name], v.Type)
+		cv, err := convertVar(v, preset[k])
 		if err != nil {
-			diags = append(diags, diag.Errorf(diag.Ptr(v.DeclRange), "Wrong type for variable",
-				"The value given for %q does not fit its type %s: %s.", name, v.Type.FriendlyName(), err))
+			diags = append(diags, diag.Errorf(diag.Ptr(v.DeclRange), "Invalid value for variable",
+				"The value given for %q outside the playbook (--oms-config or the environment) does not fit its type %s: %s%v. Fix that value.",
+				k, typeexpr.TypeString(v.Type), k, err))
 			continue
 		}
-		extra[name] = val
+		out[k] = cv
 	}
-	return diags
+	return out, diags
 }
