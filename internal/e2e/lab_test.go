@@ -1,0 +1,327 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/omsrun/omsrun/internal/lab/labtest"
+)
+
+// These tests prove the lab itself: that its hosts are isolated, that the
+// VIP follows the stand-in's health, and that the stand-in behaves as the
+// real OMS image does in the ways omsrun depends on. Whether lab-down leaves
+// nothing behind is checked by `make lab-check-clean`, which CI runs after
+// lab-down (a test cannot tear down the lab the other tests use).
+
+// labConfig is a valid OMS config.yaml for the lab, as a map so tests can
+// break or change one key.
+func labConfig(l *labtest.Lab) map[string]any {
+	return map[string]any{
+		"oms_meta_host":       l.MetaDB.Host,
+		"oms_meta_port":       l.MetaDB.Port,
+		"oms_meta_user":       l.MetaDB.User,
+		"oms_meta_password":   l.MetaDB.Password,
+		"drc_rm_db":           "labtest_rm",
+		"drc_cm_db":           "labtest_cm",
+		"drc_cm_heartbeat_db": "labtest_cm_hb",
+		"cm_url":              l.CMURL,
+		"cm_location":         100,
+		"cm_is_default":       true,
+		"cm_nodes":            l.Addresses(),
+		"tsdb_enabled":        false,
+	}
+}
+
+// labWriteConfig writes config.yaml under /data/<dir> on host in place (the
+// way a bind-mounted file must be rewritten) and creates the mapped folders.
+func labWriteConfig(t *testing.T, l *labtest.Lab, host, dir string, cfg map[string]any) {
+	t.Helper()
+	y, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Exec(t, host, fmt.Sprintf("mkdir -p /data/%[1]s/logs /data/%[1]s/store /data/%[1]s/run && cat > /data/%[1]s/config.yaml <<'LABEOF'\n%[2]sLABEOF", dir, y))
+}
+
+// labRunStandin loads image version into host's Docker and starts it with
+// the documented OMS CE flags, named name, mounting /data/<name>.
+func labRunStandin(t *testing.T, l *labtest.Lab, host, name, version string) {
+	t.Helper()
+	img := l.Images[version]
+	addr := ""
+	for _, h := range l.Hosts {
+		if h.Name == host {
+			addr = h.Address
+		}
+	}
+	l.Exec(t, host, fmt.Sprintf(`docker image inspect %[1]s >/dev/null 2>&1 || docker load -i %[2]s >/dev/null
+M=/data/%[3]s
+docker run -d --net host -v $M/config.yaml:/home/admin/conf/config.yaml -v $M/logs:/home/admin/logs \
+  -v $M/store:/home/ds/store -v $M/run:/home/ds/run -e OMS_HOST_IP=%[4]s --privileged=true --pids-limit -1 \
+  --ulimit nproc=65535:65535 --name %[3]s %[1]s >/dev/null`, img.ID, img.Path, name, addr))
+}
+
+// labWaitHealthy waits until url answers healthy.
+func labWaitHealthy(t *testing.T, url string, timeout time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not healthy after %v (last error %v)", url, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func labSSH(l *labtest.Lab, user, addr, command string) (string, error) {
+	cmd := exec.Command("ssh", "-i", l.Key, "-o", "UserKnownHostsFile="+l.KnownHosts, "-o", "StrictHostKeyChecking=yes",
+		"-o", "BatchMode=yes", "-o", "ConnectTimeout=5", user+"@"+addr, command)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestLabHostsAreIsolated(t *testing.T) {
+	l := labtest.Require(t)
+	if len(l.Hosts) < 2 {
+		t.Skip("needs two lab hosts")
+	}
+	one, two := l.Hosts[0], l.Hosts[1]
+	t.Cleanup(func() {
+		for _, h := range []labtest.Host{one, two} {
+			l.Run(context.Background(), h.Name, "docker rm -f labtest-iso >/dev/null 2>&1; rm -rf /tmp/labtest-iso /root/labtest-iso /data/labtest-iso /var/log/labtest-iso")
+		}
+	})
+
+	// A file in each private folder.
+	l.Exec(t, one.Name, "for d in /tmp /root /data /var/log; do echo one > $d/labtest-iso; done")
+	for _, d := range []string{"/tmp", "/root", "/data", "/var/log"} {
+		if out, _, err := l.Run(context.Background(), two.Name, "cat "+d+"/labtest-iso"); err == nil {
+			t.Errorf("%s/labtest-iso written on %s is visible on %s: %q", d, one.Name, two.Name, out)
+		}
+	}
+
+	// A container, listening on the host network.
+	if !l.Docker {
+		t.Log("LAB_DOCKER=0: no container check")
+	} else {
+		img := l.Images["v1"]
+		l.Exec(t, one.Name, fmt.Sprintf("docker image inspect %s >/dev/null 2>&1 || docker load -i %s >/dev/null; docker run -d --net host --name labtest-iso %s httpd -f -p 17777 >/dev/null", img.ID, img.Path, img.ID))
+		if names := l.Exec(t, two.Name, "docker ps -a --format '{{.Names}}'"); strings.Contains(names, "labtest-iso") {
+			t.Errorf("container started on %s is listed on %s: %q", one.Name, two.Name, names)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort(one.Address, "17777"), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("--net host container on %s does not listen on %s:17777: %v", one.Name, one.Address, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort(two.Address, "17777"), time.Second); err == nil {
+			c.Close()
+			t.Errorf("--net host container on %s listens on %s too", one.Name, two.Name)
+		}
+	}
+
+	// A sudo timestamp of the non-root user, made through the real sshd.
+	for _, h := range []labtest.Host{one, two} {
+		l.Exec(t, h.Name, "rm -rf /run/sudo/ts")
+	}
+	cmd := fmt.Sprintf("echo %s | sudo -S -p '' -v && echo ok", shellQuote(l.DeployPassword))
+	if out, err := labSSH(l, l.DeployUser, one.Address, cmd); err != nil || !strings.Contains(out, "ok") {
+		t.Fatalf("sudo as %s on %s: %v: %s", l.DeployUser, one.Name, err, out)
+	}
+	if out := l.Exec(t, one.Name, "ls /run/sudo/ts"); !strings.Contains(out, l.DeployUser) {
+		t.Fatalf("no sudo timestamp for %s on %s: %q", l.DeployUser, one.Name, out)
+	}
+	if out, _, _ := l.Run(context.Background(), two.Name, "ls /run/sudo/ts 2>/dev/null"); strings.Contains(out, l.DeployUser) {
+		t.Errorf("sudo timestamp made on %s exists on %s", one.Name, two.Name)
+	}
+	if out, err := labSSH(l, l.DeployUser, two.Address, "sudo -n true"); err == nil {
+		t.Errorf("sudo on %s did not ask for a password: %s", two.Name, out)
+	}
+}
+
+func TestLabVIPFollowsHealth(t *testing.T) {
+	l := labtest.Require(t)
+	if !l.Docker || len(l.Hosts) < 2 {
+		t.Skip("needs Docker and two lab hosts")
+	}
+	l.Reset(t)
+	t.Cleanup(func() { l.Reset(t) })
+	for _, h := range l.Hosts {
+		labWriteConfig(t, l, h.Name, "labtest-vip", labConfig(l))
+		labRunStandin(t, l, h.Name, "labtest-vip", "v1")
+	}
+	for _, h := range l.Hosts {
+		labWaitHealthy(t, "http://"+h.Address+":8088/oms/health", 30*time.Second)
+	}
+	// Let haproxy see every node up before probing.
+	time.Sleep(time.Second)
+	probe := l.ProbeVIP(t)
+	console := labtest.StartProbe(t, "http://"+l.VIP+":8089/oms/health", 100*time.Millisecond)
+
+	first, second := l.Hosts[0].Name, l.Hosts[1].Name
+	time.Sleep(500 * time.Millisecond)
+	l.Exec(t, first, "docker stop -t 5 labtest-vip >/dev/null")
+	time.Sleep(1500 * time.Millisecond)
+	// A supervisorctl restart closes the ports for more than two seconds.
+	l.Exec(t, second, "docker exec labtest-vip supervisorctl restart oms_console oms_drc_supervisor")
+	time.Sleep(500 * time.Millisecond)
+	l.Exec(t, first, "docker start labtest-vip >/dev/null")
+	labWaitHealthy(t, "http://"+l.Hosts[0].Address+":8088/oms/health", 30*time.Second)
+	time.Sleep(time.Second)
+
+	for name, p := range map[string]*labtest.Probe{"8088": probe, "8089": console} {
+		r := p.Stop()
+		if r.Total < 40 {
+			t.Errorf("VIP %s: only %d probes in the window", name, r.Total)
+		}
+		if r.Failed > 0 {
+			t.Errorf("VIP %s: %d of %d probes failed while a node stopped and another restarted: %v", name, r.Failed, r.Total, r.Failures)
+		}
+		t.Logf("VIP %s: %d probes, %d failed", name, r.Total, r.Failed)
+	}
+}
+
+func TestLabStandinRefusesBadConfig(t *testing.T) {
+	l := labtest.Require(t)
+	if !l.Docker {
+		t.Skip("needs Docker")
+	}
+	host := l.Hosts[0].Name
+	l.Reset(t)
+	t.Cleanup(func() { l.Reset(t) })
+
+	cases := []struct {
+		name, version string
+		edit          func(map[string]any)
+		reason        string
+	}{
+		{"location out of range", "v1", func(c map[string]any) { c["cm_location"] = 300 }, "invalid cm_location"},
+		{"missing database", "v1", func(c map[string]any) { delete(c, "drc_cm_db") }, "invalid drc_cm_db"},
+		{"node not listed", "v1", func(c map[string]any) { c["cm_nodes"] = []string{"10.77.0.250"} }, "not listed"},
+		{"broken build", "v2-broken", func(map[string]any) {}, "cannot start"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			name := fmt.Sprintf("labtest-bad%d", i)
+			cfg := labConfig(l)
+			tc.edit(cfg)
+			labWriteConfig(t, l, host, name, cfg)
+			labRunStandin(t, l, host, name, tc.version)
+			status := l.Exec(t, host, fmt.Sprintf("docker wait %s", name))
+			if status == "0" {
+				t.Fatalf("stand-in %s accepted a bad config (exit 0)", tc.version)
+			}
+			logs := l.Exec(t, host, fmt.Sprintf("cat /data/%s/logs/docker_init_*.log", name))
+			if !strings.Contains(logs, tc.reason) {
+				t.Errorf("docker_init log does not give the reason %q:\n%s", tc.reason, logs)
+			}
+			if strings.Contains(logs, "OMS service start successfully") {
+				t.Errorf("docker_init log claims success:\n%s", logs)
+			}
+		})
+	}
+}
+
+func TestLabStandinRestartRereadsConfig(t *testing.T) {
+	l := labtest.Require(t)
+	if !l.Docker {
+		t.Skip("needs Docker")
+	}
+	h := l.Hosts[0]
+	l.Reset(t)
+	t.Cleanup(func() { l.Reset(t) })
+	cfg := labConfig(l)
+	labWriteConfig(t, l, h.Name, "labtest-rst", cfg)
+	labRunStandin(t, l, h.Name, "labtest-rst", "v1")
+	cfgURL := "http://" + h.Address + ":8089/oms/config"
+	labWaitHealthy(t, cfgURL, 30*time.Second)
+	if got := l.Exec(t, h.Name, "docker logs labtest-rst 2>&1 | tail -n 1"); !strings.HasSuffix(got, "OMS service start successfully") {
+		t.Errorf("last log line: %q", got)
+	}
+	if got := l.Exec(t, h.Name, "docker exec labtest-rst supervisorctl status"); strings.Count(got, "RUNNING") != 5 {
+		t.Errorf("supervisorctl status:\n%s", got)
+	}
+	for _, db := range []string{"labtest_rm", "labtest_cm", "labtest_cm_hb"} {
+		if out := l.MetaSQL(t, "SHOW DATABASES LIKE '"+db+"'"); out != db {
+			t.Errorf("database %s not created in the MetaDB (got %q)", db, out)
+		}
+	}
+
+	cfg["cm_location"] = 7
+	labWriteConfig(t, l, h.Name, "labtest-rst", cfg)
+	l.Exec(t, h.Name, "docker exec labtest-rst python -m omsflow.scripts.units.oms_init_manager --init-config-file")
+
+	// While the restart runs, the port refuses connections.
+	refused := make(chan bool, 1)
+	go func() {
+		time.Sleep(time.Second)
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(h.Address, "8088"), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		refused <- err != nil
+	}()
+	start := time.Now()
+	l.Exec(t, h.Name, "docker exec labtest-rst supervisorctl restart oms_console oms_drc_supervisor")
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("restart took %v, want at least 2s", took)
+	}
+	if !<-refused {
+		t.Error("port 8088 accepted connections during the restart")
+	}
+	if got := labGet(t, cfgURL); !strings.Contains(got, `"cm_location":7`) {
+		t.Errorf("/oms/config after an in-place rewrite and restart: %s", got)
+	}
+
+	// Replacing the file by rename leaves the container on the old inode:
+	// the pitfall render_config must avoid. The stand-in shows it too.
+	l.Exec(t, h.Name, "sed -i 's/^cm_location: 7$/cm_location: 9/' /data/labtest-rst/config.yaml")
+	l.Exec(t, h.Name, "docker exec labtest-rst supervisorctl restart oms_console")
+	if got := labGet(t, cfgURL); !strings.Contains(got, `"cm_location":7`) {
+		t.Errorf("after a rename-replace the container should still see the old file: %s", got)
+	}
+}
+
+func labGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return b.String()
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
