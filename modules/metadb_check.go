@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -157,7 +158,18 @@ func ProbeMetaDB(ctx context.Context, t MetaDBTarget) (MetaDBProbe, error) {
 	cfg.Addr = net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
 	cfg.User, cfg.Passwd = t.User, t.Password
 	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = t.Timeout, t.Timeout, t.Timeout
-	cfg.DialFunc = t.Dial
+	// The driver would log to stderr; modules never print, the error says it all.
+	cfg.Logger = &mysql.NopLogger{}
+	if t.Dial != nil {
+		dial := t.Dial
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, &viaDialError{err}
+			}
+			return &deadlineConn{Conn: c}, nil
+		}
+	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return MetaDBProbe{}, &MetaDBError{Msg: "MetaDB settings: " + err.Error(), Err: err}
@@ -224,10 +236,11 @@ func classifyMetaDB(err error, t MetaDBTarget) error {
 // wrap as a net.Error (an SSH direct-tcpip refusal, for one).
 func isDialError(err error) bool {
 	var op *net.OpError
-	if errors.As(err, &op) {
+	var via *viaDialError
+	if errors.As(err, &op) || errors.As(err, &via) {
 		return true
 	}
-	s := err.Error()
+	s := strings.ToLower(err.Error())
 	return strings.Contains(s, "connection refused") || strings.Contains(s, "no route to host") ||
 		strings.Contains(s, "i/o timeout") || strings.Contains(s, "open failed") || errors.Is(err, mysql.ErrInvalidConn)
 }
@@ -303,4 +316,45 @@ func metadbNames(ss []string) cty.Value {
 		vals[i] = cty.StringVal(s)
 	}
 	return cty.ListVal(vals)
+}
+
+// viaDialError marks a failure of the dial through a host.
+type viaDialError struct{ err error }
+
+func (e *viaDialError) Error() string { return e.err.Error() }
+func (e *viaDialError) Unwrap() error { return e.err }
+
+// deadlineConn gives deadlines to a connection that has none (an SSH
+// direct-tcpip channel refuses them, and the MySQL driver sets them on every
+// packet): when a deadline passes, the connection is closed, which fails the
+// pending read or write just as a timeout would.
+type deadlineConn struct {
+	net.Conn
+	mu    sync.Mutex
+	timer *time.Timer
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if !t.IsZero() {
+		c.timer = time.AfterFunc(time.Until(t), func() { c.Conn.Close() })
+	}
+	return nil
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error  { return c.SetDeadline(t) }
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error { return c.SetDeadline(t) }
+
+func (c *deadlineConn) Close() error {
+	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
+	return c.Conn.Close()
 }
