@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -199,7 +200,9 @@ func (m *DockerLoad) send(ctx context.Context, env *Env, a *DockerLoadArgs, arch
 // present ones with their repo tags. A missing image is an answer, not an
 // error; a daemon that does not answer is an error.
 func imageTags(ctx context.Context, env *Env, ids []string) (map[string][]string, error) {
-	argv := append([]string{"docker", "image", "inspect", "--format", `{{.Id}} {{join .RepoTags ","}}`}, ids...)
+	// json rather than join: a newer client talking to an older daemon
+	// decodes RepoTags generically, and join then refuses it.
+	argv := append([]string{"docker", "image", "inspect", "--format", `{{.Id}} {{json .RepoTags}}`}, ids...)
 	res, err := tryCmd(ctx, env, transport.Cmd{Argv: argv})
 	if err != nil {
 		return nil, err
@@ -210,10 +213,11 @@ func imageTags(ctx context.Context, env *Env, ids []string) (map[string][]string
 		if id == "" {
 			continue
 		}
-		have[id] = nil
-		if tags != "" {
-			have[id] = strings.Split(tags, ",")
+		var list []string
+		if err := json.Unmarshal([]byte(tags), &list); err != nil && tags != "" && tags != "null" {
+			return nil, fmt.Errorf("%s: unexpected answer %q", transport.Join(argv), line)
 		}
+		have[id] = list
 	}
 	if res.ExitCode != 0 && !strings.Contains(strings.ToLower(string(res.Stderr)), "no such image") {
 		return nil, &CommandError{Cmd: transport.Join(argv), ExitCode: res.ExitCode, Stderr: string(res.Stderr)}

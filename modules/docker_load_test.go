@@ -63,27 +63,27 @@ func TestDockerLoad(t *testing.T) {
 		{
 			name:     "absent: streams into docker load and tags",
 			args:     DockerLoadArgs{File: file, Tag: "oms:prod"},
-			inspect:  []string{"", id + " oms:feature_4.2.5-ce\n"},
+			inspect:  []string{"", id + ` ["oms:feature_4.2.5-ce"]` + "\n"},
 			wantPlan: "(image " + id[7:19] + " absent)",
 			wantSent: true, wantTag: "oms:prod", wantCmd: "docker load",
 		},
 		{
 			name:     "present with every name: nothing to do",
 			args:     DockerLoadArgs{File: file, Tag: "oms:prod"},
-			inspect:  []string{id + " oms:feature_4.2.5-ce,oms:prod\n"},
+			inspect:  []string{id + ` ["oms:feature_4.2.5-ce","oms:prod"]` + "\n"},
 			wantPlan: "present",
 		},
 		{
 			name:     "present but untagged: tags only",
 			args:     DockerLoadArgs{File: file},
-			inspect:  []string{id + " \n"},
+			inspect:  []string{id + " []\n"},
 			wantPlan: "nothing to send",
 			wantTag:  "oms:feature_4.2.5-ce",
 		},
 		{
 			name:     "keep_file writes beside and loads from the copy",
 			args:     DockerLoadArgs{File: file, KeepFile: true, Dest: "/data/pkg/oms.tar.gz"},
-			inspect:  []string{"", id + " oms:feature_4.2.5-ce\n"},
+			inspect:  []string{"", id + ` ["oms:feature_4.2.5-ce"]` + "\n"},
 			wantSent: true, wantCmd: "cat > /data/pkg/oms.tar.gz.part && mv -f /data/pkg/oms.tar.gz.part /data/pkg/oms.tar.gz && docker load -i /data/pkg/oms.tar.gz",
 		},
 	}

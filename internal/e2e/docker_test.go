@@ -1,0 +1,400 @@
+package e2e
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/internal/lab/image"
+	"github.com/omsrun/omsrun/internal/lab/labtest"
+	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/modules"
+)
+
+// The Docker-side modules on the lab's real sshd and dockerd. Every test
+// uses its own container name, mount folder, image and MetaDB database
+// names, so it can share the lab with the other engineers' tests.
+
+const (
+	dkContainer = "oms-e2e-docker"
+	dkMount     = "/data/e2e-docker"
+)
+
+// dkReport records a module's progress.
+type dkReport struct {
+	mu     sync.Mutex
+	phases []string
+	bytes  int
+	last   [2]int64
+	warns  []string
+}
+
+func (r *dkReport) Phase(m string) { r.mu.Lock(); r.phases = append(r.phases, m); r.mu.Unlock() }
+func (r *dkReport) Bytes(done, total int64) {
+	r.mu.Lock()
+	r.bytes++
+	r.last = [2]int64{done, total}
+	r.mu.Unlock()
+}
+func (r *dkReport) Warn(m string) { r.mu.Lock(); r.warns = append(r.warns, m); r.mu.Unlock() }
+
+// dkEnv connects to lab host i (as root, or as the deploy user with sudo)
+// and returns a module environment for it.
+func dkEnv(t *testing.T, l *labtest.Lab, i int, deploy bool) (*modules.Env, *dkReport) {
+	t.Helper()
+	h := l.Hosts[i]
+	ih := &inventory.Host{Name: h.Name, Address: h.Address, Port: 22, User: "root", KeyFile: l.Key}
+	if deploy {
+		ih = &inventory.Host{Name: h.Name, Address: h.Address, Port: 22, User: l.DeployUser,
+			Password: secret.String(l.DeployPassword), Become: true, BecomePassword: secret.String(l.DeployPassword)}
+	}
+	pool := transport.NewPool(transport.Config{KnownHostsFile: l.KnownHosts, SSHConfigFile: "none"})
+	t.Cleanup(func() { pool.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pool.Get(ctx, ih)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &dkReport{}
+	return &modules.Env{Host: conn, HostName: h.Name, Address: h.Address, Become: ih.Become, Report: rep, Facts: &modules.Facts{}}, rep
+}
+
+// dkStep runs a module as the engine does: validate, check, and apply when
+// the plan asks for it (unless check is set).
+func dkStep(t *testing.T, env *modules.Env, name string, args any, check bool) (*modules.Plan, *modules.Result, error) {
+	t.Helper()
+	m, ok := modules.Lookup(name)
+	if !ok {
+		t.Fatalf("module %s not registered", name)
+	}
+	if v, ok := m.(modules.Validator); ok {
+		if err := v.Validate(args); err != nil {
+			return nil, nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	plan, err := m.Check(ctx, env, args)
+	if err != nil || check || (!plan.Change && !plan.Unknown) {
+		return plan, nil, err
+	}
+	res, err := m.Apply(ctx, env, args, plan)
+	return plan, res, err
+}
+
+// dkUniqueImage writes a small docker-archive whose image ID exists nowhere
+// yet: a random label and a 3 MiB incompressible layer.
+func dkUniqueImage(t *testing.T, tag string) (string, image.Result) {
+	t.Helper()
+	nonce := make([]byte, 8)
+	crand.Read(nonce)
+	const size = 3 << 20
+	spec := image.Spec{
+		RepoTags: []string{tag},
+		Config:   image.Config{Cmd: []string{"/x"}, Labels: map[string]string{"omsrun.e2e": fmt.Sprintf("%x", nonce)}},
+		Layers: []image.Layer{{Comment: "filler", Files: []image.File{{Path: "filler.bin", Mode: 0o644, Size: size,
+			Open: func() io.Reader { return io.LimitReader(crand.Reader, size) }}}}},
+	}
+	file := filepath.Join(t.TempDir(), "e2e-image.tar.gz")
+	res, err := image.WriteFile(file, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file, res
+}
+
+func TestDockerLoadSendsOnceE2E(t *testing.T) {
+	l := labtest.Require(t)
+	host := l.Hosts[0]
+	file, img := dkUniqueImage(t, "oms-e2e-docker:load")
+	t.Cleanup(func() { l.Run(context.Background(), host.Name, "docker rmi -f "+img.ID+" >/dev/null 2>&1") })
+
+	// First as the non-root user through sudo: the image streams through
+	// sudo's stdin, after the password line.
+	env, rep := dkEnv(t, l, 0, true)
+	args := &modules.DockerLoadArgs{File: file, Tag: "oms-e2e-docker:tagged"}
+	before := l.VethBytes(t, host.Name)
+	plan, res, err := dkStep(t, env, "docker_load", args, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := l.VethBytes(t, host.Name) - before
+	if !plan.Change || !strings.Contains(plan.Summary, "absent") || res == nil || !res.Changed {
+		t.Fatalf("first run: plan %+v result %+v", plan, res)
+	}
+	if sent < uint64(img.Size) {
+		t.Errorf("veth counted %d bytes, less than the %d-byte tarball", sent, img.Size)
+	}
+	if rep.bytes == 0 || rep.last != [2]int64{img.Size, img.Size} {
+		t.Errorf("progress: %d reports, last %v (size %d)", rep.bytes, rep.last, img.Size)
+	}
+	got := l.Exec(t, host.Name, "docker image inspect --format '{{.Id}} {{json .RepoTags}}' "+img.ID)
+	if !strings.HasPrefix(got, img.ID+" ") || !strings.Contains(got, "oms-e2e-docker:load") || !strings.Contains(got, "oms-e2e-docker:tagged") {
+		t.Errorf("after load: %q", got)
+	}
+
+	// Second run, as root: the image is there, nothing is sent.
+	env, _ = dkEnv(t, l, 0, false)
+	before = l.VethBytes(t, host.Name)
+	plan, res, err = dkStep(t, env, "docker_load", args, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent = l.VethBytes(t, host.Name) - before
+	if plan.Change || res != nil || !strings.Contains(plan.Summary, "present") {
+		t.Errorf("second run: plan %+v result %+v", plan, res)
+	}
+	if sent > 64<<10 {
+		t.Errorf("second run moved %d bytes over the host's link; want only a few commands' worth", sent)
+	}
+
+	// An untagged image is re-tagged without sending it.
+	l.Exec(t, host.Name, "docker rmi oms-e2e-docker:tagged >/dev/null")
+	before = l.VethBytes(t, host.Name)
+	plan, res, err = dkStep(t, env, "docker_load", args, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent := l.VethBytes(t, host.Name) - before; sent > 64<<10 || !strings.Contains(plan.Summary, "nothing to send") || res == nil {
+		t.Errorf("re-tag: plan %+v, %d bytes", plan, sent)
+	}
+}
+
+func TestMkdirMountsE2E(t *testing.T) {
+	l := labtest.Require(t)
+	host := l.Hosts[1]
+	dir := dkMount + "-mounts"
+	l.Exec(t, host.Name, "rm -rf "+dir+" "+dir+"-file")
+	t.Cleanup(func() { l.Run(context.Background(), host.Name, "rm -rf "+dir+" "+dir+"-file") })
+	env, rep := dkEnv(t, l, 1, false)
+	args := func() *modules.MkdirMountsArgs {
+		return &modules.MkdirMountsArgs{Path: dir, Mode: "0750", Owner: "root:root"}
+	}
+	plan, res, err := dkStep(t, env, "mkdir_mounts", args(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.Change || res == nil || !res.Changed {
+		t.Fatalf("plan %+v result %+v", plan, res)
+	}
+	if got := l.Exec(t, host.Name, "stat -c '%n %a %U' "+dir+" "+dir+"/logs "+dir+"/store "+dir+"/run"); got !=
+		strings.Join([]string{dir + " 750 root", dir + "/logs 750 root", dir + "/store 750 root", dir + "/run 750 root"}, "\n") {
+		t.Errorf("stat: %q", got)
+	}
+	// /data is a small tmpfs, far below the default 50 GiB.
+	if len(rep.warns) == 0 || !strings.Contains(rep.warns[0], "free") {
+		t.Errorf("no low-space warning: %q", rep.warns)
+	}
+	plan, res, err = dkStep(t, env, "mkdir_mounts", args(), false)
+	if err != nil || plan.Change || res != nil {
+		t.Errorf("second run: plan %+v result %+v err %v", plan, res, err)
+	}
+	l.Exec(t, host.Name, "chmod 700 "+dir+"/store")
+	if plan, _, _ := dkStep(t, env, "mkdir_mounts", args(), true); !strings.Contains(plan.Summary, "chmod 0750 "+dir+"/store") {
+		t.Errorf("drift not seen: %+v", plan)
+	}
+	l.Exec(t, host.Name, "echo x > "+dir+"-file")
+	_, _, err = dkStep(t, env, "mkdir_mounts", &modules.MkdirMountsArgs{Path: dir + "-file"}, false)
+	if err == nil || !strings.Contains(err.Error(), "is a regular file") {
+		t.Errorf("a file as mount dir: %v", err)
+	}
+}
+
+// dkConfig is a config.yaml the stand-in accepts, with this test's own
+// database names; cm_location is a parameter so a test can break it.
+func dkConfig(l *labtest.Lab, addr, cmLocation string) string {
+	return fmt.Sprintf(`oms_meta_host: %s
+oms_meta_port: %d
+oms_meta_user: %s
+oms_meta_password: %q
+drc_rm_db: e2edk_rm
+drc_cm_db: e2edk_cm
+drc_cm_heartbeat_db: e2edk_cm_hb
+cm_url: %s
+cm_location: %s
+cm_is_default: true
+cm_nodes:
+  - %s
+tsdb_enabled: false
+`, l.MetaDB.Host, l.MetaDB.Port, l.MetaDB.User, l.MetaDB.Password, l.CMURL, cmLocation, addr)
+}
+
+// dkFreeHost picks a lab host whose 8088 and 8089 are free, since the
+// stand-in runs with --net host and another test may hold them elsewhere.
+func dkFreeHost(t *testing.T, l *labtest.Lab) int {
+	t.Helper()
+	for i, h := range l.Hosts {
+		out, _, err := l.Run(context.Background(), h.Name, `cat /proc/net/tcp /proc/net/tcp6 | awk '$4=="0A"{print $2}' | grep -ciE ':(1F98|1F99)$' || true`)
+		if err == nil && strings.TrimSpace(out) == "0" {
+			return i
+		}
+	}
+	t.Fatal("no lab host has ports 8088 and 8089 free (another test's OMS container is running everywhere)")
+	return 0
+}
+
+func dkHealthy(t *testing.T, addr string) bool {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + ":8089/oms/health")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Data struct {
+			Healthy bool `json:"healthy"`
+		} `json:"data"`
+	}
+	return json.NewDecoder(resp.Body).Decode(&v) == nil && v.Data.Healthy
+}
+
+func TestContainerLifecycleE2E(t *testing.T) {
+	l := labtest.Require(t)
+	i := dkFreeHost(t, l)
+	host := l.Hosts[i]
+	cleanup := func() {
+		l.Run(context.Background(), host.Name, "docker rm -f "+dkContainer+" >/dev/null 2>&1; rm -rf "+dkMount)
+	}
+	cleanup()
+	t.Cleanup(cleanup)
+	t.Cleanup(func() {
+		l.MetaSQL(t, "DROP DATABASE IF EXISTS e2edk_rm; DROP DATABASE IF EXISTS e2edk_cm; DROP DATABASE IF EXISTS e2edk_cm_hb")
+	})
+	env, rep := dkEnv(t, l, i, false)
+	v1, v2 := l.Images["v1"], l.Images["v2"]
+	for _, img := range []labtest.Image{v1, v2} {
+		if _, _, err := dkStep(t, env, "docker_load", &modules.DockerLoadArgs{File: img.Path}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := dkStep(t, env, "mkdir_mounts", &modules.MkdirMountsArgs{Path: dkMount}, false); err != nil {
+		t.Fatal(err)
+	}
+	l.Exec(t, host.Name, "cat > "+dkMount+"/config.yaml <<'EOF'\n"+dkConfig(l, host.Address, "100")+"EOF")
+	run := func(image string) *modules.ContainerRunArgs {
+		return &modules.ContainerRunArgs{Name: dkContainer, Image: image, MountDir: dkMount, HealthTimeout: "90s"}
+	}
+
+	// Check mode on a host without the container announces a create and does nothing.
+	plan, _, err := dkStep(t, env, "container_run", run(v1.Ref), true)
+	if err != nil || !strings.Contains(plan.Summary, "create container "+dkContainer) {
+		t.Fatalf("check: plan %+v err %v", plan, err)
+	}
+	if out, _, _ := l.Run(context.Background(), host.Name, "docker ps -aq --filter name=^"+dkContainer+"$"); strings.TrimSpace(out) != "" {
+		t.Fatal("check mode created the container")
+	}
+
+	_, res, err := dkStep(t, env, "container_run", run(v1.Ref), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Changed || res.Outputs["recreated"].True() || res.Outputs["image_id"].AsString() != v1.ID {
+		t.Errorf("create: %+v", res)
+	}
+	if !dkHealthy(t, host.Address) {
+		t.Error("not healthy from the controller after container_run returned")
+	}
+	if !strings.Contains(strings.Join(rep.phases, "\n"), "docker run") {
+		t.Errorf("phases %q", rep.phases)
+	}
+	flags := l.Exec(t, host.Name, "docker inspect --format '{{.HostConfig.NetworkMode}} {{.HostConfig.Privileged}} {{range .HostConfig.Ulimits}}{{.Name}}={{.Soft}}:{{.Hard}}{{end}}' "+dkContainer)
+	if flags != "host true nproc=65535:65535" {
+		t.Errorf("flags: %q", flags)
+	}
+
+	// Converged: ok, in check mode and for real.
+	plan, res, err = dkStep(t, env, "container_run", run(v1.Ref), false)
+	if err != nil || plan.Change || res != nil {
+		t.Errorf("second run: plan %+v result %+v err %v", plan, res, err)
+	}
+
+	// A newer image: recreate as an upgrade.
+	plan, res, err = dkStep(t, env, "container_run", run(v2.Ref), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.Summary, "recreate") || !strings.Contains(plan.Summary, "image") || !res.Outputs["recreated"].True() {
+		t.Errorf("upgrade: plan %+v result %+v", plan, res)
+	}
+	if envs := l.Exec(t, host.Name, "docker inspect --format '{{json .Config.Env}}' "+dkContainer); !strings.Contains(envs, "IS_UPGRADE=true") {
+		t.Errorf("upgrade without IS_UPGRADE: %s", envs)
+	}
+
+	// A different address: recreate, saying what differs.
+	args := run(v2.Ref)
+	args.ExtraEnv = map[string]string{"OMS_E2E": "1"}
+	plan, _, err = dkStep(t, env, "container_run", args, false)
+	if err != nil || !strings.Contains(plan.Summary, "OMS_E2E unset") {
+		t.Errorf("env change: plan %+v err %v", plan, err)
+	}
+
+	// Stopped: started again.
+	l.Exec(t, host.Name, "docker stop -t 1 "+dkContainer+" >/dev/null")
+	plan, _, err = dkStep(t, env, "container_run", args, false)
+	if err != nil || !strings.HasPrefix(plan.Summary, "start container") {
+		t.Errorf("stopped: plan %+v err %v", plan, err)
+	}
+
+	// supervisor_restart: re-read config, restart, wait.
+	plan, res, err = dkStep(t, env, "supervisor_restart", &modules.SupervisorRestartArgs{Container: dkContainer, MountDir: dkMount}, false)
+	if err != nil || !plan.Unknown || !res.Changed {
+		t.Fatalf("supervisor_restart: plan %+v result %+v err %v", plan, res, err)
+	}
+	if !dkHealthy(t, host.Address) {
+		t.Error("not healthy after supervisor_restart returned")
+	}
+
+	// preflight on a host running our container: ports are ours, peers,
+	// MetaDB and TSDB (with a real login) reachable.
+	pf := &modules.PreflightArgs{
+		MountDir: dkMount, ContainerName: dkContainer, Peers: l.Addresses(),
+		MetaDBHost: l.MetaDB.Host, MetaDBPort: l.MetaDB.Port,
+		TSDBEnabled: true, TSDBURL: l.TSDB.URL, TSDBUsername: l.TSDB.User, TSDBPassword: l.TSDB.Password,
+	}
+	plan, _, err = dkStep(t, env, "preflight", pf, true)
+	if err != nil || plan.Change || !strings.Contains(plan.Summary, "held by "+dkContainer) {
+		t.Errorf("preflight: plan %+v err %v", plan, err)
+	}
+	pf.TSDBPassword = "wrong-password"
+	if _, _, err = dkStep(t, env, "preflight", pf, true); err == nil || !strings.Contains(err.Error(), "wrong TSDB credentials") {
+		t.Errorf("preflight with a wrong TSDB password: %v", err)
+	}
+	pf.TSDBPassword, pf.ContainerName = l.TSDB.Password, "someone-else"
+	if _, _, err = dkStep(t, env, "preflight", pf, true); err == nil || !strings.Contains(err.Error(), "8088, 8089 already in use") {
+		t.Errorf("preflight with the ports taken: %v", err)
+	}
+
+	// A config the stand-in refuses: the error carries the docker_init reason.
+	l.Exec(t, host.Name, "docker rm -f "+dkContainer+" >/dev/null && cat > "+dkMount+"/config.yaml <<'EOF'\n"+dkConfig(l, host.Address, "300")+"EOF")
+	_, _, err = dkStep(t, env, "container_run", run(v1.Ref), false)
+	if err == nil || !strings.Contains(err.Error(), "docker_init") || !strings.Contains(err.Error(), "cm_location") {
+		t.Errorf("bad config: %v", err)
+	}
+}
+
+func TestPreflightDockerStoppedE2E(t *testing.T) {
+	l := labtest.Require(t)
+	host := l.Hosts[2]
+	env, _ := dkEnv(t, l, 2, false)
+	pf := &modules.PreflightArgs{MountDir: dkMount, ContainerName: dkContainer, Peers: l.Addresses(), MetaDBHost: l.MetaDB.Host, MetaDBPort: l.MetaDB.Port}
+	l.StopDocker(t, host.Name)
+	_, _, err := dkStep(t, env, "preflight", pf, true)
+	if err == nil || !strings.Contains(err.Error(), "Docker daemon does not answer") {
+		t.Errorf("dockerd stopped: %v", err)
+	}
+	l.StartDocker(t, host.Name)
+	if _, _, err := dkStep(t, env, "preflight", pf, true); err != nil && strings.Contains(err.Error(), "Docker") {
+		t.Errorf("dockerd back: %v", err)
+	}
+}
