@@ -59,7 +59,8 @@ type Runner struct {
 type hostState struct {
 	host    *inventory.Host
 	conn    transport.Host
-	dead    bool // failed or unreachable: drops out of later steps
+	dead    bool  // failed or unreachable: drops out of later steps
+	dialErr error // the first dial's failure, reported at the host's first step instead of dialling again
 	changed map[string]bool
 	facts   modules.Facts
 }
@@ -129,6 +130,7 @@ func (r *Runner) dialAll(ctx context.Context) {
 		defer r.mu.Unlock()
 		if err != nil {
 			// Unreachable hosts are reported at the first step that needs them.
+			r.state[h.Name].dialErr = err
 			return nil
 		}
 		r.state[h.Name].conn = c
@@ -335,8 +337,11 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 	}
 	r.mu.Lock()
 	s := r.state[h.Name]
-	conn := s.conn
+	conn, dialErr := s.conn, s.dialErr
 	r.mu.Unlock()
+	if dialErr != nil {
+		return done(StatusUnreachable, dialErr.Error())
+	}
 	if conn == nil {
 		c, err := r.Conn.Get(ctx, h)
 		if err != nil {

@@ -263,8 +263,14 @@ func TestRetriesAndIgnoreErrors(t *testing.T) {
 	st.Retries = 2
 	st.IgnoreErrors = true
 	rec, log, recap := run(t, inv, []*playbook.Step{st, step(t, "after", ``)}, Options{})
-	if log.tries["h1"] != 3 {
-		t.Fatalf("h1 tried %d times, want 3", log.tries["h1"])
+	// Three tries of "flaky", then one of "after".
+	if log.tries["h1"] != 4 {
+		t.Fatalf("h1 ran %d times, want 3 tries of flaky and 1 of after", log.tries["h1"])
+	}
+	for _, r := range rec.results {
+		if r.Step == "flaky" && r.Host == "h1" && r.Attempts != 3 {
+			t.Fatalf("attempts %d, want 3", r.Attempts)
+		}
 	}
 	if rec.status("flaky", "h1") != StatusIgnored || rec.status("after", "h1") != StatusOK {
 		t.Fatalf("ignored failure should keep the host: %+v", rec.results)
