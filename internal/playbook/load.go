@@ -53,6 +53,11 @@ func Load(path string, opts Options) (*Playbook, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	return load(path, src, opts)
+}
+
+// load is Load on a source already read (the fuzz target's entry).
+func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diags
