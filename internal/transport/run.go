@@ -54,9 +54,9 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	mode := h.becomeMode(c.Become)
 	line := mode.prefix() + groupWrap(argv)
 
-	sess, err := h.client.NewSession()
+	sess, err := h.newSession(ctx)
 	if err != nil {
-		return Result{}, h.sessionError(err)
+		return Result{}, err
 	}
 	defer sess.Close()
 
@@ -122,6 +122,33 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 		return res, h.unreachable(werr)
 	}
 	return res, fmt.Errorf("%s: command ended without a status: %w", h.name, werr)
+}
+
+// newSession opens a session, retrying while sshd refuses it for lack of
+// slots: sshd frees a session's slot only some time after the session's
+// close, so a new session right behind a finished one can be refused even
+// though fewer than MaxSessions are open on our side.
+func (h *sshHost) newSession(ctx context.Context) (*ssh.Session, error) {
+	delay := 5 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sess, err := h.client.NewSession()
+		if err == nil {
+			return sess, nil
+		}
+		var oce *ssh.OpenChannelError
+		if !errors.As(err, &oce) || time.Now().After(deadline) {
+			return nil, h.sessionError(err)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-h.dead:
+			return nil, h.unreachable(err)
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
 }
 
 // sessionError classifies a failure to open or start a session.
@@ -196,7 +223,7 @@ i=0
 while k 0 %[1]d; do
   i=$((i+1)); if [ $i -ge %[2]d ]; then k KILL %[1]d; exit 0; fi; sleep 0.1
 done`, pgid, steps)
-	sess, err := h.client.NewSession()
+	sess, err := h.newSession(ctx)
 	if err != nil {
 		return err
 	}
