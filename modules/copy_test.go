@@ -16,12 +16,12 @@ func TestCopyValidate(t *testing.T) {
 		args CopyArgs
 		want []string
 	}{
-		{name: "ok content", args: CopyArgs{Content: ptr("x"), Dest: "/etc/x"}},
+		{name: "ok content", args: CopyArgs{Content: cfgPtr("x"), Dest: "/etc/x"}},
 		{name: "neither", args: CopyArgs{Dest: "/etc/x"}, want: []string{"exactly one"}},
-		{name: "both", args: CopyArgs{Content: ptr("x"), Src: ptr("/etc/hostname"), Dest: "/etc/x"}, want: []string{"exactly one"}},
-		{name: "relative dest and bad mode", args: CopyArgs{Content: ptr("x"), Dest: "x", Mode: ptr("644x")}, want: []string{"dest:", "mode:"}},
-		{name: "missing src", args: CopyArgs{Src: ptr("/nonexistent/omsrun"), Dest: "/x"}, want: []string{"src:"}},
-		{name: "src is a dir", args: CopyArgs{Src: ptr("/"), Dest: "/x"}, want: []string{"not a regular file"}},
+		{name: "both", args: CopyArgs{Content: cfgPtr("x"), Src: cfgPtr("/etc/hostname"), Dest: "/etc/x"}, want: []string{"exactly one"}},
+		{name: "relative dest and bad mode", args: CopyArgs{Content: cfgPtr("x"), Dest: "x", Mode: cfgPtr("644x")}, want: []string{"dest:", "mode:"}},
+		{name: "missing src", args: CopyArgs{Src: cfgPtr("/nonexistent/omsrun"), Dest: "/x"}, want: []string{"src:"}},
+		{name: "src is a dir", args: CopyArgs{Src: cfgPtr("/"), Dest: "/x"}, want: []string{"not a regular file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,7 +47,7 @@ func TestCopyCheckApply(t *testing.T) {
 	if err := os.WriteFile(src, []byte("CERT\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a := &CopyArgs{Src: &src, Dest: filepath.Join(h.Dir, "oms_server.crt"), Mode: ptr("0644"), Backup: ptr(true)}
+	a := &CopyArgs{Src: &src, Dest: filepath.Join(h.Dir, "oms_server.crt"), Mode: cfgPtr("0644"), Backup: cfgPtr(true)}
 	env := cfgEnv(h, "10.0.0.2")
 	ctx := context.Background()
 	m := &Copy{}
@@ -65,7 +65,7 @@ func TestCopyCheckApply(t *testing.T) {
 	if p, err := m.Check(ctx, env, a); err != nil || p.Change {
 		t.Fatalf("converged check = %+v, %v", p, err)
 	}
-	a.Src, a.Content = nil, ptr("CERT2\n")
+	a.Src, a.Content = nil, cfgPtr("CERT2\n")
 	p, _ = m.Check(ctx, env, a)
 	res, err = m.Apply(ctx, env, a, p)
 	if err != nil || !res.Changed || res.Outputs["backup"].AsString() == "" {

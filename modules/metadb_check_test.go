@@ -19,7 +19,7 @@ func TestMetadbCheckValidate(t *testing.T) {
 	if err := m.Validate(ok); err != nil {
 		t.Fatal(err)
 	}
-	bad := &MetadbCheckArgs{Port: 0, Databases: []string{"oms-rm", ""}, Timeout: ptr("soon")}
+	bad := &MetadbCheckArgs{Port: 0, Databases: []string{"oms-rm", ""}, Timeout: cfgPtr("soon")}
 	err := m.Validate(bad)
 	for _, want := range []string{"host:", "port: 0", "user:", `"oms-rm" is not a plain`, "database name is empty", "timeout:"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -63,7 +63,7 @@ func TestMetadbCheckUnreachable(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	h := transporttest.NewLocal(t)
-	a := &MetadbCheckArgs{Host: "127.0.0.1", Port: port, User: "u", Password: "p", Databases: []string{"oms_rm"}, ViaHost: true, Timeout: ptr("3s")}
+	a := &MetadbCheckArgs{Host: "127.0.0.1", Port: port, User: "u", Password: "p", Databases: []string{"oms_rm"}, ViaHost: true, Timeout: cfgPtr("3s")}
 	start := time.Now()
 	_, err = (&MetadbCheck{}).Check(context.Background(), cfgEnv(h, "10.0.0.2"), a)
 	var me *MetaDBError

@@ -41,6 +41,9 @@ type RenderConfigArgs struct {
 	// DeploymentHosts are the addresses of every host OMS is deployed to;
 	// each must be in cm_nodes, which defaults to them.
 	DeploymentHosts []string `hcl:"deployment_hosts,optional"`
+	// ExtraYAML is appended to the built-in layout: keys omsrun does not know,
+	// e.g. kept from an imported config.yaml (omsconfig.Config.ExtraYAML).
+	ExtraYAML *string `hcl:"extra_yaml,optional"`
 
 	OmsMetaHost      string   `hcl:"oms_meta_host"`
 	OmsMetaPort      int      `hcl:"oms_meta_port"`
@@ -73,6 +76,7 @@ func (*RenderConfig) Doc() Doc {
 		"mode":                `string: octal mode (default "0600": the file holds passwords)`,
 		"owner":               `string: "user" or "user:group" (default: left alone)`,
 		"deployment_hosts":    "list(string): addresses of every host of the deployment; cm_nodes must list each, and defaults to them",
+		"extra_yaml":          "string: further `key: value` lines for keys omsrun does not know, appended to the built-in layout",
 		"db_prefix":           "string: derive drc_rm_db, drc_cm_db, drc_cm_heartbeat_db as <prefix>_rm, _cm, _cm_hb (explicit names win)",
 		"oms_meta_password":   "string, required, sensitive: the MetaDB password",
 		"tsdb_password":       "string, sensitive: the time-series database password",
@@ -128,6 +132,9 @@ func (a *RenderConfigArgs) Config() omsconfig.Config {
 	c.TSDBEnabled = deref(a.TSDBEnabled, false)
 	c.TSDBService, c.TSDBURL, c.TSDBUsername = deref(a.TSDBService, ""), deref(a.TSDBURL, ""), deref(a.TSDBUsername, "")
 	c.TSDBPassword = secret.String(deref(a.TSDBPassword, ""))
+	if x := deref(a.ExtraYAML, ""); strings.TrimSpace(x) != "" {
+		c.Extra = []omsconfig.Extra{{Key: "extra_yaml", YAML: x}}
+	}
 	return c
 }
 
@@ -177,16 +184,22 @@ func (a *RenderConfigArgs) render() ([]byte, error) {
 		}
 		tmpl = b
 	}
-	if a.Template == nil && a.TemplateFile == nil {
-		return omsconfig.Render(c), nil
+	what, out := "extra_yaml", omsconfig.Render(c)
+	if a.Template != nil || a.TemplateFile != nil {
+		if a.ExtraYAML != nil {
+			return nil, errors.New("extra_yaml: only the built-in layout takes it; put the keys in the template")
+		}
+		var err error
+		if out, err = omsconfig.RenderTemplate(tmpl, c); err != nil {
+			return nil, fmt.Errorf("template: %w", err)
+		}
+		what = "template"
 	}
-	out, err := omsconfig.RenderTemplate(tmpl, c)
-	if err != nil {
-		return nil, fmt.Errorf("template: %w", err)
-	}
-	back, diags := omsconfig.Parse(out, "rendered template")
+	// Read the text back as OMS would: whatever the template or extra keys
+	// did, the file must be valid and say what the variables say.
+	back, diags := omsconfig.Parse(out, "config.yaml")
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("template: the rendered config.yaml is invalid: %s", redactor(c)(diags.Error()))
+		return nil, fmt.Errorf("%s: the rendered config.yaml is invalid: %s", what, redactor(c)(diags.Error()))
 	}
 	var differ []string
 	for _, k := range omsconfig.Keys {
@@ -195,7 +208,7 @@ func (a *RenderConfigArgs) render() ([]byte, error) {
 		}
 	}
 	if len(differ) > 0 {
-		return nil, fmt.Errorf("template: the rendered config.yaml gives %s other values than the variables", strings.Join(differ, ", "))
+		return nil, fmt.Errorf("%s: the rendered config.yaml gives %s other values than the variables", what, strings.Join(differ, ", "))
 	}
 	return out, nil
 }

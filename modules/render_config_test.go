@@ -28,13 +28,13 @@ func cfgEnv(h *transporttest.Local, addr string) *Env {
 	return &Env{Host: h, HostName: "n1", Address: addr, Diff: true, Report: &cfgReporter{}, Facts: &Facts{}}
 }
 
-func ptr[T any](v T) *T { return &v }
+func cfgPtr[T any](v T) *T { return &v }
 
 func renderArgs(dir string) *RenderConfigArgs {
 	return &RenderConfigArgs{
 		Path:        filepath.Join(dir, "config.yaml"),
 		OmsMetaHost: "10.0.0.1", OmsMetaPort: 3306, OmsMetaUser: "oms@t#c", OmsMetaPassword: "********",
-		DBPrefix: ptr("oms"), DrcCmHeartbeatDB: ptr("oms_cm_heartbeat"),
+		DBPrefix: cfgPtr("oms"), DrcCmHeartbeatDB: cfgPtr("oms_cm_heartbeat"),
 		CMURL: "10.0.0.100", CMLocation: 100,
 		DeploymentHosts: []string{"10.0.0.2", "10.0.0.3", "10.0.0.4"},
 	}
@@ -46,9 +46,9 @@ func TestRenderConfigValidate(t *testing.T) {
 	if err := m.Validate(a); err != nil {
 		t.Fatalf("valid args refused: %v", err)
 	}
-	a.CMLocation, a.CMURL, a.TSDBEnabled = 300, "127.0.0.1", ptr(true)
+	a.CMLocation, a.CMURL, a.TSDBEnabled = 300, "127.0.0.1", cfgPtr(true)
 	a.CMNodes = []string{"10.0.0.2", "10.0.0.3"}
-	a.Mode = ptr("rw")
+	a.Mode = cfgPtr("rw")
 	err := m.Validate(a)
 	if err == nil {
 		t.Fatal("invalid args accepted")
@@ -145,11 +145,11 @@ func TestRenderConfigTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The seed's template names two nodes: with three, it would silently drop one.
-	a.Template = ptr(string(tmpl))
+	a.Template = cfgPtr(string(tmpl))
 	if err := (&RenderConfig{}).Validate(a); err == nil || !strings.Contains(err.Error(), "cm_nodes") {
 		t.Fatalf("a template dropping a node was accepted: %v", err)
 	}
-	a.Template = ptr(strings.Replace(string(tmpl), " - ${host_ip2}", " - ${host_ip2}\n - ${host_ip3}", 1))
+	a.Template = cfgPtr(strings.Replace(string(tmpl), " - ${host_ip2}", " - ${host_ip2}\n - ${host_ip3}", 1))
 	if err := (&RenderConfig{}).Validate(a); err != nil {
 		t.Fatal(err)
 	}
@@ -170,5 +170,25 @@ func TestRenderConfigTemplate(t *testing.T) {
 func TestRenderConfigRegistered(t *testing.T) {
 	if _, ok := Lookup("render_config"); !ok {
 		t.Fatal("render_config is not registered")
+	}
+}
+
+func TestRenderConfigExtraYAML(t *testing.T) {
+	h := transporttest.NewLocal(t)
+	a := renderArgs(h.Dir)
+	a.ExtraYAML = cfgPtr("oms_new_flag: \"on\"\n")
+	if err := (&RenderConfig{}).Validate(a); err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.render()
+	if err != nil || !strings.HasSuffix(string(out), "oms_new_flag: \"on\"\n") {
+		t.Fatalf("render = %q, %v", out, err)
+	}
+	// Extra keys may not override a known key or break the YAML.
+	for _, bad := range []string{"cm_location: 5\n", "x: [unclosed\n"} {
+		a.ExtraYAML = cfgPtr(bad)
+		if err := (&RenderConfig{}).Validate(a); err == nil || !strings.Contains(err.Error(), "extra_yaml") {
+			t.Errorf("extra_yaml %q accepted: %v", bad, err)
+		}
 	}
 }

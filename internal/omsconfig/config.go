@@ -184,3 +184,16 @@ func (c Config) strings() []keyVal {
 }
 
 func secretString(s string) secret.String { return secret.String(s) }
+
+// ExtraYAML returns the kept unknown keys as YAML text, for render_config's
+// extra_yaml argument, so importing a config.yaml never drops a key.
+func (c Config) ExtraYAML() string {
+	var b []byte
+	for _, e := range c.Extra {
+		b = append(b, e.YAML...)
+		if len(e.YAML) > 0 && e.YAML[len(e.YAML)-1] != '\n' {
+			b = append(b, '\n')
+		}
+	}
+	return string(b)
+}

@@ -96,6 +96,9 @@ func TestParseKeepsUnknownKeys(t *testing.T) {
 	if c.MetaUser != "oms_meta@oms_tenant#obcluster" || c.MetaPassword.Reveal() != `p@ss: #w'0"rd` {
 		t.Fatalf("user/password not read exactly: %q", c.MetaUser)
 	}
+	if got := c.ExtraYAML(); got != "oms_new_feature_flag: enabled # kept, warned about\n" {
+		t.Fatalf("ExtraYAML = %q", got)
+	}
 	back, diags := Parse(Render(c), "again.yaml")
 	if diags.HasErrors() || !strings.Contains(string(Render(back)), "oms_new_feature_flag: enabled") {
 		t.Fatalf("unknown key lost on re-render: %v\n%s", diags, Render(back))
