@@ -6,7 +6,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAB := $(GO) run ./internal/lab/cmd/omslab
 
-.PHONY: help build test unit e2e lint lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench fuzz release deps
+.PHONY: help build test unit e2e lint lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench fuzz release deps golden
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -47,6 +47,9 @@ test: deps unit e2e ## everything CI runs
 lint: ## vet and gofmt
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+golden: ## rewrite the parser golden files (review the diff before committing)
+	$(GO) test ./internal/playbook/ ./internal/inventory/ -update
 
 demo: deps build ## the main job: deploy a 3-node stand-in OMS cluster on the lab
 	$(LAB) ensure
