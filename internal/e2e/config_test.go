@@ -14,6 +14,7 @@ import (
 	"github.com/omsrun/omsrun/internal/lab/labtest"
 	"github.com/omsrun/omsrun/internal/omsconfig"
 	"github.com/omsrun/omsrun/internal/remotefile"
+	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/modules"
 )
@@ -21,12 +22,20 @@ import (
 // cfgHost connects to a lab host over the real SSH transport, as root.
 func cfgHost(t *testing.T, l *labtest.Lab, i int) transport.Host {
 	t.Helper()
+	return cfgHostAs(t, l, i, &inventory.Host{User: "root"})
+}
+
+// cfgHostAs connects with the user and become settings of as.
+func cfgHostAs(t *testing.T, l *labtest.Lab, i int, as *inventory.Host) transport.Host {
+	t.Helper()
 	pool := transport.NewPool(transport.Config{KnownHostsFile: l.KnownHosts, SSHConfigFile: "none"})
 	t.Cleanup(func() { pool.Close() })
 	lh := l.Hosts[i]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h, err := pool.Get(ctx, &inventory.Host{Name: lh.Name, Address: lh.Address, Port: 22, User: "root", KeyFile: l.Key, KnownHostsFile: l.KnownHosts})
+	ih := *as
+	ih.Name, ih.Address, ih.Port, ih.KeyFile, ih.KnownHostsFile = lh.Name, lh.Address, 22, l.Key, l.KnownHosts
+	h, err := pool.Get(ctx, &ih)
 	if err != nil {
 		t.Fatalf("connect to %s: %v", lh.Name, err)
 	}
@@ -257,6 +266,29 @@ func TestRenderConfigOnLab(t *testing.T) {
 	}
 	if p, err := m.Check(ctx, env, a); err != nil || p.Change {
 		t.Fatalf("second check = %+v, %v; want no change", p, err)
+	}
+}
+
+func TestRemoteFileBecomeOnLab(t *testing.T) {
+	l := labtest.Require(t)
+	lh := l.Hosts[0].Name
+	h := cfgHostAs(t, l, 0, &inventory.Host{User: l.DeployUser, Become: true, BecomePassword: secret.String(l.DeployPassword)})
+	ctx := context.Background()
+	dir := cfgDir(t, l, lh)
+	path := dir + "/config.yaml"
+	// The sudo password travels on the same stdin as the content: the file
+	// must hold the content and nothing else.
+	content := []byte("oms_meta_password: \"" + l.MetaDB.Password + "\"\n")
+	res, err := remotefile.Write(ctx, h, remotefile.File{Path: path, Content: content, Owner: "root:root", Become: true})
+	if err != nil || !res.Create {
+		t.Fatalf("write through sudo = %+v, %v", res, err)
+	}
+	if got := l.Exec(t, lh, "stat -c '%a %U' "+path+"; cat "+path); got != "600 root\n"+strings.TrimSpace(string(content)) {
+		t.Fatalf("file = %q", got)
+	}
+	res, err = remotefile.Write(ctx, h, remotefile.File{Path: path, Content: content, Owner: "root:root", Become: true})
+	if err != nil || res.Changed() {
+		t.Fatalf("second write = %+v, %v; want unchanged", res, err)
 	}
 }
 
