@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
 
 	"github.com/omsrun/omsrun/internal/diag"
@@ -41,11 +40,11 @@ func (a *App) load(g *globals, path string) (*loaded, error) {
 	diags = append(diags, d...)
 	var pb *playbook.Playbook
 	if !d.HasErrors() {
-		extra, d := a.extraVars(g, path)
+		args, d := extraVarArgs(g, path)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			var d hcl.Diagnostics
-			pb, d = playbook.Load(path, extra, inv)
+			pb, d = playbook.Load(path, playbook.Options{ExtraVars: args, Modules: modules.Names(), Inventory: inv})
 			diags = append(diags, d...)
 			if pb != nil {
 				for k, f := range pb.Files {
@@ -101,11 +100,6 @@ func countErrors(diags hcl.Diagnostics) int {
 
 func (a *App) renderDiags(g *globals, files map[string]*hcl.File, diags hcl.Diagnostics) {
 	diag.Render(a.Stderr, files, diags, g.useColor(a.Stderr))
-}
-
-// extraVars merges --oms-config (lowest) and -e values.
-func (a *App) extraVars(g *globals, path string) (map[string]cty.Value, hcl.Diagnostics) {
-	return playbook.ParseExtraVars(g.extraVars)
 }
 
 func moduleArgs(name string) (any, bool) {

@@ -36,6 +36,18 @@ func (p *Playbook) EvalContext(s Scope) *hcl.EvalContext {
 	if s.Result.Type() != cty.NilType {
 		vars["result"] = s.Result
 	}
+	// steps["name"]["host"] are earlier steps' outputs. Before the run (validate)
+	// they are unknown, so expressions built on them are checked for syntax and
+	// names only.
+	if s.Outputs != nil {
+		steps := map[string]cty.Value{}
+		for step, hosts := range s.Outputs {
+			steps[step] = cty.ObjectVal(hosts)
+		}
+		vars["steps"] = cty.ObjectVal(steps)
+	} else {
+		vars["steps"] = cty.DynamicVal
+	}
 	funcs := map[string]function.Function{}
 	for k, f := range p.cache().functions(p) {
 		funcs[k] = f

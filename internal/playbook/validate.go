@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
@@ -27,7 +28,21 @@ func RenderDiags(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics,
 // argument structs hold plain Go values); onMarked, if not nil, sees every
 // sensitive value first so it can be registered for redaction.
 func DecodeStep(p *Playbook, st *Step, s Scope, args any, onMarked func(cty.Value)) hcl.Diagnostics {
-	return dropEchoes(hclx.Decode(st.Body, p.EvalContext(s), args, onMarked))
+	diags := dropEchoes(hclx.Decode(st.Body, p.EvalContext(s), args, onMarked))
+	schema, _ := gohcl.ImpliedBodySchema(args)
+	var names []string
+	for _, a := range schema.Attributes {
+		names = append(names, a.Name)
+	}
+	for _, b := range schema.Blocks {
+		names = append(names, b.Type)
+	}
+	for _, d := range diags {
+		if (d.Summary == "Unsupported argument" || d.Summary == "Unsupported block type") && !strings.Contains(d.Detail, "Did you mean") {
+			d.Detail += " " + diag.List(names, "arguments of "+st.Module)
+		}
+	}
+	return diags
 }
 
 // dropEchoes removes the "value must be known" errors the decoder adds
@@ -51,6 +66,20 @@ func dropEchoes(diags hcl.Diagnostics) hcl.Diagnostics {
 		}
 	}
 	return out
+}
+
+// splitUnknown drops the "value must be known" errors and says whether there were any.
+func splitUnknown(diags hcl.Diagnostics) (hcl.Diagnostics, bool) {
+	var out hcl.Diagnostics
+	unknown := false
+	for _, d := range diags {
+		if isEcho(d) {
+			unknown = true
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, unknown
 }
 
 func isEcho(d *hcl.Diagnostic) bool {
@@ -120,13 +149,27 @@ func Validate(p *Playbook, inv *inventory.Inventory, newArgs func(module string)
 			s := Scope{Host: h, Inv: inv}
 			run, diags := EvalWhen(p, st, s, nil)
 			col.add(h.Name, diags)
-			if diags.HasErrors() || !run {
+			if diags.HasErrors() {
+				continue
+			}
+			if !run {
+				// A step gated on changed() must still be checked: try the
+				// condition again as if every earlier step had changed the host.
+				s.Changed = func(string) bool { return true }
+				run, _ = EvalWhen(p, st, s, nil)
+				s.Changed = nil
+			}
+			if !run {
 				continue
 			}
 			args, _ := newArgs(st.Module)
 			diags = DecodeStep(p, st, s, args, nil)
-			col.add(h.Name, diags)
-			if diags.HasErrors() || validateArgs == nil {
+			// Values built on earlier steps' outputs (steps[…]) are unknown
+			// until the run; such an argument cannot be checked yet, nor can
+			// the module's own rules on a half-decoded block.
+			known, unknown := splitUnknown(diags)
+			col.add(h.Name, known)
+			if known.HasErrors() || unknown || validateArgs == nil {
 				continue
 			}
 			if err := validateArgs(st.Module, args); err != nil {
@@ -184,7 +227,7 @@ func (c *collector) diags(total int) hcl.Diagnostics {
 func (p *Playbook) checkReferences() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, st := range p.Steps {
-		roots := []string{"var", "local", "host", "hosts"}
+		roots := []string{"var", "local", "host", "hosts", "steps"}
 		if st.When != nil {
 			diags = append(diags, p.checkExpr(st.When, roots)...)
 		}
