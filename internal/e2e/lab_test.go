@@ -325,3 +325,98 @@ func labGet(t *testing.T, url string) string {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func TestLabFaultHooks(t *testing.T) {
+	l := labtest.Require(t)
+	h := l.Hosts[len(l.Hosts)-1]
+	dial := func(addr string) error {
+		c, err := net.DialTimeout("tcp", addr, 700*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	ssh := net.JoinHostPort(h.Address, "22")
+
+	before := l.SSHDConnections(t, h.Name)
+	bytesBefore := l.VethBytes(t, h.Name)
+	if out, err := labSSH(l, "root", h.Address, "head -c 1000000 /dev/zero"); err != nil {
+		t.Fatalf("ssh to %s: %v: %s", h.Name, err, out)
+	}
+	if got := l.SSHDConnections(t, h.Name); got != before+1 {
+		t.Errorf("sshd log counts %d connections after one ssh, had %d", got, before)
+	}
+	if got := l.VethBytes(t, h.Name) - bytesBefore; got < 1000000 {
+		t.Errorf("veth counted %d bytes for a 1 MB transfer", got)
+	}
+
+	l.StopSSHD(t, h.Name)
+	if err := dial(ssh); err == nil {
+		t.Error("sshd still accepts connections after StopSSHD")
+	}
+	l.StartSSHD(t, h.Name)
+	if err := dial(ssh); err != nil {
+		t.Errorf("sshd does not accept connections after StartSSHD: %v", err)
+	}
+
+	l.CutLink(t, h.Name)
+	if err := dial(ssh); err == nil {
+		t.Error("host reachable after CutLink")
+	}
+	l.RestoreLink(t, h.Name)
+	if err := dial(ssh); err != nil {
+		t.Errorf("host unreachable after RestoreLink: %v", err)
+	}
+
+	if l.Docker {
+		l.StopDocker(t, h.Name)
+		if _, _, err := l.Run(context.Background(), h.Name, "docker info >/dev/null 2>&1"); err == nil {
+			t.Error("docker answers after StopDocker")
+		}
+		l.StartDocker(t, h.Name)
+		l.Exec(t, h.Name, "docker info >/dev/null")
+	}
+
+	l.FillData(t, h.Name, 1024)
+	if free := l.Exec(t, h.Name, "df -Pk /data | awk 'NR==2 {print $4}'"); len(free) > 4 {
+		t.Errorf("/data has %s KiB free after FillData(1024)", free)
+	}
+	l.FreeData(t, h.Name)
+	if used := l.Exec(t, h.Name, "du -sk /data | cut -f1"); used != "0" {
+		t.Errorf("/data still uses %s KiB after FreeData", used)
+	}
+
+	meta := net.JoinHostPort(l.MetaDB.Host, fmt.Sprint(l.MetaDB.Port))
+	l.StopMariaDB(t)
+	if err := dial(meta); err == nil {
+		t.Error("MetaDB accepts connections after StopMariaDB")
+	}
+	l.StartMariaDB(t)
+	if err := dial(meta); err != nil {
+		t.Errorf("MetaDB down after StartMariaDB: %v", err)
+	}
+}
+
+func TestLabResetIsFast(t *testing.T) {
+	l := labtest.Require(t)
+	if !l.Docker {
+		t.Skip("needs Docker")
+	}
+	h := l.Hosts[0].Name
+	img := l.Images["v1"]
+	l.Exec(t, h, fmt.Sprintf("docker load -i %s >/dev/null && docker run -d --name labtest-reset %s sleep 600 >/dev/null && echo x > /data/labtest-reset", img.Path, img.ID))
+	l.MetaSQL(t, "CREATE DATABASE IF NOT EXISTS labtest_reset")
+	start := time.Now()
+	l.Reset(t)
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("reset took %v", took)
+	}
+	for _, host := range l.Hosts {
+		if out := l.Exec(t, host.Name, "docker ps -aq; docker images -q; ls -A /data"); out != "" {
+			t.Errorf("%s not bare after Reset: %q", host.Name, out)
+		}
+	}
+	if out := l.MetaSQL(t, "SHOW DATABASES LIKE 'labtest_reset'"); out != "" {
+		t.Errorf("MetaDB database left after Reset: %q", out)
+	}
+}
