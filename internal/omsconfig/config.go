@@ -104,6 +104,14 @@ var Keys = []string{
 // SecretKeys are the keys whose values are passwords.
 var SecretKeys = []string{KeyMetaPassword, KeyTSDBPassword}
 
+// EffectiveTSDBService is tsdb_service as OMS will read it: CERESDB when unset.
+func (c Config) EffectiveTSDBService() string {
+	if c.TSDBService == "" {
+		return DefaultTSDBService
+	}
+	return c.TSDBService
+}
+
 // Range returns where Parse found key, if the Config came from Parse.
 func (c Config) Range(key string) (hcl.Range, bool) {
 	r, ok := c.pos[key]

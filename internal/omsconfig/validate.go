@@ -18,6 +18,11 @@ type Problem struct {
 	Hint string
 }
 
+// Attribute names the HCL attribute the problem is about: render_config's
+// arguments and the deploy playbook's variables use the key names, so a
+// caller can point its diagnostic at the attribute's source range.
+func (p Problem) Attribute() string { return p.Key }
+
 func (p Problem) Error() string {
 	if p.Hint == "" {
 		return p.Key + ": " + p.Summary

@@ -15,6 +15,17 @@ func good() Config {
 	return c
 }
 
+func TestEffectiveTSDBService(t *testing.T) {
+	c := good()
+	if got := c.EffectiveTSDBService(); got != TSDBCeresDB {
+		t.Fatalf("unset tsdb_service = %q; the seed's default is CERESDB", got)
+	}
+	c.TSDBService = TSDBInfluxDB
+	if got := c.EffectiveTSDBService(); got != TSDBInfluxDB {
+		t.Fatalf("tsdb_service = %q", got)
+	}
+}
+
 func TestDBNamesFromPrefix(t *testing.T) {
 	rm, cm, hb := DBNamesFromPrefix("oms")
 	if rm != "oms_rm" || cm != "oms_cm" || hb != "oms_cm_hb" {
@@ -82,6 +93,9 @@ func TestValidate(t *testing.T) {
 			for i, p := range got {
 				if !strings.HasPrefix(p.Error(), tt.want[i]) && !strings.Contains(p.Error(), tt.want[i]) {
 					t.Errorf("problem %d = %q; want it to contain %q", i, p.Error(), tt.want[i])
+				}
+				if p.Attribute() != p.Key || !isKnown(p.Key) {
+					t.Errorf("problem %d names %q, not a config key", i, p.Key)
 				}
 				if p.Hint == "" {
 					t.Errorf("problem %d %q has no hint", i, p.Error())
