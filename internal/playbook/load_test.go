@@ -110,3 +110,28 @@ func checkBad(t *testing.T, path string, diags hcl.Diagnostics) {
 	}
 	golden(t, path+".golden", buf.Bytes())
 }
+
+// TestNoSecretsInGoldens: the distinctive passwords of the test inputs
+// never reach a rendered message or a dump.
+func TestNoSecretsInGoldens(t *testing.T) {
+	t.Chdir("../..")
+	var goldens []string
+	for _, g := range []string{"testdata/playbook/*.golden", "testdata/bad/*/*.golden", "testdata/inventory/*.golden"} {
+		m, _ := filepath.Glob(g)
+		goldens = append(goldens, m...)
+	}
+	if len(goldens) < 30 {
+		t.Fatalf("only %d golden files found", len(goldens))
+	}
+	for _, g := range goldens {
+		b, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"Do-Not-Print-Me", "Meta-Pa55word", "s3cret-pw", "s3cret-sudo", "sudo-secret", "tok-123456"} {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s shows the secret %q", g, s)
+			}
+		}
+	}
+}

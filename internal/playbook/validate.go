@@ -3,6 +3,7 @@ package playbook
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -29,6 +30,9 @@ func RenderDiags(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics,
 // sensitive value first so it can be registered for redaction.
 func DecodeStep(p *Playbook, st *Step, s Scope, args any, onMarked func(cty.Value)) hcl.Diagnostics {
 	diags := dropEchoes(hclx.Decode(st.Body, p.EvalContext(s), args, onMarked))
+	if t := reflect.TypeOf(args); t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return diags
+	}
 	schema, _ := gohcl.ImpliedBodySchema(args)
 	var names []string
 	for _, a := range schema.Attributes {

@@ -183,6 +183,10 @@ func (p *Playbook) runValidation(name string, vd *Validation, ctx *hcl.EvalConte
 	if d.HasErrors() {
 		return append(diags, d...)
 	}
+	// A message built from a sensitive value would print the secret.
+	if raw, _ := vd.ErrorMessage.Value(ctx); raw.ContainsMarked() {
+		msg = "The value is not valid (the error message is hidden because it uses a sensitive value)."
+	}
 	return append(diags, diag.Errorf(diag.Ptr(vd.Condition.Range()), "Invalid value for variable",
 		"%s\n\nThis was checked by the validation rule of variable %q; give it a value that passes (with -e %s=… or in a var file).", msg, name, name))
 }
