@@ -51,6 +51,9 @@ func (w *Wizard) ask(q question) (string, error) {
 			w.problem(q.key, err)
 			return "", nil
 		}
+		if !q.secret && got != "" {
+			fmt.Fprintf(w.Out, "%s: %s\n", q.prompt, got)
+		}
 		return got, nil
 	}
 	for {
@@ -76,6 +79,10 @@ func (w *Wizard) ask(q question) (string, error) {
 		}
 		got, err := q.check(line)
 		if err == nil {
+			if got != line && !q.secret {
+				// Say what the answer became (a normalised URL, a full path).
+				fmt.Fprintf(w.Out, "  → %s\n", got)
+			}
 			return got, nil
 		}
 		fmt.Fprintf(w.Out, "  ✗ %v\n", err)

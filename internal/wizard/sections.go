@@ -153,9 +153,6 @@ func (w *Wizard) askCM(_ context.Context, a *Answers) error {
 			}}); err != nil {
 			return err
 		}
-		if a.CMURL != "" {
-			fmt.Fprintf(w.Out, "  CM URL: %s\n", a.CMURL)
-		}
 		if multi {
 			if a.Nodes, err = w.askNodes(multi, a.Nodes); err != nil {
 				return err

@@ -94,7 +94,7 @@ func (w *Wizard) askLogon(_ context.Context, a *Answers) error {
 			defKey = w.defaultKey()
 		}
 		authDef := "key"
-		if defKey == "" {
+		if _, keyGiven := w.Preset["ssh-key"]; defKey == "" && !keyGiven {
 			authDef = "password"
 		}
 		auth, err := w.ask(question{key: "ssh-auth", prompt: "Log on with a key or a password (key/password)", def: authDef, check: func(s string) (string, error) {

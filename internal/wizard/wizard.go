@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/omsrun/omsrun/internal/metadb"
@@ -156,53 +155,60 @@ func (w *Wizard) Run(ctx context.Context) (*Answers, error) {
 	return a, nil
 }
 
-// Keys lists every question key, which is also the flag that answers it.
+// Keys lists every question key in the order asked; each is also the flag
+// that answers it.
 func Keys() []string {
-	ks := make([]string, 0, len(keyHelp))
-	for k := range keyHelp {
-		ks = append(ks, k)
+	ks := make([]string, len(questions))
+	for i, q := range questions {
+		ks[i] = q.key
 	}
-	sort.Strings(ks)
 	return ks
 }
 
 // Help is the flag help for a key.
-func Help(key string) string { return keyHelp[key] }
+func Help(key string) string {
+	for _, q := range questions {
+		if q.key == key {
+			return q.help
+		}
+	}
+	return ""
+}
 
 // SecretKeys are the keys whose answers are passwords.
 var SecretKeys = []string{"meta-password", "tsdb-password", "ssh-password", "become-password"}
 
-func knownKey(k string) bool { _, ok := keyHelp[k]; return ok }
+func knownKey(k string) bool { return Help(k) != "" }
 
-var keyHelp = map[string]string{
-	"mode":            "deployment mode: single or multi (multiple nodes in a single region)",
-	"meta-host":       "MetaDB address (MySQL or an OceanBase MySQL tenant)",
-	"meta-port":       "MetaDB port",
-	"meta-user":       "MetaDB user (user@tenant#cluster for OceanBase)",
-	"meta-password":   "MetaDB password (better: the OMS_META_PASSWORD environment variable)",
-	"db-prefix":       "prefix of the three MetaDB database names (<prefix>_rm, _cm, _cm_hb)",
-	"allow-existing":  "yes: go on when the databases already exist in the MetaDB",
-	"cm-url":          "CM URL: the VIP or domain name in front of every node's port 8088",
-	"nodes":           "IP addresses of all nodes, comma-separated",
-	"tsdb":            "yes: enable historical monitoring with a time-series database",
-	"tsdb-type":       "time-series database type (INFLUXDB)",
-	"tsdb-url":        "time-series database address, host:port",
-	"tsdb-user":       "time-series database user",
-	"tsdb-password":   "time-series database password (better: OMS_TSDB_PASSWORD)",
-	"sls":             "yes: audit logs to Alibaba Cloud SLS",
-	"mount-dir":       "directory on each node that OMS's container mounts",
-	"image":           "image name the container runs, e.g. oms:feature_4.2.5-ce",
-	"image-file":      "the OMS package (.tar.gz) on this machine",
-	"ssl":             "yes: install an SSL certificate in the container",
-	"https-crt":       "SSL certificate file on this machine",
-	"https-key":       "SSL key file on this machine",
-	"ssh-user":        "user to log on to the nodes with",
-	"ssh-auth":        "how to log on: key or password",
-	"ssh-key":         "private key file to log on with",
-	"ssh-password":    "password to log on with (better: OMS_SSH_PASSWORD)",
-	"become":          "yes: use sudo on the nodes",
-	"become-password": "sudo password; empty for passwordless sudo (better: OMS_BECOME_PASSWORD)",
-	"secrets":         "where passwords go: file (mode 0600) or env (environment variables)",
+var questions = []struct{ key, help string }{
+	{"mode", "deployment mode: single or multi (multiple nodes in a single region)"},
+	{"meta-host", "MetaDB address (MySQL or an OceanBase MySQL tenant)"},
+	{"meta-port", "MetaDB port"},
+	{"meta-user", "MetaDB user (user@tenant#cluster for OceanBase)"},
+	{"meta-password", "MetaDB password (better: the OMS_META_PASSWORD environment variable)"},
+	{"db-prefix", "prefix of the three MetaDB database names (<prefix>_rm, _cm, _cm_hb)"},
+	{"allow-existing", "yes: go on when the databases already exist in the MetaDB"},
+	{"cm-url", "CM URL: the VIP or domain name in front of every node's port 8088"},
+	{"nodes", "IP addresses of all nodes, comma-separated"},
+	{"tsdb", "yes: enable historical monitoring with a time-series database"},
+	{"tsdb-type", "time-series database type (INFLUXDB)"},
+	{"tsdb-url", "time-series database address, host:port"},
+	{"tsdb-user", "time-series database user"},
+	{"tsdb-password", "time-series database password (better: OMS_TSDB_PASSWORD)"},
+	{"sls", "yes: audit logs to Alibaba Cloud SLS"},
+	{"mount-dir", "directory on each node that OMS's container mounts"},
+	{"image", "image name the container runs, e.g. oms:feature_4.2.5-ce"},
+	{"image-file", "the OMS package (.tar.gz) on this machine"},
+	{"ssl", "yes: install an SSL certificate in the container"},
+	{"https-crt", "SSL certificate file on this machine"},
+	{"https-key", "SSL key file on this machine"},
+	{"ssh-user", "user to log on to the nodes with"},
+	{"ssh-auth", "how to log on: key or password"},
+	{"ssh-key", "private key file to log on with"},
+	{"ssh-password", "password to log on with (better: OMS_SSH_PASSWORD)"},
+	{"become", "yes: use sudo on the nodes"},
+	{"become-password", "sudo password; empty for passwordless sudo (better: OMS_BECOME_PASSWORD)"},
+	{"secrets", "where passwords go: file (mode 0600) or env (environment variables)"},
 }
 
 // errRetry restarts a section after the user said its settings are wrong.

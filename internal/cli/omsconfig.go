@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/omsrun/omsrun/internal/diag"
+	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/internal/omsconfig"
+	"github.com/omsrun/omsrun/internal/secret"
+)
+
+// omsConfigVars reads --oms-config, an OMS config.yaml written from the
+// seed's template, and maps it onto deploy.hcl's variables. It is checked
+// by omsconfig — the code render_config uses — so a file refused here would
+// have been refused by the run, only later; and cm_nodes is checked against
+// the inventory's OMS hosts, which the run would otherwise find out about
+// only when rendering config.yaml on them.
+func omsConfigVars(g *globals) (map[string]cty.Value, hcl.Diagnostics) {
+	src, diags := diag.ReadFile(g.omsConfig)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	c, d := omsconfig.Parse(src, g.omsConfig)
+	for _, x := range d {
+		if x.Severity == hcl.DiagWarning && strings.HasPrefix(x.Summary, "Unknown key ") {
+			// Parse keeps unknown keys in Config.Extra, but the playbook's
+			// variables are the seed's keys only: say where this one stops.
+			x.Detail = strings.Replace(x.Detail, "omsrun keeps it in the config.yaml it writes, but does not check it.",
+				"The playbook's variables are the seed's keys only, so this key does not reach the config.yaml rendered on the nodes; add it there by a template (render_config's template_file) if OMS needs it.", 1)
+		}
+	}
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return nil, diags
+	}
+	if hosts := deploymentAddrs(g); len(hosts) > 0 {
+		// Parse already reported what Validate finds without the hosts;
+		// only the problems the hosts add are new.
+		seen := map[string]bool{}
+		for _, p := range omsconfig.Validate(c, nil) {
+			seen[p.Error()] = true
+		}
+		var extra []omsconfig.Problem
+		for _, p := range omsconfig.Validate(c, hosts) {
+			if !seen[p.Error()] {
+				extra = append(extra, p)
+			}
+		}
+		diags = append(diags, omsconfig.Diagnostics(extra, c, *diag.FileStart(g.omsConfig))...)
+		if len(extra) > 0 {
+			return nil, diags
+		}
+	}
+	return omsconfig.ToVars(c), diags
+}
+
+// deploymentAddrs are the addresses deploy.hcl deploys to: its `oms` group,
+// or every host when the inventory has no such group. The inventory is
+// loaded again here rather than passed in because load reports its own
+// problems; a broken inventory simply gives no addresses.
+func deploymentAddrs(g *globals) []string {
+	if len(g.inventories) == 0 {
+		return nil
+	}
+	inv, diags := inventory.Load(g.inventories)
+	if diags.HasErrors() || inv == nil {
+		return nil
+	}
+	hosts := inv.Hosts
+	if _, ok := inv.Groups["oms"]; ok {
+		if m, err := inv.Match("oms"); err == nil {
+			hosts = m
+		}
+	}
+	var out []string
+	for _, h := range hosts {
+		out = append(out, h.Address)
+	}
+	return out
+}
+
+// envRef matches `-e name=@env:VAR`: the value is read from the environment
+// variable VAR and treated as a secret. It keeps passwords off the command
+// line (where the process list shows them) and out of files; `omsrun init`
+// prints it when the user keeps passwords in the environment. The value
+// never becomes -e text, which the loader would quote in diagnostics.
+var envRef = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_-]*)=@env:([A-Za-z_][A-Za-z0-9_]*)$`)
+
+// envRefVar resolves one `-e name=@env:VAR`; ok is false for other forms.
+func envRefVar(arg string) (name string, v cty.Value, diags hcl.Diagnostics, ok bool) {
+	m := envRef.FindStringSubmatch(arg)
+	if m == nil {
+		return "", cty.NilVal, nil, false
+	}
+	name, env := m[1], m[2]
+	val, set := os.LookupEnv(env)
+	if !set || val == "" {
+		state := "not set"
+		if set {
+			state = "empty"
+		}
+		return name, cty.NilVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Environment variable %s is %s", env, state),
+			Detail:   fmt.Sprintf("-e %s takes %s's value from $%s; set it first, e.g. read -rs %s && export %s.", arg, name, env, env, env),
+		}}, true
+	}
+	return name, cty.StringVal(val).Mark(secret.Mark), nil, true
+}
+
+// extraVarArgs returns the -e arguments for playbook.Options.ExtraVars:
+// the --oms-config values first, so that every -e wins over them, then the
+// -e arguments in order with each `name=@env:VAR` replaced by its value.
+//
+// Only variables the playbook declares are passed, and only as text the
+// loader takes without error: the loader quotes an argument's text in its
+// diagnostics, and a password must never be quoted back. (Options.Preset,
+// where the loader has it, carries values without this detour.)
+func extraVarArgs(g *globals, playbookPath string) ([]string, hcl.Diagnostics) {
+	declared, diags := declaredVars(playbookPath)
+	if diags.HasErrors() {
+		// The loader reports the broken playbook itself.
+		return g.extraVars, nil
+	}
+	var args []string
+	if g.omsConfig != "" {
+		vals, d := omsConfigVars(g)
+		diags = append(diags, d...)
+		for _, k := range sortedNames(vals) {
+			t, ok := declared[k]
+			if !ok {
+				// Playbooks other than deploy.hcl use a few of the keys only.
+				continue
+			}
+			arg, err := varArg(k, vals[k], t)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot use " + k + " from --oms-config",
+					Detail: err.Error(), Subject: diag.FileStart(g.omsConfig)})
+				continue
+			}
+			args = append(args, arg)
+		}
+	}
+	for _, e := range g.extraVars {
+		name, v, d, ok := envRefVar(e)
+		if !ok {
+			args = append(args, e)
+			continue
+		}
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		t, ok := declared[name]
+		switch {
+		case !ok:
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared variable " + name,
+				Detail: fmt.Sprintf("-e %s: the playbook %s declares no variable %q.", e, playbookPath, name)})
+			continue
+		case t != cty.String && t != cty.DynamicPseudoType:
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "@env: needs a string variable",
+				Detail: fmt.Sprintf("-e %s: %s has type %s; @env: is meant for passwords and other strings.", e, name, t.FriendlyName())})
+			continue
+		}
+		// A string variable takes the text after = verbatim.
+		raw, _ := v.Unmark()
+		args = append(args, name+"="+raw.AsString())
+	}
+	return args, diags
+}
+
+// varArg writes one value as a -e argument the loader reads back as the
+// same value: verbatim text for a string variable, an HCL literal otherwise.
+func varArg(name string, v cty.Value, t cty.Type) (string, error) {
+	v, _ = v.Unmark()
+	if v.Type() == cty.String && (t == cty.String || t == cty.DynamicPseudoType) {
+		return name + "=" + v.AsString(), nil
+	}
+	conv, err := convert.Convert(v, t)
+	if err != nil {
+		return "", fmt.Errorf("the playbook declares %s as %s: %v", name, t.FriendlyName(), err)
+	}
+	if conv.Type() == cty.String {
+		return name + "=" + conv.AsString(), nil
+	}
+	return name + "=" + string(hclwrite.TokensForValue(conv).Bytes()), nil
+}
+
+// declaredVars lists the playbook's variables with their types, read
+// straight from its variable blocks.
+func declaredVars(path string) (map[string]cty.Type, hcl.Diagnostics) {
+	src, diags := diag.ReadFile(path)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	content, _, _ := f.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "variable", LabelNames: []string{"name"}}}})
+	out := map[string]cty.Type{}
+	for _, b := range content.Blocks {
+		t := cty.DynamicPseudoType
+		attrs, _ := b.Body.JustAttributes()
+		if a, ok := attrs["type"]; ok {
+			if tt, d := typeexpr.TypeConstraint(a.Expr); !d.HasErrors() {
+				t = tt
+			}
+		}
+		out[b.Labels[0]] = t
+	}
+	return out, nil
+}
+
+func sortedNames(m map[string]cty.Value) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
