@@ -266,6 +266,9 @@ func (*RenderConfig) Check(ctx context.Context, env *Env, args any) (*Plan, erro
 	p := &Plan{Change: ch.Any(), Data: content, Summary: a.Path + " " + ch.String()}
 	if ch.Create {
 		p.Summary = "would create " + a.Path
+		if cur.DirMissing {
+			p.Summary += " (its directory does not exist yet)"
+		}
 	} else if ch.Any() {
 		p.Summary = "would change " + a.Path + ": " + ch.String()
 	}

@@ -192,3 +192,14 @@ func TestRenderConfigExtraYAML(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderConfigCheckBeforeMountDirExists(t *testing.T) {
+	// In check mode on a bare host, mkdir_mounts has not made the folder yet:
+	// render_config must announce a create, not fail.
+	h := transporttest.NewLocal(t)
+	a := renderArgs(filepath.Join(h.Dir, "data", "oms"))
+	p, err := (&RenderConfig{}).Check(context.Background(), cfgEnv(h, "10.0.0.2"), a)
+	if err != nil || !p.Change || !strings.Contains(p.Summary, "would create") || !strings.Contains(p.Diff, "+cm_location: 100") {
+		t.Fatalf("plan = %+v, %v", p, err)
+	}
+}

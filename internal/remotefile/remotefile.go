@@ -63,6 +63,8 @@ type State struct {
 	SHA256 string
 	// Content is filled only when Read was asked for it.
 	Content []byte
+	// DirMissing says the file's directory does not exist (nor the file).
+	DirMissing bool
 }
 
 // Change says what Write would do to get from a State to a File.
@@ -160,8 +162,9 @@ func sum(b []byte) string {
 }
 
 // Read returns the state of path on h in one command; withContent also
-// fetches the content (for diffs). A missing file is not an error; a
-// directory, or a parent directory that does not exist, is.
+// fetches the content (for diffs). A missing file is not an error, nor is a
+// missing parent directory (State.DirMissing): in check mode an earlier step
+// would have created it. A directory at the path is an error.
 func Read(ctx context.Context, h transport.Host, p string, become, withContent bool) (State, error) {
 	want := "0"
 	if withContent {
@@ -196,7 +199,7 @@ if [ ` + want + ` = 1 ]; then exec cat -- "$p"; fi
 	case "dir":
 		return State{}, fmt.Errorf("%s: %s is a directory, not a file", h.Name(), p)
 	case "nodir":
-		return State{}, fmt.Errorf("%s: the directory of %s does not exist", h.Name(), p)
+		return State{DirMissing: true}, nil
 	}
 	if len(f) != 9 {
 		return State{}, fmt.Errorf("reading %s on %s: unexpected answer %q", p, h.Name(), header)

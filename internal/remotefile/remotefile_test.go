@@ -206,8 +206,12 @@ func TestReadErrors(t *testing.T) {
 	if _, err := Read(ctx, h, h.Dir, false, false); err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Fatalf("directory: %v", err)
 	}
-	if _, err := Read(ctx, h, filepath.Join(h.Dir, "nope", "f"), false, false); err == nil || !strings.Contains(err.Error(), "does not exist") {
-		t.Fatalf("missing dir: %v", err)
+	if st, err := Read(ctx, h, filepath.Join(h.Dir, "nope", "f"), false, false); err != nil || st.Exists || !st.DirMissing {
+		t.Fatalf("missing dir: %+v, %v; want DirMissing", st, err)
+	}
+	if _, err := Write(ctx, h, File{Path: filepath.Join(h.Dir, "nope", "f"), Content: []byte("x")}); err == nil ||
+		!strings.Contains(err.Error(), "does not exist (create it in an earlier step)") {
+		t.Fatalf("write into a missing dir: %v", err)
 	}
 	st, err := Read(ctx, h, filepath.Join(h.Dir, "absent"), false, true)
 	if err != nil || st.Exists {

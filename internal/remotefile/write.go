@@ -21,6 +21,10 @@ func Write(ctx context.Context, h transport.Host, f File) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if cur.DirMissing {
+		return Result{}, &Error{Host: h.Name(), Path: f.Path, Stage: "read", Intact: true,
+			Msg: "the directory " + path.Dir(f.Path) + " does not exist (create it in an earlier step)"}
+	}
 	ch := Compare(cur, f)
 	res := Result{Change: ch, Before: cur}
 	if !ch.Any() {
