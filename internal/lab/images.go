@@ -59,7 +59,7 @@ func buildImages(o Options, labDir string) (map[string]image.Result, error) {
 			filler = o.ImageMB
 		}
 		dst := ImageFile(labDir, v.Name)
-		key := strings.Join([]string{"format-1", binSum, bbSum, v.Name, v.RepoTag, strconv.Itoa(filler)}, " ")
+		key := strings.Join([]string{"format-2", binSum, bbSum, v.Name, v.RepoTag, strconv.Itoa(filler)}, " ")
 		if old, err := os.ReadFile(dst + ".key"); err == nil && string(old) == key {
 			if res, err := image.Inspect(dst); err == nil {
 				out[v.Name] = res

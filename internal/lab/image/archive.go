@@ -45,6 +45,10 @@ type File struct {
 type Layer struct {
 	Comment string // history entry shown by `docker history`
 	Files   []File
+	// Stored marks a layer of incompressible data: it goes into the archive
+	// in a gzip member of stored blocks, which costs no CPU, instead of
+	// being run through the compressor for nothing.
+	Stored bool
 }
 
 // Config is the part of the image config that the container runtime uses.
@@ -165,8 +169,8 @@ func Write(w io.Writer, spec Spec) (Result, error) {
 		return Result{}, err
 	}
 
-	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	if err != nil {
+	zw := &members{w: w}
+	if err := zw.level(gzip.BestSpeed); err != nil {
 		return Result{}, err
 	}
 	tw := tar.NewWriter(zw)
@@ -177,6 +181,13 @@ func Write(w io.Writer, spec Spec) (Result, error) {
 		return Result{}, err
 	}
 	for i, f := range layers {
+		lvl := gzip.BestSpeed
+		if spec.Layers[i].Stored {
+			lvl = gzip.NoCompression
+		}
+		if err := zw.level(lvl); err != nil {
+			return Result{}, err
+		}
 		if err := copyLayer(tw, strings.TrimSuffix(layerPaths[i], "/layer.tar"), f); err != nil {
 			return Result{}, err
 		}
@@ -297,6 +308,41 @@ func writeEntry(tw *tar.Writer, f File) error {
 		return fmt.Errorf("short content: %d of %d bytes", n, hdr.Size)
 	}
 	return nil
+}
+
+// members writes a multi-member gzip stream (RFC 1952 allows concatenated
+// members; Go's gzip reader and docker load read them as one stream),
+// starting a new member whenever the compression level changes.
+type members struct {
+	w   io.Writer
+	zw  *gzip.Writer
+	cur int
+}
+
+func (m *members) level(l int) error {
+	if m.zw != nil && m.cur == l {
+		return nil
+	}
+	if err := m.Close(); err != nil {
+		return err
+	}
+	zw, err := gzip.NewWriterLevel(m.w, l)
+	if err != nil {
+		return err
+	}
+	m.zw, m.cur = zw, l
+	return nil
+}
+
+func (m *members) Write(p []byte) (int, error) { return m.zw.Write(p) }
+
+func (m *members) Close() error {
+	if m.zw == nil {
+		return nil
+	}
+	err := m.zw.Close()
+	m.zw = nil
+	return err
 }
 
 type countWriter struct {

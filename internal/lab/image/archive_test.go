@@ -23,7 +23,7 @@ func testSpec() Spec {
 				{Path: "bin/hello", Mode: 0o755, Data: []byte("#!/bin/sh\necho hi\n")},
 				{Path: "bin/hi", Link: "/bin/hello"},
 			}},
-			{Comment: "filler", Files: []File{{Path: "opt/filler", Mode: 0o644, Size: 1 << 16, Open: filler}}},
+			{Comment: "filler", Stored: true, Files: []File{{Path: "opt/filler", Mode: 0o644, Size: 1 << 16, Open: filler}}},
 		},
 	}
 }

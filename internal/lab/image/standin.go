@@ -90,7 +90,7 @@ func Standin(o StandinOptions) (Spec, error) {
 	}
 	if o.FillerMB > 0 {
 		size := int64(o.FillerMB) << 20
-		spec.Layers = append(spec.Layers, Layer{Comment: fmt.Sprintf("%d MiB filler", o.FillerMB), Files: []File{
+		spec.Layers = append(spec.Layers, Layer{Comment: fmt.Sprintf("%d MiB filler", o.FillerMB), Stored: true, Files: []File{
 			{Path: "opt/filler.bin", Mode: 0o644, Size: size, Open: filler},
 		}})
 	}
