@@ -399,3 +399,20 @@ func cmdline(pid int) string {
 	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
+
+// Lock takes the lab's exclusive lock (held until the returned func runs),
+// so that concurrent omslab commands that change the lab run one at a time.
+func Lock() (func(), error) {
+	if err := os.MkdirAll(StateDir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(StateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock the lab: %w", err)
+	}
+	return func() { f.Close() }, nil
+}

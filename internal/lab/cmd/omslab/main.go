@@ -55,6 +55,15 @@ func run(args []string) error {
 	}
 	ctx := context.Background()
 	switch args[0] {
+	case "up", "down", "ensure", "reset":
+		// Two `make e2e` at once must not build the lab twice over each other.
+		unlock, err := lab.Lock()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	switch args[0] {
 	case "up":
 		return lab.Up(opts, os.Stdout)
 	case "down":
