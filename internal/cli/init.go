@@ -139,6 +139,7 @@ func (a *App) initSummary(ans *wizard.Answers, files wizard.Files) {
 	}
 	fmt.Fprintln(o, "then deploy:")
 	fmt.Fprintln(o, "  "+cmds[len(cmds)-1])
+	fmt.Fprintln(o, "(Add --accept-new-host-keys to the first run if the nodes' host keys are not known yet.)")
 	if ans.Mode == wizard.ModeMulti {
 		fmt.Fprintln(o, "\nHA of Store and Incr-Sync is off until you enable it in the OMS console (System Parameters).")
 	}

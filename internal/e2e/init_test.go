@@ -68,7 +68,7 @@ func initFlags(l *labtest.Lab, out, prefix string) []string {
 		"--cm-url", l.VIP, "--nodes", strings.Join(l.Addresses(), ","),
 		"--tsdb", "--tsdb-url", l.TSDB.URL, "--tsdb-user", l.TSDB.User,
 		"--image-file", l.ImagePath(""),
-		"--ssh-user", "root", "--ssh-auth", "key", "--ssh-key", l.Key,
+		"--ssh-user", "root", "--ssh-auth", "key", "--ssh-key", l.Key, "--known-hosts", l.KnownHosts,
 	}
 }
 
@@ -414,6 +414,8 @@ func TestInitInteractiveThroughTerminal(t *testing.T) {
 	p.send("key")
 	p.expect("Private key file")
 	p.send(l.Key)
+	p.expect("known_hosts file with the nodes' host keys (empty: ~/.ssh/known_hosts): ")
+	p.send(l.KnownHosts)
 	p.expect("Are these settings correct? (y/n) [y]: ")
 	p.send("")
 	p.expect("Where should the passwords go (file/env) [file]: ")

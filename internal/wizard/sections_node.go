@@ -122,6 +122,15 @@ func (w *Wizard) askLogon(_ context.Context, a *Answers) error {
 			}
 			a.SSHPassword = secret.String(pw)
 		}
+		if a.KnownHosts, err = w.ask(question{key: "known-hosts", prompt: "known_hosts file with the nodes' host keys (empty: ~/.ssh/known_hosts)", def: a.KnownHosts,
+			check: func(s string) (string, error) {
+				if s == "" {
+					return "", nil
+				}
+				return w.existingFile(s, "a known_hosts file")
+			}}); err != nil {
+			return err
+		}
 		a.Become, a.BecomePassword = false, ""
 		if a.SSHUser != "root" {
 			// The seed: the user must have sudo privileges on the remote node.

@@ -87,6 +87,7 @@ type Answers struct {
 	SSHUser        string
 	SSHKey         string
 	SSHPassword    secret.String
+	KnownHosts     string // "" leaves it to ~/.ssh/known_hosts or --known-hosts
 	Become         bool
 	BecomePassword secret.String
 
@@ -206,6 +207,7 @@ var questions = []struct{ key, help string }{
 	{"ssh-auth", "how to log on: key or password"},
 	{"ssh-key", "private key file to log on with"},
 	{"ssh-password", "password to log on with (better: OMS_SSH_PASSWORD)"},
+	{"known-hosts", "known_hosts file holding the nodes' host keys (default ~/.ssh/known_hosts)"},
 	{"become", "yes: use sudo on the nodes"},
 	{"become-password", "sudo password; empty for passwordless sudo (better: OMS_BECOME_PASSWORD)"},
 	{"secrets", "where passwords go: file (mode 0600) or env (environment variables)"},

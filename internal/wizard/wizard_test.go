@@ -97,7 +97,7 @@ func TestWizardInteractive(t *testing.T) {
 		"n",              // sls
 		"", pkg, "", "y", // mount dir, package, image (from the package)
 		"n",                     // ssl
-		"root", "key", key, "y", // logon
+		"root", "key", key, "", "y", // logon
 		"file",
 	}
 	tests := []struct {
@@ -142,7 +142,7 @@ func TestWizardInteractive(t *testing.T) {
 				"127.0.0.1", "10.0.0.100:8089", "http://10.0.0.100", "10.0.0.2", "10.0.0.2,10.0.0.2", "10.0.0.2,10.0.0.3", "y",
 				"maybe", "n", "n",
 				"data/oms", "/data/oms", "/nonexistent.tar.gz", pkg, "", "y",
-				"n", "root", "key", key, "y", "vault", "env",
+				"n", "root", "key", key, "/nonexistent/known_hosts", "", "y", "vault", "env",
 			},
 			check: func(t *testing.T, a *Answers, out string, f *fakeDBs) {
 				for _, want := range []string{
@@ -254,7 +254,7 @@ func TestWizardInteractive(t *testing.T) {
 		{
 			name: "sudo user",
 			input: append(append(append([]string{}, happy[:17]...),
-				"admin", "password", "sshpw", "y", "sudopw", "y"), "file"),
+				"admin", "password", "sshpw", "", "y", "sudopw", "y"), "file"),
 			check: func(t *testing.T, a *Answers, out string, f *fakeDBs) {
 				if a.SSHUser != "admin" || a.SSHPassword.Reveal() != "sshpw" || !a.Become || a.BecomePassword.Reveal() != "sudopw" {
 					t.Errorf("logon answers %+v", a)

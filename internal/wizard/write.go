@@ -44,6 +44,9 @@ func Inventory(a *Answers) []byte {
 	if a.SSHPassword != "" && a.Secrets == SecretsFile {
 		def.SetAttributeValue("password", cty.StringVal(a.SSHPassword.Reveal()))
 	}
+	if a.KnownHosts != "" {
+		def.SetAttributeValue("known_hosts_file", cty.StringVal(a.KnownHosts))
+	}
 	if a.Become {
 		def.SetAttributeValue("become", cty.True)
 		if a.BecomePassword != "" && a.Secrets == SecretsFile {

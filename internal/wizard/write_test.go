@@ -22,7 +22,7 @@ func sampleAnswers(secrets string) *Answers {
 		TSDBEnabled: true, TSDBService: "INFLUXDB", TSDBURL: "10.0.0.5:8086", TSDBUser: "oms", TSDBPassword: "********",
 		MountDir: "/data/oms", Image: "oms:feature_4.2.5-ce", ImageFile: "/srv/pkgs/oms 4.2.5.tar.gz",
 		HTTPSCrt: "/etc/oms/oms.crt", HTTPSKey: "/etc/oms/oms.key",
-		SSHUser: "admin", SSHPassword: "sshpw", Become: true, BecomePassword: "sudopw",
+		SSHUser: "admin", SSHPassword: "sshpw", KnownHosts: "/etc/oms/known_hosts", Become: true, BecomePassword: "sudopw",
 		Secrets: secrets,
 	}
 }

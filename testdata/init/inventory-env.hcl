@@ -1,7 +1,8 @@
 # Inventory written by `omsrun init`: the OMS nodes and how to log on to them.
 defaults {
-  user   = "admin"
-  become = true
+  user             = "admin"
+  known_hosts_file = "/etc/oms/known_hosts"
+  become           = true
 }
 
 group "oms" {

@@ -1,9 +1,10 @@
 # Inventory written by `omsrun init`: the OMS nodes and how to log on to them.
 defaults {
-  user            = "admin"
-  password        = "sshpw"
-  become          = true
-  become_password = "sudopw"
+  user             = "admin"
+  password         = "sshpw"
+  known_hosts_file = "/etc/oms/known_hosts"
+  become           = true
+  become_password  = "sudopw"
 }
 
 group "oms" {
