@@ -164,7 +164,10 @@ func Up(o Options, log io.Writer) error {
 		return err
 	}
 	step("waiting for hosts")
-	if err := forEach(hosts, len(hosts), func(h Host) error { return waitHost(h, 120*time.Second) }); err != nil {
+	// Booting is CPU-bound (each dockerd starts its own containerd), so the
+	// wait grows with the number of hosts.
+	wait := 60*time.Second + time.Duration(len(hosts))*2*time.Second
+	if err := forEach(hosts, len(hosts), func(h Host) error { return waitHost(h, wait) }); err != nil {
 		return err
 	}
 	if err := writeFacts(o, labDir, hosts, imgs); err != nil {
