@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -146,7 +147,7 @@ func (b *builder) iniHostLine(l iniLine, lead int, section string) {
 				"After the host name come name=value pairs; %q has no '='. Quote values that hold spaces.", tok.text))
 			return
 		}
-		s := setting{val: cty.StringVal(v), rng: l.rng(tok.from, tok.to)}
+		s := setting{val: hostLineValue(v, tok.quoted), rng: l.rng(tok.from, tok.to)}
 		if ck, ok := ansibleVars[k]; ok {
 			conn[ck] = s
 		} else {
@@ -179,6 +180,7 @@ func validAddr(s string) bool { return checkAddress(s) == nil }
 type token struct {
 	text     string
 	from, to int
+	quoted   bool // some part was in quotes: the value is a string whatever it looks like
 }
 
 // tokenize splits a line on blanks, honouring quotes and stopping at a
@@ -194,6 +196,7 @@ func tokenize(line string, start int) ([]token, error) {
 			break
 		}
 		from := i
+		quoted := false
 		var sb strings.Builder
 		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
 			c := line[i]
@@ -204,12 +207,13 @@ func tokenize(line string, start int) ([]token, error) {
 				}
 				sb.WriteString(line[i+1 : i+1+end])
 				i += end + 2
+				quoted = true
 				continue
 			}
 			sb.WriteByte(c)
 			i++
 		}
-		out = append(out, token{text: sb.String(), from: from, to: i})
+		out = append(out, token{text: sb.String(), from: from, to: i, quoted: quoted})
 	}
 	return out, nil
 }
@@ -228,4 +232,23 @@ func unquote(s string) string {
 		return s[1 : len(s)-1]
 	}
 	return s
+}
+
+// hostLineValue types a value from a host line the way Ansible does there
+// (numbers and booleans are literals), so `host.vars.id == 1` holds for
+// id=1. Quoted values, and every value in [group:vars], stay strings.
+func hostLineValue(v string, quoted bool) cty.Value {
+	if quoted {
+		return cty.StringVal(v)
+	}
+	switch v {
+	case "True", "true":
+		return cty.True
+	case "False", "false":
+		return cty.False
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && (v == "0" || (v[0] != '0' && v[0] != '+')) {
+		return cty.NumberIntVal(n)
+	}
+	return cty.StringVal(v)
 }

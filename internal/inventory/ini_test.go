@@ -159,3 +159,24 @@ group "web" {
 		}
 	}
 }
+
+func TestHostLineValue(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		quoted bool
+		want   string
+	}{
+		{"1", false, "cty.NumberIntVal(1)"},
+		{"-3", false, "cty.NumberIntVal(-3)"},
+		{"007", false, `cty.StringVal("007")`},
+		{"true", false, "cty.True"},
+		{"False", false, "cty.False"},
+		{"1", true, `cty.StringVal("1")`},
+		{"1.2.3", false, `cty.StringVal("1.2.3")`},
+		{"yes", false, `cty.StringVal("yes")`},
+	} {
+		if got := hostLineValue(tc.in, tc.quoted).GoString(); got != tc.want {
+			t.Errorf("hostLineValue(%q, %v) = %s, want %s", tc.in, tc.quoted, got, tc.want)
+		}
+	}
+}
