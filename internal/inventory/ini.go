@@ -37,9 +37,9 @@ func (l iniLine) rng(from, to int) hcl.Range {
 	}
 }
 
-// loadINI reads an Ansible INI inventory. Values on host lines and in
-// [group:vars] stay strings (Ansible would guess types on host lines; we
-// convert only the connection settings, which have known types).
+// loadINI reads an Ansible INI inventory with Ansible's typing: unquoted
+// numbers and booleans on host lines are literals, values in [group:vars]
+// are strings; connection settings are converted to their own types later.
 func (b *builder) loadINI(path string, src []byte) {
 	section, kind := "", "hosts"
 	offset := 0
