@@ -145,7 +145,7 @@ func (m *ContainerRun) Check(ctx context.Context, env *Env, args any) (*Plan, er
 	cfg := transport.Quote(a.ConfigPath)
 	script := fmt.Sprintf(`docker image inspect --format '{{.Id}}' %s 2>&1
 echo %s
-docker inspect --type container %s 2>/dev/null || echo '[]'
+docker inspect --type container %s 2>/dev/null
 echo %s
 if [ -f %s ]; then echo file; elif [ -e %s ]; then echo other; else echo missing; fi
 echo %s

@@ -125,7 +125,9 @@ func TestDockerLoadSendsOnceE2E(t *testing.T) {
 	env, rep := dkEnv(t, l, 0, true)
 	args := &modules.DockerLoadArgs{File: file, Tag: "oms-e2e-docker:tagged"}
 	before := l.VethBytes(t, host.Name)
+	t0 := time.Now()
 	plan, res, err := dkStep(t, env, "docker_load", args, false)
+	t.Logf("first load took %s", time.Since(t0))
 	if err != nil {
 		t.Fatal(err)
 	}
