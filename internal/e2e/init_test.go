@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -556,4 +557,77 @@ func TestOMSConfigValidate(t *testing.T) {
 			t.Errorf("stderr:\n%s", r.stderr)
 		}
 	})
+}
+
+// The seed's example config.yaml, filled with the lab's values, deploys OMS
+// through --oms-config: the VIP answers, every node runs with that config,
+// and the databases it names exist.
+func TestOMSConfigDeployOnLab(t *testing.T) {
+	l := labtest.Require(t)
+	if !l.Docker {
+		t.Skip("the lab runs without Docker")
+	}
+	l.Reset(t)
+	t.Cleanup(func() { l.Reset(t) })
+	nodes := l.Addresses()
+	if len(nodes) > 3 {
+		nodes = nodes[:3]
+	}
+	var inv strings.Builder
+	fmt.Fprintf(&inv, "defaults {\n  user = \"root\"\n  key_file = %q\n  known_hosts_file = %q\n}\ngroup \"oms\" {\n", l.Key, l.KnownHosts)
+	for i, n := range nodes {
+		fmt.Fprintf(&inv, "  host \"oms%d\" { address = %q }\n", i+1, n)
+	}
+	inv.WriteString("}\n")
+	invPath := filepath.Join(t.TempDir(), "inventory.hcl")
+	if err := os.WriteFile(invPath, []byte(inv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prefix := initPrefix(t, "deploy")
+	cfg := writeConfig(t, seedExampleFor(l, nodes, prefix))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, omsrunBin(t), "playbooks/deploy.hcl", "-i", invPath, "--oms-config", cfg,
+		"-e", "image="+l.Images["v1"].Ref, "-e", "image_file="+l.ImagePath(""), "--no-color")
+	cmd.Dir = repoDir(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("deploy with --oms-config: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), l.MetaDB.Password) || strings.Contains(string(out), l.TSDB.Password) {
+		t.Errorf("a password was printed:\n%s", out)
+	}
+
+	get := func(url string) (int, string) {
+		c := &http.Client{Timeout: 5 * time.Second}
+		resp, err := c.Get(url)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(l.CMURL + "/oms/health"); code != http.StatusOK {
+		t.Errorf("VIP health: %d %s", code, body)
+	}
+	for _, n := range nodes {
+		code, body := get("http://" + n + ":8088/oms/config")
+		if code != http.StatusOK {
+			t.Errorf("%s /oms/config: %d %s", n, code, body)
+			continue
+		}
+		for _, want := range append([]string{prefix + "_cm_heartbeat", "cn-anhui"}, nodes...) {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s runs a config without %q:\n%s", n, want, body)
+			}
+		}
+	}
+	dbs := l.MetaSQL(t, "SHOW DATABASES;")
+	for _, d := range []string{prefix + "_rm", prefix + "_cm", prefix + "_cm_heartbeat"} {
+		if !strings.Contains(dbs, d) {
+			t.Errorf("database %s does not exist; have:\n%s", d, dbs)
+		}
+	}
 }
