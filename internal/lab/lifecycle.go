@@ -138,16 +138,16 @@ func Up(o Options, log io.Writer) error {
 	if err := setupBridge(); err != nil {
 		return err
 	}
-	for _, h := range hosts {
+	if err := forEach(hosts, 8, func(h Host) error {
 		if err := setupHostNet(h); err != nil {
 			return err
 		}
 		if err := writeHostFiles(h, o, runtime); err != nil {
 			return err
 		}
-		if err := bootHost(h); err != nil {
-			return err
-		}
+		return bootHost(h)
+	}); err != nil {
+		return err
 	}
 	step("MetaDB and TSDB (hosts booting meanwhile)")
 	if err := StartMariaDB(); err != nil {

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -35,15 +36,16 @@ func setupHostNet(h Host) error {
 		{"netns", "add", ns},
 		{"link", "add", h.Veth(), "type", "veth", "peer", "name", "eth0", "netns", ns},
 		{"link", "set", h.Veth(), "master", Bridge, "up"},
-		{"-n", ns, "addr", "add", h.Address + "/24", "dev", "eth0"},
-		{"-n", ns, "link", "set", "eth0", "up"},
-		{"-n", ns, "link", "set", "lo", "up"},
-		{"-n", ns, "route", "add", "default", "via", Controller},
 	}
 	for _, c := range cmds {
 		if _, err := run("ip", c...); err != nil {
 			return fmt.Errorf("host %s: %w", h.Name, err)
 		}
+	}
+	// Inside the namespace, one ip process for the rest.
+	inside := fmt.Sprintf("addr add %s/24 dev eth0\nlink set eth0 up\nlink set lo up\nroute add default via %s\n", h.Address, Controller)
+	if _, err := runIn(context.Background(), []byte(inside), "ip", "-n", ns, "-batch", "-"); err != nil {
+		return fmt.Errorf("host %s: %w", h.Name, err)
 	}
 	return nil
 }
