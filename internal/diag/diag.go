@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
 )
 
 // Render writes every diagnostic with its source snippet. Each one starts with
@@ -32,7 +35,7 @@ func Render(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, colo
 		all[name] = nil
 		if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() && st.Size() <= MaxFileSize {
 			if src, err := os.ReadFile(name); err == nil && CheckSource(name, src) == nil {
-				all[name] = &hcl.File{Bytes: src}
+				all[name] = parseForContext(name, src)
 			}
 		}
 	}
@@ -118,3 +121,20 @@ func Errorf(subject *hcl.Range, summary, detailFormat string, args ...any) *hcl.
 
 // Ptr returns a pointer to a copy of r, for Diagnostic.Subject.
 func Ptr(r hcl.Range) *hcl.Range { return &r }
+
+// parseForContext parses an HCL or JSON source so that snippets name their
+// enclosing block ("in step \"x\"") exactly as when the loader's own
+// parsed files are given; other sources (INI) are shown as plain text.
+func parseForContext(name string, src []byte) *hcl.File {
+	var f *hcl.File
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".hcl", ".tfvars":
+		f, _ = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	case ".json":
+		f, _ = hcljson.Parse(src, name)
+	}
+	if f == nil || f.Bytes == nil {
+		return &hcl.File{Bytes: src}
+	}
+	return f
+}
