@@ -23,6 +23,7 @@ func dkContainer(t *testing.T, image, status, hostIP string, binds []string) str
 	c.State.Status, c.State.Running = status, status == "running"
 	c.Config.Env = []string{"PATH=/usr/bin", "OMS_HOST_IP=" + hostIP}
 	c.HostConfig.Binds, c.HostConfig.NetworkMode, c.HostConfig.Privileged = binds, "host", true
+	c.HostConfig.Ulimits = []ulimitJSON{{"nproc", 65535, 65535}}
 	b, err := json.Marshal([]containerJSON{c})
 	if err != nil {
 		t.Fatal(err)

@@ -26,10 +26,18 @@ type containerJSON struct {
 		Env []string `json:"Env"`
 	} `json:"Config"`
 	HostConfig struct {
-		Binds       []string `json:"Binds"`
-		NetworkMode string   `json:"NetworkMode"`
-		Privileged  bool     `json:"Privileged"`
+		Binds       []string     `json:"Binds"`
+		NetworkMode string       `json:"NetworkMode"`
+		Privileged  bool         `json:"Privileged"`
+		Ulimits     []ulimitJSON `json:"Ulimits"`
 	} `json:"HostConfig"`
+}
+
+// ulimitJSON is one --ulimit of a container.
+type ulimitJSON struct {
+	Name string `json:"Name"`
+	Soft int64  `json:"Soft"`
+	Hard int64  `json:"Hard"`
 }
 
 // containerSpec is the container the playbook asks for.
@@ -116,6 +124,13 @@ func (s containerSpec) differences(c *containerJSON, imageID string) []string {
 	}
 	if !c.HostConfig.Privileged {
 		d = append(d, "not privileged")
+	}
+	nproc := false
+	for _, u := range c.HostConfig.Ulimits {
+		nproc = nproc || (u.Name == "nproc" && u.Soft == 65535 && u.Hard == 65535)
+	}
+	if !nproc {
+		d = append(d, "ulimit nproc not 65535:65535")
 	}
 	sort.Strings(d)
 	if imageID != "" && c.Image != imageID {
