@@ -22,7 +22,7 @@ type Text struct {
 	Redactor *secret.Redactor
 	Verbose  int
 	// Progress draws byte transfers and long waits; nil writes nothing for them.
-	Progress *Progress
+	Bars *Progress
 
 	mu       sync.Mutex
 	colors   palette
@@ -45,7 +45,7 @@ func NewText(w io.Writer, r *secret.Redactor, useColor bool, verbose int, prog *
 		}
 		return c
 	}
-	return &Text{W: w, Redactor: r, Verbose: verbose, Progress: prog, colors: palette{
+	return &Text{W: w, Redactor: r, Verbose: verbose, Bars: prog, colors: palette{
 		ok: mk(color.FgGreen), changed: mk(color.FgYellow), failed: mk(color.FgRed, color.Bold),
 		skipped: mk(color.FgCyan), unreachable: mk(color.FgMagenta, color.Bold),
 		header: mk(color.Bold), dim: mk(color.Faint),
@@ -58,8 +58,8 @@ func (t *Text) printf(format string, args ...any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.Redactor.Scrub(fmt.Sprintf(format, args...))
-	if t.Progress != nil {
-		t.Progress.Print(t.W, s)
+	if t.Bars != nil {
+		t.Bars.Print(t.W, s)
 		return
 	}
 	io.WriteString(t.W, s)
@@ -90,8 +90,8 @@ func (t *Text) Progress(p engine.Progress) {
 		t.printf("  %s %s: %s\n", t.colors.changed.Sprint("warning"), p.Host, p.Warn)
 		return
 	}
-	if t.Progress != nil {
-		t.Progress.Update(p)
+	if t.Bars != nil {
+		t.Bars.Update(p)
 	}
 }
 
@@ -111,8 +111,8 @@ func (t *Text) statusColor(s engine.Status) *color.Color {
 
 // HostResult implements engine.Sink.
 func (t *Text) HostResult(r engine.HostResult) {
-	if t.Progress != nil {
-		t.Progress.Done(r.Step, r.Host)
+	if t.Bars != nil {
+		t.Bars.Done(r.Step, r.Host)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "  %s %-16s %s", t.statusColor(r.Status).Sprintf("%-11s", r.Status), r.Host, t.colors.dim.Sprintf("(%s)", round(r.Duration)))
@@ -156,8 +156,8 @@ func (t *Text) StepEnd(engine.StepEnd) {}
 
 // Recap implements engine.Sink.
 func (t *Text) Recap(r engine.Recap) {
-	if t.Progress != nil {
-		t.Progress.Wait()
+	if t.Bars != nil {
+		t.Bars.Wait()
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s %s\n", t.colors.header.Sprint("RECAP"), strings.Repeat("*", 64))
