@@ -372,7 +372,7 @@ func TestTransportBecomeWithoutPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = h.Run(ctx, transport.Cmd{Argv: []string{"cat"}, Become: true, Stdin: strings.NewReader("secret data\n")})
-	if !errors.As(err, &be) || be.NeedPassword {
+	if !errors.As(err, &be) || !be.WrongPassword {
 		t.Fatalf("want a become error for the wrong password, got %v", err)
 	}
 }

@@ -55,6 +55,8 @@ type BecomeError struct {
 	Host string
 	// NeedPassword is true when sudo wanted a password and none was given.
 	NeedPassword bool
+	// WrongPassword is true when sudo rejected the password given.
+	WrongPassword bool
 	// Message is what sudo printed.
 	Message string
 }
@@ -62,6 +64,9 @@ type BecomeError struct {
 func (e *BecomeError) Error() string {
 	if e.NeedPassword {
 		return fmt.Sprintf("%s: sudo needs a password for become: set become_password in the inventory or pass --ask-become-pass (sudo said: %s)", e.Host, e.Message)
+	}
+	if e.WrongPassword {
+		return fmt.Sprintf("%s: sudo rejected the become password (check become_password or --ask-become-pass)", e.Host)
 	}
 	if e.Message == "" {
 		return fmt.Sprintf("%s: sudo failed before running the command", e.Host)
@@ -71,9 +76,10 @@ func (e *BecomeError) Error() string {
 
 func (h *sshHost) becomeError(m becomeMode, said string) error {
 	return &BecomeError{
-		Host:         h.name,
-		NeedPassword: m == becomeSudoNoPass && strings.Contains(said, "password is required"),
-		Message:      said,
+		Host:          h.name,
+		NeedPassword:  m == becomeSudoNoPass && strings.Contains(said, "password is required"),
+		WrongPassword: m == becomeSudoPassword && (strings.Contains(said, "Sorry, try again") || strings.Contains(said, "incorrect password")),
+		Message:       said,
 	}
 }
 

@@ -83,7 +83,9 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	if err := sess.Start(line); err != nil {
 		return Result{}, h.sessionError(err)
 	}
-	h.cfg.logf("%s: run%s: %s", h.name, mode.label(), Join(argv))
+	if h.cfg.Logf != nil {
+		h.cfg.Logf("%s: run%s: %s", h.name, mode.label(), Join(argv))
+	}
 
 	waited := make(chan error, 1)
 	go func() { waited <- sess.Wait() }()
@@ -107,16 +109,18 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	if c.Stderr != nil {
 		res.Stderr = nil
 	}
-	if mode.sudo() && !pg.seen() {
+	var exitErr *ssh.ExitError
+	if errors.As(werr, &exitErr) {
+		res.ExitCode = exitErr.ExitStatus()
+	}
+	if mode.sudo() && !pg.seen() && h.alive() {
 		// sudo refused before our wrapper ever ran.
 		return res, h.becomeError(mode, pg.preamble())
 	}
-	var exitErr *ssh.ExitError
 	switch {
 	case werr == nil:
 		return res, nil
-	case errors.As(werr, &exitErr):
-		res.ExitCode = exitErr.ExitStatus()
+	case exitErr != nil:
 		return res, nil
 	case !h.alive():
 		return res, h.unreachable(werr)
