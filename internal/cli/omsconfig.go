@@ -18,6 +18,7 @@ import (
 	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/omsconfig"
 	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/internal/wizard"
 )
 
 // omsConfigVars reads --oms-config, an OMS config.yaml written from the
@@ -230,4 +231,36 @@ func sortedNames(m map[string]cty.Value) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// omsConfigInventory builds an inventory from the cm_nodes of an OMS
+// config.yaml, for runs given --oms-config without -i: every node in group
+// "oms", named oms1, oms2, … in cm_nodes order, logging on as user with
+// keyFile (either may be empty: ~/.ssh/config and the agent decide, and
+// --ask-pass supplies a password). It is written to a 0600 temporary file
+// because the inventory loader reads files; cleanup removes it.
+func omsConfigInventory(cfgPath, user, keyFile string) (path string, cleanup func(), diags hcl.Diagnostics) {
+	src, diags := diag.ReadFile(cfgPath)
+	if diags.HasErrors() {
+		return "", nil, diags
+	}
+	c, diags := omsconfig.Parse(src, cfgPath)
+	if diags.HasErrors() {
+		return "", nil, diags
+	}
+	data := wizard.Inventory(&wizard.Answers{Nodes: c.CMNodes, SSHUser: user, SSHKey: keyFile, Secrets: wizard.SecretsEnv})
+	f, err := os.CreateTemp("", "omsrun-inventory-*.hcl")
+	if err != nil {
+		return "", nil, hcl.Diagnostics{diag.Errorf(diag.FileStart(cfgPath), "Cannot build the inventory", "%v.", err)}
+	}
+	cleanup = func() { os.Remove(f.Name()) }
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, hcl.Diagnostics{diag.Errorf(diag.FileStart(cfgPath), "Cannot build the inventory", "%v.", err)}
+	}
+	return f.Name(), cleanup, nil
 }

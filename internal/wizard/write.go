@@ -37,7 +37,9 @@ func Inventory(a *Answers) []byte {
 	body := f.Body()
 	body.AppendUnstructuredTokens(comment("Inventory written by `omsrun init`: the OMS nodes and how to log on to them."))
 	def := body.AppendNewBlock("defaults", nil).Body()
-	def.SetAttributeValue("user", cty.StringVal(a.SSHUser))
+	if a.SSHUser != "" {
+		def.SetAttributeValue("user", cty.StringVal(a.SSHUser))
+	}
 	if a.SSHKey != "" {
 		def.SetAttributeValue("key_file", cty.StringVal(a.SSHKey))
 	}
