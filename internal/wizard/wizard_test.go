@@ -96,7 +96,7 @@ func TestWizardInteractive(t *testing.T) {
 		"n",              // tsdb
 		"n",              // sls
 		"", pkg, "", "y", // mount dir, package, image (from the package)
-		"n",                     // ssl
+		"n",                         // ssl
 		"root", "key", key, "", "y", // logon
 		"file",
 	}
