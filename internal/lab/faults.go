@@ -89,8 +89,13 @@ func VethBytes(h Host) (uint64, error) {
 // networks, an empty /data, no sudo timestamps.
 const resetScript = `set -e
 if [ -S /run/docker.sock ]; then
-  ids=$(docker ps -aq); [ -z "$ids" ] || docker rm -f -v $ids >/dev/null
-  ids=$(docker images -aq | sort -u); [ -z "$ids" ] || docker rmi -f $ids >/dev/null
+  # Retried: a container started meanwhile keeps its image from going.
+  for try in 1 2 3; do
+    ids=$(docker ps -aq); [ -z "$ids" ] || docker rm -f -v $ids >/dev/null 2>&1 || true
+    ids=$(docker images -aq | sort -u); [ -z "$ids" ] || docker rmi -f $ids >/dev/null 2>&1 || true
+    [ -z "$(docker ps -aq)$(docker images -aq)" ] && break
+    [ $try -lt 3 ] || { echo "containers or images remain: $(docker ps -a --format '{{.Names}}') $(docker images -q)" >&2; exit 1; }
+  done
   docker volume prune -f >/dev/null
   docker network prune -f >/dev/null
 fi
