@@ -203,7 +203,9 @@ func TestRemoteFileBindMountOnLab(t *testing.T) {
 r=$(mktemp -d); mkdir -p $r/bin; cp /usr/bin/busybox $r/bin/busybox
 tar -C $r -c . | docker import - `+img+` >/dev/null; rm -rf $r
 docker rm -f `+name+` >/dev/null 2>&1 || true
-docker run -d --name `+name+` -v `+path+`:/conf/config.yaml `+img+` /bin/busybox sleep 600 >/dev/null`)
+docker run -d --name `+name+` -v `+path+`:/conf/config.yaml `+img+` /bin/busybox sleep 600 >/dev/null
+for i in $(seq 50); do docker exec `+name+` /bin/busybox true 2>/dev/null && exit 0; sleep 0.1; done
+docker ps -a; exit 1`)
 	t.Cleanup(func() { l.Run(context.Background(), lh, "docker rm -f "+name+"; docker rmi "+img) })
 	if got := l.Exec(t, lh, "docker exec "+name+" /bin/busybox cat /conf/config.yaml"); got != "cm_location: 1" {
 		t.Fatalf("container sees %q before the rewrite", got)
