@@ -37,7 +37,8 @@ type CopyArgs struct {
 // maxCopySize bounds what copy holds in memory; images go through docker_load.
 const maxCopySize = 64 << 20
 
-// maxDiffSize bounds the files whose content is fetched for a diff.
+// maxDiffSize bounds the new content diffed; the host's side is bounded by
+// remotefile.MaxContentRead.
 const maxDiffSize = 1 << 20
 
 // Doc describes the module.
@@ -140,7 +141,7 @@ func (*Copy) Check(ctx context.Context, env *Env, args any) (*Plan, error) {
 		p.Summary = "would change " + a.Dest + ": " + ch.String()
 	}
 	if env.Diff && (ch.Create || ch.Content) {
-		if withContent && cur.Size <= maxDiffSize {
+		if withContent && (cur.HaveContent || !cur.Exists) {
 			p.Diff = remotefile.Diff(cur.Content, content, nil)
 		} else {
 			p.Diff = fmt.Sprintf("content differs (%d bytes → %d bytes; too large to diff)\n", cur.Size, len(content))

@@ -25,6 +25,10 @@ import (
 	"github.com/omsrun/omsrun/internal/transport"
 )
 
+// MaxContentRead is the largest file whose content Read fetches for a diff;
+// larger ones are compared by checksum only.
+const MaxContentRead = 4 << 20
+
 // DefaultMode is the mode of a file created without an explicit mode: files
 // omsrun writes often hold passwords.
 const DefaultMode fs.FileMode = 0o600
@@ -63,6 +67,8 @@ type State struct {
 	SHA256 string
 	// Content is filled only when Read was asked for it.
 	Content []byte
+	// HaveContent says Content was fetched (it is not for files over MaxContentRead).
+	HaveContent bool
 	// DirMissing says the file's directory does not exist (nor the file).
 	DirMissing bool
 }
@@ -179,7 +185,7 @@ fi
 s=$(stat -L -c '%a %U %G %u %g %s' -- "$p") || exit 1
 h=$(sha256sum < "$p") || exit 1
 echo "omsrun-stat file $s ${h%% *}"
-if [ ` + want + ` = 1 ]; then exec cat -- "$p"; fi
+if [ ` + want + ` = 1 ] && [ "${s##* }" -le ` + strconv.Itoa(MaxContentRead) + ` ]; then exec cat -- "$p"; fi
 `
 	res, err := h.Run(ctx, transport.Cmd{Script: script, Become: become})
 	if err != nil {
@@ -210,8 +216,9 @@ if [ ` + want + ` = 1 ]; then exec cat -- "$p"; fi
 		return State{}, fmt.Errorf("reading %s on %s: unexpected answer %q", p, h.Name(), header)
 	}
 	st := State{Exists: true, Mode: fs.FileMode(mode), Owner: f[3], Group: f[4], UID: f[5], GID: f[6], Size: size, SHA256: f[8]}
-	if withContent {
+	if withContent && size <= MaxContentRead {
 		st.Content = rest
+		st.HaveContent = true
 	}
 	return st, nil
 }

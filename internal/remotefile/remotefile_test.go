@@ -229,3 +229,22 @@ func assertNoTemps(t *testing.T, dir string) {
 		t.Fatalf("temporary files left behind: %v", m)
 	}
 }
+
+func TestReadSkipsLargeContent(t *testing.T) {
+	h := transporttest.NewLocal(t)
+	p := filepath.Join(h.Dir, "big")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), MaxContentRead+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Read(context.Background(), h, p, false, true)
+	if err != nil || !st.Exists || st.HaveContent || st.Content != nil || st.Size != MaxContentRead+1 {
+		t.Fatalf("Read = exists %v have %v len %d size %d, %v", st.Exists, st.HaveContent, len(st.Content), st.Size, err)
+	}
+	small := filepath.Join(h.Dir, "small")
+	if err := os.WriteFile(small, []byte("s"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := Read(context.Background(), h, small, false, true); err != nil || !st.HaveContent || string(st.Content) != "s" {
+		t.Fatalf("Read small = %+v, %v", st, err)
+	}
+}
