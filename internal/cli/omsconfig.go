@@ -264,3 +264,19 @@ func omsConfigInventory(cfgPath, user, keyFile string) (path string, cleanup fun
 	}
 	return f.Name(), cleanup, nil
 }
+
+// defaultOMSConfigInventory points g at an inventory built from
+// --oms-config's cm_nodes when no -i was given (--user and --key say how to
+// log on). The returned cleanup removes it once loading is over.
+func (a *App) defaultOMSConfigInventory(g *globals) (cleanup func(), err error) {
+	if len(g.inventories) > 0 || g.omsConfig == "" {
+		return func() {}, nil
+	}
+	path, cleanup, diags := omsConfigInventory(g.omsConfig, g.user, g.keyFile)
+	if diags.HasErrors() {
+		a.renderDiags(g, nil, diags)
+		return nil, withCode(ExitInvalid, fmt.Errorf("%d problem(s) in %s; nothing was run", countErrors(diags), g.omsConfig), true)
+	}
+	g.inventories = []string{path}
+	return cleanup, nil
+}

@@ -35,6 +35,8 @@ type globals struct {
 	askPass       bool
 	askBecomePass bool
 	omsConfig     string
+	// user and keyFile log on to the cm_nodes of --oms-config when no -i is given.
+	user, keyFile string
 }
 
 // App holds the streams and build info of one invocation.
@@ -155,6 +157,8 @@ func addRunFlags(c *cobra.Command, g *globals) {
 	f.BoolVar(&g.askPass, "ask-pass", false, "ask for the SSH password")
 	f.BoolVar(&g.askBecomePass, "ask-become-pass", false, "ask for the sudo password")
 	f.StringVar(&g.omsConfig, "oms-config", "", "take variables from an existing OMS config.yaml")
+	f.StringVar(&g.user, "user", "", "with --oms-config and no -i: the user to log on to its cm_nodes as")
+	f.StringVar(&g.keyFile, "key", "", "with --oms-config and no -i: the private key to log on with")
 }
 
 func (a *App) versionCmd() *cobra.Command {

@@ -31,8 +31,13 @@ type loaded struct {
 // load reads the inventory, variables and playbook and runs every static check.
 // Nothing here touches a host; all problems are rendered at once.
 func (a *App) load(g *globals, path string) (*loaded, error) {
+	cleanup, err := a.defaultOMSConfigInventory(g)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
 	if len(g.inventories) == 0 {
-		return nil, invalid("no inventory: pass -i FILE (an HCL or INI inventory, or a directory of them)")
+		return nil, invalid("no inventory: pass -i FILE (an HCL or INI inventory, or a directory of them), or --oms-config config.yaml to use its cm_nodes")
 	}
 	files := map[string]*hcl.File{}
 	var diags hcl.Diagnostics

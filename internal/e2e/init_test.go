@@ -550,6 +550,15 @@ func TestOMSConfigValidate(t *testing.T) {
 			t.Errorf("stderr:\n%s", r.stderr)
 		}
 	})
+	t.Run("no -i: the inventory is cm_nodes", func(t *testing.T) {
+		cfg := writeConfig(t, seedExampleFor(l, l.Addresses(), initPrefix(t, "cfg")))
+		args := append([]string{"validate", "playbooks/deploy.hcl", "--oms-config", cfg, "--user", "root", "--key", l.Key}, img...)
+		r := runInit(t, nil, args...)
+		expectCode(t, r, 0)
+		if want := fmt.Sprintf("%d host(s) targeted", len(l.Hosts)); !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	})
 	t.Run("YAML syntax error names the line", func(t *testing.T) {
 		r := validate(writeConfig(t, "oms_meta_host: a\noms_meta_port: [\n"))
 		expectCode(t, r, 4)
