@@ -248,3 +248,25 @@ func TestReadSkipsLargeContent(t *testing.T) {
 		t.Fatalf("Read small = %+v, %v", st, err)
 	}
 }
+
+func TestWriteRestoresWhenInterrupted(t *testing.T) {
+	h := transporttest.NewLocal(t)
+	p := filepath.Join(h.Dir, "config.yaml")
+	if err := os.WriteFile(p, []byte("previous\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The overwrite leaves half the content and the script is then told to
+	// stop, as when the SSH connection drops in the middle.
+	shim(t, h, "cat", `case "$2" in */.omsrun-new.*) printf 'ne' ; kill -TERM $PPID; exit 1;; esac
+exec /bin/cat "$@"
+`)
+	_, err := Write(context.Background(), h, File{Path: p, Content: []byte("next\n")})
+	var we *Error
+	if !errors.As(err, &we) || !we.Intact || !strings.Contains(we.Msg, "interrupted") {
+		t.Fatalf("err = %#v", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != "previous\n" {
+		t.Fatalf("content after an interrupted write = %q", got)
+	}
+	assertNoTemps(t, h.Dir)
+}

@@ -62,11 +62,14 @@ func writeContent(ctx context.Context, h transport.Host, f File, exists bool) (s
 		return bak, nil
 	}
 	stage, msg := scriptError(res.Stderr, res.ExitCode)
+	if res.ExitCode == 41 {
+		stage, msg = "write", "interrupted; the previous content was restored"
+	}
 	e := &Error{Host: h.Name(), Path: f.Path, Stage: stage, Msg: msg,
-		// Exit codes below 30 fail before the target is touched; 30-39
-		// restored it; 40 could not restore it (the message says where the
-		// old content is).
-		Intact:  res.ExitCode < 40,
+		// Exit codes below 30 fail before the target is touched; 30-39 and
+		// 41 restored it; 40 could not restore it (the message says where
+		// the old content is).
+		Intact:  res.ExitCode != 40,
 		NoSpace: strings.Contains(string(res.Stderr), "No space left on device"),
 	}
 	if e.NoSpace {
@@ -81,14 +84,17 @@ func writeContent(ctx context.Context, h transport.Host, f File, exists bool) (s
 // writeScript streams stdin into a temporary file beside the target, checks
 // it, snapshots the current content, optionally backs it up, then rewrites
 // the target in place and verifies it, restoring the snapshot on failure.
-// Exit codes: 2x before the target was touched, 3x target restored, 40 not.
+// A hangup or termination (the SSH connection dropped, the run cancelled)
+// while the target is being rewritten restores it as well.
+// Exit codes: 2x before the target was touched, 3x and 41 target restored,
+// 40 not restored.
 func writeScript(p, dir, wantSum string, wantSize int, bak string) string {
 	return `set -u
 umask 077
 p=` + transport.Quote(p) + `
 d=` + transport.Quote(dir) + `
 bak=` + transport.Quote(bak) + `
-new= old=
+new= old= phase=prepare
 clean() { rm -f -- "$new"; if [ -n "$old" ]; then rm -f -- "$old"; fi; }
 fail() { c=$1; shift; echo "omsrun-remotefile $*" >&2; clean; exit "$c"; }
 restore() {
@@ -102,6 +108,14 @@ restore() {
   rm -f -- "$p"
   fail "$c" "$* (the partly written new file was removed)"
 }
+onsig() {
+  trap '' HUP INT TERM PIPE
+  if [ "$phase" = overwrite ]; then
+    if [ -n "$old" ]; then cat -- "$old" > "$p" || exit 40; else rm -f -- "$p"; fi
+  fi
+  clean; exit 41
+}
+trap onsig HUP INT TERM PIPE
 new=$(mktemp "$d/.omsrun-new.XXXXXX") || fail 20 "temp: cannot create a temporary file in $d"
 cat > "$new" || fail 21 "temp: writing the new content to a temporary file in $d failed"
 [ "$(($(wc -c < "$new")))" -eq ` + strconv.Itoa(wantSize) + ` ] || fail 22 "temp: the temporary copy has the wrong size"
@@ -116,9 +130,11 @@ if [ -e "$p" ]; then
 fi
 # The redirection truncates and rewrites the target's own inode: a container
 # bind-mounting this single file sees the new content (a rename would not).
-cat -- "$new" > "$p" || restore 30 "write: writing $p failed"
-s=$(sha256sum < "$p") || restore 31 "verify: cannot checksum $p after writing"
-[ "${s%% *}" = ` + wantSum + ` ] || restore 31 "verify: $p does not hold the new content after writing"
+phase=overwrite
+cat -- "$new" > "$p" || { phase=restore; restore 30 "write: writing $p failed"; }
+s=$(sha256sum < "$p") || { phase=restore; restore 31 "verify: cannot checksum $p after writing"; }
+[ "${s%% *}" = ` + wantSum + ` ] || { phase=restore; restore 31 "verify: $p does not hold the new content after writing"; }
+phase=done
 clean
 `
 }
