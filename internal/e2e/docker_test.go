@@ -321,7 +321,11 @@ func TestContainerLifecycleE2E(t *testing.T) {
 		t.Errorf("second run: plan %+v result %+v err %v", plan, res, err)
 	}
 
-	// A newer image: recreate as an upgrade.
+	// A newer image: recreate as an upgrade. (Loaded again first: cheap
+	// when present, and it survives another test resetting the host.)
+	if _, _, err := dkStep(t, env, "docker_load", &modules.DockerLoadArgs{File: v2.Path}, false); err != nil {
+		t.Fatal(err)
+	}
 	plan, res, err = dkStep(t, env, "container_run", run(v2.Ref), false)
 	if err != nil {
 		t.Fatal(err)
