@@ -24,6 +24,7 @@ func init() { register("container_info", func() Module { return &ContainerInfo{}
 type ContainerInfoArgs struct {
 	Name       string `hcl:"name,optional"`
 	ConfigPath string `hcl:"config_path,optional"`
+	ImageFile  string `hcl:"image_file,optional"`
 }
 
 // Doc implements Module.
@@ -32,6 +33,7 @@ func (*ContainerInfo) Doc() Doc {
 		Args: map[string]string{
 			"name":        "container name (default `oms`)",
 			"config_path": "config.yaml on the host whose database names to read",
+			"image_file":  "image package on the control machine; `image_differs` says whether the container runs another image",
 		}}
 }
 
@@ -77,6 +79,18 @@ func (*ContainerInfo) Check(ctx context.Context, env *Env, a any) (*Plan, error)
 			dbs = append(dbs, cty.StringVal(v))
 		}
 	}
+	target := ""
+	if args.ImageFile != "" {
+		// The package's own manifest names the image ID, read on the control
+		// machine (cached) so an upgrade is known before anything is sent.
+		arch, err := archiveCache.Read(args.ImageFile)
+		if err != nil {
+			return nil, fmt.Errorf("image_file: %w", err)
+		}
+		if len(arch.Images) > 0 {
+			target = arch.Images[0].ID
+		}
+	}
 	summary := "no container " + args.Name
 	switch {
 	case running:
@@ -89,6 +103,8 @@ func (*ContainerInfo) Check(ctx context.Context, env *Env, a any) (*Plan, error)
 		"running":   cty.BoolVal(running),
 		"image":     cty.StringVal(image),
 		"databases": stringList(dbs),
+		// An existing container on an image other than the package's: the run upgrades it.
+		"image_differs": cty.BoolVal(exists && target != "" && image != target),
 	}}, nil
 }
 

@@ -124,6 +124,11 @@ variable "min_free_gb" {
   type    = number
   default = 50
 }
+variable "backup_dir" {
+  type        = string
+  default     = "omsrun-backups"
+  description = "where MetaDB backups go on the control machine before an upgrade"
+}
 variable "allow_existing_databases" {
   type    = bool
   default = false
@@ -141,6 +146,7 @@ step "read existing deployment" {
   container_info {
     name        = var.container_name
     config_path = local.config_path
+    image_file  = var.image_file
   }
 }
 
@@ -172,6 +178,22 @@ step "check MetaDB" {
     # Re-running on a cluster omsrun deployed finds its own databases: that is fine.
     existing_deployment = length([for name, o in steps["read existing deployment"] : name if o.exists && contains(o.databases, local.rm_db)]) > 0
     allow_existing      = var.allow_existing_databases
+  }
+}
+
+# Before an upgrade touches any node: a dump of the three databases on the
+# control machine, since the new version may migrate them.
+step "back up MetaDB before upgrade" {
+  hosts    = "oms"
+  run_once = true
+  when     = length([for name, o in steps["read existing deployment"] : name if o.image_differs]) > 0
+  metadb_backup {
+    host      = var.oms_meta_host
+    port      = var.oms_meta_port
+    user      = var.oms_meta_user
+    password  = var.oms_meta_password
+    databases = [local.rm_db, local.cm_db, local.hb_db]
+    dir       = var.backup_dir
   }
 }
 
@@ -216,8 +238,27 @@ step "config.yaml" {
   }
 }
 
-step "container" {
+# New nodes start all at once; nodes that already run are replaced one at a
+# time (an upgrade to a new image), each healthy before the next, so the VIP
+# always has nodes to send traffic to.
+step "container (new nodes)" {
   hosts = "oms"
+  when  = !steps["read existing deployment"][host.name].exists
+  container_run {
+    name        = var.container_name
+    image       = var.image
+    config_path = local.config_path
+    mount_dir   = var.mount_dir
+    host_ip     = host.address
+    https_crt   = var.https_crt
+    https_key   = var.https_key
+  }
+}
+
+step "container (rolling)" {
+  hosts  = "oms"
+  serial = "1"
+  when   = steps["read existing deployment"][host.name].exists
   container_run {
     name        = var.container_name
     image       = var.image
@@ -234,7 +275,7 @@ step "container" {
 step "reload changed config" {
   hosts  = "oms"
   serial = "1"
-  when   = changed("config.yaml") && !changed("container")
+  when   = changed("config.yaml") && !changed("container (new nodes)") && !changed("container (rolling)")
   supervisor_restart {
     container = var.container_name
   }

@@ -309,25 +309,20 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 		}
 		return res
 	}
-	evalCtx := r.Playbook.EvalContext(r.scope(h, cty.NilVal))
-	if st.When != nil {
-		v, diags := hclx.Value(st.When, evalCtx, r.Redactor.AddValue)
-		if diags.HasErrors() {
-			return done(StatusFailed, "when: "+diags.Error())
-		}
-		if v.IsNull() || !v.IsKnown() || v.Type() != cty.Bool {
-			return done(StatusFailed, fmt.Sprintf("when: %s: the condition must be true or false", st.When.Range()))
-		}
-		if v.False() {
-			return done(StatusSkipped, "condition false")
-		}
+	scope := r.scope(h, cty.NilVal)
+	run, diags := playbook.EvalWhen(r.Playbook, st, scope, r.Redactor.AddValue)
+	if diags.HasErrors() {
+		return done(StatusFailed, diagText(diags))
+	}
+	if !run {
+		return done(StatusSkipped, "condition false")
 	}
 	mod, ok := r.Modules(st.Module)
 	if !ok {
 		return done(StatusFailed, fmt.Sprintf("unknown module %q", st.Module))
 	}
 	args := mod.NewArgs()
-	if diags := hclx.Decode(st.Body, evalCtx, args, r.Redactor.AddValue); diags.HasErrors() {
+	if diags := playbook.DecodeStep(r.Playbook, st, scope, args, r.Redactor.AddValue); diags.HasErrors() {
 		return done(StatusFailed, diagText(diags))
 	}
 	if v, ok := mod.(modules.Validator); ok {

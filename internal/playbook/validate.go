@@ -108,6 +108,11 @@ func EvalWhen(p *Playbook, st *Step, s Scope, onMarked func(cty.Value)) (bool, h
 	if diags.HasErrors() {
 		return false, diags
 	}
+	if !v.IsWhollyKnown() {
+		// Only before the run (validate), where earlier steps' outputs are
+		// unknown: check the module block as if the step ran.
+		return true, diags
+	}
 	if v.IsNull() || !v.IsKnown() || v.Type() != cty.Bool {
 		got := "null"
 		if !v.IsNull() {
