@@ -48,6 +48,14 @@ lint: ## vet and gofmt
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
+FUZZTIME ?= 20s
+fuzz: ## run every fuzz target (any package's func FuzzX) for FUZZTIME each
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$dir $$f"; $(GO) test $$dir -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done
+
 golden: ## rewrite the parser golden files (review the diff before committing)
 	$(GO) test ./internal/playbook/ ./internal/inventory/ -update
 
