@@ -63,7 +63,10 @@ func omsConfigVars(g *globals) (map[string]cty.Value, hcl.Diagnostics) {
 			return nil, diags
 		}
 	}
-	return omsconfig.ToVars(c), diags
+	// The seed lets cm_url be a bare VIP; the playbook also uses it as a URL
+	// (the VIP health checks), so it gets the canonical form render_config
+	// would write anyway.
+	return omsconfig.ToVars(c.Normalized()), diags
 }
 
 // deploymentAddrs are the addresses deploy.hcl deploys to: its `oms` group,

@@ -19,7 +19,7 @@ oms_meta_password: '********'
 drc_rm_db: oms_rm
 drc_cm_db: oms_cm
 drc_cm_heartbeat_db: oms_cm_heartbeat
-cm_url: http://10.0.0.100:8088
+cm_url: 10.0.0.100
 cm_location: 100
 cm_nodes:
  - 10.0.0.2
@@ -105,6 +105,10 @@ variable "cm_location" { type = number }
 	vals, diags := omsConfigVars(&globals{omsConfig: cfg})
 	if diags.HasErrors() || !vals["cm_is_default"].RawEquals(cty.True) {
 		t.Errorf("vals = %v, diags = %v", vals, diags)
+	}
+	// The seed's bare-VIP form becomes the URL the playbook's health checks need.
+	if got := vals["cm_url"]; !got.RawEquals(cty.StringVal("http://10.0.0.100:8088")) {
+		t.Errorf("cm_url = %#v", got)
 	}
 }
 

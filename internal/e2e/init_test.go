@@ -467,6 +467,57 @@ tsdb_username: username
 tsdb_password: *************
 `
 
+// The seed's configuration file template, placeholders and comments as printed.
+const seedTemplate = `# Information about the OMS Community Edition MetaDB
+oms_meta_host: ${oms_meta_host}
+oms_meta_port: ${oms_meta_port}
+oms_meta_user: ${oms_meta_user}
+oms_meta_password: ${oms_meta_password}
+
+# You can customize the names of the following three databases, which are created in the MetaDB when you deploy OMS Community Edition.
+drc_rm_db: ${drc_rm_db}
+drc_cm_db: ${drc_cm_db}
+drc_cm_heartbeat_db: ${drc_cm_heartbeat_db}
+
+# Configurations of the OMS Community Edition cluster
+# To deploy OMS Community Edition on multiple nodes in a single region, you must set the cm_url parameter to a VIP or domain name to which all CM servers in the region are mounted.
+cm_url: ${cm_url}
+cm_location: ${cm_location}
+# The cm_region parameter is not required for single-region deployment.
+# cm_region: ${cm_region}
+# The cm_region_cn parameter is not required for single-region deployment.
+# cm_region_cn: ${cm_region_cn}
+cm_is_default: true
+cm_nodes:
+ - ${host_ip1}
+ - ${host_ip2}
+     
+# Configurations of the time-series database
+# Default value: false. To enable metric reporting, set the parameter to ` + "`true`" + ` and delete the comments for the parameter.
+# tsdb_enabled: false 
+# If the ` + "`tsdb_enabled`" + ` parameter is set to ` + "`true`" + `, delete comments for the following parameters and specify the values based on your actual configurations.
+# tsdb_service: 'INFLUXDB'
+# tsdb_url: '${tsdb_url}'
+# tsdb_username: ${tsdb_user}
+# tsdb_password: ${tsdb_password}
+`
+
+// seedTemplateFor fills the template's placeholders with the lab's values.
+func seedTemplateFor(l *labtest.Lab, nodes []string, prefix string) string {
+	var list strings.Builder
+	for _, n := range nodes {
+		list.WriteString(" - " + n + "\n")
+	}
+	r := strings.NewReplacer(
+		"${oms_meta_host}", l.MetaDB.Host, "${oms_meta_port}", strconv.Itoa(l.MetaDB.Port),
+		"${oms_meta_user}", l.MetaDB.User, "${oms_meta_password}", "'"+strings.ReplaceAll(l.MetaDB.Password, "'", "''")+"'",
+		"${drc_rm_db}", prefix+"_rm", "${drc_cm_db}", prefix+"_cm", "${drc_cm_heartbeat_db}", prefix+"_cm_hb",
+		"${cm_url}", l.VIP, "${cm_location}", "100",
+		" - ${host_ip1}\n - ${host_ip2}\n", list.String(),
+	)
+	return r.Replace(seedTemplate)
+}
+
 // seedExampleFor fills the seed's example with the lab's values, the way a
 // user replaces the x's, quoting the passwords.
 func seedExampleFor(l *labtest.Lab, nodes []string, prefix string) string {
@@ -520,6 +571,17 @@ func TestOMSConfigValidate(t *testing.T) {
 		if strings.Contains(r.stdout+r.stderr, l.MetaDB.Password) {
 			t.Errorf("password printed")
 		}
+	})
+	t.Run("seed template as printed", func(t *testing.T) {
+		r := validate(writeConfig(t, seedTemplate))
+		expectCode(t, r, 4)
+		if !strings.Contains(r.stderr, "template placeholder ${oms_meta_host}") {
+			t.Errorf("placeholders not named:\n%s", r.stderr)
+		}
+	})
+	t.Run("seed template with the lab's values", func(t *testing.T) {
+		r := validate(writeConfig(t, seedTemplateFor(l, l.Addresses(), initPrefix(t, "tpl"))))
+		expectCode(t, r, 0)
 	})
 	t.Run("cm_nodes disagrees with the inventory", func(t *testing.T) {
 		r := validate(writeConfig(t, seedExampleFor(l, l.Addresses()[:2], initPrefix(t, "cfg"))))
