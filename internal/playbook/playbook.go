@@ -16,8 +16,9 @@ import (
 // Playbook is a loaded, statically checked playbook.
 type Playbook struct {
 	Path string
-	// Vars holds every declared variable's final value (-e > var files > default),
-	// converted to its type; sensitive ones carry secret.Mark.
+	// Vars holds every declared variable's final value (the -e arguments,
+	// name=value and @file, later ones winning > Options.Preset > default),
+	// converted to its type; sensitive ones carry secret.Mark throughout.
 	Vars map[string]cty.Value
 	// Locals holds every local, evaluated once (locals may not refer to host).
 	Locals map[string]cty.Value
