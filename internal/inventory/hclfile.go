@@ -122,6 +122,11 @@ func (b *builder) childrenAttr(g *groupDecl, a *hcl.Attribute) {
 }
 
 func (b *builder) hclHost(blk *hcl.Block, group string) {
+	if name := blk.Labels[0]; !validName(name) && !validAddr(name) {
+		b.diags = append(b.diags, diag.Errorf(diag.Ptr(blk.LabelRanges[0]), "Invalid host name",
+			"%q is not a valid host name: use letters, digits, '_', '.' and '-', and put the address in address = \"…\".", name))
+		return
+	}
 	c, diags := blk.Body.Content(hostSchema)
 	b.diags = append(b.diags, diags...)
 	conn, vars := b.hostAttrs(c.Attributes)

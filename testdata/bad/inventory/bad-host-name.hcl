@@ -1,0 +1,5 @@
+group "oms" {
+  host "oms 1" {
+    address = "10.0.0.1"
+  }
+}
