@@ -285,7 +285,10 @@ func TestLabStandinRestartRereadsConfig(t *testing.T) {
 		refused <- err != nil
 	}()
 	start := time.Now()
-	l.Exec(t, h.Name, "docker exec labtest-rst supervisorctl restart oms_console oms_drc_supervisor")
+	if out, errOut, err := l.Run(context.Background(), h.Name, "docker exec labtest-rst supervisorctl restart oms_console oms_drc_supervisor"); err != nil {
+		logs, _, _ := l.Run(context.Background(), h.Name, "docker logs --tail 20 labtest-rst 2>&1")
+		t.Fatalf("supervisorctl restart: %v\n%s%s\ncontainer log:\n%s", err, out, errOut, logs)
+	}
 	if took := time.Since(start); took < 2*time.Second {
 		t.Errorf("restart took %v, want at least 2s", took)
 	}

@@ -419,3 +419,23 @@ func Lock() (func(), error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// RefreshImages rebuilds the stand-in images and, when the lab is up,
+// rewrites its facts (the image IDs in .lab/env) without touching hosts.
+func RefreshImages(o Options) error {
+	labDir := filepath.Join(o.Repo, ".lab")
+	if err := os.MkdirAll(filepath.Join(labDir, "images"), 0o755); err != nil {
+		return err
+	}
+	imgs, err := buildImages(o, labDir)
+	if err != nil {
+		return err
+	}
+	env, err := ReadEnv(filepath.Join(labDir, EnvFile))
+	if err != nil {
+		return nil // lab down: the images are all there is to refresh
+	}
+	n, _ := strconv.Atoi(env["LAB_HOST_COUNT"])
+	o.Docker = env["LAB_DOCKER"] == "1"
+	return writeFacts(o, labDir, Hosts(n), imgs)
+}

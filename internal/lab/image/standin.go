@@ -49,7 +49,7 @@ func Standin(o StandinOptions) (Spec, error) {
 	}
 	dirs := []File{
 		dir("bin", 0o755), dir("sbin", 0o755), dir("usr", 0o755), dir("usr/bin", 0o755), dir("usr/sbin", 0o755),
-		dir("etc", 0o755), dir("etc/oms-standin", 0o755), dir("root", 0o700), dir("tmp", 0o777|fs.ModeSticky),
+		dir("etc", 0o755), dir("etc/oms-standin", 0o755), dir("etc/pki", 0o755), dir("etc/pki/nginx", 0o755), dir("root", 0o700), dir("tmp", 0o777|fs.ModeSticky),
 		dir("run", 0o755), dir("var", 0o755), dir("var/log", 0o755), dir("opt", 0o755),
 		dir("home", 0o755), dir("home/admin", 0o755), dir("home/admin/conf", 0o755), dir("home/admin/logs", 0o755),
 		dir("home/ds", 0o755), dir("home/ds/store", 0o755), dir("home/ds/run", 0o755),

@@ -53,7 +53,7 @@ func superviseMain(p paths) int {
 		lg.close()
 		return 1
 	}
-	lg.infof("stand-in OMS %s starting, host ip %q", s.version, os.Getenv("OMS_HOST_IP"))
+	lg.infof("stand-in OMS %s starting, host ip %q, upgrade %v", s.version, os.Getenv("OMS_HOST_IP"), os.Getenv("IS_UPGRADE") == "true")
 	if err := s.start(lg); err != nil {
 		lg.errorf("%v", err)
 		lg.close()
@@ -135,6 +135,7 @@ func (s *supervisor) handler(port int) http.Handler {
 	mux.HandleFunc("GET /oms/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"success": true, "data": map[string]any{
 			"healthy": true, "version": version, "host_ip": os.Getenv("OMS_HOST_IP"), "port": port,
+			"is_upgrade": os.Getenv("IS_UPGRADE") == "true", "https": httpsMounted(),
 		}})
 	})
 	mux.HandleFunc("GET /oms/config", func(w http.ResponseWriter, r *http.Request) {
@@ -190,6 +191,18 @@ func initMetaDB(cfg config) error {
 		}
 	}
 	return nil
+}
+
+// httpsMounted reports whether the SSL certificate and key of the seed's
+// HTTPS option are mounted where the real image's nginx reads them.
+func httpsMounted() bool {
+	root := os.Getenv("OMS_STANDIN_ROOT")
+	for _, f := range []string{"/etc/pki/nginx/oms_server.crt", "/etc/pki/nginx/oms_server.key"} {
+		if st, err := os.Stat(root + f); err != nil || st.Size() == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func readVersion(file string) string {

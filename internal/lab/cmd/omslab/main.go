@@ -21,6 +21,7 @@ const usage = `usage: omslab COMMAND [ARGS]
   ensure        bring the lab up unless it is already up and healthy
   status        show hosts and services
   reset         return every host to bare (no containers, images, /data) and drop MetaDB databases
+  images        rebuild the stand-in images (and their IDs in .lab/env) without touching the hosts
   check-clean   fail if anything of the lab is left on the machine (after down)
   exec HOST -- COMMAND...   run a shell command inside a host as root (no ssh)
   fault ACTION [HOST]       ACTION: sshd-stop sshd-start link-cut link-restore
@@ -55,7 +56,7 @@ func run(args []string) error {
 	}
 	ctx := context.Background()
 	switch args[0] {
-	case "up", "down", "ensure", "reset":
+	case "up", "down", "ensure", "reset", "images":
 		// Two `make e2e` at once must not build the lab twice over each other.
 		unlock, err := lab.Lock()
 		if err != nil {
@@ -109,6 +110,8 @@ func run(args []string) error {
 		}
 		fmt.Println("nothing of the lab is left")
 		return nil
+	case "images":
+		return lab.RefreshImages(opts)
 	case "exec":
 		return execCmd(ctx, repo, args[1:])
 	case "fault":
