@@ -240,7 +240,7 @@ func sortedNames(m map[string]cty.Value) []string {
 // config.yaml, for runs given --oms-config without -i: every node in group
 // "oms", named oms1, oms2, … in cm_nodes order, logging on as user with
 // keyFile (either may be empty: ~/.ssh/config and the agent decide, and
-// --ask-pass supplies a password). It is written to a 0600 temporary file
+// --ask-pass supplies a password), with sudo unless the user is root. It is written to a 0600 temporary file
 // because the inventory loader reads files; cleanup removes it.
 func omsConfigInventory(cfgPath, user, keyFile string) (path string, cleanup func(), diags hcl.Diagnostics) {
 	src, diags := diag.ReadFile(cfgPath)
@@ -251,7 +251,9 @@ func omsConfigInventory(cfgPath, user, keyFile string) (path string, cleanup fun
 	if diags.HasErrors() {
 		return "", nil, diags
 	}
-	data := wizard.Inventory(&wizard.Answers{Nodes: c.CMNodes, SSHUser: user, SSHKey: keyFile, Secrets: wizard.SecretsEnv})
+	// The seed: a user other than root must have sudo on the nodes.
+	become := user != "" && user != "root"
+	data := wizard.Inventory(&wizard.Answers{Nodes: c.CMNodes, SSHUser: user, SSHKey: keyFile, Become: become, Secrets: wizard.SecretsEnv})
 	f, err := os.CreateTemp("", "omsrun-inventory-*.hcl")
 	if err != nil {
 		return "", nil, hcl.Diagnostics{diag.Errorf(diag.FileStart(cfgPath), "Cannot build the inventory", "%v.", err)}

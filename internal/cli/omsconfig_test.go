@@ -123,7 +123,7 @@ func TestOMSConfigInventory(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if len(inv.Hosts) != 2 || inv.Hosts[0].Address != "10.0.0.2" || inv.Hosts[0].User != "admin" || inv.Hosts[0].KeyFile != "/keys/id" {
+	if len(inv.Hosts) != 2 || inv.Hosts[0].Address != "10.0.0.2" || inv.Hosts[0].User != "admin" || inv.Hosts[0].KeyFile != "/keys/id" || !inv.Hosts[0].Become {
 		t.Errorf("hosts = %+v", inv.Hosts[0])
 	}
 	if _, ok := inv.Groups["oms"]; !ok {
