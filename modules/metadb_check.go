@@ -2,19 +2,16 @@ package modules
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/omsrun/omsrun/internal/metadb"
 	"github.com/omsrun/omsrun/internal/omsconfig"
+	"github.com/omsrun/omsrun/internal/secret"
 )
 
 // MetadbCheck connects to the MetaDB, reports its version and whether the
@@ -105,154 +102,36 @@ func (*MetadbCheck) Validate(args any) error {
 	return errors.Join(errs...)
 }
 
-// MetaDBTarget is how to reach the MetaDB and which databases to look for.
-type MetaDBTarget struct {
-	Host      string
-	Port      int
-	User      string
-	Password  string
-	Databases []string
-	Timeout   time.Duration
-	// Dial, when set, opens the TCP connection (e.g. through an SSH host).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Via names where Dial connects from, for messages ("from host n1").
-	Via string
-}
-
-// MetaDBProbe is what a connection to the MetaDB learned.
-type MetaDBProbe struct {
-	Version  string
-	Existing []string
-	Absent   []string
-}
-
-// MetaDBErrorKind tells the failures a user fixes differently apart.
-type MetaDBErrorKind int
-
-// The kinds of MetaDB failure.
-const (
-	MetaDBOther MetaDBErrorKind = iota
-	MetaDBUnreachable
-	MetaDBAuth
-	MetaDBPrivileges
-)
-
-// MetaDBError is a failed MetaDB check with a message written for the user.
-type MetaDBError struct {
-	Kind MetaDBErrorKind
-	Msg  string
-	Err  error
-}
-
-func (e *MetaDBError) Error() string { return e.Msg }
-func (e *MetaDBError) Unwrap() error { return e.Err }
-
-// ProbeMetaDB connects to the MetaDB, reads its version and, for each
-// database, whether it exists. Shared with `omsrun init`, which asks the
-// same questions interactively.
-func ProbeMetaDB(ctx context.Context, t MetaDBTarget) (MetaDBProbe, error) {
-	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
-	defer cancel()
-	cfg := mysql.NewConfig()
-	cfg.Net = "tcp"
-	cfg.Addr = net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
-	cfg.User, cfg.Passwd = t.User, t.Password
-	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = t.Timeout, t.Timeout, t.Timeout
-	// The driver would log to stderr; modules never print, the error says it all.
-	cfg.Logger = &mysql.NopLogger{}
-	if t.Dial != nil {
-		dial := t.Dial
-		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dial(ctx, network, addr)
-			if err != nil {
-				return nil, &viaDialError{err}
-			}
-			return &deadlineConn{Conn: c}, nil
-		}
-	}
-	connector, err := mysql.NewConnector(cfg)
-	if err != nil {
-		return MetaDBProbe{}, &MetaDBError{Msg: "MetaDB settings: " + err.Error(), Err: err}
-	}
-	db := sql.OpenDB(connector)
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return MetaDBProbe{}, classifyMetaDB(err, t)
-	}
-	defer conn.Close()
-
-	var p MetaDBProbe
-	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&p.Version); err != nil {
-		return MetaDBProbe{}, classifyMetaDB(err, t)
-	}
-	// USE tells existence and privilege apart where information_schema would
-	// silently hide a database the user may not see: 1049 is "unknown
-	// database" (absent, and the user could create it), 1044 is "access denied".
-	for _, name := range t.Databases {
-		_, err := conn.ExecContext(ctx, "USE `"+strings.ReplaceAll(name, "`", "``")+"`")
-		var me *mysql.MySQLError
-		switch {
-		case err == nil:
-			p.Existing = append(p.Existing, name)
-		case errors.As(err, &me) && me.Number == 1049:
-			p.Absent = append(p.Absent, name)
-		default:
-			return p, classifyMetaDB(err, t)
-		}
-	}
-	return p, nil
-}
-
-// classifyMetaDB turns a driver error into one of the distinct messages.
-func classifyMetaDB(err error, t MetaDBTarget) error {
-	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
-	from := ""
-	if t.Via != "" {
-		from = " from " + t.Via
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		switch me.Number {
-		case 1045:
-			return &MetaDBError{Kind: MetaDBAuth, Err: err, Msg: fmt.Sprintf(
-				"the MetaDB at %s refused user %q: wrong password, or the user may not connect from this address (MySQL error 1045)", addr, t.User)}
-		case 1044, 1142, 1227:
-			return &MetaDBError{Kind: MetaDBPrivileges, Err: err, Msg: fmt.Sprintf(
-				"user %q lacks privileges on the MetaDB at %s: %s (MySQL error %d); OMS needs to create and use its databases, e.g. GRANT ALL PRIVILEGES ON `oms_%%`.* TO the user",
-				t.User, addr, me.Message, me.Number)}
-		}
-		return &MetaDBError{Err: err, Msg: fmt.Sprintf("the MetaDB at %s answered: %s (MySQL error %d)", addr, me.Message, me.Number)}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || isDialError(err) {
-		return &MetaDBError{Kind: MetaDBUnreachable, Err: err, Msg: fmt.Sprintf(
-			"cannot reach the MetaDB at %s%s: %v (check oms_meta_host/oms_meta_port and that a firewall lets the connection through)", addr, from, err)}
-	}
-	return &MetaDBError{Err: err, Msg: fmt.Sprintf("talking to the MetaDB at %s%s: %v", addr, from, err)}
-}
-
-// isDialError recognises a failure to connect that the dial path did not
-// wrap as a net.Error (an SSH direct-tcpip refusal, for one).
-func isDialError(err error) bool {
-	var op *net.OpError
-	var via *viaDialError
-	if errors.As(err, &op) || errors.As(err, &via) {
-		return true
-	}
-	s := strings.ToLower(err.Error())
-	return strings.Contains(s, "connection refused") || strings.Contains(s, "no route to host") ||
-		strings.Contains(s, "i/o timeout") || strings.Contains(s, "open failed") || errors.Is(err, mysql.ErrInvalidConn)
-}
-
-func (a *MetadbCheckArgs) target(env *Env) MetaDBTarget {
+func (a *MetadbCheckArgs) target(env *Env) metadb.Target {
 	d, _ := a.timeout()
-	t := MetaDBTarget{Host: a.Host, Port: a.Port, User: a.User, Password: a.Password, Databases: a.Databases, Timeout: d}
+	t := metadb.Target{Host: a.Host, Port: a.Port, User: a.User, Password: secret.String(a.Password), Timeout: d}
 	if a.ViaHost {
 		t.Dial = env.Host.Dial
-		t.Via = "host " + env.HostName
 	}
 	return t
+}
+
+// explain adds where the connection came from and what to do to a
+// classified MetaDB failure; errors.As still finds the *metadb.Error.
+func (a *MetadbCheckArgs) explain(env *Env, err error) error {
+	var me *metadb.Error
+	if !errors.As(err, &me) {
+		return err
+	}
+	from := ""
+	if a.ViaHost {
+		from = " (connecting from host " + env.HostName + ")"
+	}
+	advice := ""
+	switch me.Kind {
+	case metadb.Unreachable:
+		advice = "; check oms_meta_host and oms_meta_port, and that no firewall is in the way"
+	case metadb.AccessDenied:
+		advice = "; check oms_meta_user and oms_meta_password, and that the user may connect from the OMS nodes"
+	case metadb.NoPrivilege:
+		advice = "; OMS creates and uses these databases, so grant the user all privileges on them"
+	}
+	return fmt.Errorf("%w%s%s", err, from, advice)
 }
 
 // existsMsg is the seed's warning, with what to do about it in omsrun.
@@ -265,9 +144,9 @@ func existsMsg(names []string) string {
 // Check connects and reads; existing databases stop here unless confirmed.
 func (*MetadbCheck) Check(ctx context.Context, env *Env, args any) (*Plan, error) {
 	a := args.(*MetadbCheckArgs)
-	p, err := ProbeMetaDB(ctx, a.target(env))
+	p, err := metadb.Check(ctx, a.target(env), a.Databases)
 	if err != nil {
-		return nil, err
+		return nil, a.explain(env, err)
 	}
 	if len(p.Existing) > 0 && !a.AllowExisting && !a.ExistingDeployment && !env.Yes {
 		return nil, errors.New(existsMsg(p.Existing))
@@ -286,13 +165,13 @@ func (*MetadbCheck) Check(ctx context.Context, env *Env, args any) (*Plan, error
 
 // Apply reports what Check found; it changes nothing.
 func (m *MetadbCheck) Apply(ctx context.Context, env *Env, args any, plan *Plan) (*Result, error) {
-	p, ok := plan.Data.(MetaDBProbe)
+	p, ok := plan.Data.(metadb.Report)
 	if !ok {
 		pl, err := m.Check(ctx, env, args)
 		if err != nil {
 			return nil, err
 		}
-		p, plan = pl.Data.(MetaDBProbe), pl
+		p, plan = pl.Data.(metadb.Report), pl
 	}
 	res := &Result{Msg: plan.Summary, Outputs: map[string]cty.Value{
 		"version":  cty.StringVal(p.Version),
@@ -316,45 +195,4 @@ func metadbNames(ss []string) cty.Value {
 		vals[i] = cty.StringVal(s)
 	}
 	return cty.ListVal(vals)
-}
-
-// viaDialError marks a failure of the dial through a host.
-type viaDialError struct{ err error }
-
-func (e *viaDialError) Error() string { return e.err.Error() }
-func (e *viaDialError) Unwrap() error { return e.err }
-
-// deadlineConn gives deadlines to a connection that has none (an SSH
-// direct-tcpip channel refuses them, and the MySQL driver sets them on every
-// packet): when a deadline passes, the connection is closed, which fails the
-// pending read or write just as a timeout would.
-type deadlineConn struct {
-	net.Conn
-	mu    sync.Mutex
-	timer *time.Timer
-}
-
-func (c *deadlineConn) SetDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
-	}
-	if !t.IsZero() {
-		c.timer = time.AfterFunc(time.Until(t), func() { c.Conn.Close() })
-	}
-	return nil
-}
-
-func (c *deadlineConn) SetReadDeadline(t time.Time) error  { return c.SetDeadline(t) }
-func (c *deadlineConn) SetWriteDeadline(t time.Time) error { return c.SetDeadline(t) }
-
-func (c *deadlineConn) Close() error {
-	c.mu.Lock()
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	c.mu.Unlock()
-	return c.Conn.Close()
 }

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
+	"github.com/omsrun/omsrun/internal/metadb"
 	"github.com/omsrun/omsrun/internal/transport/transporttest"
 )
 
@@ -28,29 +27,27 @@ func TestMetadbCheckValidate(t *testing.T) {
 	}
 }
 
-func TestClassifyMetaDB(t *testing.T) {
-	tgt := MetaDBTarget{Host: "db", Port: 3306, User: "oms"}
+func TestMetadbCheckExplain(t *testing.T) {
+	a := &MetadbCheckArgs{ViaHost: true}
+	env := &Env{HostName: "n1"}
 	tests := []struct {
-		name string
-		err  error
-		kind MetaDBErrorKind
+		kind metadb.Kind
 		want string
 	}{
-		{"wrong password", &mysql.MySQLError{Number: 1045, Message: "Access denied"}, MetaDBAuth, "wrong password"},
-		{"no db privilege", &mysql.MySQLError{Number: 1044, Message: "Access denied for user to database 'oms_rm'"}, MetaDBPrivileges, "lacks privileges"},
-		{"no table privilege", &mysql.MySQLError{Number: 1142, Message: "SELECT command denied"}, MetaDBPrivileges, "MySQL error 1142"},
-		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, MetaDBUnreachable, "cannot reach the MetaDB at db:3306"},
-		{"timeout", context.DeadlineExceeded, MetaDBUnreachable, "cannot reach"},
-		{"other server error", &mysql.MySQLError{Number: 1040, Message: "Too many connections"}, MetaDBOther, "Too many connections"},
+		{metadb.Unreachable, "check oms_meta_host and oms_meta_port"},
+		{metadb.AccessDenied, "check oms_meta_user and oms_meta_password"},
+		{metadb.NoPrivilege, "grant the user all privileges"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := classifyMetaDB(tt.err, tgt)
-			var me *MetaDBError
-			if !errors.As(err, &me) || me.Kind != tt.kind || !strings.Contains(me.Msg, tt.want) {
-				t.Fatalf("classify = %#v; want kind %d with %q", err, tt.kind, tt.want)
-			}
-		})
+		err := a.explain(env, &metadb.Error{Kind: tt.kind, Addr: "db:3306", User: "oms", Err: errors.New("x")})
+		var me *metadb.Error
+		if !errors.As(err, &me) || me.Kind != tt.kind || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "from host n1") {
+			t.Errorf("explain(kind %d) = %v", tt.kind, err)
+		}
+	}
+	plain := errors.New("plain")
+	if a.explain(env, plain) != plain {
+		t.Error("an unclassified error was rewritten")
 	}
 }
 
@@ -66,8 +63,8 @@ func TestMetadbCheckUnreachable(t *testing.T) {
 	a := &MetadbCheckArgs{Host: "127.0.0.1", Port: port, User: "u", Password: "p", Databases: []string{"oms_rm"}, ViaHost: true, Timeout: cfgPtr("3s")}
 	start := time.Now()
 	_, err = (&MetadbCheck{}).Check(context.Background(), cfgEnv(h, "10.0.0.2"), a)
-	var me *MetaDBError
-	if !errors.As(err, &me) || me.Kind != MetaDBUnreachable || !strings.Contains(me.Msg, "from host n1") {
+	var me *metadb.Error
+	if !errors.As(err, &me) || me.Kind != metadb.Unreachable || !strings.Contains(err.Error(), "from host n1") {
 		t.Fatalf("err = %v; want unreachable from host n1", err)
 	}
 	if time.Since(start) > 5*time.Second {

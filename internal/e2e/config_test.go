@@ -12,6 +12,7 @@ import (
 
 	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/lab/labtest"
+	"github.com/omsrun/omsrun/internal/metadb"
 	"github.com/omsrun/omsrun/internal/omsconfig"
 	"github.com/omsrun/omsrun/internal/remotefile"
 	"github.com/omsrun/omsrun/internal/secret"
@@ -103,8 +104,8 @@ func TestMetadbCheckOnLab(t *testing.T) {
 		henv := *env
 		henv.Host = cfgHost(t, l, 0)
 		_, err := m.Check(ctx, &henv, a)
-		var me *modules.MetaDBError
-		if !errors.As(err, &me) || me.Kind != modules.MetaDBUnreachable || !strings.Contains(err.Error(), "from host "+l.Hosts[0].Name) {
+		var me *metadb.Error
+		if !errors.As(err, &me) || me.Kind != metadb.Unreachable || !strings.Contains(err.Error(), "connecting from host "+l.Hosts[0].Name) {
 			t.Fatalf("err = %v; want the unreachable message naming the host", err)
 		}
 	})
@@ -113,8 +114,8 @@ func TestMetadbCheckOnLab(t *testing.T) {
 		a := base()
 		a.Password = "not-the-password"
 		_, err := m.Check(ctx, env, a)
-		var me *modules.MetaDBError
-		if !errors.As(err, &me) || me.Kind != modules.MetaDBAuth || !strings.Contains(err.Error(), "wrong password") {
+		var me *metadb.Error
+		if !errors.As(err, &me) || me.Kind != metadb.AccessDenied || !strings.Contains(err.Error(), "wrong user name or password") {
 			t.Fatalf("err = %v; want the wrong-password message", err)
 		}
 		if strings.Contains(err.Error(), "not-the-password") {
@@ -126,8 +127,8 @@ func TestMetadbCheckOnLab(t *testing.T) {
 		a := base()
 		a.Port, a.Timeout = 1, ptrTo("3s")
 		_, err := m.Check(ctx, env, a)
-		var me *modules.MetaDBError
-		if !errors.As(err, &me) || me.Kind != modules.MetaDBUnreachable || !strings.Contains(err.Error(), "cannot reach the MetaDB") {
+		var me *metadb.Error
+		if !errors.As(err, &me) || me.Kind != metadb.Unreachable || !strings.Contains(err.Error(), "cannot reach the MetaDB") {
 			t.Fatalf("err = %v; want the unreachable message", err)
 		}
 	})
@@ -139,8 +140,8 @@ func TestMetadbCheckOnLab(t *testing.T) {
 		a := base()
 		a.User, a.Password = user, "np-Pass1"
 		_, err := m.Check(ctx, env, a)
-		var me *modules.MetaDBError
-		if !errors.As(err, &me) || me.Kind != modules.MetaDBPrivileges || !strings.Contains(err.Error(), "lacks privileges") {
+		var me *metadb.Error
+		if !errors.As(err, &me) || me.Kind != metadb.NoPrivilege || !strings.Contains(err.Error(), "lacks privileges") {
 			t.Fatalf("err = %v; want the privileges message", err)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -41,6 +42,9 @@ type Report struct {
 	Version string
 	// Existing are the asked-for databases that already exist, in the order asked.
 	Existing []string
+	// Absent are the asked-for databases that do not exist (and that the user
+	// may create), in the order asked.
+	Absent []string
 }
 
 // Kind says which of the failures a user can act on happened.
@@ -90,7 +94,18 @@ func (t Target) Config() *mysql.Config {
 	c.WriteTimeout = t.timeout()
 	// OceanBase and older MySQL servers still offer only mysql_native_password.
 	c.AllowNativePasswords = true
-	c.DialFunc = t.Dial
+	// The driver would log to stderr; the returned errors say it all.
+	c.Logger = &mysql.NopLogger{}
+	if t.Dial != nil {
+		dial := t.Dial
+		c.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, &dialError{err}
+			}
+			return &deadlineConn{Conn: conn}, nil
+		}
+	}
 	return c
 }
 
@@ -112,33 +127,28 @@ func Check(ctx context.Context, t Target, dbs []string) (Report, error) {
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(ctx, 2*t.timeout())
 	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		return r, t.classify(err)
-	}
-	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&r.Version); err != nil {
-		return r, t.classify(err)
-	}
-	// information_schema rather than SHOW DATABASES LIKE: one round trip, no
-	// pattern escaping, and OceanBase's MySQL mode answers it the same way.
-	rows, err := db.QueryContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+	c, err := db.Conn(ctx)
 	if err != nil {
 		return r, t.classify(err)
 	}
-	defer rows.Close()
-	have := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return r, t.classify(err)
-		}
-		have[name] = true
-	}
-	if err := rows.Err(); err != nil {
+	defer c.Close()
+	if err := c.QueryRowContext(ctx, "SELECT VERSION()").Scan(&r.Version); err != nil {
 		return r, t.classify(err)
 	}
+	// USE rather than information_schema, which silently hides a database
+	// the user may not see: USE answers 1049 (unknown database: absent, and
+	// the user could create it) apart from 1044 (access denied), so missing
+	// privileges are reported now rather than when OMS first starts.
 	for _, d := range dbs {
-		if have[d] {
+		_, err := c.ExecContext(ctx, "USE "+quoteIdent(d))
+		var me *mysql.MySQLError
+		switch {
+		case err == nil:
 			r.Existing = append(r.Existing, d)
+		case errors.As(err, &me) && me.Number == erBadDB:
+			r.Absent = append(r.Absent, d)
+		default:
+			return r, t.classify(err)
 		}
 	}
 	return r, nil
@@ -150,6 +160,7 @@ const (
 	erDBAccessDenied    = 1044
 	erTableAccessDenied = 1142
 	erHostNotPrivileged = 1130 // user exists but not for this client host
+	erBadDB             = 1049 // unknown database
 )
 
 func (t Target) classify(err error) error {
@@ -164,8 +175,57 @@ func (t Target) classify(err error) error {
 		case erDBAccessDenied, erTableAccessDenied:
 			e.Kind = NoPrivilege
 		}
-	case errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded), errors.Is(err, mysql.ErrInvalidConn):
+	case errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded), errors.Is(err, mysql.ErrInvalidConn), isDialError(err):
 		e.Kind = Unreachable
 	}
 	return e
+}
+
+// isDialError recognises a failed dial through Target.Dial (an SSH
+// direct-tcpip refusal is no net.Error).
+func isDialError(err error) bool {
+	var d *dialError
+	return errors.As(err, &d)
+}
+
+// dialError marks a failure of Target.Dial.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// deadlineConn gives deadlines to a connection that has none: an SSH
+// direct-tcpip channel refuses them ("deadline not supported") and the driver
+// sets them on every packet when ReadTimeout/WriteTimeout are set. When a
+// deadline passes the connection is closed, which fails the pending read or
+// write as a timeout would.
+type deadlineConn struct {
+	net.Conn
+	mu    sync.Mutex
+	timer *time.Timer
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if !t.IsZero() {
+		c.timer = time.AfterFunc(time.Until(t), func() { c.Conn.Close() })
+	}
+	return nil
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error  { return c.SetDeadline(t) }
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error { return c.SetDeadline(t) }
+
+func (c *deadlineConn) Close() error {
+	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
+	return c.Conn.Close()
 }
