@@ -65,10 +65,12 @@ func writeFacts(o Options, labDir string, hosts []Host, images map[string]image.
 	}
 
 	var ini strings.Builder
-	ini.WriteString("# omslab: the lab hosts (Ansible INI). Host keys: " + abs(KnownHostsFile) + "\n[oms]\n")
+	ini.WriteString("# omslab: the lab hosts (Ansible INI)\n[oms]\n")
 	for _, h := range hosts {
 		fmt.Fprintf(&ini, "%s ansible_host=%s\n", h.Name, h.Address)
 	}
+	// Ansible has no variable for a known_hosts file; its users pass the
+	// ssh option, which is what this line does.
 	fmt.Fprintf(&ini, "\n[all:vars]\nansible_user=root\nansible_ssh_private_key_file=%s\nansible_ssh_common_args='-o UserKnownHostsFile=%s'\n",
 		abs(KeyFile), abs(KnownHostsFile))
 
