@@ -86,6 +86,9 @@ func dkStep(t *testing.T, env *modules.Env, name string, args any, check bool) (
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	plan, err := m.Check(ctx, env, args)
+	if plan != nil {
+		t.Logf("%s on %s: plan %q (change=%v unknown=%v)", name, env.HostName, plan.Summary, plan.Change, plan.Unknown)
+	}
 	if err != nil || check || (!plan.Change && !plan.Unknown) {
 		return plan, nil, err
 	}
@@ -386,6 +389,8 @@ func TestContainerLifecycleE2E(t *testing.T) {
 	_, _, err = dkStep(t, env, "container_run", run(v1.Ref), false)
 	if err == nil || !strings.Contains(err.Error(), "docker_init") || !strings.Contains(err.Error(), "cm_location") {
 		t.Errorf("bad config: %v", err)
+	} else {
+		t.Logf("bad config reported as:\n%v", err)
 	}
 }
 
