@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -369,7 +370,7 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 		if err != nil && transport.IsUnreachable(err) {
 			break
 		}
-		if st.Until != nil && !r.Opts.Check {
+		if st.Until != nil && !r.Opts.Check && !st.CheckMode {
 			ok, uerr := r.untilMet(st, h, out, err)
 			if uerr != nil {
 				err = uerr
@@ -409,13 +410,13 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 	} else if plan != nil {
 		r.setOutputs(st.Name, h.Name, plan.Outputs)
 	}
-	if r.Opts.Check {
+	if r.Opts.Check || st.CheckMode {
 		res.Diff = plan.Diff
 		switch {
 		case plan.Unknown:
-			return done(StatusChanged, "would run: "+plan.Summary)
+			return done(StatusChanged, wouldText("would run: ", plan.Summary))
 		case plan.Change:
-			return done(StatusChanged, "would change: "+plan.Summary)
+			return done(StatusChanged, wouldText("would change: ", plan.Summary))
 		}
 		return done(StatusOK, plan.Summary)
 	}
@@ -441,7 +442,7 @@ func (r *Runner) attempt(ctx context.Context, st *playbook.Step, mod modules.Mod
 	if err == nil && plan == nil {
 		plan = &modules.Plan{}
 	}
-	if err != nil || r.Opts.Check {
+	if err != nil || r.Opts.Check || st.CheckMode {
 		return nil, plan, timeoutErr(ctx, st, err)
 	}
 	if !plan.Change && !plan.Unknown {
@@ -497,6 +498,14 @@ func (r *Runner) setOutputs(step, host string, outs map[string]cty.Value) {
 		r.outputs[step] = map[string]cty.Value{}
 	}
 	r.outputs[step][host] = cty.ObjectVal(outs)
+}
+
+// wouldText prefixes a plan summary for check mode unless it already speaks conditionally.
+func wouldText(prefix, summary string) string {
+	if strings.HasPrefix(summary, "would ") {
+		return summary
+	}
+	return prefix + summary
 }
 
 func outputText(out *modules.Result, name string) string {

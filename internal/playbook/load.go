@@ -36,6 +36,7 @@ var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "locals"},
 	{Type: "playbook"},
 	{Type: "step", LabelNames: []string{"name"}},
+	{Type: "include", LabelNames: []string{"path"}},
 }}
 
 var playbookSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -78,7 +79,9 @@ func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 
 	var localBlocks, stepBlocks []*hcl.Block
 	var pbBlock *hcl.Block
-	for _, blk := range content.Blocks {
+	blocks, id := p.includeBlocks(content.Blocks)
+	diags = append(diags, id...)
+	for _, blk := range blocks {
 		switch blk.Type {
 		case "variable":
 			diags = append(diags, p.declareVariable(blk)...)

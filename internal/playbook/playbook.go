@@ -77,6 +77,9 @@ type Step struct {
 	Delay        time.Duration
 	Until        hcl.Expression // nil when unset; sees `result`
 	IgnoreErrors bool
+	// CheckMode runs the step in check mode even in a real run: it reports
+	// what would change and changes nothing (status.hcl's config drift).
+	CheckMode bool
 
 	// Module is the name of the step's single module block; Body is that block's body.
 	Module      string

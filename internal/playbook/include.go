@@ -1,0 +1,62 @@
+package playbook
+
+import (
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/omsrun/omsrun/internal/diag"
+)
+
+// includeSchema is what an included file may hold: shared declarations, so
+// that deploy.hcl, reconfigure.hcl and status.hcl take the same var file
+// without repeating forty lines of variable blocks.
+var includeSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "locals"},
+}}
+
+// includeBlocks replaces each `include "file.hcl" {}` block with the variable
+// and locals blocks of that file (relative to the playbook). Includes do not
+// nest: an included file is a list of declarations, not a playbook.
+func (p *Playbook) includeBlocks(blocks hcl.Blocks) (hcl.Blocks, hcl.Diagnostics) {
+	var out hcl.Blocks
+	var diags hcl.Diagnostics
+	for _, blk := range blocks {
+		if blk.Type != "include" {
+			out = append(out, blk)
+			continue
+		}
+		name := blk.Labels[0]
+		path := name
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(p.Dir, name)
+		}
+		if _, seen := p.Files[path]; seen {
+			diags = append(diags, diag.Errorf(diag.Ptr(blk.LabelRanges[0]), "Duplicate include",
+				"%q is already included; include each file once.", name))
+			continue
+		}
+		src, d := diag.ReadFile(path)
+		if d.HasErrors() {
+			for _, x := range d {
+				if x.Subject == nil {
+					x.Subject = diag.Ptr(blk.LabelRanges[0])
+				}
+			}
+			diags = append(diags, d...)
+			continue
+		}
+		f, d := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		p.Files[path] = f
+		c, d := f.Body.Content(includeSchema)
+		diags = append(diags, d...)
+		out = append(out, c.Blocks...)
+	}
+	return out, diags
+}

@@ -1,0 +1,139 @@
+# The variables every OMS playbook shares: the keys of OMS's config.yaml
+# (verbatim), the image, and where things live on the nodes. One var file
+# (omsrun init writes it, or -e @vars.hcl) serves deploy.hcl, reconfigure.hcl,
+# upgrade.hcl, status.hcl and uninstall.hcl alike.
+
+# --- MetaDB (the seed's config.yaml keys, verbatim) ---
+variable "oms_meta_host" {
+  type        = string
+  description = "MetaDB address (MySQL, or an OceanBase MySQL tenant)"
+}
+variable "oms_meta_port" {
+  type    = number
+  default = 2881
+}
+variable "oms_meta_user" {
+  type        = string
+  description = "MetaDB user, e.g. root@oms_tenant#cluster for OceanBase"
+}
+variable "oms_meta_password" {
+  type      = string
+  sensitive = true
+}
+variable "db_prefix" {
+  type        = string
+  default     = "oms"
+  description = "names the three databases <prefix>_rm, <prefix>_cm, <prefix>_cm_hb unless given below"
+}
+variable "drc_rm_db" {
+  type    = string
+  default = null
+}
+variable "drc_cm_db" {
+  type    = string
+  default = null
+}
+variable "drc_cm_heartbeat_db" {
+  type    = string
+  default = null
+}
+
+# --- CM ---
+variable "cm_url" {
+  type        = string
+  description = "the VIP (or domain) in front of every node's port 8088"
+}
+variable "cm_location" {
+  type    = number
+  default = 100
+}
+variable "cm_region" {
+  type    = string
+  default = ""
+}
+variable "cm_region_cn" {
+  type    = string
+  default = ""
+}
+variable "cm_is_default" {
+  type    = bool
+  default = true
+}
+variable "cm_nodes" {
+  type        = list(string)
+  default     = []
+  description = "node addresses; empty means every host of the oms group"
+}
+
+# --- time-series database ---
+variable "tsdb_enabled" {
+  type    = bool
+  default = false
+}
+variable "tsdb_service" {
+  type    = string
+  default = "INFLUXDB"
+}
+variable "tsdb_url" {
+  type    = string
+  default = ""
+}
+variable "tsdb_username" {
+  type    = string
+  default = ""
+}
+variable "tsdb_password" {
+  type      = string
+  default   = ""
+  sensitive = true
+}
+
+# --- the image and the nodes ---
+variable "image" {
+  type        = string
+  description = "image reference the container runs, e.g. oms:feature_4.2.5-ce"
+}
+variable "image_file" {
+  type        = string
+  description = "the OMS package (.tar.gz) on the control machine"
+}
+variable "mount_dir" {
+  type    = string
+  default = "/data/oms"
+}
+variable "config_path" {
+  type    = string
+  default = ""
+}
+variable "container_name" {
+  type    = string
+  default = "oms"
+}
+variable "https_crt" {
+  type    = string
+  default = ""
+}
+variable "https_key" {
+  type    = string
+  default = ""
+}
+variable "min_free_gb" {
+  type    = number
+  default = 50
+}
+variable "backup_dir" {
+  type        = string
+  default     = "omsrun-backups"
+  description = "where MetaDB backups go on the control machine before an upgrade"
+}
+variable "allow_existing_databases" {
+  type    = bool
+  default = false
+}
+
+locals {
+  rm_db       = var.drc_rm_db != null ? var.drc_rm_db : "${var.db_prefix}_rm"
+  cm_db       = var.drc_cm_db != null ? var.drc_cm_db : "${var.db_prefix}_cm"
+  hb_db       = var.drc_cm_heartbeat_db != null ? var.drc_cm_heartbeat_db : "${var.db_prefix}_cm_hb"
+  config_path = var.config_path != "" ? var.config_path : "${var.mount_dir}/config.yaml"
+}
