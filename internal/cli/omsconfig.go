@@ -4,15 +4,10 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/ext/typeexpr"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/inventory"
@@ -123,37 +118,19 @@ func envRefVar(arg string) (name string, v cty.Value, diags hcl.Diagnostics, ok 
 	return name, cty.StringVal(val).Mark(secret.Mark), nil, true
 }
 
-// extraVarArgs returns the -e arguments for playbook.Options.ExtraVars:
-// the --oms-config values first, so that every -e wins over them, then the
-// -e arguments in order with each `name=@env:VAR` replaced by its value.
-//
-// Only variables the playbook declares are passed, and only as text the
-// loader takes without error: the loader quotes an argument's text in its
-// diagnostics, and a password must never be quoted back. (Options.Preset,
-// where the loader has it, carries values without this detour.)
-func extraVarArgs(g *globals, playbookPath string) ([]string, hcl.Diagnostics) {
-	declared, diags := declaredVars(playbookPath)
-	if diags.HasErrors() {
-		// The loader reports the broken playbook itself.
-		return g.extraVars, nil
-	}
-	var args []string
+// varSources splits the variable sources for playbook.Load. --oms-config
+// values and `-e name=@env:VAR` references become Options.Preset: values
+// rather than -e text, which the loader quotes in its diagnostics and a
+// password must never be. Preset sits under every plain -e; among presets
+// an @env reference wins over the config. The other -e arguments are passed
+// on in order.
+func varSources(g *globals) (preset map[string]cty.Value, args []string, diags hcl.Diagnostics) {
+	preset = map[string]cty.Value{}
 	if g.omsConfig != "" {
 		vals, d := omsConfigVars(g)
 		diags = append(diags, d...)
-		for _, k := range sortedNames(vals) {
-			t, ok := declared[k]
-			if !ok {
-				// Playbooks other than deploy.hcl use a few of the keys only.
-				continue
-			}
-			arg, err := varArg(k, vals[k], t)
-			if err != nil {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot use " + k + " from --oms-config",
-					Detail: err.Error(), Subject: diag.FileStart(g.omsConfig)})
-				continue
-			}
-			args = append(args, arg)
+		for k, v := range vals {
+			preset[k] = v
 		}
 	}
 	for _, e := range g.extraVars {
@@ -163,77 +140,11 @@ func extraVarArgs(g *globals, playbookPath string) ([]string, hcl.Diagnostics) {
 			continue
 		}
 		diags = append(diags, d...)
-		if d.HasErrors() {
-			continue
+		if !d.HasErrors() {
+			preset[name] = v
 		}
-		t, ok := declared[name]
-		switch {
-		case !ok:
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared variable " + name,
-				Detail: fmt.Sprintf("-e %s: the playbook %s declares no variable %q.", e, playbookPath, name)})
-			continue
-		case t != cty.String && t != cty.DynamicPseudoType:
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "@env: needs a string variable",
-				Detail: fmt.Sprintf("-e %s: %s has type %s; @env: is meant for passwords and other strings.", e, name, t.FriendlyName())})
-			continue
-		}
-		// A string variable takes the text after = verbatim.
-		raw, _ := v.Unmark()
-		args = append(args, name+"="+raw.AsString())
 	}
-	return args, diags
-}
-
-// varArg writes one value as a -e argument the loader reads back as the
-// same value: verbatim text for a string variable, an HCL literal otherwise.
-func varArg(name string, v cty.Value, t cty.Type) (string, error) {
-	v, _ = v.Unmark()
-	if v.Type() == cty.String && (t == cty.String || t == cty.DynamicPseudoType) {
-		return name + "=" + v.AsString(), nil
-	}
-	conv, err := convert.Convert(v, t)
-	if err != nil {
-		return "", fmt.Errorf("the playbook declares %s as %s: %v", name, t.FriendlyName(), err)
-	}
-	if conv.Type() == cty.String {
-		return name + "=" + conv.AsString(), nil
-	}
-	return name + "=" + string(hclwrite.TokensForValue(conv).Bytes()), nil
-}
-
-// declaredVars lists the playbook's variables with their types, read
-// straight from its variable blocks.
-func declaredVars(path string) (map[string]cty.Type, hcl.Diagnostics) {
-	src, diags := diag.ReadFile(path)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	content, _, _ := f.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "variable", LabelNames: []string{"name"}}}})
-	out := map[string]cty.Type{}
-	for _, b := range content.Blocks {
-		t := cty.DynamicPseudoType
-		attrs, _ := b.Body.JustAttributes()
-		if a, ok := attrs["type"]; ok {
-			if tt, d := typeexpr.TypeConstraint(a.Expr); !d.HasErrors() {
-				t = tt
-			}
-		}
-		out[b.Labels[0]] = t
-	}
-	return out, nil
-}
-
-func sortedNames(m map[string]cty.Value) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return preset, args, diags
 }
 
 // omsConfigInventory builds an inventory from the cm_nodes of an OMS

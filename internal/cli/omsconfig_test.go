@@ -75,25 +75,21 @@ func TestEnvRefVar(t *testing.T) {
 func TestOMSConfigVarsAndArgs(t *testing.T) {
 	cfg := writeTemp(t, "config.yaml", testConfig)
 	inv := writeTemp(t, "inv.hcl", "group \"oms\" {\n  host \"a\" { address = \"10.0.0.2\" }\n  host \"b\" { address = \"10.0.0.3\" }\n}\n")
-	pb := writeTemp(t, "play.hcl", `
-variable "oms_meta_password" {
-  type      = string
-  sensitive = true
-}
-variable "oms_meta_port" { type = number }
-variable "cm_nodes" { type = list(string) }
-variable "cm_location" { type = number }
-`)
 	t.Setenv("OMSRUN_TEST_PW", "from-env")
-	g := &globals{omsConfig: cfg, inventories: []string{inv}, extraVars: []string{"cm_location=7", "oms_meta_password=@env:OMSRUN_TEST_PW"}}
-	args, diags := extraVarArgs(g, pb)
+	g := &globals{omsConfig: cfg, inventories: []string{inv}, extraVars: []string{"cm_location=7", "oms_meta_password=@env:OMSRUN_TEST_PW", "@vars.hcl"}}
+	preset, args, diags := varSources(g)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	want := []string{"cm_location=100", `cm_nodes=["10.0.0.2", "10.0.0.3"]`, "oms_meta_password=********", "oms_meta_port=2883",
-		"cm_location=7", "oms_meta_password=from-env"}
-	if strings.Join(args, "\n") != strings.Join(want, "\n") {
-		t.Errorf("args:\n%s\nwant:\n%s", strings.Join(args, "\n"), strings.Join(want, "\n"))
+	if strings.Join(args, " ") != "cm_location=7 @vars.hcl" {
+		t.Errorf("args = %q", args)
+	}
+	// The config's values are presets; the @env reference wins over the config's password.
+	if pw, _ := preset["oms_meta_password"].Unmark(); pw.AsString() != "from-env" || !preset["oms_meta_password"].HasMark(secret.Mark) {
+		t.Errorf("oms_meta_password = %#v", preset["oms_meta_password"])
+	}
+	if !preset["oms_meta_port"].RawEquals(cty.NumberIntVal(2883)) || preset["cm_nodes"].LengthInt() != 2 {
+		t.Errorf("preset = %#v", preset)
 	}
 
 	// cm_nodes must cover the inventory's oms group.

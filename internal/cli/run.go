@@ -45,11 +45,11 @@ func (a *App) load(g *globals, path string) (*loaded, error) {
 	diags = append(diags, d...)
 	var pb *playbook.Playbook
 	if !d.HasErrors() {
-		args, d := extraVarArgs(g, path)
+		preset, args, d := varSources(g)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			var d hcl.Diagnostics
-			pb, d = playbook.Load(path, playbook.Options{ExtraVars: args, Modules: modules.Names(), Inventory: inv})
+			pb, d = playbook.Load(path, playbook.Options{ExtraVars: args, Preset: preset, Modules: modules.Names(), Inventory: inv})
 			diags = append(diags, d...)
 			if pb != nil {
 				for k, f := range pb.Files {
