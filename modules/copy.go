@@ -164,7 +164,7 @@ func (*Copy) Apply(ctx context.Context, env *Env, args any, plan *Plan) (*Result
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Changed: res.Changed(), Msg: a.Dest + " " + res.String(), Diff: plan.Diff, Outputs: map[string]cty.Value{
+	return &Result{Changed: res.Changed(), Msg: res.Describe(a.Dest), Diff: plan.Diff, Outputs: map[string]cty.Value{
 		"dest":   cty.StringVal(a.Dest),
 		"backup": cty.StringVal(res.Backup),
 	}}, nil

@@ -292,7 +292,7 @@ func (*RenderConfig) Apply(ctx context.Context, env *Env, args any, plan *Plan) 
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Changed: res.Changed(), Msg: a.Path + " " + res.String(), Outputs: map[string]cty.Value{
+	r := &Result{Changed: res.Changed(), Msg: res.Describe(a.Path), Outputs: map[string]cty.Value{
 		"path":   cty.StringVal(a.Path),
 		"backup": cty.StringVal(res.Backup),
 	}}

@@ -116,6 +116,21 @@ type Result struct {
 // Changed reports whether the host was changed.
 func (r Result) Changed() bool { return r.Any() }
 
+// Describe says in one line what Write did to path, for a module's message.
+func (r Result) Describe(path string) string {
+	switch {
+	case !r.Any():
+		return path + " unchanged"
+	case r.Create:
+		return "created " + path
+	}
+	s := "updated " + path + " (" + r.Change.String() + ")"
+	if r.Backup != "" {
+		s += "; previous version kept as " + r.Backup
+	}
+	return s
+}
+
 // Error is a failed write. Intact says the target still holds its previous
 // content (or, for a new file, does not exist).
 type Error struct {

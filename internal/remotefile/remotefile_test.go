@@ -90,6 +90,9 @@ func TestWriteInPlaceWithBackup(t *testing.T) {
 	if res.Backup != wantBak {
 		t.Fatalf("backup = %q; want %q", res.Backup, wantBak)
 	}
+	if got, want := res.Describe(p), "updated "+p+" (content, mode from 0644); previous version kept as "+wantBak; got != want {
+		t.Fatalf("Describe = %q; want %q", got, want)
+	}
 	fi, err := os.Stat(wantBak)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup %v mode %v; want 0600", err, fi)
