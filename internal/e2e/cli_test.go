@@ -230,7 +230,7 @@ step "file" {
 		t.Fatalf("check announced %v, the run made %v", announced, made)
 	}
 	for _, h := range l.Hosts {
-		if got := l.Exec(t, h.Name, "cat "+dir+"/hello.txt"); got != "hello "+h.Name+"\n" {
+		if got := l.Exec(t, h.Name, "cat "+dir+"/hello.txt"); got != "hello "+h.Name {
 			t.Fatalf("%s: %q", h.Name, got)
 		}
 	}

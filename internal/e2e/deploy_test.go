@@ -1,0 +1,265 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omsrun/omsrun/internal/lab/labtest"
+)
+
+// The OMS deployment end to end: playbooks/deploy.hcl (and its siblings) on
+// the lab's real hosts, MariaDB and VIP.
+
+// deploy runs a playbook from playbooks/ with the lab's vars and --json.
+func deploy(t *testing.T, l *labtest.Lab, playbook, inventory string, extra ...string) cliResult {
+	t.Helper()
+	args := append([]string{"playbooks/" + playbook, "-i", inventory, "-e", "@" + l.Vars, "-e", "min_free_gb=1", "--json"}, extra...)
+	return omsrun(t, args...)
+}
+
+// recapChanged sums "changed" over the recap event's hosts.
+func recapChanged(t *testing.T, out string) int {
+	t.Helper()
+	for _, ev := range jsonEvents(t, out) {
+		if ev["type"] != "recap" {
+			continue
+		}
+		n := 0
+		for _, h := range ev["hosts"].(map[string]any) {
+			n += int(h.(map[string]any)["changed"].(float64))
+		}
+		return n
+	}
+	t.Fatalf("no recap in:\n%s", out)
+	return 0
+}
+
+// nodeConfig is what the stand-in on addr says it loaded.
+func nodeConfig(t *testing.T, addr string) map[string]any {
+	t.Helper()
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + addr + ":8088/oms/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("GET /oms/config on %s: %v: %s", addr, err, b)
+	}
+	if d, ok := v["data"].(map[string]any); ok {
+		return d
+	}
+	return v
+}
+
+func cmNodes(t *testing.T, cfg map[string]any) []string {
+	var out []string
+	list, _ := cfg["cm_nodes"].([]any)
+	for _, n := range list {
+		out = append(out, fmt.Sprint(n))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func vipAnswers(t *testing.T, l *labtest.Lab, port int) {
+	t.Helper()
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://%s:%d/oms/health", l.VIP, port))
+	if err != nil {
+		t.Fatalf("VIP :%d: %v", port, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("VIP :%d answered %d", port, resp.StatusCode)
+	}
+}
+
+// inventoryOf writes an HCL inventory of the first n lab hosts.
+func inventoryOf(t *testing.T, l *labtest.Lab, n int) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "defaults {\n  user = \"root\"\n  key_file = %q\n  known_hosts_file = %q\n}\ngroup \"oms\" {\n", l.Key, l.KnownHosts)
+	for _, h := range l.Hosts[:n] {
+		fmt.Fprintf(&b, "  host %q { address = %q }\n", h.Name, h.Address)
+	}
+	b.WriteString("}\n")
+	p := filepath.Join(t.TempDir(), "inventory.hcl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDeployFromBareHosts(t *testing.T) {
+	l := labtest.Require(t)
+	l.Reset(t)
+	l.DropMetaDatabases(t)
+
+	// 1. --check --diff on bare hosts touches nothing and announces changes.
+	check := deploy(t, l, "deploy.hcl", l.InventoryHCL, "--check", "--diff")
+	expectCode(t, check, 0)
+	announced := changedPairs(t, check.stdout)
+	for _, h := range l.Hosts {
+		if got := l.Exec(t, h.Name, "ls -d /data/oms 2>/dev/null; docker ps -aq; docker images -q"); got != "" {
+			t.Fatalf("check mode changed %s: %q", h.Name, got)
+		}
+	}
+	if strings.Contains(check.stdout, l.MetaDB.Password) || strings.Contains(check.stdout, l.TSDB.Password) {
+		t.Fatal("a password appears in the --check --diff output")
+	}
+
+	// 2. The real run makes exactly the announced changes and a healthy cluster.
+	run := deploy(t, l, "deploy.hcl", l.InventoryHCL)
+	expectCode(t, run, 0)
+	if made := changedPairs(t, run.stdout); fmt.Sprint(made) != fmt.Sprint(announced) {
+		t.Fatalf("check announced\n  %v\nthe run changed\n  %v", announced, made)
+	}
+	vipAnswers(t, l, 8088)
+	vipAnswers(t, l, 8089)
+	dbs := l.MetaSQL(t, "SHOW DATABASES")
+	for _, db := range []string{"oms_rm", "oms_cm", "oms_cm_heartbeat"} {
+		if !strings.Contains(dbs, db) {
+			t.Errorf("database %s missing from the MetaDB: %s", db, dbs)
+		}
+	}
+	want := l.Addresses()
+	sort.Strings(want)
+	for _, h := range l.Hosts {
+		if got := cmNodes(t, nodeConfig(t, h.Address)); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s cm_nodes %v, want %v", h.Name, got, want)
+		}
+	}
+
+	// 3. A second run changes nothing and sends no image (veth counters).
+	before := map[string]uint64{}
+	for _, h := range l.Hosts {
+		before[h.Name] = l.VethBytes(t, h.Name)
+	}
+	again := deploy(t, l, "deploy.hcl", l.InventoryHCL)
+	expectCode(t, again, 0)
+	if n := recapChanged(t, again.stdout); n != 0 {
+		t.Fatalf("second run changed %d (host, step) pairs:\n%s", n, again.stdout)
+	}
+	img, err := os.Stat(l.Images["v1"].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range l.Hosts {
+		// Commands and health checks cost some kilobytes; the image is megabytes.
+		if d := l.VethBytes(t, h.Name) - before[h.Name]; d > uint64(img.Size())/4 {
+			t.Errorf("%s: %d bytes crossed the wire on a converged re-run (image is %d)", h.Name, d, img.Size())
+		}
+	}
+
+	// 4. Check mode on the converged cluster announces nothing.
+	conv := deploy(t, l, "deploy.hcl", l.InventoryHCL, "--check")
+	expectCode(t, conv, 0)
+	if p := changedPairs(t, conv.stdout); len(p) != 0 {
+		t.Fatalf("check on a converged cluster announced %v", p)
+	}
+}
+
+func TestDeployScaleOutAndReconfigureKeepVIP(t *testing.T) {
+	l := labtest.Require(t)
+	l.Reset(t)
+	l.DropMetaDatabases(t)
+	// cm_nodes from the inventory (the default), so the third host changes it.
+	two := deploy(t, l, "deploy.hcl", inventoryOf(t, l, 2), "-e", "cm_nodes=[]")
+	expectCode(t, two, 0)
+
+	probe := l.ProbeVIP(t)
+	three := deploy(t, l, "deploy.hcl", l.InventoryHCL, "-e", "cm_nodes=[]")
+	expectCode(t, three, 0)
+	want := l.Addresses()
+	sort.Strings(want)
+	for _, h := range l.Hosts {
+		if got := cmNodes(t, nodeConfig(t, h.Address)); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("after scale-out %s has cm_nodes %v, want %v", h.Name, got, want)
+		}
+	}
+	for _, ev := range jsonEvents(t, three.stdout) {
+		if ev["type"] == "host_result" && ev["step"] == "reload changed config" && ev["host"] != l.Hosts[2].Name && ev["status"] != "changed" {
+			t.Errorf("existing node %v was not reloaded: %v", ev["host"], ev["status"])
+		}
+	}
+
+	// Reconfigure under the same probe.
+	re := deploy(t, l, "reconfigure.hcl", l.InventoryHCL, "-e", "cm_nodes=[]", "-e", "cm_location=101")
+	expectCode(t, re, 0)
+	for _, h := range l.Hosts {
+		if got := fmt.Sprint(nodeConfig(t, h.Address)["cm_location"]); got != "101" {
+			t.Errorf("%s cm_location %s after reconfigure, want 101", h.Name, got)
+		}
+	}
+	if r := probe.Stop(); r.Failed > 0 || r.Total < 10 {
+		t.Fatalf("VIP probe: %d of %d failed: %v", r.Failed, r.Total, r.Failures)
+	}
+}
+
+func TestDeployRefusesBadValuesBeforeSSH(t *testing.T) {
+	l := labtest.Require(t)
+	cases := []struct {
+		name  string
+		extra []string
+		want  string
+	}{
+		{"cm_location out of range", []string{"-e", "cm_location=300"}, "cm_location"},
+		{"cm_url on loopback for several nodes", []string{"-e", "cm_url=http://127.0.0.1:8088"}, "127.0.0.1"},
+		{"tsdb enabled without url", []string{"-e", "tsdb_enabled=true", "-e", "tsdb_url="}, "tsdb_url"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := l.SSHDConnections(t, l.Hosts[0].Name)
+			r := deploy(t, l, "deploy.hcl", l.InventoryHCL, c.extra...)
+			expectCode(t, r, 4)
+			if !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "deploy.hcl:") {
+				t.Fatalf("the error should name %s and the playbook's file:line:\n%s", c.want, r.stderr)
+			}
+			if after := l.SSHDConnections(t, l.Hosts[0].Name); after != before {
+				t.Fatalf("bad input still connected (%d → %d)", before, after)
+			}
+		})
+	}
+}
+
+func TestDeployStopsOnForeignDatabases(t *testing.T) {
+	l := labtest.Require(t)
+	l.Reset(t)
+	l.DropMetaDatabases(t)
+	l.MetaSQL(t, "CREATE DATABASE oms_rm; CREATE DATABASE oms_cm; CREATE DATABASE oms_cm_heartbeat")
+	r := deploy(t, l, "deploy.hcl", l.InventoryHCL)
+	expectCode(t, r, 2)
+	if !strings.Contains(r.stdout, "already exist") {
+		t.Fatalf("no warning about existing databases:\n%s", r.stdout)
+	}
+	for _, h := range l.Hosts {
+		if got := l.Exec(t, h.Name, "ls -d /data/oms 2>/dev/null; docker images -q"); got != "" {
+			t.Fatalf("%s was changed before the MetaDB check stopped the run: %q", h.Name, got)
+		}
+	}
+	// Confirmed, the same run goes through.
+	expectCode(t, deploy(t, l, "deploy.hcl", l.InventoryHCL, "--yes"), 0)
+}
+
+func TestDeployShowsWhyOMSRefusedToStart(t *testing.T) {
+	l := labtest.Require(t)
+	l.Reset(t)
+	l.DropMetaDatabases(t)
+	broken := l.Images["v2-broken"]
+	r := deploy(t, l, "deploy.hcl", inventoryOf(t, l, 1), "-e", "image="+broken.Ref, "-e", "image_file="+broken.Path, "-e", "cm_nodes=[]")
+	expectCode(t, r, 2)
+	if !strings.Contains(r.stdout, "docker_init") {
+		t.Fatalf("the failure should show the docker_init log:\n%s", r.stdout)
+	}
+}
