@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -85,10 +86,17 @@ func (b *builder) finish() *Inventory {
 		inv.Groups[n] = g.group
 	}
 	all.group.Hosts = nil
+	direct := map[string][]string{}
+	for _, n := range names {
+		for _, h := range b.groups[n].group.Hosts {
+			direct[h] = append(direct[h], n)
+		}
+	}
 	seen := map[string]string{}
+	inv.byName, inv.members = map[string]*Host{}, map[string][]*Host{}
 	for _, d := range b.hosts {
 		all.group.Hosts = append(all.group.Hosts, d.host.Name)
-		h := b.buildHost(d, names, parents, depth)
+		h := b.buildHost(d, direct[d.host.Name], parents, depth)
 		if h == nil {
 			continue
 		}
@@ -101,6 +109,10 @@ func (b *builder) finish() *Inventory {
 		}
 		seen[key] = h.Name
 		inv.Hosts = append(inv.Hosts, h)
+		inv.byName[h.Name] = h
+		for _, g := range h.Groups {
+			inv.members[g] = append(inv.members[g], h)
+		}
 	}
 	if len(b.hosts) == 0 {
 		var first string
@@ -195,7 +207,7 @@ func groupDepths(names []string, parents map[string][]string) map[string]int {
 }
 
 // buildHost merges a host's variables and resolves its connection settings.
-func (b *builder) buildHost(d *hostDecl, names []string, parents map[string][]string, depth map[string]int) *Host {
+func (b *builder) buildHost(d *hostDecl, groups []string, parents map[string][]string, depth map[string]int) *Host {
 	h := d.host
 	member := map[string]bool{"all": true}
 	var add func(g string)
@@ -208,10 +220,8 @@ func (b *builder) buildHost(d *hostDecl, names []string, parents map[string][]st
 			add(p)
 		}
 	}
-	for _, n := range names {
-		if contains(b.groups[n].group.Hosts, h.Name) {
-			add(n)
-		}
+	for _, n := range groups {
+		add(n)
 	}
 	h.Groups = sortedKeys(member)
 	order := append([]string(nil), h.Groups...)
@@ -255,7 +265,33 @@ func (b *builder) buildHost(d *hostDecl, names []string, parents map[string][]st
 	if !ok {
 		return nil
 	}
+	if h.KnownHostsFile == "" {
+		h.KnownHostsFile = sshArgsKnownHosts(h.Vars)
+	}
 	return h
+}
+
+// userKnownHostsRe finds `-o UserKnownHostsFile=FILE` in OpenSSH arguments.
+var userKnownHostsRe = regexp.MustCompile(`UserKnownHostsFile[= ]+['"]?([^'"\s]+)`)
+
+// sshArgsKnownHosts honours the known_hosts file an Ansible inventory names
+// in ansible_ssh_common_args or ansible_ssh_extra_args, so an existing
+// inventory keeps verifying hosts against the file it always used.
+func sshArgsKnownHosts(vars map[string]cty.Value) string {
+	for _, k := range []string{"ansible_ssh_common_args", "ansible_ssh_extra_args"} {
+		v, ok := vars[k]
+		if !ok {
+			continue
+		}
+		v, _ = v.Unmark()
+		if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+			continue
+		}
+		if m := userKnownHostsRe.FindStringSubmatch(v.AsString()); m != nil {
+			return m[1]
+		}
+	}
+	return ""
 }
 
 // sensitiveName says whether a variable's name marks it as a secret

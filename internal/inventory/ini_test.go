@@ -180,3 +180,22 @@ func TestHostLineValue(t *testing.T) {
 		}
 	}
 }
+
+// TestLimits: ranges may expand to many hosts, up to a bound that keeps a
+// typo from exhausting memory.
+func TestLimits(t *testing.T) {
+	inv, err := loadText(t, "big.ini", "[web]\nweb[00001:10000]\n[db]\ndb[00001:10000]\n")
+	if err != "" {
+		t.Fatal(err)
+	}
+	if len(inv.Hosts) != 20000 || len(inv.GroupHosts("web")) != 10000 || inv.Host("db10000") == nil {
+		t.Fatalf("got %d hosts", len(inv.Hosts))
+	}
+	if hs, err := inv.Match("web*,&~5$,!db*"); err != nil || len(hs) != 1000 {
+		t.Fatalf("match: %d hosts, %v", len(hs), err)
+	}
+	_, err = loadText(t, "bigger.ini", "[web]\nweb[00001:10000]\n[db]\ndb[00001:10000]\n[app]\napp[1:5]\n")
+	if !strings.Contains(err, "more than 20000 hosts") {
+		t.Fatalf("want a size error, got %q", err)
+	}
+}

@@ -42,4 +42,10 @@ type Group struct {
 type Inventory struct {
 	Hosts  []*Host
 	Groups map[string]*Group
+
+	// byName indexes Hosts for Host; Load fills it, a hand-built inventory
+	// goes without (Host then searches).
+	byName map[string]*Host
+	// members lists each group's hosts (through children too), for GroupHosts.
+	members map[string][]*Host
 }

@@ -136,6 +136,7 @@ type hostDecl struct {
 
 type groupDecl struct {
 	group    *Group
+	members  map[string]bool // group.Hosts as a set: inventories may hold many hosts
 	children map[string]hcl.Range
 	vars     map[string]setting
 	// hclBlock is set once an HCL block declared the group: a second one is an error.
@@ -154,6 +155,23 @@ type builder struct {
 	defVars  map[string]setting
 	defRange *hcl.Range
 	diags    hcl.Diagnostics
+	tooBig   bool // the size limit was reported; say it once
+}
+
+// The limits bound the work a malformed or hostile inventory can cause
+// (every INI line may expand a range); real inventories are far smaller.
+const (
+	maxHosts  = 20000
+	maxGroups = 2000
+)
+
+func (b *builder) tooMany(what string, limit int, rng hcl.Range) {
+	if b.tooBig {
+		return
+	}
+	b.tooBig = true
+	b.diags = append(b.diags, diag.Errorf(diag.Ptr(rng), "Inventory too large",
+		"The inventory declares more than %d %s, which is more than omsrun handles; check the ranges (web[1:N]) and split the inventory.", limit, what))
 }
 
 func newBuilder() *builder {
@@ -170,7 +188,12 @@ func newBuilder() *builder {
 func (b *builder) group(name string, rng hcl.Range, declare bool) *groupDecl {
 	g, ok := b.groups[name]
 	if !ok {
+		if len(b.groups) >= maxGroups {
+			b.tooMany("groups", maxGroups, rng)
+			return &groupDecl{group: &Group{Name: name}, children: map[string]hcl.Range{}, vars: map[string]setting{}, members: map[string]bool{}}
+		}
 		g = &groupDecl{
+			members:  map[string]bool{},
 			group:    &Group{Name: name, DeclRange: rng, Vars: map[string]cty.Value{}},
 			children: map[string]hcl.Range{},
 			vars:     map[string]setting{},
@@ -190,6 +213,10 @@ func (b *builder) group(name string, rng hcl.Range, declare bool) *groupDecl {
 func (b *builder) addHost(name string, rng hcl.Range, group string, conn, vars map[string]setting) {
 	d, ok := b.byName[name]
 	if !ok {
+		if len(b.hosts) >= maxHosts {
+			b.tooMany("hosts", maxHosts, rng)
+			return
+		}
 		d = &hostDecl{
 			host: &Host{Name: name, DeclRange: rng},
 			conn: map[string]setting{},
@@ -213,7 +240,8 @@ func (b *builder) addHost(name string, rng hcl.Range, group string, conn, vars m
 	}
 	if group != "" {
 		g := b.group(group, rng, true)
-		if !contains(g.group.Hosts, name) {
+		if !g.members[name] {
+			g.members[name] = true
 			g.group.Hosts = append(g.group.Hosts, name)
 		}
 	}

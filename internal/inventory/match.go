@@ -10,6 +10,9 @@ import (
 
 // Host returns the named host, or nil.
 func (inv *Inventory) Host(name string) *Host {
+	if h, ok := inv.byName[name]; ok {
+		return h
+	}
 	for _, h := range inv.Hosts {
 		if h.Name == name {
 			return h
@@ -23,6 +26,9 @@ func (inv *Inventory) Host(name string) *Host {
 func (inv *Inventory) GroupHosts(group string) []*Host {
 	if _, ok := inv.Groups[group]; !ok {
 		return nil
+	}
+	if inv.members != nil {
+		return inv.members[group]
 	}
 	var out []*Host
 	for _, h := range inv.Hosts {
