@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/omsrun/omsrun/internal/remotefile"
 	"github.com/omsrun/omsrun/internal/transport"
 )
 
@@ -287,20 +289,23 @@ func (m *ContainerRun) Apply(ctx context.Context, env *Env, args any, plan *Plan
 	}, nil
 }
 
-// copyCerts streams the certificate and key to the host. They are written in
-// place (same inode) because the container bind-mounts each as a single file.
+// copyCerts puts the certificate and key on the host with the shared file
+// writer: in place (the container bind-mounts each as a single file), backed
+// up and restored if the write fails.
 func (*ContainerRun) copyCerts(ctx context.Context, env *Env, a *ContainerRunArgs) error {
 	crt, key := a.certPaths()
-	for _, f := range []struct{ src, dst, mode string }{{a.HTTPSCrt, crt, "0644"}, {a.HTTPSKey, key, "0600"}} {
-		in, err := os.Open(f.src)
+	if _, err := runArgv(ctx, env, "mkdir", "-p", path.Dir(crt)); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		src, dst string
+		mode     fs.FileMode
+	}{{a.HTTPSCrt, crt, 0o644}, {a.HTTPSKey, key, 0o600}} {
+		content, err := os.ReadFile(f.src)
 		if err != nil {
 			return err
 		}
-		d := transport.Quote(f.dst)
-		_, err = runCmd(ctx, env, transport.Cmd{Stdin: in, Script: fmt.Sprintf("mkdir -p %s && touch %s && chmod %s %s && cat > %s",
-			transport.Quote(path.Dir(f.dst)), d, f.mode, d, d)})
-		in.Close()
-		if err != nil {
+		if _, err := remotefile.Write(ctx, env.Host, remotefile.File{Path: f.dst, Content: content, Mode: f.mode, Become: env.Become}); err != nil {
 			return fmt.Errorf("copying %s: %w", f.src, err)
 		}
 	}

@@ -33,6 +33,9 @@ type dkHost struct {
 	stdin   []string
 	dials   []string
 	targets map[string]string // dialled address → real address (e.g. an httptest server)
+	// fallback, when set, runs the commands no rule matches (a local host,
+	// to exercise real scripts such as the shared file writer's).
+	fallback transport.Host
 }
 
 func (h *dkHost) Name() string { return "fake" }
@@ -49,6 +52,14 @@ func (h *dkHost) once(match string, rc int, stdout, stderr string) *dkHost {
 
 func (h *dkHost) Run(ctx context.Context, c transport.Cmd) (transport.Result, error) {
 	text := cmdText(c)
+	if h.fallback != nil && !h.matches(text) {
+		h.mu.Lock()
+		h.cmds = append(h.cmds, text)
+		h.become = append(h.become, c.Become)
+		h.stdin = append(h.stdin, "")
+		h.mu.Unlock()
+		return h.fallback.Run(ctx, c)
+	}
 	var in []byte
 	if c.Stdin != nil {
 		// Count rather than keep big streams, as the real transport would.
@@ -88,6 +99,17 @@ func (h *dkHost) Run(ctx context.Context, c transport.Cmd) (transport.Result, er
 		return res, nil
 	}
 	return transport.Result{ExitCode: 127, Stderr: []byte("fake: no rule for: " + text)}, nil
+}
+
+func (h *dkHost) matches(text string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.rules {
+		if !r.used && strings.Contains(text, r.match) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *dkHost) Dial(ctx context.Context, network, addr string) (net.Conn, error) {

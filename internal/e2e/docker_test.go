@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -353,6 +354,23 @@ func TestContainerLifecycleE2E(t *testing.T) {
 	plan, _, err = dkStep(t, env, "container_run", args, false)
 	if err != nil || !strings.HasPrefix(plan.Summary, "start container") {
 		t.Errorf("stopped: plan %+v err %v", plan, err)
+	}
+
+	// HTTPS certificate and key from the control machine: copied under
+	// <mount>/cert and mounted; a second run finds them equal.
+	certDir := t.TempDir()
+	args.HTTPSCrt, args.HTTPSKey = filepath.Join(certDir, "oms.crt"), filepath.Join(certDir, "oms.key")
+	os.WriteFile(args.HTTPSCrt, []byte("-----BEGIN CERTIFICATE-----\ne2e\n-----END CERTIFICATE-----\n"), 0o644)
+	os.WriteFile(args.HTTPSKey, []byte("-----BEGIN PRIVATE KEY-----\ne2e\n-----END PRIVATE KEY-----\n"), 0o600)
+	plan, _, err = dkStep(t, env, "container_run", args, false)
+	if err != nil || !strings.Contains(plan.Summary, "HTTPS certificate changed") {
+		t.Errorf("certificates: plan %+v err %v", plan, err)
+	}
+	if got := l.Exec(t, host.Name, "stat -c '%a' "+dkMount+"/cert/oms_server.key && docker exec "+dkContainer+" cat /etc/pki/nginx/oms_server.crt"); !strings.HasPrefix(got, "600\n-----BEGIN CERTIFICATE-----\ne2e") {
+		t.Errorf("certificate on the host / in the container: %q", got)
+	}
+	if plan, _, err = dkStep(t, env, "container_run", args, true); err != nil || plan.Change {
+		t.Errorf("certificates, second run: plan %+v err %v", plan, err)
 	}
 
 	// supervisor_restart: re-read config, restart, wait.
