@@ -323,14 +323,19 @@ func TestCLIUnknownHostKeyRefused(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := omsrun(t, "exec", "-i", l.Inventory, "--known-hosts", empty, l.Hosts[0].Name, "--", "true")
-	// The lab's INI inventory names no known_hosts file of its own, so --known-hosts rules.
+	// An inventory that names no known_hosts file of its own, so --known-hosts rules.
+	inv := filepath.Join(t.TempDir(), "inventory")
+	ini := fmt.Sprintf("[oms]\n%s ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s\n", l.Hosts[0].Name, l.Hosts[0].Address, l.Key)
+	if err := os.WriteFile(inv, []byte(ini), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := omsrun(t, "exec", "-i", inv, "--known-hosts", empty, l.Hosts[0].Name, "--", "true")
 	expectCode(t, r, 3)
 	all := r.stdout + r.stderr
 	if !strings.Contains(all, "SHA256:") || !strings.Contains(all, "--accept-new-host-keys") {
 		t.Fatalf("the refusal should show the fingerprint and the flag:\n%s", all)
 	}
-	r = omsrun(t, "exec", "-i", l.Inventory, "--known-hosts", empty, "--accept-new-host-keys", l.Hosts[0].Name, "--", "true")
+	r = omsrun(t, "exec", "-i", inv, "--known-hosts", empty, "--accept-new-host-keys", l.Hosts[0].Name, "--", "true")
 	expectCode(t, r, 0)
 	if b, _ := os.ReadFile(empty); !strings.Contains(string(b), l.Hosts[0].Address) {
 		t.Fatalf("the new key was not recorded: %q", b)
