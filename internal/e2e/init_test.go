@@ -702,3 +702,40 @@ func TestOMSConfigDeployOnLab(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C at the password prompt (echo off) ends init at once, writes
+// nothing, and leaves the terminal echoing again.
+func TestInitInterruptAtPasswordPrompt(t *testing.T) {
+	l := labtest.Require(t)
+	dir := t.TempDir()
+	p := startPTY(t, "init", "--out", dir, "--mode", "multi", "--meta-host", l.MetaDB.Host, "--meta-port", strconv.Itoa(l.MetaDB.Port), "--meta-user", l.MetaDB.User)
+	p.expect("MetaDB password: ")
+	time.Sleep(200 * time.Millisecond) // let the prompt switch echo off
+	// The master sees the terminal's modes: echo is off while the password is asked.
+	if st, err := unix.IoctlGetTermios(int(p.master.Fd()), unix.TCGETS); err != nil || st.Lflag&unix.ECHO != 0 {
+		t.Fatalf("echo is on at the password prompt (%v)", err)
+	}
+	if _, err := p.master.Write([]byte{3}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() { done <- p.wait() }()
+	select {
+	case code := <-done:
+		if code != 130 {
+			t.Errorf("exit %d, want 130; transcript:\n%s", code, p.transcript())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("init did not end on Ctrl-C; transcript:\n%s", p.transcript())
+	}
+	st, err := unix.IoctlGetTermios(int(p.master.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Lflag&unix.ECHO == 0 {
+		t.Errorf("the terminal was left without echo")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "oms-vars.hcl")); err == nil {
+		t.Errorf("a vars file was written")
+	}
+}
