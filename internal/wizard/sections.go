@@ -157,6 +157,11 @@ func (w *Wizard) askCM(_ context.Context, a *Answers) error {
 			if a.Nodes, err = w.askNodes(multi, a.Nodes); err != nil {
 				return err
 			}
+			// Not refused (a node may really carry the VIP), but a CM URL on one
+			// node loses the console with that node, which is what the VIP prevents.
+			if h, err := omsconfig.CMURLHost(a.CMURL); err == nil && contains(a.Nodes, h) {
+				fmt.Fprintf(w.Out, "  ! The CM URL points at node %s itself: if it fails, the others cannot be reached through it. Use the VIP.\n", h)
+			}
 		}
 		ok, err := w.confirm(before)
 		if err != nil {

@@ -162,6 +162,9 @@ func TestWizardInteractive(t *testing.T) {
 						t.Errorf("output lacks %q:\n%s", want, out)
 					}
 				}
+				if strings.Contains(out, "points at node") {
+					t.Errorf("VIP warning for a VIP:\n%s", out)
+				}
 				if a.CMURL != "http://10.0.0.100:8088" || a.Secrets != SecretsEnv {
 					t.Errorf("answers = %+v", a)
 				}
@@ -258,6 +261,16 @@ func TestWizardInteractive(t *testing.T) {
 			check: func(t *testing.T, a *Answers, out string, f *fakeDBs) {
 				if a.SSHUser != "admin" || a.SSHPassword.Reveal() != "sshpw" || !a.Become || a.BecomePassword.Reveal() != "sudopw" {
 					t.Errorf("logon answers %+v", a)
+				}
+			},
+		},
+		{
+			name: "CM URL on a node is warned about",
+			input: append(append(append([]string{}, happy[:7]...),
+				"10.0.0.2", "10.0.0.2,10.0.0.3", "y"), happy[10:]...),
+			check: func(t *testing.T, a *Answers, out string, f *fakeDBs) {
+				if !strings.Contains(out, "points at node 10.0.0.2 itself") {
+					t.Errorf("no warning:\n%s", out)
 				}
 			},
 		},
