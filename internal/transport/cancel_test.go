@@ -161,7 +161,7 @@ func TestKeepaliveDetectsCutLink(t *testing.T) {
 	d := startSSHD(t)
 	fz := newFreezer(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(d.port)))
 	cfg := d.config()
-	cfg.KeepaliveInterval = 200 * time.Millisecond
+	cfg.KeepaliveInterval = 500 * time.Millisecond
 	cfg.KeepaliveMax = 3
 	p := NewPool(cfg)
 	defer p.Close()
@@ -173,8 +173,8 @@ func TestKeepaliveDetectsCutLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cutAt time.Time
-	in := &endless{at: 4 << 20, fire: func() { cutAt = time.Now(); fz.freeze() }}
+	cut := make(chan time.Time, 1)
+	in := &endless{at: 4 << 20, fire: func() { fz.freeze(); cut <- time.Now() }}
 	done := make(chan error, 1)
 	go func() {
 		_, err := h.Run(context.Background(), Cmd{Argv: []string{"cat"}, Stdin: in, Stdout: io.Discard})
@@ -185,10 +185,16 @@ func TestKeepaliveDetectsCutLink(t *testing.T) {
 		if !IsUnreachable(err) {
 			t.Fatalf("want unreachable, got %v", err)
 		}
+		var cutAt time.Time
+		select {
+		case cutAt = <-cut:
+		default:
+			t.Fatalf("the connection died before the cut: %v", err)
+		}
 		took := time.Since(cutAt)
 		t.Logf("detected after %s: %v", took, err)
-		if took > 2*time.Second {
-			t.Fatalf("detection took %s, budget is ~%s", took, 4*cfg.KeepaliveInterval)
+		if budget := time.Duration(cfg.KeepaliveMax+1)*cfg.KeepaliveInterval + time.Second; took > budget {
+			t.Fatalf("detection took %s, budget is %s", took, budget)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run hung after the link was cut")

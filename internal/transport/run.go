@@ -238,8 +238,8 @@ done`, pgid, steps)
 			return err
 		}
 	}
-	var out bytes.Buffer
-	sess.Stdout, sess.Stderr = &out, &out
+	var out, errOut bytes.Buffer
+	sess.Stdout, sess.Stderr = &out, &errOut
 	if err := sess.Start(mode.prefix() + "sh -c " + Quote(script)); err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ done`, pgid, steps)
 	}
 	h.cfg.logf("%s: killed process group %d", h.name, pgid)
 	if err != nil {
-		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out.Bytes()))
+		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(append(out.Bytes(), errOut.Bytes()...)))
 	}
 	return nil
 }

@@ -38,8 +38,9 @@ func TestPoolDialsOncePerHost(t *testing.T) {
 	p := NewPool(d.config())
 	defer p.Close()
 	var wg sync.WaitGroup
-	errs := make(chan error, 40)
-	for i := 0; i < 40; i++ {
+	// More callers than MaxSessions, so the session semaphore is exercised too.
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
