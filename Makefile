@@ -48,6 +48,11 @@ lint: ## vet and gofmt
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
+BENCH_FLAGS ?=
+bench: build ## measure omsrun on the lab against the SSH floor and ssh docker load (~10 min; the scale part rebuilds the lab, then restores it; docs/bench.md)
+	$(LAB) ensure
+	$(GO) run ./internal/bench $(BENCH_FLAGS)
+
 FUZZTIME ?= 20s
 fuzz: ## run every fuzz target (any package's func FuzzX) for FUZZTIME each
 	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
