@@ -3,23 +3,27 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/omsrun/omsrun/internal/lab"
 	"github.com/omsrun/omsrun/internal/lab/labtest"
 )
 
 // These tests prove the lab itself: that its hosts are isolated, that the
 // VIP follows the stand-in's health, and that the stand-in behaves as the
 // real OMS image does in the ways omsrun depends on. Whether lab-down leaves
-// nothing behind is checked by `make lab-check-clean`, which CI runs after
-// lab-down (a test cannot tear down the lab the other tests use).
+// nothing behind is checked by TestLabDownLeavesNothing (opt-in) and by
+// `make lab-check-clean`, which CI runs after lab-down.
 
 // labConfig is a valid OMS config.yaml for the lab, as a map so tests can
 // break or change one key.
@@ -421,5 +425,43 @@ func TestLabResetIsFast(t *testing.T) {
 	}
 	if out := l.MetaSQL(t, "SHOW DATABASES LIKE 'labtest_reset'"); out != "" {
 		t.Errorf("MetaDB database left after Reset: %q", out)
+	}
+}
+
+// TestLabDownLeavesNothing tears the lab down with containers running,
+// checks that no namespace, link, process or mount is left, and brings the
+// lab back up. It runs only with OMSRUN_E2E_LABDOWN=1 because it pulls the
+// lab from under anything else using it; CI gets the same proof from
+// `make lab-down lab-check-clean` at the end.
+func TestLabDownLeavesNothing(t *testing.T) {
+	l := labtest.Require(t)
+	if os.Getenv("OMSRUN_E2E_LABDOWN") != "1" {
+		t.Skip("set OMSRUN_E2E_LABDOWN=1 to tear the lab down and up again")
+	}
+	if l.Docker {
+		img := l.Images["v1"]
+		for _, h := range l.Hosts {
+			// One container in its own network namespace, one on the host's.
+			l.Exec(t, h.Name, fmt.Sprintf("docker image inspect %[1]s >/dev/null 2>&1 || docker load -i %[2]s >/dev/null; docker run -d --name labtest-down1 %[1]s sleep 1000 >/dev/null; docker run -d --net host --name labtest-down2 %[1]s sleep 1000 >/dev/null", img.ID, img.Path))
+		}
+	}
+	opts, err := lab.OptionsFromEnv(filepath.Dir(l.Dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Hosts, opts.Docker = len(l.Hosts), l.Docker
+	t.Cleanup(func() {
+		if err := lab.Up(opts, io.Discard); err != nil {
+			t.Errorf("bring the lab back up: %v", err)
+		}
+	})
+	if err := lab.Down(opts.Repo, io.Discard); err != nil {
+		t.Fatalf("lab down: %v", err)
+	}
+	if left := lab.Leftovers(); len(left) > 0 {
+		t.Errorf("lab-down left behind:\n%s", strings.Join(left, "\n"))
+	}
+	if _, err := os.Stat(filepath.Join(l.Dir, lab.EnvFile)); err == nil {
+		t.Error(".lab/env still exists after lab-down")
 	}
 }

@@ -88,8 +88,12 @@ func alive(pid int) bool {
 		return false
 	}
 	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i > 0 && i+2 < len(s) {
-		return s[i+2] != 'Z'
+	if i := strings.LastIndexByte(s, ')'); i > 0 && i+2 < len(s) && s[i+2] == 'Z' {
+		// The leader of a multi-threaded process turns zombie while its
+		// other threads are still exiting; it is gone once its memory
+		// (and with it the command line) is released.
+		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		return len(cmd) > 0
 	}
 	return true
 }
@@ -106,6 +110,9 @@ func stopPID(pid int, grace time.Duration) {
 	}
 	if alive(pid) {
 		syscall.Kill(pid, syscall.SIGKILL)
+		for i := 0; i < 100 && alive(pid); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
 

@@ -52,7 +52,7 @@ func StartMariaDB() error {
 		"--bind-address="+Controller, "--port="+strconv.Itoa(MetaPort),
 		"--log-error="+filepath.Join(mariaRun, "mariadb.err"), "--skip-name-resolve",
 		"--innodb-buffer-pool-size=64M", "--max-connections=2000", "--innodb-flush-log-at-trx-commit=2",
-		"--skip-log-bin")
+		"--skip-log-bin", "--innodb-buffer-pool-dump-at-shutdown=0", "--innodb-buffer-pool-load-at-startup=0")
 	if err != nil {
 		return err
 	}
