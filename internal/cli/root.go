@@ -6,11 +6,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/omsrun/omsrun/playbooks"
 )
 
 // Build identifies the binary; main fills it from link-time flags.
@@ -123,12 +126,14 @@ every host finishes a step before any host starts the next one.
 			if len(args) > 1 {
 				return invalid("one playbook at a time; got %q", args)
 			}
-			if _, err := os.Stat(args[0]); err != nil {
+			path, err := resolvePlaybook(args[0])
+			if err != nil {
 				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 					return invalid("unknown command %q; did you mean %q?", args[0], s[0])
 				}
+				return err
 			}
-			return a.runPlaybook(cmd.Context(), g, args[0])
+			return a.runPlaybook(cmd.Context(), g, path)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalid("%s (see --help)", err) })
@@ -183,4 +188,21 @@ func (g *globals) useColor(w io.Writer) bool {
 		return false
 	}
 	return isTerminal(w)
+}
+
+// resolvePlaybook finds the playbook file: on disk, or else one shipped in
+// the binary (deploy.hcl, status.hcl, …), unpacked into the user's cache.
+func resolvePlaybook(arg string) (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	path, ok, err := playbooks.Resolve(arg, filepath.Join(cache, "omsrun", "playbooks"))
+	if err != nil {
+		return "", invalid("%v", err)
+	}
+	if !ok {
+		return "", invalid("no playbook %q: give a path to an .hcl file, or one of the shipped playbooks (%s)", arg, strings.Join(playbooks.Names(), ", "))
+	}
+	return path, nil
 }
