@@ -130,6 +130,15 @@ func TestInitNonInteractiveWritesFilesValidateAccepts(t *testing.T) {
 			args := append([]string{"validate"}, check...)
 			v := runInit(t, initEnv(l), args...)
 			expectCode(t, v, 0)
+			// And the printed check command itself runs on the lab's hosts.
+			c := runInit(t, initEnv(l), append(check, "--check", "--diff", "--no-color")...)
+			expectCode(t, c, 0)
+			if !strings.Contains(c.stdout, "check mode: nothing was changed") {
+				t.Errorf("not a check run:\n%s", c.stdout)
+			}
+			if strings.Contains(c.stdout+c.stderr, l.MetaDB.Password) || strings.Contains(c.stdout+c.stderr, l.TSDB.Password) {
+				t.Errorf("a password was printed by the check run")
+			}
 		})
 	}
 }
