@@ -150,6 +150,14 @@ func Up(o Options, log io.Writer) error {
 		return err
 	}
 	step("MetaDB and TSDB (hosts booting meanwhile)")
+	for _, p := range []struct {
+		port    int
+		service string
+	}{{MetaPort, "mariadb"}, {TSDBPort, "influxdb"}, {8088, "haproxy"}, {8089, "haproxy"}} {
+		if err := freePort(p.port, p.service, log); err != nil {
+			return err
+		}
+	}
 	if err := StartMariaDB(); err != nil {
 		return err
 	}
@@ -331,10 +339,16 @@ func labMounts() []string {
 // their containers. No dockerd runs in the root namespace, so every
 // docker cgroup is the lab's.
 func cleanCgroups() {
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/docker/*")
-	more, _ := filepath.Glob("/sys/fs/cgroup/*/docker")
-	for _, d := range append(dirs, more...) {
-		syscall.Rmdir(d)
+	var dirs []string
+	// cgroup v1 (a hierarchy per controller) and v2 (one unified tree).
+	for _, pattern := range []string{"/sys/fs/cgroup/*/docker/*", "/sys/fs/cgroup/*/docker", "/sys/fs/cgroup/docker/*", "/sys/fs/cgroup/docker"} {
+		m, _ := filepath.Glob(pattern)
+		dirs = append(dirs, m...)
+	}
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			syscall.Rmdir(d)
+		}
 	}
 }
 

@@ -270,3 +270,29 @@ func httpGet(ctx context.Context, u string) (int, string, error) {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	return resp.StatusCode, string(body), nil
 }
+
+// freePort makes sure the lab can listen on Controller:port. A listener on
+// every address (the Debian package's own service, started by apt on a
+// machine with systemd) would make the lab's copy fail to bind, so that
+// service is stopped; anything else holding the port is an error.
+func freePort(port int, service string, log io.Writer) error {
+	addr := net.JoinHostPort(Controller, strconv.Itoa(port))
+	try := func() error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		return ln.Close()
+	}
+	if try() == nil {
+		return nil
+	}
+	fmt.Fprintf(log, "port %d is taken; stopping the system's %s service\n", port, service)
+	if _, err := run("systemctl", "stop", service); err != nil {
+		run("service", service, "stop")
+	}
+	if err := waitFor("port "+addr, 10*time.Second, try); err != nil {
+		return fmt.Errorf("the lab needs %s, which another program holds (is the system's %s running?): %w", addr, service, err)
+	}
+	return nil
+}
