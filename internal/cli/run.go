@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -169,6 +170,30 @@ func (a *App) askSecret(prompt string) (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
+// confirmer asks yes/no questions on the terminal; nil when there is none,
+// so a run in a script refuses instead of hanging.
+func (a *App) confirmer() func(string) (bool, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil
+	}
+	tty.Close()
+	return func(q string) (bool, error) {
+		tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+		if err != nil {
+			return false, err
+		}
+		defer tty.Close()
+		fmt.Fprintf(tty, "%s [y/N] ", q)
+		line, err := bufio.NewReader(tty).ReadString('\n')
+		if err != nil {
+			return false, err
+		}
+		ans := strings.ToLower(strings.TrimSpace(line))
+		return ans == "y" || ans == "yes", nil
+	}
+}
+
 // sink picks the output form.
 func (a *App) sink(g *globals, r *secret.Redactor) engine.Sink {
 	if g.jsonOut {
@@ -195,7 +220,7 @@ func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Si
 	defer pool.Close()
 	runner := &engine.Runner{
 		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
-		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets},
+		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer()},
 	}
 	recap, err := runner.Run(ctx)
 	if err != nil {

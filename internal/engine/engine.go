@@ -35,6 +35,8 @@ type Options struct {
 	Diff    bool
 	Yes     bool
 	StartAt string
+	// Confirm asks the user a yes/no question; nil (no terminal) means no one can answer.
+	Confirm func(question string) (bool, error)
 	// Targets are the hosts the run may touch (inventory narrowed by --limit).
 	Targets []*inventory.Host
 }
@@ -199,6 +201,12 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	if err != nil {
 		return StepEnd{}, fmt.Errorf("step %q: %w", st.Name, err)
 	}
+	if err := r.confirm(st, names); err != nil {
+		for _, h := range hosts {
+			r.record(st, HostResult{Step: st.Name, Host: h.Name, Status: StatusFailed, Error: err.Error()})
+		}
+		return StepEnd{Name: st.Name}, nil
+	}
 	start := time.Now()
 	end := StepEnd{Name: st.Name}
 	var endMu sync.Mutex
@@ -229,6 +237,26 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	end.Duration = time.Since(start)
 	r.Sink.StepEnd(end)
 	return end, nil
+}
+
+// confirm asks before a step that says it needs a yes (deleting data, say).
+// Check mode never asks: it changes nothing.
+func (r *Runner) confirm(st *playbook.Step, hosts []string) error {
+	if st.Confirm == "" || r.Opts.Check || st.CheckMode || r.Opts.Yes || len(hosts) == 0 {
+		return nil
+	}
+	q := fmt.Sprintf("%s\n  on hosts: %s\nGo ahead?", r.Redactor.Scrub(st.Confirm), strings.Join(hosts, ", "))
+	if r.Opts.Confirm == nil {
+		return fmt.Errorf("step %q needs a confirmation and there is no terminal to ask on: %s; re-run with --yes to confirm", st.Name, r.Redactor.Scrub(st.Confirm))
+	}
+	ok, err := r.Opts.Confirm(q)
+	if err != nil {
+		return fmt.Errorf("confirmation: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("not confirmed: nothing was done")
+	}
+	return nil
 }
 
 func (r *Runner) batchFailed(st *playbook.Step, batch []*inventory.Host) bool {

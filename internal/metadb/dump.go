@@ -168,3 +168,19 @@ func splitStatements(dump string) []string {
 	}
 	return out
 }
+
+// Drop drops each database in dbs.
+func Drop(ctx context.Context, t Target, dbs []string) error {
+	conn, err := mysql.NewConnector(t.Config())
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	for _, name := range dbs {
+		if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(name)); err != nil {
+			return fmt.Errorf("drop %s: %w", name, t.classify(err))
+		}
+	}
+	return nil
+}

@@ -80,6 +80,8 @@ type Step struct {
 	// CheckMode runs the step in check mode even in a real run: it reports
 	// what would change and changes nothing (status.hcl's config drift).
 	CheckMode bool
+	// Confirm, when set, is asked (y/n) before the step runs for real, unless --yes.
+	Confirm string
 
 	// Module is the name of the step's single module block; Body is that block's body.
 	Module      string

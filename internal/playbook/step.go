@@ -15,7 +15,7 @@ import (
 
 // stepAttrs are the options the engine owns; everything else in a step is
 // its one module block.
-var stepAttrs = []string{"hosts", "when", "serial", "run_once", "timeout", "retries", "delay", "until", "ignore_errors", "check_mode"}
+var stepAttrs = []string{"hosts", "when", "serial", "run_once", "timeout", "retries", "delay", "until", "ignore_errors", "check_mode", "confirm"}
 
 var serialRe = regexp.MustCompile(`^[1-9][0-9]*%?$`)
 
@@ -55,6 +55,10 @@ func (p *Playbook) decodeStep(blk *hcl.Block, modules []string) (*Step, hcl.Diag
 			b, d := evalBool(expr, ctx, name)
 			diags = append(diags, d...)
 			st.IgnoreErrors = b
+		case "confirm":
+			text, d := evalString(expr, ctx, name)
+			diags = append(diags, d...)
+			st.Confirm = text
 		case "check_mode":
 			b, d := evalBool(expr, ctx, name)
 			diags = append(diags, d...)
