@@ -131,7 +131,9 @@ exec sleep infinity
 `))
 
 // sshdTmpl and dockerTmpl start and stop one daemon; they run inside the
-// host (omslab nsenters first), both at boot and for fault tests.
+// host (omslab nsenters first), both at boot and for fault tests. dockerd
+// gets the cgroupfs driver because the systemd one (its default on cgroup
+// v2) talks to systemd over D-Bus in /run, which is private to the host.
 var sshdTmpl = template.Must(template.New("sshd.sh").Parse(`#!/bin/sh
 # omslab: start|stop sshd of lab host {{.Name}}
 case "$1" in
@@ -155,6 +157,7 @@ start)
   if [ -f /run/docker.pid ] && kill -0 "$(cat /run/docker.pid)" 2>/dev/null; then exit 0; fi
   setsid /usr/sbin/dockerd --host unix:///run/docker.sock --data-root /var/lib/docker --exec-root /run/docker \
     --pidfile /run/docker.pid --bridge=none --iptables=false --ip-masq=false --userland-proxy=false \
+    --exec-opt native.cgroupdriver=cgroupfs \
     {{if .Runtime}}--add-runtime omslab={{.Runtime}} --default-runtime omslab {{end}}--log-level warn >>{{.Dir}}/dockerd.log 2>&1 </dev/null &
   i=0
   until /usr/bin/docker -H unix:///run/docker.sock version >/dev/null 2>&1; do
