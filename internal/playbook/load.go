@@ -111,6 +111,9 @@ func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 	}
 	extra = values
 	diags = append(diags, p.resolveVariables(extra)...)
+	// From here on a message may quote a value (a function's error does),
+	// so every diagnostic is scrubbed of the sensitive values now known.
+	defer func() { scrubDiags(diags, p.redactor(opts.Inventory)) }()
 	if diags.HasErrors() {
 		// Locals and steps would only repeat errors about missing variables.
 		return nil, diags

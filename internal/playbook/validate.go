@@ -188,6 +188,7 @@ func Validate(p *Playbook, inv *inventory.Inventory, newArgs func(module string)
 		}
 		out = append(out, col.diags(len(hosts))...)
 	}
+	scrubDiags(out, p.redactor(inv))
 	return out
 }
 
