@@ -1,0 +1,179 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omsrun/omsrun/internal/lab/labtest"
+	"github.com/omsrun/omsrun/internal/metadb"
+	"github.com/omsrun/omsrun/internal/secret"
+)
+
+// Day-2 operations on a deployed cluster: upgrade, scale-in, node
+// replacement, uninstall.
+
+// freshCluster deploys v1 on the first n lab hosts, cm_nodes from the inventory.
+func freshCluster(t *testing.T, l *labtest.Lab, n int) string {
+	t.Helper()
+	l.Reset(t)
+	l.DropMetaDatabases(t)
+	inv := inventoryOf(t, l, n)
+	expectCode(t, deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]"), 0)
+	return inv
+}
+
+// runningImage is the image ID of the oms container on host.
+func runningImage(t *testing.T, l *labtest.Lab, host string) string {
+	return l.Exec(t, host, "docker inspect --format '{{.Image}}' oms")
+}
+
+func TestUpgradeRollingWithBackup(t *testing.T) {
+	l := labtest.Require(t)
+	inv := freshCluster(t, l, 3)
+	l.MetaSQL(t, "CREATE TABLE oms_rm.marker (id INT PRIMARY KEY, note VARCHAR(64)); INSERT INTO oms_rm.marker VALUES (1, 'before upgrade; with ''quotes''')")
+	v2 := l.Images["v2"]
+	probe := l.ProbeVIP(t)
+	r := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "image="+v2.Ref, "-e", "image_file="+v2.Path,
+		"-e", "backup_dir="+t.TempDir())
+	expectCode(t, r, 0)
+	if res := probe.Stop(); res.Failed > 0 || res.Total < 10 {
+		t.Fatalf("VIP probe during the upgrade: %d of %d failed: %v", res.Failed, res.Total, res.Failures)
+	}
+	for _, h := range l.Hosts {
+		if got := runningImage(t, l, h.Name); got != v2.ID {
+			t.Errorf("%s runs %s, want v2 %s", h.Name, got, v2.ID)
+		}
+	}
+	m := regexp.MustCompile(`to (/\S+\.sql)`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("the backup path is not printed:\n%s", r.stdout)
+	}
+	dump, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(m[1]); st.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %v, want 0600", st.Mode().Perm())
+	}
+	// The backup restores into a scratch database.
+	tgt := metadb.Target{Host: l.MetaDB.Host, Port: l.MetaDB.Port, User: l.MetaDB.User, Password: secret.String(l.MetaDB.Password)}
+	l.MetaSQL(t, "DROP DATABASE IF EXISTS scratch_rm; DROP DATABASE IF EXISTS scratch_cm; DROP DATABASE IF EXISTS scratch_hb")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := metadb.Restore(ctx, tgt, string(dump), map[string]string{"oms_rm": "scratch_rm", "oms_cm": "scratch_cm", "oms_cm_heartbeat": "scratch_hb"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.MetaSQL(t, "SELECT note FROM scratch_rm.marker WHERE id = 1"); !strings.Contains(got, "before upgrade; with 'quotes'") {
+		t.Fatalf("restored row: %q", got)
+	}
+}
+
+func TestUpgradeToBrokenImageStopsAfterFirstNode(t *testing.T) {
+	l := labtest.Require(t)
+	inv := freshCluster(t, l, 3)
+	v1 := l.Images["v1"].ID
+	broken := l.Images["v2-broken"]
+	r := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "image="+broken.Ref, "-e", "image_file="+broken.Path,
+		"-e", "backup_dir="+t.TempDir())
+	expectCode(t, r, 2)
+	old := 0
+	for _, h := range l.Hosts {
+		if runningImage(t, l, h.Name) == v1 {
+			old++
+		}
+	}
+	if old != 2 {
+		t.Fatalf("%d nodes still on v1, want 2 (the rollout must stop after the first node)", old)
+	}
+	vipAnswers(t, l, 8088)
+	if !strings.Contains(r.stdout, "roll back") {
+		t.Fatalf("the failure should say how to roll the node back:\n%s", r.stdout)
+	}
+}
+
+func TestScaleInAndNodeReplacement(t *testing.T) {
+	l := labtest.Require(t)
+	freshCluster(t, l, 3)
+	// Scale in: oms3 leaves the inventory; the others drop it from cm_nodes.
+	two := inventoryOf(t, l, 2)
+	probe := l.ProbeVIP(t)
+	expectCode(t, deploy(t, l, "deploy.hcl", two, "-e", "cm_nodes=[]"), 0)
+	want := []string{l.Hosts[0].Address, l.Hosts[1].Address}
+	sort.Strings(want)
+	for _, h := range l.Hosts[:2] {
+		if got := cmNodes(t, nodeConfig(t, h.Address)); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s cm_nodes %v after scale-in, want %v", h.Name, got, want)
+		}
+	}
+	// The removed node was not touched.
+	if got := l.Exec(t, l.Hosts[2].Name, "docker inspect --format '{{.State.Running}}' oms"); got != "true" {
+		t.Errorf("scale-in touched the removed node: %q", got)
+	}
+	if res := probe.Stop(); res.Failed > 0 {
+		t.Fatalf("VIP probe during scale-in: %d failed: %v", res.Failed, res.Failures)
+	}
+	// Uninstall it explicitly, keeping its data.
+	expectCode(t, deploy(t, l, "uninstall.hcl", l.InventoryHCL, "-l", l.Hosts[2].Name), 0)
+	if got := l.Exec(t, l.Hosts[2].Name, "docker ps -aq; ls /data/oms/config.yaml"); got != "/data/oms/config.yaml" {
+		t.Fatalf("uninstall without purge: %q", got)
+	}
+
+	// Node replacement: oms2 died (wiped); oms3 takes its place in one run.
+	l.Exec(t, l.Hosts[1].Name, "docker rm -f oms; rm -rf /data/oms")
+	replaced := fmt.Sprintf("defaults {\n  user = \"root\"\n  key_file = %q\n  known_hosts_file = %q\n}\ngroup \"oms\" {\n  host %q { address = %q }\n  host %q { address = %q }\n}\n",
+		l.Key, l.KnownHosts, l.Hosts[0].Name, l.Hosts[0].Address, l.Hosts[2].Name, l.Hosts[2].Address)
+	inv := writeFile(t, "replaced.hcl", replaced)
+	expectCode(t, deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]"), 0)
+	want = []string{l.Hosts[0].Address, l.Hosts[2].Address}
+	sort.Strings(want)
+	for _, h := range []labtest.Host{l.Hosts[0], l.Hosts[2]} {
+		if got := cmNodes(t, nodeConfig(t, h.Address)); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s cm_nodes %v after replacement, want %v", h.Name, got, want)
+		}
+	}
+	vipAnswers(t, l, 8088)
+}
+
+func TestUninstallWithPurge(t *testing.T) {
+	l := labtest.Require(t)
+	inv := freshCluster(t, l, 2)
+	// --check says what it would delete and deletes nothing.
+	r := deploy(t, l, "uninstall.hcl", inv, "-e", "purge=true", "--check")
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "drop databases") {
+		t.Fatalf("check should name the databases:\n%s", r.stdout)
+	}
+	if got := l.Exec(t, l.Hosts[0].Name, "docker ps -q | wc -l"); got != "1" {
+		t.Fatalf("check mode removed the container")
+	}
+	// Without a terminal and without --yes, purge refuses.
+	r = deploy(t, l, "uninstall.hcl", inv, "-e", "purge=true")
+	expectCode(t, r, 2)
+	if !strings.Contains(r.stdout, "--yes") {
+		t.Fatalf("the refusal should mention --yes:\n%s", r.stdout)
+	}
+	expectCode(t, deploy(t, l, "uninstall.hcl", inv, "-e", "purge=true", "--yes"), 0)
+	for _, h := range l.Hosts[:2] {
+		if got := l.Exec(t, h.Name, "docker ps -aq; ls -d /data/oms 2>/dev/null || true"); got != "" {
+			t.Errorf("%s after purge: %q", h.Name, got)
+		}
+	}
+	if dbs := l.MetaSQL(t, "SHOW DATABASES"); strings.Contains(dbs, "oms_rm") {
+		t.Errorf("databases left after purge: %s", dbs)
+	}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := t.TempDir() + "/" + name
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
