@@ -2,12 +2,8 @@ package modules
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -15,7 +11,6 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/omsrun/omsrun/internal/remotefile"
 	"github.com/omsrun/omsrun/internal/transport"
 )
 
@@ -276,6 +271,12 @@ func (m *ContainerRun) Apply(ctx context.Context, env *Env, args any, plan *Plan
 	}
 	w := omsWait{name: a.Name, mountDir: a.MountDir, addr: hostPort(a.HostIP, a.HealthPort), timeout: timeout, needLog: true}
 	if err := waitHealthy(ctx, env, w); err != nil {
+		if p.action == "recreate" && p.oldImage != "" && p.oldImage != p.imageID {
+			// The rollout stops here with the other nodes untouched; say how
+			// to put this one back on what it ran before.
+			return nil, fmt.Errorf("%w\nto roll %s back: its previous image %s is still loaded; re-run the playbook with -l %s -e image=%s (and the previous image_file), or by hand: docker rm -f %s and docker run with image %s",
+				err, env.HostName, shortID(p.oldImage), env.HostName, p.oldImage, a.Name, p.oldImage)
+		}
 		return nil, err
 	}
 	return &Result{
@@ -287,60 +288,4 @@ func (m *ContainerRun) Apply(ctx context.Context, env *Env, args any, plan *Plan
 			"recreated":    cty.BoolVal(p.action == "recreate"),
 		},
 	}, nil
-}
-
-// copyCerts puts the certificate and key on the host with the shared file
-// writer: in place (the container bind-mounts each as a single file), backed
-// up and restored if the write fails.
-func (*ContainerRun) copyCerts(ctx context.Context, env *Env, a *ContainerRunArgs) error {
-	crt, key := a.certPaths()
-	if _, err := runArgv(ctx, env, "mkdir", "-p", path.Dir(crt)); err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		src, dst string
-		mode     fs.FileMode
-	}{{a.HTTPSCrt, crt, 0o644}, {a.HTTPSKey, key, 0o600}} {
-		content, err := os.ReadFile(f.src)
-		if err != nil {
-			return err
-		}
-		if _, err := remotefile.Write(ctx, env.Host, remotefile.File{Path: f.dst, Content: content, Mode: f.mode, Become: env.Become}); err != nil {
-			return fmt.Errorf("copying %s: %w", f.src, err)
-		}
-	}
-	return nil
-}
-
-// certsDiffer compares the local files' digests with sha256sum's answer.
-func certsDiffer(localCrt, localKey, crt, key, sums string) (bool, error) {
-	remote := map[string]string{}
-	for _, line := range strings.Split(sums, "\n") {
-		if sum, name, ok := strings.Cut(strings.TrimSpace(line), "  "); ok {
-			remote[name] = sum
-		}
-	}
-	for _, f := range [][2]string{{localCrt, crt}, {localKey, key}} {
-		sum, err := fileSHA256(f[0])
-		if err != nil {
-			return false, err
-		}
-		if remote[f[1]] != sum {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func fileSHA256(name string) (string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
