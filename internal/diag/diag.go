@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -42,7 +43,11 @@ func Render(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, colo
 	for k, f := range all {
 		if f == nil {
 			delete(all, k)
+			continue
 		}
+		masked := *f
+		masked.Bytes = MaskSecrets(f.Bytes)
+		all[k] = &masked
 	}
 	tw := hcl.NewDiagnosticTextWriter(w, all, 0, color)
 	for _, d := range diags {
@@ -137,4 +142,36 @@ func parseForContext(name string, src []byte) *hcl.File {
 		return &hcl.File{Bytes: src}
 	}
 	return f
+}
+
+// secretQuoted finds quoted values assigned to names that say they are
+// secrets (become_password = "…", "api_token": "…"); secretBare finds INI
+// style ones (ansible_password=…). A bare value after " = " is an HCL
+// expression, such as var.metadb_password, and is not a secret itself.
+var (
+	secretQuoted = regexp.MustCompile(`(?i)([A-Za-z0-9_]*(?:password|passwd|_pass|secret|token)"?[ \t]*[=:][ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')`)
+	secretBare   = regexp.MustCompile(`(?i)([A-Za-z0-9_]*(?:password|passwd|_pass|secret|token)=)([^\s"'][^\s]*)`)
+)
+
+// MaskSecrets hides, in a source shown as a snippet, the values assigned to
+// secret-looking names. Each byte becomes '*' so that diagnostic ranges
+// still point at the same bytes. It is a safety net for snippets only:
+// values are redacted properly, by value, where they are printed.
+func MaskSecrets(src []byte) []byte {
+	idx := append(secretQuoted.FindAllSubmatchIndex(src, -1), secretBare.FindAllSubmatchIndex(src, -1)...)
+	if idx == nil {
+		return src
+	}
+	out := append([]byte(nil), src...)
+	for _, m := range idx {
+		from, to := m[4], m[5]
+		if to-from >= 2 && (out[from] == '"' || out[from] == '\'') {
+			from, to = from+1, to-1
+		}
+		// Byte for byte, so that every range's byte offsets stay right.
+		for i := from; i < to; i++ {
+			out[i] = '*'
+		}
+	}
+	return out
 }

@@ -72,3 +72,20 @@ func TestRender(t *testing.T) {
 		t.Errorf("Render changed the caller's diagnostic")
 	}
 }
+
+func TestMaskSecrets(t *testing.T) {
+	for in, want := range map[string]string{
+		"web1 ansible_host=10.0.0.1 ansible_password=s3cret ansible_port=x\n": "web1 ansible_host=10.0.0.1 ansible_password=****** ansible_port=x\n",
+		`  become_password = "p@ss word"` + "\n":                              `  become_password = "*********"` + "\n",
+		`vars = { metadb_password = "abc", port = 1 }`:                        `vars = { metadb_password = "***", port = 1 }`,
+		"ansible_ssh_pass='x y'":                                              "ansible_ssh_pass='***'",
+		`{"api_token": "tok"}`:                                                `{"api_token": "***"}`,
+		"password = var.metadb_password":                                      "password = var.metadb_password",
+		"user = \"root\"\nport = 22\n":                                        "user = \"root\"\nport = 22\n",
+		"password = \"héé\"":                                                  "password = \"*****\"",
+	} {
+		if got := string(MaskSecrets([]byte(in))); got != want {
+			t.Errorf("MaskSecrets(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

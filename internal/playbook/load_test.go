@@ -128,7 +128,7 @@ func TestNoSecretsInGoldens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range []string{"Do-Not-Print-Me", "Meta-Pa55word", "s3cret-pw", "s3cret-sudo", "sudo-secret", "tok-123456", "Tsdb-Secret-1", "tok-abcdef"} {
+		for _, s := range []string{"Do-Not-Print-Me", "Meta-Pa55word", "s3cret-pw", "s3cret-sudo", "sudo-secret", "tok-123456", "Tsdb-Secret-1", "tok-abcdef", "Ini-Secret-9"} {
 			if bytes.Contains(b, []byte(s)) {
 				t.Errorf("%s shows the secret %q", g, s)
 			}
