@@ -127,6 +127,12 @@ func (w *WaitFor) Apply(ctx context.Context, env *Env, args any, _ *Plan) (*Resu
 	}
 }
 
+// OnlyWaits says that Apply never changes the host, it only waits. The
+// engine can use it (through any interface{ OnlyWaits() bool }) to report a
+// "would wait" plan as ok in check mode, so that check mode announces
+// exactly the changes a real run makes.
+func (*WaitFor) OnlyWaits() bool { return true }
+
 func (*WaitFor) target(env *Env, a *WaitForArgs) string {
 	if a.URL != "" {
 		return a.URL
