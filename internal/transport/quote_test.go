@@ -2,6 +2,7 @@ package transport
 
 import (
 	"os/exec"
+	"syscall"
 	"testing"
 )
 
@@ -54,22 +55,26 @@ func TestQuoteArrivesLiterally(t *testing.T) {
 	})
 }
 
-// TestGroupWrapRunsArgvLiterally checks the process-group wrapper locally:
-// the marker comes first on stderr and argv reaches the command unchanged.
+// TestGroupWrapRunsArgvLiterally checks the process-group wrappers locally,
+// in a new session as sshd would start them: the marker comes first on
+// stderr with the group id, and argv reaches the command unchanged.
 func TestGroupWrapRunsArgvLiterally(t *testing.T) {
 	argv := []string{"printf", "%s|", "a b", "$(id)", "it's", "x\ny"}
-	cmd := exec.Command("sh", "-c", groupWrap(argv))
-	pg := newPgidWriter(&discard{})
-	cmd.Stderr = pg
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "a b|$(id)|it's|x\ny|"; string(out) != want {
-		t.Fatalf("got %q want %q", out, want)
-	}
-	if !pg.seen() || pg.pgid() <= 1 {
-		t.Fatalf("no process group reported (preamble %q)", pg.preamble())
+	for _, sudo := range []bool{false, true} {
+		cmd := exec.Command("sh", "-c", groupWrap(argv, sudo))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		pg := newPgidWriter(&discard{})
+		cmd.Stderr = pg
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "a b|$(id)|it's|x\ny|"; string(out) != want {
+			t.Fatalf("sudo=%v: got %q want %q", sudo, out, want)
+		}
+		if !pg.seen() || pg.pgid() != cmd.Process.Pid {
+			t.Fatalf("sudo=%v: reported group %d, want %d (preamble %q)", sudo, pg.pgid(), cmd.Process.Pid, pg.preamble())
+		}
 	}
 }
 

@@ -31,12 +31,18 @@ func (c Cmd) argv() ([]string, error) {
 	return nil, errors.New("empty command")
 }
 
-// groupWrap makes argv the leader of a new session and process group and
-// prints that group's id on stderr before running it. `setsid -w` forks when
-// it is already a group leader (as under sshd or sudo) and then waits, so the
-// exit status still comes back; `exec` keeps the printed pid the group id.
-func groupWrap(argv []string) string {
-	return "setsid -w sh -c " + Quote(`echo `+pgidMarker+`$$ >&2; exec "$@"`) + " sh " + Join(argv)
+// groupWrap prints the process group the command will run in, on stderr,
+// then execs argv. sshd already starts every session's shell as the leader of
+// a new session and process group, so no setsid is needed: without sudo the
+// login shell's own pid is the group, and exec keeps it for the command.
+// Under sudo the command stays in the group of that login shell (sudo without
+// a terminal starts no group of its own), read from /proc to be sure. Killing
+// that group kills the command, its children and sudo, and nothing else.
+func groupWrap(argv []string, underSudo bool) string {
+	if !underSudo {
+		return "echo " + pgidMarker + "$$ >&2; exec " + Join(argv)
+	}
+	return "sh -c " + Quote(`read -r _ _ _ _ g _ </proc/$$/stat; echo `+pgidMarker+`$g >&2; exec "$@"`) + " sh " + Join(argv)
 }
 
 // Run implements Host: one session per command, in its own process group,
@@ -52,7 +58,7 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	defer func() { <-h.sessions }()
 
 	mode := h.becomeMode(c.Become)
-	line := mode.prefix() + groupWrap(argv)
+	line := mode.prefix() + groupWrap(argv, mode.sudo())
 
 	sess, err := h.newSession(ctx)
 	if err != nil {
