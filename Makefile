@@ -6,7 +6,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAB := $(GO) run ./internal/lab/cmd/omslab
 
-.PHONY: help build test unit e2e lint lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench fuzz release deps golden
+.PHONY: help build test unit e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench fuzz release deps golden
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -43,6 +43,9 @@ e2e: build ## end-to-end tests on the lab (brings it up when needed)
 	OMSRUN_E2E=1 OMSRUN_BIN=$(CURDIR)/bin/omsrun $(GO) test -p 1 -count=1 -timeout 30m ./internal/e2e/...
 
 test: deps unit e2e ## everything CI runs
+
+docs: build ## regenerate docs/modules.md from the modules' schemas
+	bin/omsrun modules --markdown > docs/modules.md
 
 lint: ## vet and gofmt
 	$(GO) vet ./...

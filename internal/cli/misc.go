@@ -194,11 +194,16 @@ func (a *App) inventoryGraph(inv *inventory.Inventory) {
 }
 
 func (a *App) modulesCmd() *cobra.Command {
-	return &cobra.Command{
+	var markdown bool
+	c := &cobra.Command{
 		Use:   "modules [NAME]",
 		Short: "Module reference, generated from the modules' own schemas",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if markdown {
+				fmt.Fprint(a.Stdout, ModulesMarkdown())
+				return nil
+			}
 			if len(args) == 0 {
 				for _, n := range modules.Names() {
 					m, _ := modules.Lookup(n)
@@ -214,4 +219,6 @@ func (a *App) modulesCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&markdown, "markdown", false, "the whole reference as Markdown (docs/modules.md)")
+	return c
 }
