@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestRunCapturesOutputAndExitCode(t *testing.T) {
@@ -64,5 +65,56 @@ func TestPoolDialsOncePerHost(t *testing.T) {
 	}
 	if n := d.connections(t); n != 1 {
 		t.Fatalf("sshd accepted %d connections", n)
+	}
+}
+
+func TestRunStreamsAndStdinEOF(t *testing.T) {
+	d := startSSHD(t)
+	p := NewPool(d.config())
+	defer p.Close()
+	h, err := p.Get(testCtx(t), d.host("local"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No Stdin: the command sees EOF at once instead of waiting forever.
+	res, err := h.Run(testCtx(t), Cmd{Argv: []string{"cat"}})
+	if err != nil || res.ExitCode != 0 || len(res.Stdout) != 0 {
+		t.Fatalf("cat without stdin: %+v %v", res, err)
+	}
+	// Writers get the output as it comes; the group marker never reaches them.
+	var out, errOut bytes.Buffer
+	res, err = h.Run(testCtx(t), Cmd{Script: "echo one; echo two >&2", Stdout: &out, Stderr: &errOut, Become: true})
+	if err != nil || res.Stdout != nil || res.Stderr != nil {
+		t.Fatalf("with writers: %+v %v", res, err)
+	}
+	if out.String() != "one\n" || errOut.String() != "two\n" {
+		t.Fatalf("stdout %q stderr %q", out.String(), errOut.String())
+	}
+}
+
+func TestCloseFailsRunsInFlight(t *testing.T) {
+	d := startSSHD(t)
+	p := NewPool(d.config())
+	h, err := p.Get(testCtx(t), d.host("local"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Run(testCtx(t), Cmd{Argv: []string{"sleep", "30"}})
+		done <- err
+	}()
+	time.Sleep(500 * time.Millisecond)
+	p.Close()
+	select {
+	case err := <-done:
+		if !IsUnreachable(err) {
+			t.Fatalf("want unreachable after Close, got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+	if _, err := p.Get(testCtx(t), d.host("local")); !IsUnreachable(err) {
+		t.Fatalf("Get after Close: %v", err)
 	}
 }
