@@ -101,7 +101,7 @@ func TestCloseFailsRunsInFlight(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := h.Run(testCtx(t), Cmd{Argv: []string{"sleep", "30"}})
+		_, err := h.Run(testCtx(t), Cmd{Argv: []string{"sleep", "3"}})
 		done <- err
 	}()
 	time.Sleep(500 * time.Millisecond)
