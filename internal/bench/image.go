@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/omsrun/omsrun/internal/lab"
@@ -56,9 +57,15 @@ type transfer struct {
 	MaxRSS int64  // omsrun's, or the largest ssh client's
 }
 
+// plus adds up transfers: times and bytes sum, memory is the peak.
+func (t transfer) plus(u transfer) transfer {
+	return transfer{Wall: t.Wall + u.Wall, Bytes: t.Bytes + u.Bytes, MaxRSS: max(t.MaxRSS, u.MaxRSS)}
+}
+
 // sshAll feeds file to `ssh root@host remote` on every host at once, the
 // way one would by hand.
 func (b *bench) sshAll(ctx context.Context, file, remote string) (transfer, error) {
+	syscall.Sync()
 	before, err := vethBytes(b.hosts)
 	if err != nil {
 		return transfer{}, err
@@ -83,6 +90,7 @@ func (b *bench) sshAll(ctx context.Context, file, remote string) (transfer, erro
 
 // omsrunLoad runs omsrun's docker_load on every host.
 func (b *bench) omsrunLoad(ctx context.Context, file string) (transfer, proc, error) {
+	syscall.Sync()
 	before, err := vethBytes(b.hosts)
 	if err != nil {
 		return transfer{}, proc{}, err
@@ -114,59 +122,90 @@ func (b *bench) image(ctx context.Context) error {
 		return fmt.Errorf("remove the image from the hosts: %w", err)
 	}
 
+	// Each transfer starts with the page cache written back (the hosts share
+	// this machine's disk), so one run never pays for the previous run's
+	// extracted layers; with -image-runs 2 the second pair runs in the
+	// opposite order, so neither side always goes first.
 	wire, err := b.sshAll(ctx, file, "cat > /dev/null")
 	if err != nil {
 		return fmt.Errorf("ssh cat: %w", err)
 	}
 	logf("  wire: %s, %.0f MB/s", secs(wire.Wall), rateMB(total, wire.Wall))
-	byHand, err := b.sshAll(ctx, file, "docker load")
-	if err != nil {
-		return fmt.Errorf("ssh docker load: %w", err)
+	var byHand, oms transfer
+	var peakFDs int
+	for i := range b.imageRuns {
+		for j := range 2 {
+			if (i+j)%2 == 0 {
+				t, err := b.sshAll(ctx, file, "docker load")
+				if err != nil {
+					return fmt.Errorf("ssh docker load: %w", err)
+				}
+				logf("  ssh docker load: %s, %.0f MB/s", secs(t.Wall), rateMB(total, t.Wall))
+				byHand = byHand.plus(t)
+			} else {
+				t, p, err := b.omsrunLoad(ctx, file)
+				if err != nil {
+					return fmt.Errorf("omsrun docker_load: %w", err)
+				}
+				logf("  omsrun docker_load: %s, %.0f MB/s, peak RSS %s, %d fds", secs(t.Wall), rateMB(total, t.Wall), mb(t.MaxRSS), p.PeakFDs)
+				oms = oms.plus(t)
+				peakFDs = max(peakFDs, p.PeakFDs)
+			}
+			if err := onHosts(ctx, b.hosts, has); err != nil {
+				return fmt.Errorf("the image is not on every host after the transfer: %w", err)
+			}
+			if i == b.imageRuns-1 && j == 1 {
+				break // the last load stays for the re-run
+			}
+			if err := onHosts(ctx, b.hosts, rmi); err != nil {
+				return err
+			}
+		}
 	}
-	logf("  ssh docker load: %s, %.0f MB/s", secs(byHand.Wall), rateMB(total, byHand.Wall))
-	if err := onHosts(ctx, b.hosts, has); err != nil {
-		return fmt.Errorf("after ssh docker load: %w", err)
+	// The re-run and its reference are short, so the median of three.
+	var again, inspect transfer
+	var agains, inspects []time.Duration
+	for range 3 {
+		t, _, err := b.omsrunLoad(ctx, file)
+		if err != nil {
+			return fmt.Errorf("omsrun docker_load re-run: %w", err)
+		}
+		agains = append(agains, t.Wall)
+		again.Bytes = max(again.Bytes, t.Bytes)
+		u, err := b.sshAll(ctx, "", "docker image inspect --format '{{.Id}}' "+res.ID)
+		if err != nil {
+			return fmt.Errorf("ssh docker image inspect: %w", err)
+		}
+		inspects = append(inspects, u.Wall)
 	}
-	if err := onHosts(ctx, b.hosts, rmi); err != nil {
-		return err
-	}
-	oms, p, err := b.omsrunLoad(ctx, file)
-	if err != nil {
-		return fmt.Errorf("omsrun docker_load: %w", err)
-	}
-	logf("  omsrun docker_load: %s, %.0f MB/s, peak RSS %s, %d fds", secs(oms.Wall), rateMB(total, oms.Wall), mb(oms.MaxRSS), p.PeakFDs)
-	if err := onHosts(ctx, b.hosts, has); err != nil {
-		return fmt.Errorf("after omsrun docker_load: %w", err)
-	}
-	again, _, err := b.omsrunLoad(ctx, file)
-	if err != nil {
-		return fmt.Errorf("omsrun docker_load re-run: %w", err)
-	}
+	again.Wall, inspect.Wall = median(agains), median(inspects)
+	logf("  re-runs %v, ssh docker image inspect %v", agains, inspects)
+	all := total * int64(b.imageRuns) // over every pair of transfers
 
 	size := fmt.Sprintf("%d × %.2f GB", len(b.hosts), float64(st.Size())/1e9)
-	r := rateMB(total, oms.Wall) / rateMB(total, byHand.Wall)
-	b.add(row{Part: "2", Measure: "image " + size + ", throughput vs ssh docker load",
-		Omsrun: fmt.Sprintf("%.0f MB/s (%s)", rateMB(total, oms.Wall), secs(oms.Wall)),
-		Ref:    fmt.Sprintf("%.0f MB/s (%s)", rateMB(total, byHand.Wall), secs(byHand.Wall)),
+	r := rateMB(all, oms.Wall) / rateMB(all, byHand.Wall)
+	b.add(row{Part: "2", Measure: fmt.Sprintf("image %s, throughput vs ssh docker load (%d each)", size, b.imageRuns),
+		Omsrun: fmt.Sprintf("%.0f MB/s (%s)", rateMB(all, oms.Wall), secs(oms.Wall)),
+		Ref:    fmt.Sprintf("%.0f MB/s (%s)", rateMB(all, byHand.Wall), secs(byHand.Wall)),
 		Ratio:  ratio(r), Target: "≥ 0.90×", Verdict: verdict(r >= 0.9)})
 	b.add(row{Part: "2", Measure: "image, throughput vs raw wire (ssh cat > /dev/null)",
-		Omsrun: fmt.Sprintf("%.0f MB/s", rateMB(total, oms.Wall)),
+		Omsrun: fmt.Sprintf("%.0f MB/s", rateMB(all, oms.Wall)),
 		Ref:    fmt.Sprintf("%.0f MB/s (%s)", rateMB(total, wire.Wall), secs(wire.Wall)),
-		Ratio:  ratio(rateMB(total, oms.Wall) / rateMB(total, wire.Wall))})
+		Ratio:  ratio(rateMB(all, oms.Wall) / rateMB(total, wire.Wall))})
 	b.add(row{Part: "2", Measure: "image, bytes on the hosts' veths vs ssh docker load",
 		Omsrun: mb(int64(oms.Bytes)), Ref: mb(int64(byHand.Bytes)),
 		Ratio: ratio(float64(oms.Bytes) / float64(byHand.Bytes))})
-	b.add(row{Part: "2", Measure: "image re-run (hosts have it): wall time, vs first run",
-		Omsrun: ms(again.Wall), Ref: ms(oms.Wall), Ratio: ratio(float64(again.Wall) / float64(oms.Wall)),
+	// The reference of the re-run is what checking by hand costs: one ssh
+	// per host asking docker for the image ID.
+	b.add(row{Part: "2", Measure: "image re-run (hosts have it) vs ssh docker image inspect (median of 3)",
+		Omsrun: ms(again.Wall), Ref: ms(inspect.Wall), Ratio: ratio(float64(again.Wall) / float64(inspect.Wall)),
 		Target: "< 1 s", Verdict: verdict(again.Wall < time.Second)})
-	// SSH handshakes and a docker image inspect per host are all that should
-	// cross: a few tens of KB, nothing of the size of the image.
-	b.add(row{Part: "2", Measure: "image re-run: bytes on the veths, vs first run",
-		Omsrun: fmt.Sprintf("%.1f KB", float64(again.Bytes)/1e3), Ref: mb(int64(oms.Bytes)),
-		Ratio:  fmt.Sprintf("%.5f×", float64(again.Bytes)/float64(oms.Bytes)),
+	b.add(row{Part: "2", Measure: "image re-run: bytes on the veths (largest of 3), vs first run",
+		Omsrun: fmt.Sprintf("%.1f KB", float64(again.Bytes)/1e3), Ref: mb(int64(oms.Bytes) / int64(b.imageRuns)),
+		Ratio:  fmt.Sprintf("%.5f×", float64(again.Bytes)*float64(b.imageRuns)/float64(oms.Bytes)),
 		Target: "~0 (< 1 MB)", Verdict: verdict(again.Bytes < 1e6)})
 	b.add(row{Part: "5", Measure: "peak RSS streaming the image to every host (wait4 rusage)",
-		Omsrun: mb(oms.MaxRSS), Ref: "ssh client " + mb(byHand.MaxRSS) + " each",
+		Omsrun: fmt.Sprintf("%s, %d fds", mb(oms.MaxRSS), peakFDs), Ref: "ssh client " + mb(byHand.MaxRSS) + " each",
 		Ratio: ratio(float64(oms.MaxRSS) / float64(byHand.MaxRSS)), Target: "≤ 100 MB", Verdict: verdict(oms.MaxRSS <= 100e6)})
 	b.note("Part 2: the image is %s, %s; the hosts' copies are removed before each transfer (docker rmi).", file, strings.TrimPrefix(res.ID, "sha256:")[:12])
 	return nil

@@ -39,6 +39,7 @@ type bench struct {
 	runs       int
 	scaleRuns  int
 	imageMB    int
+	imageRuns  int
 	scale      []int
 	key        string
 	knownHosts string
@@ -61,6 +62,7 @@ func mainErr() error {
 	flag.IntVar(&b.runs, "runs", 5, "timed runs of omsrun and of the floor for the per-step figure (interleaved; median)")
 	flag.IntVar(&b.scaleRuns, "scale-runs", 3, "timed runs of each at every host count of the scale part")
 	flag.IntVar(&b.imageMB, "image-mb", 1024, "MiB of incompressible filler in the stand-in image of the distribution part")
+	flag.IntVar(&b.imageRuns, "image-runs", 1, "transfers of the image by hand and by omsrun each (a second pair runs in the opposite order)")
 	scale := flag.String("scale", "10,50,100", "host counts of the scale part")
 	flag.StringVar(&b.cache, "cache", "/var/tmp/omsrun-bench", "where the floor program and the large stand-in image are kept between runs")
 	flag.StringVar(&b.omsrun, "omsrun", "bin/omsrun", "the omsrun binary to measure (make bench builds it)")
