@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/omsrun/omsrun/internal/lab/labtest"
@@ -13,7 +16,7 @@ import (
 
 // The bad-input corpus (testdata/bad) through the real binary: every file
 // is refused with exit code 4, the same headers as its golden file
-// ("Error: file:line:col: summary"), and no SSH connection to any lab host.
+// ("Error: file:line:col: summary"), and no connection attempted to any host.
 
 var diagHeader = regexp.MustCompile(`(?m)^(Error|Warning): .+?:\d+:\d+: .*$`)
 
@@ -36,10 +39,11 @@ type badCase struct {
 
 // badCases lists the corpus. Bad playbooks and var files are checked
 // against testdata/inventory/lab.hcl (what their goldens were made with) in
-// validate mode, and then run in check mode against the lab's inventory.
-// Bad inventories are only validated: were one accepted by mistake, a run
-// would dial addresses outside the lab.
-func badCases(t *testing.T, l *labtest.Lab) []badCase {
+// validate mode, then run in check mode against the lab's inventory and
+// against trapInv, whose hosts are local listeners that count connection
+// attempts. Bad inventories are only validated: were one accepted by
+// mistake, a run would dial addresses outside the lab.
+func badCases(t *testing.T, l *labtest.Lab, trapInv string) []badCase {
 	root := repoDir(t)
 	var out []badCase
 	glob := func(p string) []string {
@@ -57,7 +61,8 @@ func badCases(t *testing.T, l *labtest.Lab) []badCase {
 		extra := extraArgFlags(t, p)
 		out = append(out,
 			badCase{name: p, golden: p + ".golden", args: append([]string{"validate", p, "-i", testInv}, extra...)},
-			badCase{name: p + " (run)", args: append([]string{p, "-C", "-i", l.InventoryHCL}, extra...), run: true})
+			badCase{name: p + " (run)", args: append([]string{p, "-C", "-i", l.InventoryHCL}, extra...), run: true},
+			badCase{name: p + " (trap)", args: append([]string{p, "-C", "-i", trapInv}, extra...), run: true})
 	}
 	for _, p := range glob("testdata/bad/inventory/*") {
 		if strings.HasSuffix(p, ".golden") {
@@ -77,9 +82,76 @@ func badCases(t *testing.T, l *labtest.Lab) []badCase {
 		const pb = "testdata/bad/vars/_playbook.hcl"
 		out = append(out,
 			badCase{name: p, golden: p + ".golden", args: append([]string{"validate", pb, "-i", testInv}, extra...)},
-			badCase{name: p + " (run)", args: append([]string{pb, "-C", "-i", l.InventoryHCL}, extra...), run: true})
+			badCase{name: p + " (run)", args: append([]string{pb, "-C", "-i", l.InventoryHCL}, extra...), run: true},
+			badCase{name: p + " (trap)", args: append([]string{pb, "-C", "-i", trapInv}, extra...), run: true})
 	}
 	return out
+}
+
+// trap is a set of local TCP listeners standing in for hosts: any
+// connection omsrun makes to them is counted. Unlike the lab's sshd logs,
+// nothing else connects to them, so the count is exact even while other
+// tests use the lab.
+type trap struct {
+	mu    sync.Mutex
+	hits  int
+	lns   []net.Listener
+	ports []int
+}
+
+func newTrap(t *testing.T, n int) *trap {
+	tr := &trap{}
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.lns = append(tr.lns, ln)
+		tr.ports = append(tr.ports, ln.Addr().(*net.TCPAddr).Port)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				tr.mu.Lock()
+				tr.hits++
+				tr.mu.Unlock()
+				c.Close()
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		for _, ln := range tr.lns {
+			ln.Close()
+		}
+	})
+	return tr
+}
+
+func (tr *trap) count() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.hits
+}
+
+// inventory writes an inventory with the group names of
+// testdata/inventory/lab.hcl, every host one of the trap's listeners.
+func (tr *trap) inventory(t *testing.T) string {
+	host := func(name string, port int) string {
+		return fmt.Sprintf("  host %q {\n    address = \"127.0.0.1\"\n    port    = %d\n  }\n", name, port)
+	}
+	// A password, so that a run has credentials and really dials.
+	src := "defaults {\n  user     = \"trap\"\n  password = \"trap-password\"\n}\n" +
+		"group \"oms\" {\n  children = [\"oms_hz\", \"oms_sh\"]\n}\n" +
+		"group \"oms_hz\" {\n" + host("oms1", tr.ports[0]) + host("oms2", tr.ports[1]) + "}\n" +
+		"group \"oms_sh\" {\n" + host("oms3", tr.ports[2]) + "}\n" +
+		"group \"metadb\" {\n" + host("meta1", tr.ports[3]) + "}\n"
+	p := filepath.Join(t.TempDir(), "trap.hcl")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // extraArgFlags turns NAME.args (one -e value per line) into -e flags.
@@ -100,11 +172,10 @@ func extraArgFlags(t *testing.T, path string) []string {
 
 func TestBadInputCorpusRefused(t *testing.T) {
 	l := labtest.Require(t)
-	before := map[string]int{}
-	for _, h := range l.Hosts {
-		before[h.Name] = l.SSHDConnections(t, h.Name)
-	}
-	cases := badCases(t, l)
+	// The trap, not the lab's sshd logs, proves that no connection is
+	// attempted: other tests may use the lab hosts meanwhile.
+	tr := newTrap(t, 4)
+	cases := badCases(t, l, tr.inventory(t))
 	if len(cases) < 40 {
 		t.Fatalf("the corpus has only %d cases", len(cases))
 	}
@@ -127,10 +198,14 @@ func TestBadInputCorpusRefused(t *testing.T) {
 			}
 		})
 	}
-	for _, h := range l.Hosts {
-		if after := l.SSHDConnections(t, h.Name); after != before[h.Name] {
-			t.Errorf("bad input connected to %s (%d → %d sshd connections)", h.Name, before[h.Name], after)
-		}
+	if n := tr.count(); n != 0 {
+		t.Errorf("bad input made %d connection(s) to the trap hosts", n)
+	}
+	// Control: a valid playbook does dial the trap (and finds no SSH there),
+	// so a zero above means no attempt, not a blind trap.
+	r := omsrun(t, "testdata/playbook/minimal.hcl", "-C", "-i", tr.inventory(t))
+	if r.code == 0 || r.code == 4 || tr.count() == 0 {
+		t.Errorf("control run: exit %d, %d trap connections; want unreachable hosts and connections\n%s", r.code, tr.count(), r.stderr)
 	}
 }
 
@@ -138,17 +213,19 @@ func TestBadInputCorpusRefused(t *testing.T) {
 // as a playbook, an inventory and a var file; generated here, not checked in.
 func TestBadInputHugeFile(t *testing.T) {
 	l := labtest.Require(t)
+	tr := newTrap(t, 4)
+	trapInv := tr.inventory(t)
 	dir := t.TempDir()
 	huge := filepath.Join(dir, "huge.hcl")
 	line := []byte("# padding padding padding padding padding padding padding padding\n")
 	if err := os.WriteFile(huge, bytes.Repeat(line, (11<<20)/len(line)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := l.SSHDConnections(t, l.Hosts[0].Name)
 	for _, args := range [][]string{
 		{huge, "-C", "-i", l.InventoryHCL},
+		{huge, "-C", "-i", trapInv},
 		{"testdata/playbook/minimal.hcl", "-C", "-i", huge},
-		{"testdata/bad/vars/_playbook.hcl", "-C", "-i", l.InventoryHCL, "-e", "@" + huge},
+		{"testdata/bad/vars/_playbook.hcl", "-C", "-i", trapInv, "-e", "@" + huge},
 	} {
 		r := omsrun(t, args...)
 		expectCode(t, r, 4)
@@ -156,7 +233,7 @@ func TestBadInputHugeFile(t *testing.T) {
 			t.Errorf("%v: no size error naming the file:\n%s", args, r.stderr)
 		}
 	}
-	if after := l.SSHDConnections(t, l.Hosts[0].Name); after != before {
-		t.Errorf("a huge file still led to an SSH connection (%d → %d)", before, after)
+	if n := tr.count(); n != 0 {
+		t.Errorf("a huge file still led to %d connection(s)", n)
 	}
 }
