@@ -427,3 +427,48 @@ func TestPreflightDockerStoppedE2E(t *testing.T) {
 		t.Errorf("dockerd back: %v", err)
 	}
 }
+
+func TestCommandShellWaitForE2E(t *testing.T) {
+	l := labtest.Require(t)
+	host := l.Hosts[1]
+	marker := "/tmp/omsrun-e2e-docker-creates"
+	l.Exec(t, host.Name, "rm -f "+marker)
+	t.Cleanup(func() { l.Run(context.Background(), host.Name, "rm -f "+marker) })
+	env, _ := dkEnv(t, l, 1, false)
+
+	// command: argv arrives literally; creates makes the second run a no-op.
+	args := &modules.CommandArgs{Argv: []string{"sh", "-c", `printf '%s' "$1" > "$2"`, "x", "it's $(not) run; ok", marker}, Creates: marker}
+	plan, res, err := dkStep(t, env, "command", args, false)
+	if err != nil || !plan.Unknown || !res.Changed {
+		t.Fatalf("command: plan %+v result %+v err %v", plan, res, err)
+	}
+	if got := l.Exec(t, host.Name, "cat "+marker); got != "it's $(not) run; ok" {
+		t.Errorf("argument arrived as %q", got)
+	}
+	if plan, res, err = dkStep(t, env, "command", args, false); err != nil || plan.Unknown || res != nil {
+		t.Errorf("command with creates, second run: plan %+v result %+v err %v", plan, res, err)
+	}
+
+	// shell: a pipeline, its stdout as an output; a failure names the command.
+	_, res, err = dkStep(t, env, "shell", &modules.ShellArgs{Cmd: "printf 'a\\nb\\n' | wc -l"}, false)
+	if err != nil || strings.TrimSpace(res.Outputs["stdout"].AsString()) != "2" {
+		t.Errorf("shell: %+v %v", res, err)
+	}
+	_, _, err = dkStep(t, env, "shell", &modules.ShellArgs{Cmd: "ls /nonexistent-e2e"}, false)
+	if err == nil || !strings.Contains(err.Error(), "ls /nonexistent-e2e") || !strings.Contains(err.Error(), "No such file") {
+		t.Errorf("shell failure: %v", err)
+	}
+
+	// wait_for: TCP from the host's side, HTTP from the controller; a port
+	// nobody listens on times out naming the target.
+	if _, _, err := dkStep(t, env, "wait_for", &modules.WaitForArgs{Host: l.MetaDB.Host, Port: l.MetaDB.Port, Timeout: "10s"}, false); err != nil {
+		t.Errorf("wait_for MetaDB port: %v", err)
+	}
+	if _, _, err := dkStep(t, env, "wait_for", &modules.WaitForArgs{URL: l.TSDB.URL + "/ping", Status: 204, Via: "controller", Timeout: "10s"}, false); err != nil {
+		t.Errorf("wait_for TSDB ping: %v", err)
+	}
+	_, _, err = dkStep(t, env, "wait_for", &modules.WaitForArgs{Port: 1, Timeout: "2s", Interval: "500ms"}, false)
+	if err == nil || !strings.Contains(err.Error(), host.Address+":1 did not answer within 2s") {
+		t.Errorf("wait_for closed port: %v", err)
+	}
+}
