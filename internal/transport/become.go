@@ -28,13 +28,17 @@ func (h *sshHost) becomeMode(become bool) becomeMode {
 	return becomeSudoNoPass
 }
 
-// prefix is what goes before the command. -k drops any cached sudo timestamp
-// so sudo always reads the password line: with a cached timestamp it would
-// skip the prompt and the password would land in the command's own stdin.
+// sudoPrompt is what sudo prints when it wants the password. The password is
+// written only after it appears, so a host whose sudoers says NOPASSWD (no
+// prompt) never gets the password in the command's own stdin.
+const sudoPrompt = "omsrun-sudo-password:"
+
+// prefix is what goes before the command. -k drops any cached sudo timestamp,
+// so sudo asks every time and the answer is never left unread.
 func (m becomeMode) prefix() string {
 	switch m {
 	case becomeSudoPassword:
-		return "sudo -k -S -p '' -- "
+		return "sudo -k -S -p " + sudoPrompt + " -- "
 	case becomeSudoNoPass:
 		return "sudo -k -n -- "
 	}

@@ -15,10 +15,12 @@ const pgidMarker = "omsrun-pgid:"
 const maxPreamble = 64 << 10
 
 // pgidWriter sits in front of the command's stderr: it takes the marker line
-// out, records the group id, and passes everything else through. Lines before
-// the marker (sudo's complaints) are kept for the become error too.
+// (and sudo's prompt) out, records the group id, and passes everything else
+// through. Lines before the marker (sudo's complaints) are kept for the become
+// error too.
 type pgidWriter struct {
-	dst io.Writer
+	dst    io.Writer
+	prompt []byte // sudo's prompt, removed wherever a line starts with it
 
 	mu     sync.Mutex
 	line   []byte // partial line while still looking for the marker
@@ -27,10 +29,11 @@ type pgidWriter struct {
 	found  bool
 	closed bool
 	ready  chan struct{} // closed when the marker is found or the search is abandoned
+	asked  chan struct{} // receives once per prompt sudo prints
 }
 
 func newPgidWriter(dst io.Writer) *pgidWriter {
-	return &pgidWriter{dst: dst, ready: make(chan struct{})}
+	return &pgidWriter{dst: dst, ready: make(chan struct{}), asked: make(chan struct{}, 1)}
 }
 
 func (w *pgidWriter) Write(p []byte) (int, error) {
@@ -40,51 +43,58 @@ func (w *pgidWriter) Write(p []byte) (int, error) {
 		return w.dst.Write(p)
 	}
 	n := len(p)
-	for len(p) > 0 && !w.closed {
-		i := bytes.IndexByte(p, '\n')
+	w.line = append(w.line, p...)
+	var out []byte // what passes through to dst, written after unlocking
+	for !w.closed {
+		if len(w.prompt) > 0 && bytes.HasPrefix(w.line, w.prompt) {
+			w.line = w.line[len(w.prompt):]
+			select {
+			case w.asked <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		i := bytes.IndexByte(w.line, '\n')
 		if i < 0 {
-			w.line = append(w.line, p...)
-			p = nil
 			if len(w.line)+len(w.pre) > maxPreamble {
-				w.giveUp()
+				out = w.giveUp(out)
 			}
 			break
 		}
-		w.line = append(w.line, p[:i+1]...)
-		p = p[i+1:]
-		full := w.line
-		w.line = nil
+		full, rest := w.line[:i+1], w.line[i+1:]
 		if id, ok := parseMarker(full); ok {
 			w.id, w.found = id, true
-			w.closed = true
-			close(w.ready)
+			out = append(out, rest...)
+			w.line = nil
+			w.finish()
 			break
 		}
+		out = append(out, full...)
 		w.pre = append(w.pre, full...)
-		if _, err := w.dst.Write(full); err != nil {
-			w.mu.Unlock()
-			return 0, err
-		}
+		w.line = rest
 		if isSudoFailure(full) {
-			w.giveUp()
+			out = w.giveUp(out)
 		}
 	}
 	w.mu.Unlock()
-	if len(p) > 0 {
-		if _, err := w.dst.Write(p); err != nil {
+	if len(out) > 0 {
+		if _, err := w.dst.Write(out); err != nil {
 			return 0, err
 		}
 	}
 	return n, nil
 }
 
-// giveUp stops looking for the marker; called with mu held.
-func (w *pgidWriter) giveUp() {
-	if len(w.line) > 0 {
-		_, _ = w.dst.Write(w.line)
-		w.pre = append(w.pre, w.line...)
-		w.line = nil
-	}
+// giveUp stops looking for the marker, passing on what was held back; called with mu held.
+func (w *pgidWriter) giveUp(out []byte) []byte {
+	out = append(out, w.line...)
+	w.pre = append(w.pre, w.line...)
+	w.line = nil
+	w.finish()
+	return out
+}
+
+func (w *pgidWriter) finish() {
 	w.closed = true
 	close(w.ready)
 }

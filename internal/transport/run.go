@@ -78,6 +78,9 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 		errDst = &errBuf
 	}
 	pg := newPgidWriter(errDst)
+	if mode == becomeSudoPassword {
+		pg.prompt = []byte(sudoPrompt)
+	}
 	sess.Stderr = pg
 
 	var stdin io.WriteCloser
@@ -94,16 +97,20 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 
 	waited := make(chan error, 1)
-	go func() { waited <- sess.Wait() }()
+	ended := make(chan struct{}) // closed once the session is over, for the helpers
+	go func() {
+		waited <- sess.Wait()
+		close(ended)
+	}()
 	if stdin != nil {
-		go h.feedStdin(stdin, c.Stdin, mode, pg, waited)
+		go h.feedStdin(stdin, c.Stdin, mode, pg, ended)
 	}
 
 	var werr error
 	select {
 	case werr = <-waited:
 	case <-ctx.Done():
-		h.cancel(mode, pg, waited)
+		h.cancel(mode, pg, ended)
 		return Result{}, ctx.Err()
 	case <-h.dead:
 		return Result{}, h.unreachable(nil)
@@ -169,19 +176,25 @@ func (h *sshHost) sessionError(err error) error {
 	return fmt.Errorf("%s: opening ssh session: %w", h.name, err)
 }
 
-// feedStdin writes the sudo password first, then — only once the wrapper has
-// printed its group id, i.e. sudo accepted the password — the caller's input.
-// Holding the input back means a wrong password can never make sudo read the
-// caller's data as further password attempts.
-func (h *sshHost) feedStdin(w io.WriteCloser, r io.Reader, mode becomeMode, pg *pgidWriter, waited <-chan error) {
+// feedStdin answers sudo's prompt with the password, then — only once the
+// wrapper has printed its group id, i.e. sudo let the command start — streams
+// the caller's input. Holding the input back means a wrong password can never
+// make sudo read the caller's data as further password attempts.
+func (h *sshHost) feedStdin(w io.WriteCloser, r io.Reader, mode becomeMode, pg *pgidWriter, ended <-chan struct{}) {
 	defer w.Close()
 	if mode == becomeSudoPassword {
-		if _, err := io.WriteString(w, h.becomePass.Reveal()+"\n"); err != nil {
+		select {
+		case <-pg.asked:
+			if _, err := io.WriteString(w, h.becomePass.Reveal()+"\n"); err != nil {
+				return
+			}
+		case <-pg.ready:
+		case <-ended:
 			return
 		}
 		select {
 		case <-pg.ready:
-		case <-h.dead:
+		case <-ended:
 			return
 		}
 		if !pg.seen() {
@@ -197,10 +210,10 @@ func (h *sshHost) feedStdin(w io.WriteCloser, r io.Reader, mode becomeMode, pg *
 
 // cancel kills the command's process group over a fresh session: closing the
 // session alone would leave the remote process running.
-func (h *sshHost) cancel(mode becomeMode, pg *pgidWriter, waited <-chan error) {
+func (h *sshHost) cancel(mode becomeMode, pg *pgidWriter, ended <-chan struct{}) {
 	select {
 	case <-pg.ready:
-	case <-waited:
+	case <-ended:
 		return
 	case <-h.dead:
 		return

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -116,5 +117,36 @@ func TestCloseFailsRunsInFlight(t *testing.T) {
 	}
 	if _, err := p.Get(testCtx(t), d.host("local")); !IsUnreachable(err) {
 		t.Fatalf("Get after Close: %v", err)
+	}
+}
+
+// TestBecomeWithoutPromptKeepsPasswordOut covers sudoers that need no
+// password (NOPASSWD): sudo never prompts, and the password must not end up
+// in the command's stdin. Root's own sudo never prompts, so the local sshd's
+// root login, treated as a non-root user, stands in for such a host.
+func TestBecomeWithoutPromptKeepsPasswordOut(t *testing.T) {
+	if _, err := exec.LookPath("sudo"); err != nil {
+		t.Skip("no sudo")
+	}
+	d := startSSHD(t)
+	cfg := d.config()
+	cfg.BecomePassword = "never-asked-for"
+	p := NewPool(cfg)
+	defer p.Close()
+	h, err := p.Get(testCtx(t), d.host("local"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := h.(*sshHost)
+	sh.user = "not-root"
+	if sh.becomeMode(true) != becomeSudoPassword {
+		t.Fatal("test setup: expected the sudo-with-password mode")
+	}
+	res, err := h.Run(testCtx(t), Cmd{Argv: []string{"cat"}, Become: true, Stdin: strings.NewReader("payload\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Stdout) != "payload\n" || strings.Contains(string(res.Stderr), "never-asked-for") {
+		t.Fatalf("stdout %q stderr %q", res.Stdout, res.Stderr)
 	}
 }
