@@ -30,23 +30,26 @@ import (
 // bench holds what every part needs: the binaries, the lab's facts and the
 // rows printed at the end.
 type bench struct {
-	repo       string
-	omsrun     string
-	floor      string
-	omslab     string
-	cache      string
-	tmp        string
-	runs       int
-	scaleRuns  int
-	imageMB    int
-	imageRuns  int
-	scale      []int
-	key        string
-	knownHosts string
-	inventory  string
-	hosts      []lab.Host
-	rows       []row
-	notes      []string
+	repo      string
+	omsrun    string
+	floor     string
+	omslab    string
+	cache     string
+	tmp       string
+	runs      int
+	scaleRuns int
+	imageMB   int
+	imageRuns int
+	// scaleInPlace runs the scale part on the lab as it is, without
+	// rebuilding it: for trying the part out on the default lab.
+	scaleInPlace bool
+	scale        []int
+	key          string
+	knownHosts   string
+	inventory    string
+	hosts        []lab.Host
+	rows         []row
+	notes        []string
 }
 
 func main() {
@@ -62,6 +65,7 @@ func mainErr() error {
 	flag.IntVar(&b.runs, "runs", 5, "timed runs of omsrun and of the floor for the per-step figure (interleaved; median)")
 	flag.IntVar(&b.scaleRuns, "scale-runs", 3, "timed runs of each at every host count of the scale part")
 	flag.IntVar(&b.imageMB, "image-mb", 1024, "MiB of incompressible filler in the stand-in image of the distribution part")
+	flag.BoolVar(&b.scaleInPlace, "scale-in-place", false, "run the scale part on the lab as it is (counts up to its host count) instead of rebuilding it with sshd-only hosts")
 	flag.IntVar(&b.imageRuns, "image-runs", 1, "transfers of the image by hand and by omsrun each (a second pair runs in the opposite order)")
 	scale := flag.String("scale", "10,50,100", "host counts of the scale part")
 	flag.StringVar(&b.cache, "cache", "/var/tmp/omsrun-bench", "where the floor program and the large stand-in image are kept between runs")
@@ -106,7 +110,7 @@ func mainErr() error {
 		return err
 	}
 	defer os.RemoveAll(b.tmp)
-	if err := b.buildTools(); err != nil {
+	if b.floor, err = b.buildTool("./internal/bench/floor"); err != nil {
 		return err
 	}
 	if err := b.loadLab(); err != nil {
@@ -135,19 +139,16 @@ func mainErr() error {
 	return errors.Join(errs...)
 }
 
-// buildTools compiles the floor program and omslab into the cache, so that
-// neither is timed with `go run`'s compile.
-func (b *bench) buildTools() error {
-	b.floor = filepath.Join(b.cache, "floor")
-	b.omslab = filepath.Join(b.cache, "omslab")
-	for _, t := range []struct{ out, pkg string }{{b.floor, "./internal/bench/floor"}, {b.omslab, "./internal/lab/cmd/omslab"}} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", t.out, t.pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %w\n%s", t.pkg, err, out)
-		}
+// buildTool compiles a command of the repository into the cache, so that it
+// is never timed with `go run`'s compile.
+func (b *bench) buildTool(pkg string) (string, error) {
+	out := filepath.Join(b.cache, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
 	}
-	return nil
+	return out, nil
 }
 
 // loadLab reads the running lab's facts from .lab/env.

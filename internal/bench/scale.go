@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -39,21 +40,33 @@ func (b *bench) labUp(settings map[string]string) error {
 func (b *bench) scaleAll(ctx context.Context) (err error) {
 	const steps = 5
 	top := slices.Max(b.scale)
-	if err := b.labUp(map[string]string{"LAB_DOCKER": "0", "LAB_HOSTS": fmt.Sprint(top)}); err != nil {
+	if b.scaleInPlace {
+		return b.scaleCounts(ctx, top, steps)
+	}
+	if b.omslab, err = b.buildTool("./internal/lab/cmd/omslab"); err != nil {
 		return err
 	}
+	// Restored even when the large lab came up only partly.
 	defer func() {
 		logf("  restoring the default lab")
 		if rerr := b.labUp(nil); rerr != nil {
-			err = fmt.Errorf("%v; restoring the default lab: %w", err, rerr)
+			err = errors.Join(err, fmt.Errorf("restoring the default lab: %w", rerr))
 		}
-		if lerr := b.loadLab(); lerr != nil && err == nil {
-			err = lerr
+		if lerr := b.loadLab(); lerr != nil {
+			err = errors.Join(err, lerr)
 		}
 	}()
+	if err := b.labUp(map[string]string{"LAB_DOCKER": "0", "LAB_HOSTS": fmt.Sprint(top)}); err != nil {
+		return err
+	}
 	if err := b.loadLab(); err != nil {
 		return err
 	}
+	return b.scaleCounts(ctx, top, steps)
+}
+
+// scaleCounts measures every host count on the lab as it is.
+func (b *bench) scaleCounts(ctx context.Context, top, steps int) error {
 	if len(b.hosts) < top {
 		return fmt.Errorf("the lab has %d hosts, want %d", len(b.hosts), top)
 	}
@@ -76,7 +89,11 @@ func (b *bench) scaleAll(ctx context.Context) (err error) {
 			return fmt.Errorf("%d hosts: %w", n, err)
 		}
 		r := float64(v.Omsrun) / float64(v.Floor)
-		b.add(row{Part: "4", Measure: fmt.Sprintf("%d × command true, %d sshd-only hosts, --forks 100 (median of %d)", steps, n, b.scaleRuns),
+		kind := "sshd-only"
+		if b.scaleInPlace {
+			kind = "lab"
+		}
+		b.add(row{Part: "4", Measure: fmt.Sprintf("%d × command true, %d %s hosts, --forks 100 (median of %d)", steps, n, kind, b.scaleRuns),
 			Omsrun: ms(v.Omsrun), Ref: "floor " + ms(v.Floor), Ratio: ratio(r), Target: "≤ 1.50×", Verdict: verdict(r <= 1.5)})
 		b.add(row{Part: "4", Measure: fmt.Sprintf("%d hosts: peak RSS, peak open fds of omsrun", n),
 			Omsrun: fmt.Sprintf("%s, %d fds", mb(v.MaxRSS), v.PeakFDs), Ref: fmt.Sprintf("%d hosts", n),
