@@ -1,8 +1,13 @@
 package modules
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/omsrun/omsrun/internal/transport/transporttest"
 )
 
 func TestMkdirMounts(t *testing.T) {
@@ -95,5 +100,35 @@ func TestMkdirMountsValidate(t *testing.T) {
 		if err := (&MkdirMounts{}).Validate(&a); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestMkdirMountsRealScriptOddPath runs the real read and create scripts on
+// the local machine with a path full of shell metacharacters.
+func TestMkdirMountsRealScriptOddPath(t *testing.T) {
+	local := transporttest.NewLocal(t)
+	odd := filepath.Join(local.Dir, "o m's \"$(touch pwned)\"; `id` \n x")
+	env, _ := dkEnv(&dkHost{fallback: local})
+	env.Become = false
+	args := &MkdirMountsArgs{Path: odd, Mode: "0705"}
+	if err := (&MkdirMounts{}).Validate(args); err != nil {
+		t.Fatal(err)
+	}
+	plan, res, err := dkRunBoth(t, &MkdirMounts{}, env, args)
+	if err != nil || !plan.Change || res == nil {
+		t.Fatalf("plan %+v result %+v err %v", plan, res, err)
+	}
+	for _, d := range []string{odd, odd + "/logs", odd + "/store", odd + "/run"} {
+		st, err := os.Stat(d)
+		if err != nil || !st.IsDir() || st.Mode().Perm() != 0o705 {
+			t.Errorf("%q: %v %v", d, st, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(local.Dir, "pwned")); err == nil {
+		t.Error("a $(…) in the path was executed")
+	}
+	plan, err = (&MkdirMounts{}).Check(context.Background(), env, args)
+	if err != nil || plan.Change {
+		t.Errorf("second check: %+v %v", plan, err)
 	}
 }
