@@ -44,15 +44,6 @@ e2e: build ## end-to-end tests on the lab (brings it up when needed)
 
 test: deps unit e2e ## everything CI runs
 
-FUZZTIME ?= 20s
-fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
-	$(GO) test ./internal/playbook -run '^$$' -fuzz '^FuzzPlaybookLoad$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/inventory -run '^$$' -fuzz '^FuzzInventoryHCL$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/inventory -run '^$$' -fuzz '^FuzzInventoryINI$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/omsconfig -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/omsconfig -run '^$$' -fuzz '^FuzzNormalizeCMURL$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/omsconfig -run '^$$' -fuzz '^FuzzRenderRoundTrip$$' -fuzztime $(FUZZTIME)
-
 docs: build ## regenerate docs/modules.md from the modules' schemas
 	bin/omsrun modules --markdown > docs/modules.md
 
