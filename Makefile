@@ -9,7 +9,7 @@ LAB := $(GO) run ./internal/lab/cmd/omslab
 .PHONY: help build test unit e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench fuzz release deps golden
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 deps: ## install the Debian packages the lab needs (only what is missing)
 	.ci/deps
