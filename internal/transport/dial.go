@@ -9,7 +9,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -122,17 +121,26 @@ func (p *Pool) dial(ctx context.Context, h *inventory.Host) (*sshHost, error) {
 	if err != nil {
 		return nil, &UnreachableError{Host: h.Name, Err: err}
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
 	defer cancel()
 	var via *sshHost
 	if ep.proxyJump != "" {
 		if via, err = p.jumpHost(ctx, ep.proxyJump); err != nil {
+			if parent.Err() != nil {
+				return nil, parent.Err()
+			}
 			return nil, &UnreachableError{Host: h.Name, Err: fmt.Errorf("via ProxyJump %s: %w", ep.proxyJump, err)}
 		}
 	}
 	start := time.Now()
 	client, err := p.connect(ctx, ep, via)
 	if err != nil {
+		// Ctrl-C or a step timeout is not the host's fault; only our own
+		// connect timeout makes it unreachable.
+		if parent.Err() != nil {
+			return nil, parent.Err()
+		}
 		return nil, &UnreachableError{Host: h.Name, Err: err}
 	}
 	p.cfg.logf("%s: connected to %s@%s in %s", h.Name, ep.user, ep.addr, time.Since(start).Round(time.Millisecond))
@@ -141,85 +149,6 @@ func (p *Pool) dial(ctx context.Context, h *inventory.Host) (*sshHost, error) {
 		bp = p.cfg.BecomePassword
 	}
 	return newSSHHost(h.Name, ep.user, bp, client, p.cfg), nil
-}
-
-// jumpHost returns the connection to the last hop of a ProxyJump chain,
-// sharing each hop's connection among every host behind it.
-func (p *Pool) jumpHost(ctx context.Context, spec string) (*sshHost, error) {
-	hops := strings.Split(spec, ",")
-	var via *sshHost
-	for i := range hops {
-		key := strings.Join(hops[:i+1], ",")
-		hop, err := p.jumpHop(ctx, key, strings.TrimSpace(hops[i]), via)
-		if err != nil {
-			return nil, err
-		}
-		via = hop
-	}
-	return via, nil
-}
-
-func (p *Pool) jumpHop(ctx context.Context, key, hop string, via *sshHost) (*sshHost, error) {
-	for {
-		p.mu.Lock()
-		e, ok := p.jumps[key]
-		if !ok {
-			e = &poolEntry{ready: make(chan struct{})}
-			p.jumps[key] = e
-			p.dials++
-			p.mu.Unlock()
-			e.host, e.err = p.dialHop(ctx, hop, via)
-			close(e.ready)
-			if e.err != nil {
-				p.mu.Lock()
-				delete(p.jumps, key)
-				p.mu.Unlock()
-			}
-			return e.host, e.err
-		}
-		p.mu.Unlock()
-		select {
-		case <-e.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if e.err != nil {
-			return nil, e.err
-		}
-		if e.host.alive() {
-			return e.host, nil
-		}
-		p.mu.Lock()
-		if p.jumps[key] == e {
-			delete(p.jumps, key)
-		}
-		p.mu.Unlock()
-	}
-}
-
-func (p *Pool) dialHop(ctx context.Context, hop string, via *sshHost) (*sshHost, error) {
-	userName, hostPort := "", hop
-	if i := strings.LastIndex(hop, "@"); i >= 0 {
-		userName, hostPort = hop[:i], hop[i+1:]
-	}
-	host, port := hostPort, 0
-	if h, ps, err := net.SplitHostPort(hostPort); err == nil {
-		n, err := strconv.Atoi(ps)
-		if err != nil {
-			return nil, fmt.Errorf("bad port in ProxyJump %q", hop)
-		}
-		host, port = h, n
-	}
-	ep, err := p.resolveAlias(host, userName, port)
-	if err != nil {
-		return nil, err
-	}
-	client, err := p.connect(ctx, ep, via)
-	if err != nil {
-		return nil, fmt.Errorf("jump host %s: %w", hop, err)
-	}
-	p.cfg.logf("connected to jump host %s@%s", ep.user, ep.addr)
-	return newSSHHost(hop, ep.user, "", client, p.cfg), nil
 }
 
 // connect does the TCP dial (direct or through via) and the SSH handshake,

@@ -68,6 +68,10 @@ func (p *Pool) Get(ctx context.Context, h *inventory.Host) (Host, error) {
 			return nil, ctx.Err()
 		}
 		if e.err != nil {
+			// The dial was someone else's and ended with their context: try our own.
+			if isContextErr(e.err) && ctx.Err() == nil {
+				continue
+			}
 			return nil, e.err
 		}
 		if e.host.alive() {
@@ -120,4 +124,10 @@ func (p *Pool) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// isContextErr tells a dial abandoned because its caller's context ended
+// from one that failed on its own (which comes as an *UnreachableError).
+func isContextErr(err error) bool {
+	return !IsUnreachable(err) && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
