@@ -275,5 +275,5 @@ func rate(n int64, d time.Duration) string {
 	if d <= 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.0f MB/s", float64(n)/d.Seconds()/1e6)
+	return humanBytes(int64(float64(n)/d.Seconds())) + "/s"
 }
