@@ -19,6 +19,7 @@ import (
 // the kernel says about it afterwards, so no figure comes from the program
 // measuring itself.
 type proc struct {
+	Start   time.Time
 	Wall    time.Duration
 	MaxRSS  int64 // bytes, from wait4's rusage
 	PeakFDs int   // most entries seen in /proc/PID/fd while it ran
@@ -60,7 +61,7 @@ func run(ctx context.Context, o procOpts, argv ...string) (proc, error) {
 		}()
 	}
 	err := cmd.Wait()
-	p := proc{Wall: time.Since(start), Stdout: out.Bytes(), Stderr: errb.Bytes()}
+	p := proc{Start: start, Wall: time.Since(start), Stdout: out.Bytes(), Stderr: errb.Bytes()}
 	close(stop)
 	wg.Wait()
 	p.PeakFDs = peak

@@ -98,6 +98,7 @@ func (b *bench) scaleCounts(ctx context.Context, top, steps int) error {
 		b.add(row{Part: "4", Measure: fmt.Sprintf("%d hosts: peak RSS, peak open fds of omsrun", n),
 			Omsrun: fmt.Sprintf("%s, %d fds", mb(v.MaxRSS), v.PeakFDs), Ref: fmt.Sprintf("%d hosts", n),
 			Ratio: fmt.Sprintf("%.2f fds/host", float64(v.PeakFDs)/float64(n))})
+		b.note("Part 4, %d hosts, omsrun's time (medians): %s.", n, v.Split)
 	}
 	return nil
 }

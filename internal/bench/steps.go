@@ -19,6 +19,7 @@ type versus struct {
 	Omsrun, Floor time.Duration // medians
 	MaxRSS        int64         // largest over omsrun's runs
 	PeakFDs       int
+	Split         split // where omsrun's time went, medians
 }
 
 // versusFloor runs omsrun on playbook and the floor program with n commands
@@ -28,6 +29,7 @@ type versus struct {
 func (b *bench) versusFloor(ctx context.Context, hosts []lab.Host, inventory, playbook string, n, runs int, extra ...string) (versus, error) {
 	var v versus
 	var om, fl []time.Duration
+	var splits []split
 	oms := append([]string{b.omsrun, playbook, "-i", inventory, "--json"}, extra...)
 	floor := []string{b.floor, "-hosts", b.addresses(hosts), "-key", b.key, "-n", strconv.Itoa(n)}
 	for i := 0; i <= runs; i++ {
@@ -54,10 +56,14 @@ func (b *bench) versusFloor(ctx context.Context, hosts []lab.Host, inventory, pl
 			v.PeakFDs = max(v.PeakFDs, p.PeakFDs)
 			if i > 0 {
 				om = append(om, p.Wall)
+				if s, err := splitRun(p); err == nil {
+					splits = append(splits, s)
+				}
 			}
 		}
 	}
 	v.Omsrun, v.Floor = median(om), median(fl)
+	v.Split = medianSplit(splits)
 	logf("  omsrun %v", om)
 	logf("  floor  %v", fl)
 	return v, nil
@@ -105,5 +111,6 @@ func (b *bench) steps(ctx context.Context) error {
 	r := float64(v.Omsrun) / float64(v.Floor)
 	b.add(row{Part: "1", Measure: fmt.Sprintf("%d × command true, %d hosts (median of %d)", n, len(b.hosts), b.runs),
 		Omsrun: ms(v.Omsrun), Ref: "floor " + ms(v.Floor), Ratio: ratio(r), Target: "≤ 1.50×", Verdict: verdict(r <= 1.5)})
+	b.note("Part 1, omsrun's time (medians, from its JSON events): %s.", v.Split)
 	return nil
 }
