@@ -33,7 +33,7 @@ func (*Command) Doc() Doc {
 	return Doc{
 		Name:    "command",
 		Summary: "Run a program with arguments (no shell); always changed unless creates/removes say otherwise.",
-		Args:    commandDocArgs("argv", "list(string), required: the program and its arguments, each passed literally"),
+		Args:    commandDocArgs("argv", "the program and its arguments, each passed literally"),
 	}
 }
 
@@ -41,10 +41,10 @@ func (*Command) Doc() Doc {
 func commandDocArgs(first, firstDoc string) map[string]string {
 	return map[string]string{
 		first:     firstDoc,
-		"creates": "string: skip when this path exists on the host",
-		"removes": "string: skip when this path does not exist on the host",
-		"chdir":   "string: run in this directory",
-		"stdin":   "string: text fed to the command's standard input",
+		"creates": "skip when this path exists on the host",
+		"removes": "skip when this path does not exist on the host",
+		"chdir":   "run in this directory",
+		"stdin":   "text fed to the command's standard input",
 	}
 }
 

@@ -48,10 +48,10 @@ func (*DockerLoad) Doc() Doc {
 		Name:    "docker_load",
 		Summary: "Stream a docker-archive tarball (docker save, .tar or .tar.gz) from the control machine into the host's docker load; sends nothing when the image ID is present.",
 		Args: map[string]string{
-			"file":      "string, required: the tarball on the control machine",
-			"tag":       "string: also name the image so (docker tag), e.g. the reference the playbook runs",
-			"keep_file": "bool: keep a copy of the tarball on the host (default false: streamed, no temporary file)",
-			"dest":      "string: where keep_file puts the copy (default /var/tmp/omsrun/<file name>)",
+			"file":      "the tarball on the control machine",
+			"tag":       "also name the image so (docker tag), e.g. the reference the playbook runs",
+			"keep_file": "keep a copy of the tarball on the host (default false: streamed, no temporary file)",
+			"dest":      "where keep_file puts the copy (default /var/tmp/omsrun/<file name>)",
 		},
 	}
 }

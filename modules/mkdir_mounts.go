@@ -39,11 +39,11 @@ func (*MkdirMounts) Doc() Doc {
 		Name:    "mkdir_mounts",
 		Summary: "Create the OMS mount directory and its logs/store/run folders; warn when free space is low.",
 		Args: map[string]string{
-			"path":        "string: the mount directory (default /data/oms); refused when it is a file",
-			"owner":       `string: "user" or "user:group" (names or ids) for the directories (default: left as created)`,
-			"mode":        `string: octal mode for the directories, e.g. "0755" (default: left as created)`,
-			"min_free_gb": "number: warn (not fail) when less is free under the path or Docker's data root (default 50; 0 disables)",
-			"subdirs":     `list(string): folders made under path (default ["logs", "store", "run"])`,
+			"path":        "the mount directory (default /data/oms); refused when it is a file",
+			"owner":       `"user" or "user:group" (names or ids) for the directories (default: left as created)`,
+			"mode":        `octal mode for the directories, e.g. "0755" (default: left as created)`,
+			"min_free_gb": "warn (not fail) when less is free under the path or Docker's data root (default 50; 0 disables)",
+			"subdirs":     `folders made under path (default ["logs", "store", "run"])`,
 		},
 	}
 }

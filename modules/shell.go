@@ -30,7 +30,7 @@ func (*Shell) Doc() Doc {
 	return Doc{
 		Name:    "shell",
 		Summary: "Run a command line through sh -c; always changed unless creates/removes say otherwise.",
-		Args:    commandDocArgs("cmd", "string, required: the command line, interpreted by sh on the host"),
+		Args:    commandDocArgs("cmd", "the command line, interpreted by sh on the host"),
 	}
 }
 

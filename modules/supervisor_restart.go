@@ -36,13 +36,13 @@ func (*SupervisorRestart) Doc() Doc {
 		Name:    "supervisor_restart",
 		Summary: "Inside the OMS container: init-config-file, supervisorctl restart, then wait for RUNNING and health.",
 		Args: map[string]string{
-			"container":   `string: the OMS container (default "oms")`,
-			"init_config": "bool: run python -m omsflow.scripts.units.oms_init_manager --init-config-file first (default true)",
-			"programs":    `list(string): supervisor programs to restart (default ["oms_console", "oms_drc_supervisor"])`,
-			"host_ip":     "string: where GET /oms/health is probed (default: the host's inventory address)",
-			"health_port": "number: port of /oms/health (default 8089)",
+			"container":   `the OMS container (default "oms")`,
+			"init_config": "run python -m omsflow.scripts.units.oms_init_manager --init-config-file first (default true)",
+			"programs":    `supervisor programs to restart (default ["oms_console", "oms_drc_supervisor"])`,
+			"host_ip":     "where GET /oms/health is probed (default: the host's inventory address)",
+			"health_port": "port of /oms/health (default 8089)",
 			"timeout":     "duration: how long to wait for RUNNING and health (default 120s)",
-			"mount_dir":   "string: the mount directory, for docker_init logs on failure (default /data/oms)",
+			"mount_dir":   "the mount directory, for docker_init logs on failure (default /data/oms)",
 		},
 	}
 }
