@@ -237,16 +237,21 @@ tsdb_enabled: false
 }
 
 // dkFreeHost picks a lab host whose 8088 and 8089 are free, since the
-// stand-in runs with --net host and another test may hold them elsewhere.
+// stand-in runs with --net host; when an earlier test left OMS running on
+// every host, the lab is reset to bare first.
 func dkFreeHost(t *testing.T, l *labtest.Lab) int {
 	t.Helper()
-	for i, h := range l.Hosts {
-		out, _, err := l.Run(context.Background(), h.Name, `cat /proc/net/tcp /proc/net/tcp6 | awk '$4=="0A"{print $2}' | grep -ciE ':(1F98|1F99)$' || true`)
-		if err == nil && strings.TrimSpace(out) == "0" {
-			return i
+	for attempt := 0; attempt < 2; attempt++ {
+		for i, h := range l.Hosts {
+			out, _, err := l.Run(context.Background(), h.Name, `cat /proc/net/tcp /proc/net/tcp6 | awk '$4=="0A"{print $2}' | grep -ciE ':(1F98|1F99)$' || true`)
+			if err == nil && strings.TrimSpace(out) == "0" {
+				return i
+			}
 		}
+		t.Log("8088/8089 are held on every lab host: resetting the lab")
+		l.Reset(t)
 	}
-	t.Fatal("no lab host has ports 8088 and 8089 free (another test's OMS container is running everywhere)")
+	t.Fatal("no lab host has ports 8088 and 8089 free, even after a reset")
 	return 0
 }
 
