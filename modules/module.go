@@ -31,6 +31,13 @@ type Validator interface {
 	Validate(args any) error
 }
 
+// Waiter is implemented by modules whose Apply only waits or observes and
+// never changes the host (wait_for): check mode reports their "would wait"
+// as ok, so it announces exactly the changes a real run makes.
+type Waiter interface {
+	OnlyWaits() bool
+}
+
 // Doc is the reference text of a module.
 type Doc struct {
 	Name    string

@@ -440,6 +440,9 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 	}
 	if r.Opts.Check || st.CheckMode {
 		res.Diff = plan.Diff
+		if w, ok := mod.(modules.Waiter); ok && w.OnlyWaits() {
+			return done(StatusOK, wouldText("would wait: ", plan.Summary))
+		}
 		switch {
 		case plan.Unknown:
 			return done(StatusChanged, wouldText("would run: ", plan.Summary))
