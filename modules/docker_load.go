@@ -127,7 +127,7 @@ func (m *DockerLoad) Apply(ctx context.Context, env *Env, args any, plan *Plan) 
 	}}
 	var msgs []string
 	if p.send {
-		n, took, err := m.send(ctx, env, a, p.archive)
+		n, took, err := m.send(ctx, env, a)
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +158,7 @@ func (m *DockerLoad) Apply(ctx context.Context, env *Env, args any, plan *Plan) 
 }
 
 // send streams the tarball into docker load through the session's stdin.
-func (m *DockerLoad) send(ctx context.Context, env *Env, a *DockerLoadArgs, arch *dockerarchive.Archive) (int64, time.Duration, error) {
+func (m *DockerLoad) send(ctx context.Context, env *Env, a *DockerLoadArgs) (int64, time.Duration, error) {
 	f, err := os.Open(a.File)
 	if err != nil {
 		return 0, 0, err
@@ -168,7 +168,7 @@ func (m *DockerLoad) send(ctx context.Context, env *Env, a *DockerLoadArgs, arch
 	if err != nil {
 		return 0, 0, err
 	}
-	pr := newProgressReader(f, st.Size(), env.Report)
+	pr := newProgressReader(f, st.Size(), env.Report, "sent; docker load is importing the layers")
 	c := transport.Cmd{Argv: []string{"docker", "load"}, Stdin: pr}
 	if a.KeepFile {
 		dest := a.Dest
@@ -187,12 +187,12 @@ func (m *DockerLoad) send(ctx context.Context, env *Env, a *DockerLoadArgs, arch
 	took := time.Since(start)
 	pr.flush()
 	if err != nil {
-		return pr.done, took, fmt.Errorf("loading %s: %w", a.File, err)
+		return pr.sent(), took, fmt.Errorf("loading %s: %w", a.File, err)
 	}
 	if !strings.Contains(string(out.Stdout), "Loaded image") {
-		return pr.done, took, fmt.Errorf("%s: unexpected answer (no \"Loaded image\"): %s", cmdText(c), tailLines(string(out.Stdout)+string(out.Stderr), 5))
+		return pr.sent(), took, fmt.Errorf("%s: unexpected answer (no \"Loaded image\"): %s", cmdText(c), tailLines(string(out.Stdout)+string(out.Stderr), 5))
 	}
-	return pr.done, took, nil
+	return pr.sent(), took, nil
 }
 
 // imageTags asks Docker about the given IDs in one command and returns the

@@ -121,6 +121,9 @@ func TestDockerLoad(t *testing.T) {
 				if last != [2]int64{st.Size(), st.Size()} {
 					t.Errorf("last progress %v", last)
 				}
+				if !strings.Contains(strings.Join(rep.phases, "|"), "importing") {
+					t.Errorf("phases %q: no word once the stream ended", rep.phases)
+				}
 				if res.Outputs["bytes_sent"].AsBigFloat().String() == "0" {
 					t.Error("bytes_sent output is 0")
 				}

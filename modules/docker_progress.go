@@ -2,30 +2,39 @@ package modules
 
 import (
 	"io"
+	"sync/atomic"
 	"time"
 )
 
 // progressReader counts what the transport has taken and reports it at most
 // every 200 ms; it reads in 1 MiB chunks so that the file side never limits
-// the stream.
+// the stream. The count is atomic because the transport reads on its own
+// goroutine, which may still be winding down when the command has ended.
 type progressReader struct {
 	r     io.Reader
 	total int64
-	done  int64
+	done  atomic.Int64
 	rep   Reporter
 	last  time.Time
 	buf   []byte
+	// atEOF is said once the whole input has been handed over, when the
+	// remote side still has work to do (docker load importing layers).
+	atEOF string
+	eof   atomic.Bool
 }
 
 const progressEvery = 200 * time.Millisecond
 
-func newProgressReader(r io.Reader, total int64, rep Reporter) *progressReader {
-	return &progressReader{r: r, total: total, rep: rep}
+func newProgressReader(r io.Reader, total int64, rep Reporter, atEOF string) *progressReader {
+	return &progressReader{r: r, total: total, rep: rep, atEOF: atEOF}
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.count(n)
+	if err == io.EOF {
+		p.sawEOF()
+	}
 	return n, err
 }
 
@@ -46,6 +55,7 @@ func (p *progressReader) WriteTo(w io.Writer) (int64, error) {
 			}
 		}
 		if rerr == io.EOF {
+			p.sawEOF()
 			return written, nil
 		}
 		if rerr != nil {
@@ -55,12 +65,24 @@ func (p *progressReader) WriteTo(w io.Writer) (int64, error) {
 }
 
 func (p *progressReader) count(n int) {
-	p.done += int64(n)
+	done := p.done.Add(int64(n))
 	if now := time.Now(); now.Sub(p.last) >= progressEvery {
 		p.last = now
-		p.rep.Bytes(p.done, p.total)
+		p.rep.Bytes(done, p.total)
 	}
 }
 
+func (p *progressReader) sawEOF() {
+	if p.eof.CompareAndSwap(false, true) {
+		p.rep.Bytes(p.done.Load(), p.total)
+		if p.atEOF != "" {
+			p.rep.Phase(p.atEOF)
+		}
+	}
+}
+
+// sent is the number of bytes handed to the transport so far.
+func (p *progressReader) sent() int64 { return p.done.Load() }
+
 // flush reports the final count.
-func (p *progressReader) flush() { p.rep.Bytes(p.done, p.total) }
+func (p *progressReader) flush() { p.rep.Bytes(p.done.Load(), p.total) }
