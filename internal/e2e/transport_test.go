@@ -529,3 +529,36 @@ func TestTransportLinkCutDuringStream(t *testing.T) {
 		t.Fatal(fmt.Errorf("run after redial: %w", err))
 	}
 }
+
+// TestTransportProxyJump reaches a host through another one named in an
+// ssh config file, as through a bastion: the target sees the jump host as
+// the client.
+func TestTransportProxyJump(t *testing.T) {
+	l := labtest.Require(t)
+	jump, target := l.Hosts[0], l.Hosts[1]
+	cfgText := fmt.Sprintf("Host behind-%s\n  HostName %s\n  User root\n  IdentityFile %s\n  ProxyJump root@%s\n\nHost %s\n  IdentityFile %s\n",
+		target.Name, target.Address, l.Key, jump.Address, jump.Address, l.Key)
+	sshCfg := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(sshCfg, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := trConfig(t, l)
+	cfg.SSHConfigFile = sshCfg
+	p := trPool(t, cfg)
+	ctx := trCtx(t, time.Minute)
+	h, err := p.Get(ctx, &inventory.Host{Name: target.Name, Address: "behind-" + target.Name, Port: 22})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.Run(ctx, transport.Cmd{Script: "uname -n; echo $SSH_CONNECTION"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	if len(lines) != 2 || lines[0] != target.Name || !strings.HasPrefix(lines[1], jump.Address+" ") {
+		t.Fatalf("through the jump host got %q", res.Stdout)
+	}
+	if p.Dials() != 2 {
+		t.Fatalf("want 2 dials (jump and target), got %d", p.Dials())
+	}
+}
