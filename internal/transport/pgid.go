@@ -99,6 +99,20 @@ func (w *pgidWriter) finish() {
 	close(w.ready)
 }
 
+// flush passes on a partial line still held back when the output ends
+// without a marker, so nothing the remote side wrote is lost.
+func (w *pgidWriter) flush() {
+	w.mu.Lock()
+	var out []byte
+	if !w.closed {
+		out = w.giveUp(nil)
+	}
+	w.mu.Unlock()
+	if len(out) > 0 {
+		_, _ = w.dst.Write(out)
+	}
+}
+
 func parseMarker(line []byte) (int, bool) {
 	s := bytes.TrimRight(line, "\r\n")
 	if !bytes.HasPrefix(s, []byte(pgidMarker)) {

@@ -17,6 +17,7 @@ func TestPgidWriter(t *testing.T) {
 		{"prompt then marker", "P:", []string{"P:omsrun-pgid:42\nout\n"}, 42, "out\n", true},
 		{"prompt split", "omsrun-sudo-password:", []string{"omsrun-sudo", "-password:", "omsrun-pgid:8\n"}, 8, "", true},
 		{"no prompt (NOPASSWD)", "P:", []string{"omsrun-pgid:9\nP:x\n"}, 9, "P:x\n", false},
+		{"partial line without marker is kept", "", []string{"oops, no newline"}, 0, "oops, no newline", false},
 		{"wrong password", "P:", []string{"P:Sorry, try again.\nP:\n"}, 0, "Sorry, try again.\nP:\n", true},
 		{"marker then output", "", []string{"omsrun-pgid:1234\nhello\n"}, 1234, "hello\n", false},
 		{"marker split across writes", "", []string{"omsrun-", "pgid:77", "\nx", "y"}, 77, "xy", false},
@@ -34,6 +35,7 @@ func TestPgidWriter(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			w.flush()
 			if w.pgid() != c.pgid || buf.String() != c.out {
 				t.Fatalf("pgid %d out %q, want %d %q", w.pgid(), buf.String(), c.pgid, c.out)
 			}

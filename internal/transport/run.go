@@ -115,6 +115,7 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	case <-h.dead:
 		return Result{}, h.unreachable(nil)
 	}
+	pg.flush()
 	res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
 	if c.Stdout != nil {
 		res.Stdout = nil
