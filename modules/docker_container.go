@@ -171,6 +171,8 @@ func waitHealthy(ctx context.Context, env *Env, w omsWait) error {
 		first, logLine, _ := strings.Cut(out, "\n")
 		status, _, _ := strings.Cut(first, " ")
 		switch {
+		case res.ExitCode != 0 && strings.Contains(strings.ToLower(string(res.Stderr)), "no such"):
+			return fmt.Errorf("container %s disappeared while starting (removed by someone else?)%s", w.name, omsDiagnostics(ctx, env, w))
 		case res.ExitCode != 0:
 			last = "docker inspect: " + tailLines(string(res.Stderr)+out, 2)
 		case status == "exited" || status == "dead":
