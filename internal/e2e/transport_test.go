@@ -417,12 +417,14 @@ func TestTransportCancelLeavesNoProcess(t *testing.T) {
 				done <- err
 			}()
 			trWaitProcs(t, l, ih.Name, tag, 2)
+			start := time.Now()
 			cancel()
 			select {
 			case err := <-done:
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("Run returned %v, want context.Canceled", err)
 				}
+				t.Logf("Run returned %s after cancel", time.Since(start).Round(time.Millisecond))
 			case <-time.After(20 * time.Second):
 				t.Fatal("Run did not return after cancel")
 			}
