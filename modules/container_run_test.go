@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/omsrun/omsrun/internal/transport/transporttest"
 )
@@ -218,5 +219,20 @@ func TestContainerRunCopiesCerts(t *testing.T) {
 	}
 	if !h.ran("-v " + rcrt + ":/etc/pki/nginx/oms_server.crt") {
 		t.Error("certificate not mounted")
+	}
+}
+
+func TestContainerRunVanishedContainerFailsFast(t *testing.T) {
+	check := dkImgNew + "\n" + runSep + "\n[]\n" + runSep + "\nfile\n" + runSep + "\n"
+	h := (&dkHost{}).
+		on("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, check, "").
+		on("exec docker run", 0, "newid\n", "").
+		on("docker inspect --format", 1, "", "Error: No such object: oms\n").
+		on("docker_init", 0, diagSep+"\n", "")
+	env, _ := dkEnv(h)
+	start := time.Now()
+	_, _, err := dkRunBoth(t, &ContainerRun{}, env, &ContainerRunArgs{Image: "oms:4.2.5"})
+	if err == nil || !strings.Contains(err.Error(), "disappeared") || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("err %v after %s", err, time.Since(start))
 	}
 }
