@@ -130,6 +130,11 @@ func moduleValidate(name string, args any) error {
 // transportConfig builds the SSH settings, asking for passwords when told to.
 func (a *App) transportConfig(g *globals, r *secret.Redactor) (transport.Config, error) {
 	cfg := transport.Config{KnownHostsFile: g.knownHosts, AcceptNewHostKeys: g.acceptNew}
+	// Encrypted keys are asked for on the terminal, once per key file.
+	cfg.Passphrase = func(file string) ([]byte, error) {
+		p, err := a.askSecret(fmt.Sprintf("Passphrase for %s: ", file))
+		return []byte(p), err
+	}
 	if g.askPass {
 		p, err := a.askSecret("SSH password: ")
 		if err != nil {
