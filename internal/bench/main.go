@@ -62,7 +62,7 @@ func main() {
 func mainErr() error {
 	parts := flag.String("parts", "steps,image,deploy,scale", "which parts to run, comma-separated: steps image deploy scale")
 	b := &bench{}
-	flag.IntVar(&b.runs, "runs", 5, "timed runs of omsrun and of the floor for the per-step figure (interleaved; median)")
+	flag.IntVar(&b.runs, "runs", 9, "timed runs of omsrun and of the floor for the per-step figure (interleaved; median)")
 	flag.IntVar(&b.scaleRuns, "scale-runs", 3, "timed runs of each at every host count of the scale part")
 	flag.IntVar(&b.imageMB, "image-mb", 1024, "MiB of incompressible filler in the stand-in image of the distribution part")
 	flag.BoolVar(&b.scaleInPlace, "scale-in-place", false, "run the scale part on the lab as it is (counts up to its host count) instead of rebuilding it with sshd-only hosts")
@@ -130,7 +130,18 @@ func mainErr() error {
 			continue
 		}
 		logf("== %s", p.name)
-		if err := p.fn(ctx); err != nil {
+		before := carrierChanges(b.hosts)
+		err := p.fn(ctx)
+		// The lab is shared: a test elsewhere that cuts a host's link while a
+		// part runs makes that part's figures (or failure) meaningless.
+		if after := carrierChanges(b.hosts); p.name != "scale" {
+			for name, n := range after {
+				if n != before[name] {
+					b.note("Part %s: the link of %s went down and up %d time(s) meanwhile (something else used the lab); its figures are not trustworthy.", p.name, name, (n-before[name]+1)/2)
+				}
+			}
+		}
+		if err != nil {
 			logf("%s: %v", p.name, err)
 			errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
 		}
@@ -185,6 +196,22 @@ func vethBytes(hosts []lab.Host) (uint64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// carrierChanges reads every host veth's carrier_changes counter, which
+// moves when anything cuts or restores the host's link.
+func carrierChanges(hosts []lab.Host) map[string]int {
+	out := map[string]int{}
+	for _, h := range hosts {
+		data, err := os.ReadFile(filepath.Join("/sys/class/net", h.Veth(), "carrier_changes"))
+		if err != nil {
+			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+			out[h.Name] = n
+		}
+	}
+	return out
 }
 
 // writePlaybook writes a playbook of n `command true` steps.
