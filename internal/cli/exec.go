@@ -116,7 +116,8 @@ func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module string, at
 	} else {
 		sink = &execSink{Sink: a.sink(g, r), w: a.Stdout}
 	}
-	return a.execute(cmd.Context(), g, l, sink)
+	// Ad-hoc commands take no run lock: they are how one looks at a locked cluster.
+	return a.execute(cmd.Context(), g, l, sink, false)
 }
 
 // execSink adds each host's command output, as one block per host, to the usual lines.

@@ -139,7 +139,7 @@ every host finishes a step before any host starts the next one.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalid("%s (see --help)", err) })
 	root.SuggestionsMinimumDistance = 2
 	addRunFlags(root, g)
-	root.AddCommand(a.execCmd(), a.validateCmd(), a.inventoryCmd(), a.modulesCmd(), a.versionCmd(), a.initCmd())
+	root.AddCommand(a.execCmd(), a.validateCmd(), a.inventoryCmd(), a.modulesCmd(), a.versionCmd(), a.initCmd(), a.unlockCmd())
 	return root
 }
 

@@ -212,11 +212,11 @@ func (a *App) runPlaybook(ctx context.Context, g *globals, path string) error {
 	if err != nil {
 		return err
 	}
-	return a.execute(ctx, g, l, a.sink(g, l.redactor))
+	return a.execute(ctx, g, l, a.sink(g, l.redactor), true)
 }
 
 // execute runs a loaded playbook and turns the recap into an exit code.
-func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Sink) error {
+func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Sink, lock bool) error {
 	cfg, err := a.transportConfig(g, l.redactor)
 	if err != nil {
 		return err
@@ -225,7 +225,7 @@ func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Si
 	defer pool.Close()
 	runner := &engine.Runner{
 		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
-		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer()},
+		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(), Lock: lock},
 	}
 	recap, err := runner.Run(ctx)
 	if err != nil {

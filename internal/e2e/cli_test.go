@@ -314,6 +314,9 @@ step "never" {
 		if got := l.Exec(t, h.Name, "ls /tmp/"+tag+" 2>/dev/null || echo absent"); strings.TrimSpace(got) != "absent" {
 			t.Errorf("%s ran the step after the interrupt", h.Name)
 		}
+		if got := l.Exec(t, h.Name, "cat /var/lock/omsrun/lock 2>/dev/null || echo none"); got != "none" {
+			t.Errorf("%s: the run lock outlived the interrupted run: %s", h.Name, got)
+		}
 	}
 }
 
@@ -367,5 +370,30 @@ func TestCLIInvalidInputTouchesNoHost(t *testing.T) {
 	}
 	if after := l.SSHDConnections(t, l.Hosts[0].Name); after != before {
 		t.Fatalf("invalid input still connected to a host (%d → %d)", before, after)
+	}
+}
+
+func TestCLIRunLock(t *testing.T) {
+	l := labtest.Require(t)
+	h := l.Hosts[0]
+	l.Exec(t, h.Name, "mkdir -p /var/lock/omsrun && echo 'holder=alice@laptop pid=4242 start=2026-01-01T00:00:00Z playbook=deploy.hcl' > /var/lock/omsrun/lock")
+	t.Cleanup(func() { l.Exec(t, h.Name, "rm -f /var/lock/omsrun/lock") })
+	pb := writePlaybook(t, "step \"touch\" {\n  command { argv = [\"true\"] }\n}\n")
+	r := omsrun(t, pb, "-i", l.InventoryHCL)
+	expectCode(t, r, 2)
+	if !strings.Contains(r.stdout, "alice@laptop") || !strings.Contains(r.stdout, "omsrun unlock") {
+		t.Fatalf("the refusal should name the holder and the way out:\n%s", r.stdout)
+	}
+	// Check mode takes no lock and so is not stopped by one.
+	expectCode(t, omsrun(t, pb, "-i", l.InventoryHCL, "--check"), 0)
+	r = omsrun(t, "unlock", "-i", l.InventoryHCL, h.Name)
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "alice@laptop") {
+		t.Fatalf("unlock should say whose lock it removed:\n%s", r.stdout)
+	}
+	expectCode(t, omsrun(t, pb, "-i", l.InventoryHCL), 0)
+	audit := l.Exec(t, h.Name, "tail -n 1 /var/log/omsrun/audit.log")
+	if !strings.Contains(audit, pb) || !strings.Contains(audit, "result=ok") || !strings.Contains(audit, "touch") {
+		t.Fatalf("audit line: %q", audit)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,8 @@ type Options struct {
 	Diff    bool
 	Yes     bool
 	StartAt string
+	// Lock takes the run lock on every host before the first step (never in check mode).
+	Lock bool
 	// Confirm asks the user a yes/no question; nil (no terminal) means no one can answer.
 	Confirm func(question string) (bool, error)
 	// Targets are the hosts the run may touch (inventory narrowed by --limit).
@@ -63,6 +66,7 @@ type hostState struct {
 	host    *inventory.Host
 	conn    transport.Host
 	dead    bool  // failed or unreachable: drops out of later steps
+	locked  bool  // holds the run lock, released at the end
 	dialErr error // the first dial's failure, reported at the host's first step instead of dialling again
 	changed map[string]bool
 	facts   modules.Facts
@@ -90,6 +94,12 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	// Dial every host that some step will use, all at once, so dial latency is
 	// paid once in parallel rather than per step.
 	r.dialAll(ctx)
+	var holder LockHolder
+	if r.Opts.Lock && !r.Opts.Check {
+		holder = NewLockHolder(r.Playbook.Path)
+		r.lockAll(ctx, holder)
+		defer r.unlockAll(holder, recap)
+	}
 
 	started := r.Opts.StartAt == ""
 	for i, st := range r.Playbook.Steps {
@@ -123,6 +133,76 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	recap.Duration = time.Since(start)
 	r.Sink.Recap(*recap)
 	return recap, nil
+}
+
+// lockAll takes the run lock on every reachable target; a host whose lock is
+// held by another run fails here and takes no part.
+func (r *Runner) lockAll(ctx context.Context, me LockHolder) {
+	var failed []HostResult
+	var mu sync.Mutex
+	eachHost(r.Opts.Targets, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
+		r.mu.Lock()
+		s := r.state[h.Name]
+		conn := s.conn
+		r.mu.Unlock()
+		if conn == nil {
+			return nil // reported as unreachable at its first step
+		}
+		start := time.Now()
+		err := lockHost(ctx, conn, h, me)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil {
+			status := StatusFailed
+			if transport.IsUnreachable(err) {
+				status = StatusUnreachable
+			}
+			mu.Lock()
+			failed = append(failed, HostResult{Step: "run lock", Host: h.Name, Status: status, Error: err.Error(), Duration: time.Since(start)})
+			mu.Unlock()
+			return nil
+		}
+		s.locked = true
+		return nil
+	})
+	if len(failed) == 0 {
+		return
+	}
+	r.Sink.StepStart(StepInfo{Name: "run lock", Module: "lock"})
+	for _, f := range failed {
+		r.record(&playbook.Step{Name: "run lock"}, f)
+	}
+	r.Sink.StepEnd(StepEnd{Name: "run lock"})
+}
+
+// unlockAll releases our locks and appends each host's audit line. It runs
+// after an interrupt too, on a fresh context, so no lock outlives its run.
+func (r *Runner) unlockAll(me LockHolder, recap *Recap) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	result := "ok"
+	switch {
+	case recap.Interrupted:
+		result = "interrupted"
+	case recap.Failed():
+		result = "failed"
+	}
+	eachHost(r.Opts.Targets, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
+		r.mu.Lock()
+		s := r.state[h.Name]
+		locked, conn := s.locked, s.conn
+		var changed []string
+		for step := range s.changed {
+			changed = append(changed, step)
+		}
+		r.mu.Unlock()
+		if !locked || conn == nil {
+			return nil
+		}
+		sort.Strings(changed)
+		audit := fmt.Sprintf("%s %s@%s playbook=%s result=%s changed=%q", time.Now().UTC().Format(time.RFC3339), me.User, me.Controller, me.Playbook, result, strings.Join(changed, ", "))
+		return unlockHost(ctx, conn, h, me, audit)
+	})
 }
 
 func (r *Runner) dialAll(ctx context.Context) {
