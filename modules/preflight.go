@@ -284,10 +284,16 @@ func (*Preflight) network(ctx context.Context, env *Env, a *PreflightArgs, probl
 	dial := boundedDial(env.Host.Dial)
 	const timeout = 5 * time.Second
 	var wg sync.WaitGroup
+	// A few probes at a time: each is a channel on the host's one SSH
+	// connection, which also carries this step's commands, and a probe
+	// queued behind the connection's session limit must not time out.
+	slots := make(chan struct{}, 4)
 	probe := func(what, addr string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			if err := tcpProbe(ctx, dial, addr, timeout); err != nil {
 				problem(fmt.Errorf("cannot reach %s at %s from this host: %w", what, addr, err))
 			}
