@@ -77,6 +77,7 @@ func (a *App) execCmd() *cobra.Command {
 	f.BoolVar(&g.askPass, "ask-pass", false, "ask for the SSH password")
 	f.BoolVar(&g.askBecomePass, "ask-become-pass", false, "ask for the sudo password")
 	f.BoolVarP(&g.yes, "yes", "y", false, "answer yes to confirmations")
+	addSSHFlags(c, g)
 	return c
 }
 

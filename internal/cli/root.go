@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -38,6 +39,8 @@ type globals struct {
 	askPass       bool
 	askBecomePass bool
 	omsConfig     string
+	keepalive     time.Duration
+	timeout       time.Duration
 	// user and keyFile log on to the cm_nodes of --oms-config when no -i is given.
 	user, keyFile string
 }
@@ -162,6 +165,7 @@ func addRunFlags(c *cobra.Command, g *globals) {
 	f.BoolVar(&g.askPass, "ask-pass", false, "ask for the SSH password")
 	f.BoolVar(&g.askBecomePass, "ask-become-pass", false, "ask for the sudo password")
 	f.StringVar(&g.omsConfig, "oms-config", "", "take variables from an existing OMS config.yaml")
+	addSSHFlags(c, g)
 	f.StringVar(&g.user, "user", "", "with --oms-config and no -i: the user to log on to its cm_nodes as")
 	f.StringVar(&g.keyFile, "key", "", "with --oms-config and no -i: the private key to log on with")
 }
@@ -205,4 +209,10 @@ func resolvePlaybook(arg string) (string, error) {
 		return "", invalid("no playbook %q: give a path to an .hcl file, or one of the shipped playbooks (%s)", arg, strings.Join(playbooks.Names(), ", "))
 	}
 	return path, nil
+}
+
+// addSSHFlags declares the connection tuning every command that connects shares.
+func addSSHFlags(c *cobra.Command, g *globals) {
+	c.Flags().DurationVar(&g.keepalive, "ssh-keepalive", 5*time.Second, "SSH keepalive interval; a host missing 3 in a row is unreachable")
+	c.Flags().DurationVar(&g.timeout, "connect-timeout", 10*time.Second, "SSH connect timeout")
 }

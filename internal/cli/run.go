@@ -129,7 +129,8 @@ func moduleValidate(name string, args any) error {
 
 // transportConfig builds the SSH settings, asking for passwords when told to.
 func (a *App) transportConfig(g *globals, r *secret.Redactor) (transport.Config, error) {
-	cfg := transport.Config{KnownHostsFile: g.knownHosts, AcceptNewHostKeys: g.acceptNew}
+	cfg := transport.Config{KnownHostsFile: g.knownHosts, AcceptNewHostKeys: g.acceptNew,
+		KeepaliveInterval: g.keepalive, ConnectTimeout: g.timeout}
 	// Encrypted keys are asked for on the terminal, once per key file.
 	cfg.Passphrase = func(file string) ([]byte, error) {
 		p, err := a.askSecret(fmt.Sprintf("Passphrase for %s: ", file))
