@@ -118,7 +118,7 @@ func (h *dkHost) Dial(ctx context.Context, network, addr string) (net.Conn, erro
 	real, ok := h.targets[addr]
 	h.mu.Unlock()
 	if !ok {
-		return nil, errors.New("connect failed (fake): connection refused")
+		return nil, errors.New("connect failed (fake): no route to host")
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, real)

@@ -288,13 +288,21 @@ func (*Preflight) network(ctx context.Context, env *Env, a *PreflightArgs, probl
 	// connection, which also carries this step's commands, and a probe
 	// queued behind the connection's session limit must not time out.
 	slots := make(chan struct{}, 4)
-	probe := func(what, addr string) {
+	probe := func(what, addr string, refusedIsReached bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			if err := tcpProbe(ctx, dial, addr, timeout); err != nil {
+			err := tcpProbe(ctx, dial, addr, timeout)
+			// For a peer the question is the network path: a refusal comes
+			// back from the peer itself, so the path works even when the
+			// port is closed (its sshd stopped, say; that host's own
+			// unreachability is reported on its own line).
+			if err != nil && refusedIsReached && strings.Contains(err.Error(), "refused") {
+				err = nil
+			}
+			if err != nil {
 				problem(fmt.Errorf("cannot reach %s at %s from this host: %w", what, addr, err))
 			}
 		}()
@@ -309,10 +317,10 @@ func (*Preflight) network(ctx context.Context, env *Env, a *PreflightArgs, probl
 			continue
 		}
 		peers++
-		probe("peer", net.JoinHostPort(host, port))
+		probe("peer", net.JoinHostPort(host, port), true)
 	}
 	if a.MetaDBHost != "" {
-		probe("the MetaDB", hostPort(a.MetaDBHost, a.MetaDBPort))
+		probe("the MetaDB", hostPort(a.MetaDBHost, a.MetaDBPort), false)
 	}
 	if a.TSDBEnabled {
 		wg.Add(1)

@@ -261,9 +261,6 @@ func (r *Runner) selectHosts(st *playbook.Step) ([]*inventory.Host, error) {
 		}
 		out = append(out, s.host)
 	}
-	if st.RunOnce && len(out) > 1 {
-		out = out[:1]
-	}
 	return out, nil
 }
 
@@ -271,6 +268,12 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	hosts, err := r.selectHosts(st)
 	if err != nil {
 		return StepEnd{}, fmt.Errorf("step %q: %w", st.Name, err)
+	}
+	// run_once runs on the first host for all of them; the others share its
+	// failure (a MetaDB check that fails stops every node, not one).
+	var others []*inventory.Host
+	if st.RunOnce && len(hosts) > 1 {
+		hosts, others = hosts[:1], hosts[1:]
 	}
 	names := make([]string, len(hosts))
 	for i, h := range hosts {
@@ -312,6 +315,12 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 		// their old state, which is the point of rolling work.
 		if st.Serial != "" && r.batchFailed(st, batch) {
 			break
+		}
+	}
+	if len(others) > 0 && r.batchFailed(st, hosts) {
+		for _, h := range others {
+			r.record(st, HostResult{Step: st.Name, Host: h.Name, Status: StatusFailed,
+				Error: fmt.Sprintf("step %q runs once for all hosts and failed on %s", st.Name, hosts[0].Name)})
 		}
 	}
 	end.Duration = time.Since(start)
