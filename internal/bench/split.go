@@ -10,9 +10,11 @@ import (
 
 // split divides one omsrun run's wall time by what its JSON events say, to
 // show where the time over the floor goes: start-up (fork to run_start:
-// loading the binary, parsing playbook and inventory), connecting and
-// everything else outside the steps, the steps, of which the wait at each
-// step's barrier for the slowest host, and exit.
+// loading the binary, parsing playbook and inventory), connecting and taking
+// the run lock on every host (one remote command each) and everything else
+// outside the steps, the steps, of which the wait at each step's barrier
+// for the slowest host, and what follows the recap (releasing the lock and
+// appending the audit line: another remote command per host) and exit.
 type split struct {
 	Startup, Connect, Steps, Barrier, Exit time.Duration
 }
@@ -79,6 +81,6 @@ func medianSplit(ss []split) split {
 }
 
 func (s split) String() string {
-	return fmt.Sprintf("start-up and parse %s, connect and between steps %s, steps %s (of which waiting at barriers for the slowest host %s), exit %s",
+	return fmt.Sprintf("start-up and parse %s, connect, run lock and between steps %s, steps %s (of which waiting at barriers for the slowest host %s), unlock, audit line and exit %s",
 		ms(s.Startup), ms(s.Connect), ms(s.Steps), ms(s.Barrier), ms(s.Exit))
 }
