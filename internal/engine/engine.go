@@ -363,8 +363,8 @@ func (r *Runner) batchFailed(st *playbook.Step, batch []*inventory.Host) bool {
 func (r *Runner) record(st *playbook.Step, res HostResult) {
 	res.Msg = r.Redactor.Scrub(res.Msg)
 	res.Error = r.Redactor.Scrub(res.Error)
-	res.Stdout = r.Redactor.Scrub(res.Stdout)
-	res.Stderr = r.Redactor.Scrub(res.Stderr)
+	res.Stdout = r.Redactor.ScrubOutput(res.Stdout)
+	res.Stderr = r.Redactor.ScrubOutput(res.Stderr)
 	res.Diff = r.Redactor.Scrub(res.Diff)
 	r.mu.Lock()
 	t := r.tallies[res.Host]

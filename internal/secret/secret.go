@@ -4,6 +4,7 @@
 package secret
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -82,6 +83,20 @@ func (r *Redactor) Scrub(s string) string {
 		}
 	}
 	return s
+}
+
+// secretLine finds "key: value" and "key=value" lines whose key names a
+// secret (config.yaml's oms_meta_password, an env file's TOKEN=…), with an
+// optional diff marker in front.
+var secretLine = regexp.MustCompile(`(?im)^([-+ ]?[ \t]*[\w.-]*(?:password|passwd|secret|token)[\w.-]*[ \t]*[:=][ \t]*)(\S.*)$`)
+
+// ScrubOutput is Scrub for text that came back from a host: besides the
+// known values it masks the value of every line whose key names a secret,
+// because a remote file can hold a password this run was never told
+// (`omsrun exec -- cat config.yaml`).
+func (r *Redactor) ScrubOutput(s string) string {
+	s = r.Scrub(s)
+	return secretLine.ReplaceAllString(s, "${1}"+Mask)
 }
 
 // String is a secret string that prints as Mask.
