@@ -23,7 +23,7 @@ step "preflight" {
     mount_dir      = var.mount_dir
     container_name = var.container_name
     min_free_gb    = var.min_free_gb
-    peers          = length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address]
+    peers          = local.cm_nodes
     metadb_host    = var.oms_meta_host
     metadb_port    = var.oms_meta_port
     tsdb_enabled   = var.tsdb_enabled
@@ -83,25 +83,7 @@ step "mount folders" {
 step "config.yaml" {
   hosts = "oms"
   render_config {
-    path                = local.config_path
-    oms_meta_host       = var.oms_meta_host
-    oms_meta_port       = var.oms_meta_port
-    oms_meta_user       = var.oms_meta_user
-    oms_meta_password   = var.oms_meta_password
-    drc_rm_db           = local.rm_db
-    drc_cm_db           = local.cm_db
-    drc_cm_heartbeat_db = local.hb_db
-    cm_url              = var.cm_url
-    cm_location         = var.cm_location
-    cm_region           = var.cm_region
-    cm_region_cn        = var.cm_region_cn
-    cm_is_default       = var.cm_is_default
-    cm_nodes            = length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address]
-    tsdb_enabled        = var.tsdb_enabled
-    tsdb_service        = var.tsdb_service
-    tsdb_url            = var.tsdb_url
-    tsdb_username       = var.tsdb_username
-    tsdb_password       = var.tsdb_password
+    with = local.oms_config
   }
 }
 
@@ -112,13 +94,7 @@ step "container (new nodes)" {
   hosts = "oms"
   when  = !steps["read existing deployment"][host.name].exists
   container_run {
-    name        = var.container_name
-    image       = var.image
-    config_path = local.config_path
-    mount_dir   = var.mount_dir
-    host_ip     = host.address
-    https_crt   = var.https_crt
-    https_key   = var.https_key
+    with = local.oms_container
   }
 }
 
@@ -127,13 +103,7 @@ step "container (rolling)" {
   serial = "1"
   when   = steps["read existing deployment"][host.name].exists
   container_run {
-    name        = var.container_name
-    image       = var.image
-    config_path = local.config_path
-    mount_dir   = var.mount_dir
-    host_ip     = host.address
-    https_crt   = var.https_crt
-    https_key   = var.https_key
+    with = local.oms_container
   }
 }
 

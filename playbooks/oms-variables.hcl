@@ -136,4 +136,40 @@ locals {
   cm_db       = var.drc_cm_db != null ? var.drc_cm_db : "${var.db_prefix}_cm"
   hb_db       = var.drc_cm_heartbeat_db != null ? var.drc_cm_heartbeat_db : "${var.db_prefix}_cm_hb"
   config_path = var.config_path != "" ? var.config_path : "${var.mount_dir}/config.yaml"
+  # Every node of the oms group unless cm_nodes names them.
+  cm_nodes = length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address]
+
+  # config.yaml's content, shared by every playbook that writes or compares it
+  # (render_config { with = local.oms_config }).
+  oms_config = {
+    path                = local.config_path
+    oms_meta_host       = var.oms_meta_host
+    oms_meta_port       = var.oms_meta_port
+    oms_meta_user       = var.oms_meta_user
+    oms_meta_password   = var.oms_meta_password
+    drc_rm_db           = local.rm_db
+    drc_cm_db           = local.cm_db
+    drc_cm_heartbeat_db = local.hb_db
+    cm_url              = var.cm_url
+    cm_location         = var.cm_location
+    cm_region           = var.cm_region
+    cm_region_cn        = var.cm_region_cn
+    cm_is_default       = var.cm_is_default
+    cm_nodes            = local.cm_nodes
+    tsdb_enabled        = var.tsdb_enabled
+    tsdb_service        = var.tsdb_service
+    tsdb_url            = var.tsdb_url
+    tsdb_username       = var.tsdb_username
+    tsdb_password       = var.tsdb_password
+  }
+
+  # The container as the OMS CE guide runs it (container_run { with = local.oms_container }).
+  oms_container = {
+    name        = var.container_name
+    image       = var.image
+    config_path = local.config_path
+    mount_dir   = var.mount_dir
+    https_crt   = var.https_crt
+    https_key   = var.https_key
+  }
 }

@@ -2,6 +2,8 @@
 package hclx
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/zclconf/go-cty/cty"
@@ -33,9 +35,75 @@ type unmarkBody struct {
 	onMarked func(cty.Value)
 }
 
+// WithAttr is the argument every module block accepts besides its own: an
+// object whose keys fill the arguments the block does not set, so playbooks
+// can share one argument set (`render_config { with = local.oms_config }`).
+const WithAttr = "with"
+
 func (b *unmarkBody) Content(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
-	c, diags := b.inner.Content(s)
-	return b.wrap(c), diags
+	// Decode with every argument optional and `with` allowed, then fill from
+	// `with` and only then insist on the required ones.
+	loose := &hcl.BodySchema{Blocks: s.Blocks, Attributes: []hcl.AttributeSchema{{Name: WithAttr}}}
+	for _, a := range s.Attributes {
+		if a.Name != WithAttr {
+			loose.Attributes = append(loose.Attributes, hcl.AttributeSchema{Name: a.Name})
+		}
+	}
+	c, diags := b.inner.Content(loose)
+	if c == nil {
+		return nil, diags
+	}
+	if w, ok := c.Attributes[WithAttr]; ok {
+		delete(c.Attributes, WithAttr)
+		diags = append(diags, b.fillWith(w, s, c)...)
+	}
+	var missing hcl.Diagnostics
+	for _, a := range s.Attributes {
+		if _, ok := c.Attributes[a.Name]; a.Required && !ok && a.Name != WithAttr {
+			missing = append(missing, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing required argument",
+				Detail:  fmt.Sprintf("The argument %q is required, but no definition was found.", a.Name),
+				Subject: c.MissingItemRange.Ptr()})
+		}
+	}
+	// Missing arguments first, as HCL itself reports them.
+	return b.wrap(c), append(missing, diags...)
+}
+
+// fillWith adds to c the attributes the block leaves unset, from the `with` object.
+func (b *unmarkBody) fillWith(w *hcl.Attribute, s *hcl.BodySchema, c *hcl.BodyContent) hcl.Diagnostics {
+	v, diags := w.Expr.Value(b.ctx)
+	if diags.HasErrors() || !v.IsWhollyKnown() {
+		// Unknown before the run (validate): the module's arguments are
+		// checked once the values are known.
+		if !diags.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsuitable value type",
+				Detail: "Unsuitable value: value must be known", Subject: w.Expr.Range().Ptr()})
+		}
+		return diags
+	}
+	ty := v.Type()
+	if v.IsNull() || !(ty.IsObjectType() || ty.IsMapType()) {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid with",
+			Detail: "with must be an object of this module's arguments, such as local.oms_config.", Subject: w.Expr.Range().Ptr()}}
+	}
+	known := map[string]bool{}
+	for _, a := range s.Attributes {
+		known[a.Name] = true
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		k, val := it.Element()
+		name := k.AsString()
+		if !known[name] {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported argument in with",
+				Detail: fmt.Sprintf("The with object has %q, which this module does not take; `omsrun modules NAME` lists its arguments.", name), Subject: w.Expr.Range().Ptr()})
+			continue
+		}
+		if _, set := c.Attributes[name]; set {
+			continue // the block's own value wins
+		}
+		c.Attributes[name] = &hcl.Attribute{Name: name, Expr: hcl.StaticExpr(val, w.Expr.Range()), Range: w.Range, NameRange: w.NameRange}
+	}
+	return diags
 }
 
 func (b *unmarkBody) PartialContent(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Body, hcl.Diagnostics) {
