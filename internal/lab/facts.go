@@ -97,6 +97,7 @@ image          = %s
 image_file     = %s
 mount_dir      = "/data/oms"
 container_name = "oms"
+min_free_gb    = 1 # the lab's /data is a small tmpfs; real nodes want 50
 
 oms_meta_host     = %s
 oms_meta_port     = %d
