@@ -66,7 +66,7 @@ func mainErr() error {
 	flag.IntVar(&b.scaleRuns, "scale-runs", 3, "timed runs of each at every host count of the scale part")
 	flag.IntVar(&b.imageMB, "image-mb", 1024, "MiB of incompressible filler in the stand-in image of the distribution part")
 	flag.BoolVar(&b.scaleInPlace, "scale-in-place", false, "run the scale part on the lab as it is (counts up to its host count) instead of rebuilding it with sshd-only hosts")
-	flag.IntVar(&b.imageRuns, "image-runs", 1, "transfers of the image by hand and by omsrun each (a second pair runs in the opposite order)")
+	flag.IntVar(&b.imageRuns, "image-runs", 2, "transfers of the image by hand and by omsrun each (a second pair runs in the opposite order)")
 	scale := flag.String("scale", "10,50,100", "host counts of the scale part")
 	flag.StringVar(&b.cache, "cache", "/var/tmp/omsrun-bench", "where the floor program and the large stand-in image are kept between runs")
 	flag.StringVar(&b.omsrun, "omsrun", "bin/omsrun", "the omsrun binary to measure (make bench builds it)")
