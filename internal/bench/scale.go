@@ -74,9 +74,11 @@ func (b *bench) scaleCounts(ctx context.Context, top, steps int) error {
 	if err != nil {
 		return err
 	}
+	// A count that fails does not keep the others from being measured.
+	var errs []error
 	for _, n := range b.scale {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return errors.Join(append(errs, ctx.Err())...)
 		}
 		hosts := b.hosts[:n]
 		inv, err := b.writeInventory(fmt.Sprintf("scale-%d.hcl", n), hosts)
@@ -86,7 +88,9 @@ func (b *bench) scaleCounts(ctx context.Context, top, steps int) error {
 		logf("  %d hosts", n)
 		v, err := b.versusFloor(ctx, hosts, inv, pb, steps, b.scaleRuns, "--forks", "100")
 		if err != nil {
-			return fmt.Errorf("%d hosts: %w", n, err)
+			logf("  %d hosts: %v", n, err)
+			errs = append(errs, fmt.Errorf("%d hosts: %w", n, err))
+			continue
 		}
 		r := float64(v.Omsrun) / float64(v.Floor)
 		kind := "sshd-only"
@@ -100,5 +104,5 @@ func (b *bench) scaleCounts(ctx context.Context, top, steps int) error {
 			Ratio: fmt.Sprintf("%.2f fds/host", float64(v.PeakFDs)/float64(n))})
 		b.note("Part 4, %d hosts, omsrun's time (medians): %s.", n, v.Split)
 	}
-	return nil
+	return errors.Join(errs...)
 }
