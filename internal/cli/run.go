@@ -226,7 +226,7 @@ func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Si
 	defer pool.Close()
 	runner := &engine.Runner{
 		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
-		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(), Lock: lock},
+		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(), Lock: lock, Verbose: g.verbose},
 	}
 	recap, err := runner.Run(ctx)
 	if err != nil {

@@ -36,6 +36,8 @@ type Options struct {
 	Diff    bool
 	Yes     bool
 	StartAt string
+	// Verbose > 0 reports every remote command (-v).
+	Verbose int
 	// Lock takes the run lock on every host before the first step (never in check mode).
 	Lock bool
 	// Confirm asks the user a yes/no question; nil (no terminal) means no one can answer.
@@ -464,6 +466,9 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 		r.mu.Lock()
 		s.conn = c
 		r.mu.Unlock()
+	}
+	if r.Opts.Verbose > 0 {
+		conn = &verboseHost{Host: conn, sink: r.Sink, step: st.Name, redact: r.Redactor}
 	}
 	env := &modules.Env{
 		Host: conn, HostName: h.Name, Address: h.Address,

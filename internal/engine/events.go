@@ -64,6 +64,8 @@ type Progress struct {
 	Done  int64
 	Total int64
 	Warn  string
+	// Log is a remote command and the end of its output (-v).
+	Log string
 }
 
 // HostTally counts one host's outcomes over the run.

@@ -44,6 +44,9 @@ func (j *JSON) StepStart(s engine.StepInfo) {
 
 // Progress implements engine.Sink; only warnings are emitted, to keep the stream small.
 func (j *JSON) Progress(p engine.Progress) {
+	if p.Log != "" {
+		j.emit(map[string]any{"type": "command", "step": p.Step, "host": p.Host, "log": p.Log})
+	}
 	if p.Warn != "" {
 		j.emit(map[string]any{"type": "warning", "step": p.Step, "host": p.Host, "msg": p.Warn})
 	}

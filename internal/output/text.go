@@ -86,6 +86,18 @@ func (t *Text) StepStart(si engine.StepInfo) {
 
 // Progress implements engine.Sink.
 func (t *Text) Progress(p engine.Progress) {
+	if p.Log != "" {
+		var b strings.Builder
+		for i, l := range strings.Split(p.Log, "\n") {
+			if i == 0 {
+				fmt.Fprintf(&b, "    %s %s\n", p.Host, t.colors.dim.Sprint(l))
+				continue
+			}
+			fmt.Fprintf(&b, "    %s   %s\n", strings.Repeat(" ", len(p.Host)), t.colors.dim.Sprint(l))
+		}
+		t.printf("%s", b.String())
+		return
+	}
 	if p.Warn != "" {
 		t.printf("  %s %s: %s\n", t.colors.changed.Sprint("warning"), p.Host, p.Warn)
 		return
