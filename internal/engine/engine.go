@@ -170,7 +170,11 @@ func (r *Runner) lockAll(ctx context.Context, me LockHolder) {
 	if len(failed) == 0 {
 		return
 	}
-	r.Sink.StepStart(StepInfo{Name: "run lock", Module: "lock"})
+	names := make([]string, len(failed))
+	for i, f := range failed {
+		names[i] = f.Host
+	}
+	r.Sink.StepStart(StepInfo{Name: "run lock", Module: "lock", Hosts: names})
 	for _, f := range failed {
 		r.record(&playbook.Step{Name: "run lock"}, f)
 	}

@@ -68,8 +68,10 @@ func staleOnThisMachine(line, controller string) bool {
 // another live run has it.
 func lockHost(ctx context.Context, c transport.Host, h *inventory.Host, me LockHolder) error {
 	line := me.String()
-	script := fmt.Sprintf("mkdir -p %s && if ( set -C; printf '%%s\\n' %s > %s ) 2>/dev/null; then echo ACQUIRED; else echo HELD; cat %s; fi",
-		lockDir, transport.Quote(line), lockFile, lockFile)
+	// Shell builtins only, once the folder exists: this runs on every host
+	// before every changing run, so it must cost no more than a session.
+	script := fmt.Sprintf("[ -d %[1]s ] || mkdir -p %[1]s || exit 3; set -C; if { printf '%%s\\n' %[2]s > %[3]s; } 2>/dev/null; then echo ACQUIRED; else echo HELD; read -r l < %[3]s; echo \"$l\"; fi",
+		lockDir, transport.Quote(line), lockFile)
 	res, err := c.Run(ctx, transport.Cmd{Script: script, Become: h.Become})
 	if err != nil {
 		return err
@@ -95,8 +97,8 @@ func lockHost(ctx context.Context, c transport.Host, h *inventory.Host, me LockH
 
 // unlockHost removes our lock (only ours) and appends the audit line.
 func unlockHost(ctx context.Context, c transport.Host, h *inventory.Host, me LockHolder, audit string) error {
-	script := fmt.Sprintf("[ \"$(cat %s 2>/dev/null)\" = %s ] && rm -f %s; mkdir -p %s && printf '%%s\\n' %s >> %s",
-		lockFile, transport.Quote(me.String()), lockFile, auditDir, transport.Quote(audit), auditFile)
+	script := fmt.Sprintf("read -r l < %[1]s 2>/dev/null; [ \"$l\" = %[2]s ] && rm -f %[1]s; [ -d %[3]s ] || mkdir -p %[3]s; printf '%%s\\n' %[4]s >> %[5]s",
+		lockFile, transport.Quote(me.String()), auditDir, transport.Quote(audit), auditFile)
 	res, err := c.Run(ctx, transport.Cmd{Script: script, Become: h.Become})
 	if err != nil {
 		return err
