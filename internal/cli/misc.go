@@ -166,18 +166,19 @@ func (a *App) inventoryGraph(inv *inventory.Inventory) {
 			isChild[c] = true
 		}
 	}
+	// walk prints a group and what it holds, each level indented under its parent.
 	var walk func(name, indent string)
 	walk = func(name, indent string) {
+		fmt.Fprintf(a.Stdout, "%s|--@%s\n", indent, name)
 		g := inv.Groups[name]
-		fmt.Fprintf(a.Stdout, "%s@%s\n", indent, name)
 		if g == nil {
 			return
 		}
 		for _, c := range g.Children {
-			walk(c, indent+"  |--")
+			walk(c, indent+"|  ")
 		}
 		for _, h := range g.Hosts {
-			fmt.Fprintf(a.Stdout, "%s  |--%s\n", indent, h)
+			fmt.Fprintf(a.Stdout, "%s|  |--%s\n", indent, h)
 		}
 	}
 	names := make([]string, 0, len(inv.Groups))
@@ -189,7 +190,7 @@ func (a *App) inventoryGraph(inv *inventory.Inventory) {
 	sort.Strings(names)
 	fmt.Fprintln(a.Stdout, "@all")
 	for _, n := range names {
-		walk(n, "  |--")
+		walk(n, "  ")
 	}
 }
 
