@@ -92,7 +92,7 @@ func TestUpgradeToBrokenImageStopsAfterFirstNode(t *testing.T) {
 		t.Fatalf("%d nodes still on v1, want 2 (the rollout must stop after the first node)", old)
 	}
 	vipAnswers(t, l, 8088)
-	if !strings.Contains(r.stdout, "roll back") {
+	if !strings.Contains(r.stdout, "to roll ") || !strings.Contains(r.stdout, "still loaded") {
 		t.Fatalf("the failure should say how to roll the node back:\n%s", r.stdout)
 	}
 }

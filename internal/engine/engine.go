@@ -290,7 +290,7 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	if err != nil {
 		return StepEnd{}, fmt.Errorf("step %q: %w", st.Name, err)
 	}
-	if err := r.confirm(st, names); err != nil {
+	if err := r.confirm(st, r.hostsToRun(st, hosts)); err != nil {
 		for _, h := range hosts {
 			r.record(st, HostResult{Step: st.Name, Host: h.Name, Status: StatusFailed, Error: err.Error()})
 		}
@@ -332,6 +332,19 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	end.Duration = time.Since(start)
 	r.Sink.StepEnd(end)
 	return end, nil
+}
+
+// hostsToRun names the hosts whose `when` lets the step run, so a step
+// that will be skipped everywhere asks no confirmation.
+func (r *Runner) hostsToRun(st *playbook.Step, hosts []*inventory.Host) []string {
+	var out []string
+	for _, h := range hosts {
+		run, diags := playbook.EvalWhen(r.Playbook, st, r.scope(h, cty.NilVal), r.Redactor.AddValue)
+		if run || diags.HasErrors() {
+			out = append(out, h.Name)
+		}
+	}
+	return out
 }
 
 // confirm asks before a step that says it needs a yes (deleting data, say).

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -38,6 +39,8 @@ func Dump(ctx context.Context, t Target, dbs []string, w io.Writer) (tables int,
 	_, err = io.WriteString(w, "SET FOREIGN_KEY_CHECKS=1;\n")
 	return tables, rows, err
 }
+
+var numberRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
@@ -84,9 +87,17 @@ func dumpTable(ctx context.Context, db *sql.DB, dbName, table string, w io.Write
 		return 0, err
 	}
 	defer rows.Close()
-	cols, err := rows.Columns()
+	cols, err := rows.ColumnTypes()
 	if err != nil {
 		return 0, err
+	}
+	numeric := make([]bool, len(cols))
+	for i, c := range cols {
+		switch c.DatabaseTypeName() {
+		case "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT", "UNSIGNED TINYINT", "UNSIGNED SMALLINT",
+			"UNSIGNED MEDIUMINT", "UNSIGNED INT", "UNSIGNED BIGINT", "DECIMAL", "FLOAT", "DOUBLE", "YEAR":
+			numeric[i] = true
+		}
 	}
 	vals := make([]sql.RawBytes, len(cols))
 	ptrs := make([]any, len(cols))
@@ -109,8 +120,17 @@ func dumpTable(ctx context.Context, db *sql.DB, dbName, table string, w io.Write
 				b.WriteString("NULL")
 				continue
 			}
-			// Hex literals carry any bytes (text, binary, numbers) exactly,
-			// with no escaping rules to get wrong.
+			// Numbers go as their decimal text (a hex literal would be read
+			// as the number its bytes make); everything else as a hex
+			// literal, which carries any bytes exactly with no escaping rules.
+			if numeric[i] && numberRe.Match(v) {
+				b.Write(v)
+				continue
+			}
+			if len(v) == 0 {
+				b.WriteString("''")
+				continue
+			}
 			b.WriteString("0x")
 			b.WriteString(hex.EncodeToString(v))
 		}
