@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Fault hooks for tests and `omslab fault`. Each acts on one host from the
@@ -19,10 +21,23 @@ func StopSSHD(ctx context.Context, h Host) error {
 	return err
 }
 
-// StartSSHD starts the host's sshd again.
+// StartSSHD starts the host's sshd again and waits until it accepts
+// connections (sshd returns from daemonising a moment before it listens).
 func StartSSHD(ctx context.Context, h Host) error {
-	_, err := HostExec(ctx, h, "/bin/sh "+filepath.Join(h.Dir(), "sshd.sh")+" start")
-	return err
+	if _, err := HostExec(ctx, h, "/bin/sh "+filepath.Join(h.Dir(), "sshd.sh")+" start"); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(h.Address, "22"), time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("sshd on %s does not listen after start: %w", h.Name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // StopDocker stops the host's dockerd (which stops its containers).
