@@ -173,7 +173,7 @@ func (r *dkReporter) Warn(msg string) { r.mu.Lock(); r.warns = append(r.warns, m
 
 func dkEnv(h *dkHost) (*Env, *dkReporter) {
 	rep := &dkReporter{}
-	return &Env{Host: h, HostName: "h1", Address: "10.0.0.11", Become: true, Report: rep, Facts: &Facts{}}, rep
+	return &Env{Host: h, HostName: "h1", Address: "10.0.0.11", Become: true, Report: rep}, rep
 }
 
 // dkRunBoth runs Check and, when it asks for it, Apply, as the engine does.

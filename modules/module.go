@@ -59,8 +59,6 @@ type Env struct {
 	Yes bool
 	// Report receives progress; never nil when the engine calls a module.
 	Report Reporter
-	// Facts caches per-host reads shared between steps (lazy, read once).
-	Facts *Facts
 }
 
 // Reporter receives a module's progress; the output layer draws it.
@@ -99,28 +97,6 @@ type Result struct {
 	Outputs map[string]cty.Value
 	// Warnings are shown with the host's line.
 	Warnings []string
-}
-
-// Facts is a per-host cache filled lazily by modules.
-type Facts struct {
-	values map[string]any
-}
-
-// Get returns a cached fact.
-func (f *Facts) Get(key string) (any, bool) {
-	if f == nil || f.values == nil {
-		return nil, false
-	}
-	v, ok := f.values[key]
-	return v, ok
-}
-
-// Set caches a fact. A Facts belongs to one host and is used by one step at a time.
-func (f *Facts) Set(key string, v any) {
-	if f.values == nil {
-		f.values = map[string]any{}
-	}
-	f.values[key] = v
 }
 
 var registry = map[string]func() Module{}

@@ -25,7 +25,7 @@ func (r *cfgReporter) Bytes(int64, int64) {}
 func (r *cfgReporter) Warn(msg string)    { r.mu.Lock(); r.warns = append(r.warns, msg); r.mu.Unlock() }
 
 func cfgEnv(h *transporttest.Local, addr string) *Env {
-	return &Env{Host: h, HostName: "n1", Address: addr, Diff: true, Report: &cfgReporter{}, Facts: &Facts{}}
+	return &Env{Host: h, HostName: "n1", Address: addr, Diff: true, Report: &cfgReporter{}}
 }
 
 func cfgPtr[T any](v T) *T { return &v }

@@ -68,7 +68,7 @@ func TestMetadbCheckOnLab(t *testing.T) {
 	base := func() *modules.MetadbCheckArgs {
 		return &modules.MetadbCheckArgs{Host: l.MetaDB.Host, Port: l.MetaDB.Port, User: l.MetaDB.User, Password: l.MetaDB.Password, Databases: names}
 	}
-	env := &modules.Env{HostName: l.Hosts[0].Name, Address: l.Hosts[0].Address, Report: cfgReport{}, Facts: &modules.Facts{}}
+	env := &modules.Env{HostName: l.Hosts[0].Name, Address: l.Hosts[0].Address, Report: cfgReport{}}
 	m := &modules.MetadbCheck{}
 
 	t.Run("good", func(t *testing.T) {
@@ -248,7 +248,7 @@ func TestRenderConfigOnLab(t *testing.T) {
 	if err := m.Validate(a); err != nil {
 		t.Fatal(err)
 	}
-	env := &modules.Env{Host: h, HostName: lh.Name, Address: lh.Address, Diff: true, Report: cfgReport{}, Facts: &modules.Facts{}}
+	env := &modules.Env{Host: h, HostName: lh.Name, Address: lh.Address, Diff: true, Report: cfgReport{}}
 	p, err := m.Check(ctx, env, a)
 	if err != nil || !p.Change {
 		t.Fatalf("check = %+v, %v", p, err)

@@ -68,7 +68,7 @@ func dkEnv(t *testing.T, l *labtest.Lab, i int, deploy bool) (*modules.Env, *dkR
 		t.Fatal(err)
 	}
 	rep := &dkReport{}
-	return &modules.Env{Host: conn, HostName: h.Name, Address: h.Address, Become: ih.Become, Report: rep, Facts: &modules.Facts{}}, rep
+	return &modules.Env{Host: conn, HostName: h.Name, Address: h.Address, Become: ih.Become, Report: rep}, rep
 }
 
 // dkStep runs a module as the engine does: validate, check, and apply when

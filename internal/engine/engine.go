@@ -71,7 +71,6 @@ type hostState struct {
 	locked  bool  // holds the run lock, released at the end
 	dialErr error // the first dial's failure, reported at the host's first step instead of dialling again
 	changed map[string]bool
-	facts   modules.Facts
 }
 
 // Run executes every step and returns the recap. The error is non-nil only for
@@ -491,7 +490,6 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 		Host: conn, HostName: h.Name, Address: h.Address,
 		Become: h.Become, Diff: r.Opts.Diff, Yes: r.Opts.Yes,
 		Report: &reporter{sink: r.Sink, step: st.Name, host: h.Name, redact: r.Redactor},
-		Facts:  &s.facts,
 	}
 	attempts := st.Retries + 1
 	var out *modules.Result
