@@ -149,7 +149,19 @@ func (*MetadbCheck) Check(ctx context.Context, env *Env, args any) (*Plan, error
 		return nil, a.explain(env, err)
 	}
 	if len(p.Existing) > 0 && !a.AllowExisting && !a.ExistingDeployment && !env.Yes {
-		return nil, errors.New(existsMsg(p.Existing))
+		// The seed's own question, when someone is at the terminal to answer it.
+		ok := false
+		if env.Confirm != nil {
+			ok, err = env.Confirm("The specified database names already exist in the MetaDB: " + strings.Join(p.Existing, ", ") +
+				". Are you sure that you want to continue?")
+			if err != nil {
+				return nil, fmt.Errorf("confirmation: %w", err)
+			}
+		}
+		if !ok {
+			return nil, errors.New(existsMsg(p.Existing))
+		}
+		a.AllowExisting = true
 	}
 	summary := "MetaDB " + p.Version + ": databases absent, OMS will create them"
 	if len(p.Existing) > 0 {

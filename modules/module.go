@@ -57,6 +57,9 @@ type Env struct {
 	Diff bool
 	// Yes is the user's blanket answer to confirmations.
 	Yes bool
+	// Confirm asks the user a yes/no question on the terminal; nil when no one
+	// can answer (no terminal, or check mode), so a module must then refuse.
+	Confirm func(question string) (bool, error)
 	// Report receives progress; never nil when the engine calls a module.
 	Report Reporter
 }

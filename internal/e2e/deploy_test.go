@@ -263,3 +263,32 @@ func TestDeployShowsWhyOMSRefusedToStart(t *testing.T) {
 		t.Fatalf("the failure should show the docker_init log:\n%s", r.stdout)
 	}
 }
+
+// TestDeployAsksAboutForeignDatabasesOnATerminal: at a terminal, the seed's
+// question is asked instead of stopping, and "y" goes on.
+func TestDeployAsksAboutForeignDatabasesOnATerminal(t *testing.T) {
+	l := labtest.Require(t)
+	l.Reset(t)
+	l.DropMetaDatabases(t)
+	l.MetaSQL(t, "CREATE DATABASE oms_rm; CREATE DATABASE oms_cm; CREATE DATABASE oms_cm_heartbeat")
+	p := startPTY(t, "playbooks/deploy.hcl", "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "cm_nodes=[]")
+	p.expect("Are you sure that you want to continue?")
+	p.send("y")
+	p.expect("RECAP")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d after answering y:\n%s", code, p.transcript())
+	}
+	vipAnswers(t, l, 8088)
+
+	// Uninstall with purge asks too; "n" deletes nothing.
+	p = startPTY(t, "playbooks/uninstall.hcl", "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "purge=true")
+	p.expect("for good")
+	p.send("n")
+	p.expect("RECAP")
+	if code := p.wait(); code != 2 {
+		t.Fatalf("exit %d after answering n, want 2:\n%s", code, p.transcript())
+	}
+	if got := l.Exec(t, l.Hosts[0].Name, "ls /data/oms/config.yaml"); got != "/data/oms/config.yaml" {
+		t.Fatalf("purge answered n still deleted the mount directory")
+	}
+}

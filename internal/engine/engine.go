@@ -58,6 +58,7 @@ type Runner struct {
 	Modules func(name string) (modules.Module, bool)
 
 	mu      sync.Mutex
+	askMu   sync.Mutex // one question on the terminal at a time
 	state   map[string]*hostState
 	tallies map[string]*HostTally
 	// outputs: step name → host name → the module's outputs as an object.
@@ -333,6 +334,19 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	return end, nil
 }
 
+// moduleConfirm is the question-asker modules get: one question at a time
+// (hosts run concurrently), and none in check mode, which must not wait on a person.
+func (r *Runner) moduleConfirm() func(string) (bool, error) {
+	if r.Opts.Confirm == nil || r.Opts.Check {
+		return nil
+	}
+	return func(q string) (bool, error) {
+		r.askMu.Lock()
+		defer r.askMu.Unlock()
+		return r.Opts.Confirm(r.Redactor.Scrub(q))
+	}
+}
+
 // hostsToRun names the hosts whose `when` lets the step run, so a step
 // that will be skipped everywhere asks no confirmation.
 func (r *Runner) hostsToRun(st *playbook.Step, hosts []*inventory.Host) []string {
@@ -488,7 +502,7 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 	}
 	env := &modules.Env{
 		Host: conn, HostName: h.Name, Address: h.Address,
-		Become: h.Become, Diff: r.Opts.Diff, Yes: r.Opts.Yes,
+		Become: h.Become, Diff: r.Opts.Diff, Yes: r.Opts.Yes, Confirm: r.moduleConfirm(),
 		Report: &reporter{sink: r.Sink, step: st.Name, host: h.Name, redact: r.Redactor},
 	}
 	attempts := st.Retries + 1
