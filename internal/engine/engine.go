@@ -95,13 +95,13 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 
 	// Dial every host that some step will use, all at once, so dial latency is
 	// paid once in parallel rather than per step.
-	r.dialAll(ctx)
-	var holder LockHolder
+	var holder *LockHolder
 	if r.Opts.Lock && !r.Opts.Check {
-		holder = NewLockHolder(r.Playbook.Path)
-		r.lockAll(ctx, holder)
-		defer r.unlockAll(holder, recap)
+		h := NewLockHolder(r.Playbook.Path)
+		holder = &h
+		defer r.unlockAll(h, recap)
 	}
+	r.connectAll(ctx, holder)
 
 	started := r.Opts.StartAt == ""
 	for i, st := range r.Playbook.Steps {
@@ -137,24 +137,29 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	return recap, nil
 }
 
-// lockAll takes the run lock on every reachable target; a host whose lock is
-// held by another run fails here and takes no part.
-func (r *Runner) lockAll(ctx context.Context, me LockHolder) {
+// connectAll dials every target at once (dial latency is paid once, in
+// parallel, not per step) and, for a changing run, takes the run lock on each
+// right after its dial, without waiting for the slowest host to connect. A
+// host whose lock another run holds fails here and takes no part.
+func (r *Runner) connectAll(ctx context.Context, me *LockHolder) {
 	var failed []HostResult
 	var mu sync.Mutex
 	eachHost(r.Opts.Targets, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
+		start := time.Now()
+		c, err := r.Conn.Get(ctx, h)
 		r.mu.Lock()
 		s := r.state[h.Name]
-		conn := s.conn
-		r.mu.Unlock()
-		if conn == nil {
-			return nil // reported as unreachable at its first step
-		}
-		start := time.Now()
-		err := lockHost(ctx, conn, h, me)
-		r.mu.Lock()
-		defer r.mu.Unlock()
 		if err != nil {
+			// Unreachable hosts are reported at the first step that needs them.
+			s.dialErr = err
+		} else {
+			s.conn = c
+		}
+		r.mu.Unlock()
+		if err != nil || me == nil {
+			return nil
+		}
+		if err := lockHost(ctx, c, h, *me); err != nil {
 			status := StatusFailed
 			if transport.IsUnreachable(err) {
 				status = StatusUnreachable
@@ -164,7 +169,9 @@ func (r *Runner) lockAll(ctx context.Context, me LockHolder) {
 			mu.Unlock()
 			return nil
 		}
+		r.mu.Lock()
 		s.locked = true
+		r.mu.Unlock()
 		return nil
 	})
 	if len(failed) == 0 {
@@ -208,22 +215,6 @@ func (r *Runner) unlockAll(me LockHolder, recap *Recap) {
 		sort.Strings(changed)
 		audit := fmt.Sprintf("%s %s@%s playbook=%s result=%s changed=%q", time.Now().UTC().Format(time.RFC3339), me.User, me.Controller, me.Playbook, result, strings.Join(changed, ", "))
 		return unlockHost(ctx, conn, h, me, audit)
-	})
-}
-
-func (r *Runner) dialAll(ctx context.Context) {
-	hosts := r.Opts.Targets
-	eachHost(hosts, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
-		c, err := r.Conn.Get(ctx, h)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if err != nil {
-			// Unreachable hosts are reported at the first step that needs them.
-			r.state[h.Name].dialErr = err
-			return nil
-		}
-		r.state[h.Name].conn = c
-		return nil
 	})
 }
 
