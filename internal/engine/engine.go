@@ -68,9 +68,9 @@ type Runner struct {
 type hostState struct {
 	host    *inventory.Host
 	conn    transport.Host
-	dead    bool  // failed or unreachable: drops out of later steps
-	locked  bool  // holds the run lock, released at the end
-	dialErr error // the first dial's failure, reported at the host's first step instead of dialling again
+	dead    bool      // failed or unreachable: drops out of later steps
+	lock    *hostLock // the held run lock, released at the end
+	dialErr error     // the first dial's failure, reported at the host's first step instead of dialling again
 	changed map[string]bool
 }
 
@@ -159,7 +159,8 @@ func (r *Runner) connectAll(ctx context.Context, me *LockHolder) {
 		if err != nil || me == nil {
 			return nil
 		}
-		if err := lockHost(ctx, c, h, *me); err != nil {
+		lk, err := lockHost(ctx, c, h, *me)
+		if err != nil {
 			status := StatusFailed
 			if transport.IsUnreachable(err) {
 				status = StatusUnreachable
@@ -170,7 +171,7 @@ func (r *Runner) connectAll(ctx context.Context, me *LockHolder) {
 			return nil
 		}
 		r.mu.Lock()
-		s.locked = true
+		s.lock = lk
 		r.mu.Unlock()
 		return nil
 	})
@@ -203,18 +204,18 @@ func (r *Runner) unlockAll(me LockHolder, recap *Recap) {
 	eachHost(r.Opts.Targets, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
 		r.mu.Lock()
 		s := r.state[h.Name]
-		locked, conn := s.locked, s.conn
+		lk := s.lock
 		var changed []string
 		for step := range s.changed {
 			changed = append(changed, step)
 		}
 		r.mu.Unlock()
-		if !locked || conn == nil {
+		if lk == nil {
 			return nil
 		}
 		sort.Strings(changed)
 		audit := fmt.Sprintf("%s %s@%s playbook=%s result=%s changed=%q", time.Now().UTC().Format(time.RFC3339), me.User, me.Controller, me.Playbook, result, strings.Join(changed, ", "))
-		return unlockHost(ctx, conn, h, me, audit)
+		return lk.release(ctx, audit)
 	})
 }
 

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"strconv"
@@ -64,49 +66,119 @@ func staleOnThisMachine(line, controller string) bool {
 	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
 
-// lockHost takes the lock on one host. It fails with the holder's line when
-// another live run has it.
-func lockHost(ctx context.Context, c transport.Host, h *inventory.Host, me LockHolder) error {
-	line := me.String()
-	// Shell builtins only, once the folder exists: this runs on every host
-	// before every changing run, so it must cost no more than a session.
-	script := fmt.Sprintf("[ -d %[1]s ] || mkdir -p %[1]s || exit 3; set -C; if { printf '%%s\\n' %[2]s > %[3]s; } 2>/dev/null; then echo ACQUIRED; else echo HELD; read -r l < %[3]s; echo \"$l\"; fi",
-		lockDir, transport.Quote(line), lockFile)
-	res, err := c.Run(ctx, transport.Cmd{Script: script, Become: h.Become})
-	if err != nil {
-		return err
-	}
-	out := strings.TrimSpace(string(res.Stdout))
-	if res.ExitCode != 0 {
-		return fmt.Errorf("taking the run lock %s: %s", lockFile, strings.TrimSpace(string(res.Stderr)))
-	}
-	if out == "ACQUIRED" {
-		return nil
-	}
-	held := strings.TrimSpace(strings.TrimPrefix(out, "HELD"))
-	if staleOnThisMachine(held, me.Controller) {
-		// The run that held it died on this machine: take it over.
-		take := fmt.Sprintf("printf '%%s\\n' %s > %s", transport.Quote(line), lockFile)
-		if res, err := c.Run(ctx, transport.Cmd{Script: take, Become: h.Become}); err != nil || res.ExitCode != 0 {
-			return fmt.Errorf("taking over the stale run lock %s failed", lockFile)
-		}
-		return nil
-	}
-	return fmt.Errorf("another omsrun run holds %s (%s); wait for it, or if it is gone, run `omsrun unlock -i INVENTORY %s`", lockFile, held, h.Name)
+// hostLock is a held run lock: one session stays open on the host for the
+// whole run, waiting on its stdin. The run ends by sending the audit line
+// and closing stdin; the session then removes the lock and appends the line.
+// A held session costs one session set-up per run instead of two, and if
+// the control machine dies the closed connection ends the wait, so the lock
+// goes with its run.
+type hostLock struct {
+	stdin *io.PipeWriter
+	done  chan error
 }
 
-// unlockHost removes our lock (only ours) and appends the audit line.
-func unlockHost(ctx context.Context, c transport.Host, h *inventory.Host, me LockHolder, audit string) error {
-	script := fmt.Sprintf("read -r l < %[1]s 2>/dev/null; [ \"$l\" = %[2]s ] && rm -f %[1]s; [ -d %[3]s ] || mkdir -p %[3]s; printf '%%s\\n' %[4]s >> %[5]s",
-		lockFile, transport.Quote(me.String()), auditDir, transport.Quote(audit), auditFile)
-	res, err := c.Run(ctx, transport.Cmd{Script: script, Become: h.Become})
+// lineSink hands each line written to it to a channel.
+type lineSink struct {
+	buf   []byte
+	lines chan string
+}
+
+func (w *lineSink) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.lines <- string(w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+}
+
+// lockHost takes the lock on one host. It fails with the holder's line when
+// another live run has it.
+func lockHost(ctx context.Context, c transport.Host, h *inventory.Host, me LockHolder) (*hostLock, error) {
+	line := transport.Quote(me.String())
+	// Shell builtins only once the folders exist. HUP and TERM are ignored so
+	// that the release still runs when the connection closes right after it
+	// was asked for.
+	script := fmt.Sprintf(`trap '' HUP INT TERM
+[ -d %[1]s ] || mkdir -p %[1]s || exit 3
+if ( set -C; printf '%%s
+' %[2]s > %[3]s ) 2>/dev/null; then echo ACQUIRED
+else
+  echo HELD; read -r l < %[3]s; echo "$l"
+  read -r verdict; [ "$verdict" = TAKE ] || exit 0
+  printf '%%s
+' %[2]s > %[3]s && echo ACQUIRED
+fi
+read -r audit
+read -r l < %[3]s; [ "$l" = %[2]s ] && rm -f %[3]s
+[ -z "$audit" ] || { [ -d %[4]s ] || mkdir -p %[4]s; printf '%%s
+' "$audit" >> %[5]s; }`,
+		lockDir, line, lockFile, auditDir, auditFile)
+	pr, pw := io.Pipe()
+	out := &lineSink{lines: make(chan string, 4)}
+	l := &hostLock{stdin: pw, done: make(chan error, 1)}
+	go func() {
+		// Not the run's context: an interrupted run must still release its locks.
+		res, err := c.Run(context.Background(), transport.Cmd{Script: script, Stdin: pr, Stdout: out, Become: h.Become})
+		if err == nil && res.ExitCode != 0 {
+			err = fmt.Errorf("the run lock %s: %s", lockFile, strings.TrimSpace(string(res.Stderr)))
+		}
+		pr.Close()
+		l.done <- err
+	}()
+	next := func() (string, error) {
+		select {
+		case s := <-out.lines:
+			return s, nil
+		case err := <-l.done:
+			if err == nil {
+				err = fmt.Errorf("the run lock session on %s ended early", h.Name)
+			}
+			return "", err
+		case <-ctx.Done():
+			pw.Close()
+			return "", ctx.Err()
+		}
+	}
+	first, err := next()
 	if err != nil {
+		return nil, err
+	}
+	if first == "ACQUIRED" {
+		return l, nil
+	}
+	held, err := next()
+	if err != nil {
+		return nil, err
+	}
+	if !staleOnThisMachine(held, me.Controller) {
+		io.WriteString(pw, "NO\n")
+		pw.Close()
+		return nil, fmt.Errorf("another omsrun run holds %s (%s); wait for it, or if it is gone, run `omsrun unlock -i INVENTORY %s`", lockFile, held, h.Name)
+	}
+	// The run that held it died on this machine: take it over.
+	io.WriteString(pw, "TAKE\n")
+	if s, err := next(); err != nil || s != "ACQUIRED" {
+		pw.Close()
+		return nil, fmt.Errorf("taking over the stale run lock %s failed: %v", lockFile, err)
+	}
+	return l, nil
+}
+
+// release hands the session the audit line, which makes it remove the lock,
+// and waits for it to finish.
+func (l *hostLock) release(ctx context.Context, audit string) error {
+	io.WriteString(l.stdin, strings.ReplaceAll(audit, "\n", " ")+"\n")
+	l.stdin.Close()
+	select {
+	case err := <-l.done:
 		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("releasing the run lock: %s", strings.TrimSpace(string(res.Stderr)))
-	}
-	return nil
 }
 
 // Unlock removes the run lock whoever holds it (`omsrun unlock`).
