@@ -260,3 +260,26 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressOnATerminalAndInLogs: an image upload draws one bar per host
+// on a terminal (bytes, rate, ETA) and plain periodic lines otherwise.
+func TestProgressOnATerminalAndInLogs(t *testing.T) {
+	l := labtest.Require(t)
+	img := bigImage(t, l)
+	l.Reset(t)
+	p := startPTY(t, "exec", "-i", l.InventoryHCL, "all", "-m", "docker_load", "-a", "file="+img)
+	p.expect("ETA")
+	p.expect("RECAP")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, p.transcript())
+	}
+	l.Reset(t)
+	r := omsrun(t, "exec", "-i", l.InventoryHCL, "all", "-m", "docker_load", "-a", "file="+img)
+	expectCode(t, r, 0)
+	if strings.Contains(r.stdout, "\x1b[") {
+		t.Fatal("escape sequences in output that is not a terminal")
+	}
+	if !strings.Contains(r.stdout, "sent ") {
+		t.Fatalf("no transfer summary in plain output:\n%s", r.stdout)
+	}
+}
