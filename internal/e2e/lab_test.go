@@ -66,11 +66,11 @@ func labRunStandin(t *testing.T, l *labtest.Lab, host, name, version string) {
 			addr = h.Address
 		}
 	}
-	l.Exec(t, host, fmt.Sprintf(`docker image inspect %[1]s >/dev/null 2>&1 || docker load -i %[2]s >/dev/null
-M=/data/%[3]s
+	l.MustLoadImage(t, host, version)
+	l.Exec(t, host, fmt.Sprintf(`M=/data/%[2]s
 docker run -d --net host -v $M/config.yaml:/home/admin/conf/config.yaml -v $M/logs:/home/admin/logs \
-  -v $M/store:/home/ds/store -v $M/run:/home/ds/run -e OMS_HOST_IP=%[4]s --privileged=true --pids-limit -1 \
-  --ulimit nproc=65535:65535 --name %[3]s %[1]s >/dev/null`, img.ID, img.Path, name, addr))
+  -v $M/store:/home/ds/store -v $M/run:/home/ds/run -e OMS_HOST_IP=%[3]s --privileged=true --pids-limit -1 \
+  --ulimit nproc=65535:65535 --name %[2]s %[1]s >/dev/null`, img.ID, name, addr))
 }
 
 // labWaitHealthy waits until url answers healthy.
@@ -125,7 +125,8 @@ func TestLabHostsAreIsolated(t *testing.T) {
 		t.Log("LAB_DOCKER=0: no container check")
 	} else {
 		img := l.Images["v1"]
-		l.Exec(t, one.Name, fmt.Sprintf("docker image inspect %s >/dev/null 2>&1 || docker load -i %s >/dev/null; docker run -d --net host --name labtest-iso %s httpd -f -p 17777 >/dev/null", img.ID, img.Path, img.ID))
+		l.MustLoadImage(t, one.Name, "v1")
+		l.Exec(t, one.Name, fmt.Sprintf("docker run -d --net host --name labtest-iso %s httpd -f -p 17777 >/dev/null", img.ID))
 		if names := l.Exec(t, two.Name, "docker ps -a --format '{{.Names}}'"); strings.Contains(names, "labtest-iso") {
 			t.Errorf("container started on %s is listed on %s: %q", one.Name, two.Name, names)
 		}
@@ -177,15 +178,10 @@ func TestLabVIPFollowsHealth(t *testing.T) {
 		labWriteConfig(t, l, h.Name, "labtest-vip", labConfig(l))
 	}
 	// Loading the image is most of the set-up time: do the hosts at once.
-	img := l.Images["v1"]
 	errs := make(chan error, len(l.Hosts))
 	for _, h := range l.Hosts {
 		go func() {
-			_, stderr, err := l.Run(context.Background(), h.Name, "docker load -i "+img.Path+" >/dev/null")
-			if err != nil {
-				err = fmt.Errorf("docker load on %s: %v: %s", h.Name, err, stderr)
-			}
-			errs <- err
+			errs <- l.LoadImage(context.Background(), h.Name, "v1")
 		}()
 	}
 	for range l.Hosts {
@@ -432,7 +428,8 @@ func TestLabResetIsFast(t *testing.T) {
 	}
 	h := l.Hosts[0].Name
 	img := l.Images["v1"]
-	l.Exec(t, h, fmt.Sprintf("docker load -i %s >/dev/null && docker run -d --name labtest-reset %s sleep 600 >/dev/null && echo x > /data/labtest-reset", img.Path, img.ID))
+	l.MustLoadImage(t, h, "v1")
+	l.Exec(t, h, fmt.Sprintf("docker run -d --name labtest-reset %s sleep 600 >/dev/null && echo x > /data/labtest-reset", img.ID))
 	l.MetaSQL(t, "CREATE DATABASE IF NOT EXISTS labtest_reset")
 	start := time.Now()
 	l.Reset(t)
@@ -463,7 +460,8 @@ func TestLabDownLeavesNothing(t *testing.T) {
 		img := l.Images["v1"]
 		for _, h := range l.Hosts {
 			// One container in its own network namespace, one on the host's.
-			l.Exec(t, h.Name, fmt.Sprintf("docker image inspect %[1]s >/dev/null 2>&1 || docker load -i %[2]s >/dev/null; docker run -d --name labtest-down1 %[1]s sleep 1000 >/dev/null; docker run -d --net host --name labtest-down2 %[1]s sleep 1000 >/dev/null", img.ID, img.Path))
+			l.MustLoadImage(t, h.Name, "v1")
+			l.Exec(t, h.Name, fmt.Sprintf("docker run -d --name labtest-down1 %[1]s sleep 1000 >/dev/null; docker run -d --net host --name labtest-down2 %[1]s sleep 1000 >/dev/null", img.ID))
 		}
 	}
 	opts, err := lab.OptionsFromEnv(filepath.Dir(l.Dir))

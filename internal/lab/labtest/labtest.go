@@ -164,6 +164,16 @@ func (l *Lab) host(t testing.TB, name string) lab.Host {
 	return lab.Host{}
 }
 
+// hostByName is host without a test to fail.
+func (l *Lab) hostByName(name string) (lab.Host, error) {
+	for _, h := range l.hosts {
+		if h.Name == name || h.Address == name {
+			return h, nil
+		}
+	}
+	return lab.Host{}, fmt.Errorf("no lab host %q", name)
+}
+
 // Run runs a shell script as root inside host (its mount, network and UTS
 // namespaces, entered from the controller with nsenter, so it works while
 // the host's sshd is down) and returns stdout and stderr.
@@ -213,5 +223,42 @@ func repoRoot() (string, error) {
 			return "", errors.New("no go.mod above the current folder")
 		}
 		dir = parent
+	}
+}
+
+// LoadImage loads a stand-in image into host's Docker unless it is there,
+// streamed from the controller: the repository may live under a folder the
+// hosts keep private (/tmp, /root, /home), where `docker load -i PATH` run
+// inside a host would not find it.
+func (l *Lab) LoadImage(ctx context.Context, host, version string) error {
+	img, ok := l.Images[version]
+	if !ok {
+		return fmt.Errorf("no stand-in image %q", version)
+	}
+	h, err := l.hostByName(host)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(img.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cmd, err := lab.HostCommand(ctx, h, fmt.Sprintf("docker image inspect %s >/dev/null 2>&1 && exit 0; docker load >/dev/null", img.ID))
+	if err != nil {
+		return err
+	}
+	cmd.Stdin = f
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("docker load %s on %s: %v: %s", version, host, err, out)
+	}
+	return nil
+}
+
+// MustLoadImage is LoadImage failing the test on error.
+func (l *Lab) MustLoadImage(t testing.TB, host, version string) {
+	t.Helper()
+	if err := l.LoadImage(context.Background(), host, version); err != nil {
+		t.Fatal(err)
 	}
 }
