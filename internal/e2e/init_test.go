@@ -240,6 +240,10 @@ func startPTY(t *testing.T, args ...string) *pty {
 	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		t.Fatal(err)
 	}
+	// A real terminal has a size; progress bars need one to draw.
+	if err := unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120}); err != nil {
+		t.Fatal(err)
+	}
 	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
 	if err != nil {
 		t.Fatal(err)

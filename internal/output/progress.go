@@ -3,11 +3,14 @@ package output
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
 
 	"github.com/omsrun/omsrun/internal/engine"
 )
@@ -24,13 +27,20 @@ type Progress struct {
 	bars  map[string]*mpb.Bar
 	last  map[string]time.Time
 	began map[string]time.Time
-	phase map[string]string
+	phase map[string]*atomic.Value
 }
 
 // NewProgress returns a progress drawer writing to w.
 func NewProgress(w io.Writer, terminal bool) *Progress {
 	p := &Progress{w: w, terminal: terminal, interval: 5 * time.Second,
-		bars: map[string]*mpb.Bar{}, last: map[string]time.Time{}, began: map[string]time.Time{}, phase: map[string]string{}}
+		bars: map[string]*mpb.Bar{}, last: map[string]time.Time{}, began: map[string]time.Time{}, phase: map[string]*atomic.Value{}}
+	// A terminal of no size (some CI pseudo-terminals) cannot show bars: use lines.
+	if f, ok := w.(*os.File); terminal && ok {
+		if cols, _, err := term.GetSize(int(f.Fd())); err != nil || cols == 0 {
+			terminal = false
+			p.terminal = false
+		}
+	}
 	if terminal {
 		p.mpb = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
 	}
@@ -83,6 +93,12 @@ func (p *Progress) Update(ev engine.Progress) {
 func (p *Progress) updateBar(k string, ev engine.Progress) {
 	bar, ok := p.bars[k]
 	if ev.Total > 0 {
+		// A transfer replaces the phase spinner with a byte bar.
+		if ok && p.phase[k] != nil {
+			bar.Abort(true)
+			delete(p.phase, k)
+			ok = false
+		}
 		if !ok {
 			bar = p.mpb.AddBar(ev.Total,
 				mpb.PrependDecorators(decor.Name(fmt.Sprintf("    %-16s", ev.Host)), decor.Counters(decor.SizeB1024(0), "% .1f / % .1f")),
@@ -94,16 +110,23 @@ func (p *Progress) updateBar(k string, ev engine.Progress) {
 		return
 	}
 	if ev.Phase != "" {
-		p.phase[k] = ev.Phase
+		if ok && p.phase[k] == nil {
+			return // a byte bar is showing; it says more than the phase
+		}
+		text, have := p.phase[k]
+		if !have {
+			text = new(atomic.Value)
+			p.phase[k] = text
+		}
+		text.Store(ev.Phase)
 		if !ok {
 			start := p.began[k]
 			bar = p.mpb.AddSpinner(0,
 				mpb.PrependDecorators(decor.Name(fmt.Sprintf("    %-16s", ev.Host))),
 				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-					// Read under the lock: Update replaces the phase text as the module reports.
-					p.mu.Lock()
-					defer p.mu.Unlock()
-					return fmt.Sprintf("%s (%s)", p.phase[k], time.Since(start).Round(time.Second))
+					// An atomic, not p.mu: mpb calls this from its render
+					// goroutine while Update may hold p.mu waiting on mpb.
+					return fmt.Sprintf("%s (%s)", text.Load(), time.Since(start).Round(time.Second))
 				})),
 				mpb.BarRemoveOnComplete())
 			p.bars[k] = bar
@@ -135,9 +158,11 @@ func (p *Progress) Wait() {
 		b.Abort(true)
 		delete(p.bars, k)
 	}
-	p.mu.Unlock()
-	p.mpb.Shutdown()
+	m := p.mpb
 	p.mpb = nil
+	p.mu.Unlock()
+	// Wait, not Shutdown: Shutdown drops the lines still queued above the bars.
+	m.Wait()
 }
 
 func bytesText(n int64) string {
