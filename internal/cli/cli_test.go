@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run runs the CLI in-process and returns its output and exit code.
+func run(args ...string) (string, string, int) {
+	var out, errb bytes.Buffer
+	app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Build: Build{Version: "v9.9.9", Commit: "abc1234"}}
+	code := app.Main(args)
+	return out.String(), errb.String(), code
+}
+
+func TestCommandsWithoutHosts(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"version", []string{"version"}, 0, "omsrun v9.9.9 (commit abc1234)", ""},
+		{"completion", []string{"completion", "bash"}, 0, "bash completion", ""},
+		{"modules list", []string{"modules"}, 0, "render_config", ""},
+		{"module reference", []string{"modules", "docker_load"}, 0, "| `file` | string | yes |", ""},
+		{"unknown module", []string{"modules", "nope"}, 4, "", "unknown module"},
+		{"did you mean", []string{"valdate"}, 4, "", `did you mean "validate"`},
+		{"no playbook", []string{}, 4, "", "no playbook"},
+		{"no inventory", []string{"../../playbooks/deploy.hcl"}, 4, "", "no inventory"},
+		{"unknown flag", []string{"--bogus"}, 4, "", "unknown flag"},
+		{"exec without command", []string{"exec", "-i", "../../testdata/inventory/lab.hcl", "all"}, 4, "", "nothing to run"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, code := run(c.args...)
+			if code != c.code || !strings.Contains(out, c.stdout) || !strings.Contains(errOut, c.stderr) {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, c.code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestValidateShippedPlaybooks(t *testing.T) {
+	img := tinyArchive(t)
+	for _, pb := range []string{"deploy.hcl", "reconfigure.hcl", "status.hcl", "uninstall.hcl"} {
+		out, errOut, code := run("validate", "../../playbooks/"+pb, "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img)
+		if code != 0 {
+			t.Errorf("%s: exit %d\n%s%s", pb, code, out, errOut)
+		}
+	}
+	// A bad value is refused with the playbook's file and line, before any connection.
+	_, errOut, code := run("validate", "../../playbooks/deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img, "-e", "cm_location=128")
+	if code != 4 || !strings.Contains(errOut, "deploy.hcl:") || !strings.Contains(errOut, "cm_location") {
+		t.Fatalf("cm_location=128: exit %d\n%s", code, errOut)
+	}
+}
+
+// tinyArchive writes the smallest docker-archive validate accepts: a manifest
+// and an image config named by its digest.
+func tinyArchive(t *testing.T) string {
+	t.Helper()
+	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+	sum := sha256.Sum256(config)
+	name := hex.EncodeToString(sum[:]) + ".json"
+	manifest := []byte(`[{"Config":"` + name + `","RepoTags":["oms:feature_4.2.5-ce"],"Layers":[]}]`)
+	path := filepath.Join(t.TempDir(), "oms.tar")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	for _, e := range []struct {
+		name string
+		data []byte
+	}{{name, config}, {"manifest.json", manifest}} {
+		if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.data))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(e.data)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
