@@ -3,10 +3,8 @@ package modules
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/omsrun/omsrun/internal/metadb"
-	"github.com/omsrun/omsrun/internal/secret"
 )
 
 // MetadbDrop drops the OMS databases from the MetaDB (uninstall with purge).
@@ -29,18 +27,10 @@ func (*MetadbDrop) Doc() Doc {
 		}}
 }
 
-func dropTarget(env *Env, a *MetadbBackupArgs) metadb.Target {
-	t := metadb.Target{Host: a.Host, Port: a.Port, User: a.User, Password: secret.String(a.Password), Timeout: 10 * time.Second}
-	if a.ViaHost {
-		t.Dial = env.Host.Dial
-	}
-	return t
-}
-
 // Check implements Module: which of the databases exist.
 func (*MetadbDrop) Check(ctx context.Context, env *Env, a any) (*Plan, error) {
 	args := a.(*MetadbBackupArgs)
-	rep, err := metadb.Check(ctx, dropTarget(env, args), args.Databases)
+	rep, err := metadb.Check(ctx, args.target(env), args.Databases)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +44,7 @@ func (*MetadbDrop) Check(ctx context.Context, env *Env, a any) (*Plan, error) {
 func (*MetadbDrop) Apply(ctx context.Context, env *Env, a any, plan *Plan) (*Result, error) {
 	args := a.(*MetadbBackupArgs)
 	dbs, _ := plan.Data.([]string)
-	if err := metadb.Drop(ctx, dropTarget(env, args), dbs); err != nil {
+	if err := metadb.Drop(ctx, args.target(env), dbs); err != nil {
 		return nil, err
 	}
 	return &Result{Changed: true, Msg: fmt.Sprintf("dropped %v", dbs)}, nil

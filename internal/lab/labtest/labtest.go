@@ -95,7 +95,7 @@ func Require(t testing.TB) *Lab {
 func Load() (*Lab, error) {
 	dir := os.Getenv("OMSRUN_LAB_DIR")
 	if dir == "" {
-		root, err := repoRoot()
+		root, err := lab.RepoRoot()
 		if err != nil {
 			return nil, err
 		}
@@ -207,23 +207,6 @@ func (l *Lab) Exec(t testing.TB, host, script string) string {
 		t.Fatalf("on %s: %s: %v\nstdout: %s\nstderr: %s", host, script, err, out, errOut)
 	}
 	return strings.TrimSpace(out)
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the current folder")
-		}
-		dir = parent
-	}
 }
 
 // LoadImage loads a stand-in image into host's Docker unless it is there,

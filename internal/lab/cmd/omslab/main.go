@@ -46,7 +46,7 @@ func run(args []string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("the lab needs root (namespaces, mounts, links)")
 	}
-	repo, err := repoRoot()
+	repo, err := lab.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -203,23 +203,4 @@ func findHost(repo, name string) (lab.Host, error) {
 		}
 	}
 	return lab.Host{}, fmt.Errorf("no lab host %q", name)
-}
-
-// repoRoot is the nearest folder upwards with a go.mod: the Makefile runs
-// omslab from the repo, tests from a package folder.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the current folder: run omslab from the omsrun repo")
-		}
-		dir = parent
-	}
 }
