@@ -52,7 +52,7 @@ lint: ## vet and gofmt
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
 BENCH_FLAGS ?=
-bench: build ## measure omsrun on the lab against the SSH floor and ssh docker load (~10 min; the scale part rebuilds the lab, then restores it; docs/bench.md)
+bench: build ## measure omsrun on the lab against the SSH floor and ssh docker load (~10 min; the scale part rebuilds the lab, then restores it; docs/PERFORMANCE.md)
 	$(LAB) ensure
 	$(GO) run ./internal/bench $(BENCH_FLAGS)
 

@@ -3,7 +3,7 @@
 // hand, the raw wire — and prints one table in which every figure is a
 // ratio taken in the same run, with the reference's absolute value beside
 // it. `make bench` runs it after building bin/omsrun and ensuring the lab;
-// docs/bench.md explains the figures.
+// docs/PERFORMANCE.md explains the figures.
 //
 // The scale part rebuilds the lab with up to 100 sshd-only hosts and puts
 // the default lab back afterwards, so nobody else may use the lab while it

@@ -37,7 +37,7 @@ func verdict(ok bool) string {
 	return "MISSED"
 }
 
-// print writes the table as Markdown, so it can go into docs/bench.md as is.
+// print writes the table as Markdown, so it can go into docs/PERFORMANCE.md as is.
 func (b *bench) print(w io.Writer, took time.Duration) {
 	host, _ := os.Hostname()
 	fmt.Fprintf(w, "\nomsrun bench, %s, host %s, %s; bench took %s\n\n",
