@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 
@@ -19,19 +20,29 @@ import (
 // changed. Marks carried by sensitive values propagate through every
 // expression, so a value built from a secret stays secret.
 func (p *Playbook) EvalContext(s Scope) *hcl.EvalContext {
-	vars := map[string]cty.Value{
-		"var":   objectOf(p.Vars),
-		"local": objectOf(p.Locals),
+	return p.evalContext(s, nil)
+}
+
+// evalContext is EvalContext with `steps` holding only the steps refs
+// names (nil: every step). An expression cannot read any other step, and
+// building the object of every earlier step's outputs for every host and
+// step made a run quadratic in hosts × steps.
+func (p *Playbook) evalContext(s Scope, refs *stepRefs) *hcl.EvalContext {
+	c := p.cache()
+	vars := map[string]cty.Value{"var": c.vars, "local": c.locals}
+	if c.vars.Type() == cty.NilType {
+		// Still loading (locals are being evaluated), or built by hand.
+		vars["var"], vars["local"] = objectOf(p.Vars), objectOf(p.Locals)
 	}
 	inv := s.Inv
 	if inv == nil {
 		inv = p.inv
 	}
 	if inv != nil {
-		vars["hosts"] = p.cache().hostsObject(inv)
+		vars["hosts"] = c.hostsObject(inv)
 	}
 	if s.Host != nil {
-		vars["host"] = p.cache().hostObject(s.Host)
+		vars["host"] = c.hostObject(s.Host)
 	}
 	if s.Result.Type() != cty.NilType {
 		vars["result"] = s.Result
@@ -42,14 +53,17 @@ func (p *Playbook) EvalContext(s Scope) *hcl.EvalContext {
 	if s.Outputs != nil {
 		steps := map[string]cty.Value{}
 		for step, hosts := range s.Outputs {
-			steps[step] = cty.ObjectVal(hosts)
+			if refs.has(step) {
+				steps[step] = cty.ObjectVal(hosts)
+			}
 		}
 		vars["steps"] = cty.ObjectVal(steps)
 	} else {
 		vars["steps"] = cty.DynamicVal
 	}
-	funcs := map[string]function.Function{}
-	for k, f := range p.cache().functions(p) {
+	base := c.functions(p)
+	funcs := make(map[string]function.Function, len(base)+1)
+	for k, f := range base {
 		funcs[k] = f
 	}
 	funcs["changed"] = changedFunc(p, s.Changed)
@@ -85,6 +99,76 @@ type objectCache struct {
 	hosts   cty.Value
 	byHost  map[*inventory.Host]cty.Value
 	funcMap map[string]function.Function
+	// vars and locals are var and local, set once Load has them all
+	// (cty.NilVal before, and for a Playbook built by hand).
+	vars, locals cty.Value
+}
+
+// stepRefs are the steps an expression reads as steps["name"] (or
+// steps.name); all is set when it reads steps otherwise (steps[var.x],
+// keys(steps)), so which steps it sees cannot be known before evaluating it.
+type stepRefs struct {
+	all   bool
+	names map[string]bool
+}
+
+// has reports whether the step must be in `steps`; a nil *stepRefs means every step.
+func (r *stepRefs) has(step string) bool {
+	return r == nil || r.all || r.names[step]
+}
+
+func (r *stepRefs) add(exprs ...hcl.Expression) {
+	for _, e := range exprs {
+		for _, tr := range e.Variables() {
+			if tr.RootName() != "steps" {
+				continue
+			}
+			name, ok := "", false
+			if len(tr) > 1 {
+				switch t := tr[1].(type) {
+				case hcl.TraverseAttr:
+					name, ok = t.Name, true
+				case hcl.TraverseIndex:
+					if t.Key.IsKnown() && !t.Key.IsNull() && t.Key.Type() == cty.String {
+						name, ok = t.Key.AsString(), true
+					}
+				}
+			}
+			if !ok {
+				r.all = true
+				continue
+			}
+			r.names[name] = true
+		}
+	}
+}
+
+// exprStepRefs finds the steps expr reads.
+func exprStepRefs(expr hcl.Expression) *stepRefs {
+	r := &stepRefs{names: map[string]bool{}}
+	r.add(expr)
+	return r
+}
+
+// bodyStepRefs finds the steps a module block reads, in its attributes and
+// nested blocks; nil (every step) for a body not in native syntax.
+func bodyStepRefs(body hcl.Body) *stepRefs {
+	b, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	r := &stepRefs{names: map[string]bool{}}
+	var walk func(b *hclsyntax.Body)
+	walk = func(b *hclsyntax.Body) {
+		for _, a := range b.Attributes {
+			r.add(a.Expr)
+		}
+		for _, blk := range b.Blocks {
+			walk(blk.Body)
+		}
+	}
+	walk(b)
+	return r
 }
 
 func (c *objectCache) hostObject(h *inventory.Host) cty.Value {

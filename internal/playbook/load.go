@@ -146,6 +146,8 @@ func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	// Vars and locals are final now: every per-host context shares their objects.
+	p.objects.vars, p.objects.locals = objectOf(p.Vars), objectOf(p.Locals)
 	return p, diags
 }
 

@@ -87,6 +87,11 @@ type Step struct {
 	Module      string
 	ModuleRange hcl.Range
 	Body        hcl.Body
+
+	// whenSteps and bodySteps are the earlier steps whose outputs When and
+	// Body read (steps["name"]), found at load; nil (a Step built by hand)
+	// means every step.
+	whenSteps, bodySteps *stepRefs
 }
 
 // Scope is what one host sees when a step is evaluated for it.

@@ -41,6 +41,7 @@ func (p *Playbook) decodeStep(blk *hcl.Block, modules []string) (*Step, hcl.Diag
 			st.Hosts, diags = hostsAttr(expr, ctx, diags)
 		case "when":
 			st.When = expr
+			st.whenSteps = exprStepRefs(expr)
 		case "until":
 			st.Until = expr
 		case "serial":
@@ -103,6 +104,7 @@ func (p *Playbook) decodeStep(blk *hcl.Block, modules []string) (*Step, hcl.Diag
 	if len(body.Blocks) > 0 {
 		mb := body.Blocks[0]
 		st.Module, st.ModuleRange, st.Body = mb.Type, mb.TypeRange, mb.Body
+		st.bodySteps = bodyStepRefs(mb.Body)
 		if len(mb.Labels) > 0 {
 			diags = append(diags, diag.Errorf(diag.Ptr(mb.LabelRanges[0]), "Unexpected module label",
 				"A module block takes no label: write %s { … }, and name the step instead.", mb.Type))

@@ -29,8 +29,16 @@ func RenderDiags(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics,
 // argument structs hold plain Go values); onMarked, if not nil, sees every
 // sensitive value first so it can be registered for redaction.
 func DecodeStep(p *Playbook, st *Step, s Scope, args any, onMarked func(cty.Value)) hcl.Diagnostics {
-	diags := dropEchoes(hclx.Decode(st.Body, p.EvalContext(s), args, onMarked))
+	diags := dropEchoes(hclx.Decode(st.Body, p.evalContext(s, st.bodySteps), args, onMarked))
 	if t := reflect.TypeOf(args); t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return diags
+	}
+	unsupported := false
+	for _, d := range diags {
+		unsupported = unsupported || d.Summary == "Unsupported argument" || d.Summary == "Unsupported block type"
+	}
+	if !unsupported {
+		// The schema only names the arguments in a hint: no need to build it per host.
 		return diags
 	}
 	schema, _ := gohcl.ImpliedBodySchema(args)
@@ -104,7 +112,7 @@ func EvalWhen(p *Playbook, st *Step, s Scope, onMarked func(cty.Value)) (bool, h
 	if st.When == nil {
 		return true, nil
 	}
-	v, diags := hclx.Value(st.When, p.EvalContext(s), onMarked)
+	v, diags := hclx.Value(st.When, p.evalContext(s, st.whenSteps), onMarked)
 	if diags.HasErrors() {
 		return false, diags
 	}
