@@ -58,7 +58,8 @@ type Runner struct {
 	Modules func(name string) (modules.Module, bool)
 
 	mu      sync.Mutex
-	askMu   sync.Mutex // one question on the terminal at a time
+	askMu   sync.Mutex  // one question on the terminal at a time
+	holder  *LockHolder // this run in lock files; nil when it takes no lock
 	state   map[string]*hostState
 	tallies map[string]*HostTally
 	// outputs: step name → host name → the module's outputs as an object.
@@ -68,9 +69,9 @@ type Runner struct {
 type hostState struct {
 	host    *inventory.Host
 	conn    transport.Host
-	dead    bool      // failed or unreachable: drops out of later steps
-	lock    *hostLock // the held run lock, released at the end
-	dialErr error     // the first dial's failure, reported at the host's first step instead of dialling again
+	dead    bool        // failed or unreachable: drops out of later steps
+	lock    *lockedHost // conn in a changing run: takes the run lock, gives it back at the end
+	dialErr error       // the first dial's failure, reported at the host's first step instead of dialling again
 	changed map[string]bool
 }
 
@@ -95,13 +96,12 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 
 	// Dial every host that some step will use, all at once, so dial latency is
 	// paid once in parallel rather than per step.
-	var holder *LockHolder
 	if r.Opts.Lock && !r.Opts.Check {
 		h := NewLockHolder(r.Playbook.Path)
-		holder = &h
+		r.holder = &h
 		defer r.unlockAll(h, recap)
 	}
-	r.connectAll(ctx, holder)
+	r.connectAll(ctx)
 
 	started := r.Opts.StartAt == ""
 	for i, st := range r.Playbook.Steps {
@@ -137,56 +137,32 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	return recap, nil
 }
 
-// connectAll dials every target at once (dial latency is paid once, in
-// parallel, not per step) and, for a changing run, takes the run lock on each
-// right after its dial, without waiting for the slowest host to connect. A
-// host whose lock another run holds fails here and takes no part.
-func (r *Runner) connectAll(ctx context.Context, me *LockHolder) {
-	var failed []HostResult
-	var mu sync.Mutex
+// connectAll dials every target at once, so dial latency is paid once in
+// parallel rather than per step. In a changing run each connection is wrapped
+// so that its first command takes the run lock (see lockedHost).
+func (r *Runner) connectAll(ctx context.Context) {
 	eachHost(r.Opts.Targets, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
-		start := time.Now()
 		c, err := r.Conn.Get(ctx, h)
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		s := r.state[h.Name]
 		if err != nil {
 			// Unreachable hosts are reported at the first step that needs them.
 			s.dialErr = err
-		} else {
-			s.conn = c
-		}
-		r.mu.Unlock()
-		if err != nil || me == nil {
 			return nil
 		}
-		lk, err := lockHost(ctx, c, h, *me)
-		if err != nil {
-			status := StatusFailed
-			if transport.IsUnreachable(err) {
-				status = StatusUnreachable
-			}
-			mu.Lock()
-			failed = append(failed, HostResult{Step: "run lock", Host: h.Name, Status: status, Error: err.Error(), Duration: time.Since(start)})
-			mu.Unlock()
-			return nil
-		}
-		r.mu.Lock()
-		s.lock = lk
-		r.mu.Unlock()
+		r.attach(s, c)
 		return nil
 	})
-	if len(failed) == 0 {
-		return
+}
+
+// attach makes c the host's connection; called with r.mu held.
+func (r *Runner) attach(s *hostState, c transport.Host) {
+	if r.holder != nil {
+		s.lock = newLockedHost(c, s.host, *r.holder)
+		c = s.lock
 	}
-	names := make([]string, len(failed))
-	for i, f := range failed {
-		names[i] = f.Host
-	}
-	r.Sink.StepStart(StepInfo{Name: "run lock", Module: "lock", Hosts: names})
-	for _, f := range failed {
-		r.record(&playbook.Step{Name: "run lock"}, f)
-	}
-	r.Sink.StepEnd(StepEnd{Name: "run lock"})
+	s.conn = c
 }
 
 // unlockAll releases our locks and appends each host's audit line. It runs
@@ -215,7 +191,7 @@ func (r *Runner) unlockAll(me LockHolder, recap *Recap) {
 		}
 		sort.Strings(changed)
 		audit := fmt.Sprintf("%s %s@%s playbook=%s result=%s changed=%q", time.Now().UTC().Format(time.RFC3339), me.User, me.Controller, me.Playbook, result, strings.Join(changed, ", "))
-		return lk.release(ctx, audit)
+		return lk.finish(ctx, audit)
 	})
 }
 
@@ -474,7 +450,7 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 	}
 	r.mu.Lock()
 	s := r.state[h.Name]
-	conn, dialErr := s.conn, s.dialErr
+	conn, dialErr, lock := s.conn, s.dialErr, s.lock
 	r.mu.Unlock()
 	if dialErr != nil {
 		return done(StatusUnreachable, dialErr.Error())
@@ -484,9 +460,9 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 		if err != nil {
 			return done(StatusUnreachable, err.Error())
 		}
-		conn = c
 		r.mu.Lock()
-		s.conn = c
+		r.attach(s, c)
+		conn, lock = s.conn, s.lock
 		r.mu.Unlock()
 	}
 	if r.Opts.Verbose > 0 {
@@ -513,6 +489,9 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 		if err != nil && transport.IsUnreachable(err) {
 			break
 		}
+		if lock != nil && lock.refused() != nil {
+			break
+		}
 		if st.Until != nil && !r.Opts.Check && !st.CheckMode {
 			ok, uerr := r.untilMet(st, h, out, err)
 			if uerr != nil {
@@ -534,6 +513,12 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 			case <-ctx.Done():
 			case <-time.After(st.Delay):
 			}
+		}
+	}
+	if lock != nil {
+		if lerr := lock.refused(); lerr != nil {
+			// Whatever the module made of it: this host is not ours to change.
+			return done(StatusFailed, lerr.Error())
 		}
 	}
 	if err != nil {

@@ -2,10 +2,14 @@ package transport
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -24,6 +28,9 @@ type sshHost struct {
 	sessions chan struct{} // MaxSessions slots for commands
 	kills    chan struct{} // slots beyond MaxSessions, kept for killing cancelled commands
 
+	tagBase string        // random, per connection: tags are unique across runs
+	tagSeq  atomic.Uint64 // numbers this connection's commands
+
 	closeOnce sync.Once
 	dead      chan struct{}
 	deadErr   error
@@ -37,6 +44,7 @@ func newSSHHost(name, user string, becomePass secret.String, client *ssh.Client,
 		sessions: make(chan struct{}, cfg.MaxSessions),
 		kills:    make(chan struct{}, 2),
 		dead:     make(chan struct{}),
+		tagBase:  randomHex(6),
 	}
 	go func() {
 		err := client.Wait()
@@ -47,6 +55,17 @@ func newSSHHost(name, user string, becomePass secret.String, client *ssh.Client,
 	}()
 	go h.keepalive()
 	return h
+}
+
+// nextTag returns a tag no other command of any run shares.
+func (h *sshHost) nextTag() string {
+	return h.tagBase + "-" + strconv.FormatUint(h.tagSeq.Add(1), 10)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on Linux; a zero tag base would still work within one run
+	return hex.EncodeToString(b)
 }
 
 // Name implements Host.

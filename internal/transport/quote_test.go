@@ -1,7 +1,9 @@
 package transport
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 )
@@ -55,25 +57,52 @@ func TestQuoteArrivesLiterally(t *testing.T) {
 	})
 }
 
-// TestGroupWrapRunsArgvLiterally checks the process-group wrappers locally,
-// in a new session as sshd would start them: the marker comes first on
+// TestGroupWrapRunsArgvLiterally checks the sudo process-group wrapper
+// locally, in a new session as sshd would start it: the marker comes first on
 // stderr with the group id, and argv reaches the command unchanged.
 func TestGroupWrapRunsArgvLiterally(t *testing.T) {
 	argv := []string{"printf", "%s|", "a b", "$(id)", "it's", "x\ny"}
-	for _, sudo := range []bool{false, true} {
-		cmd := exec.Command("sh", "-c", groupWrap(argv, sudo))
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		pg := newPgidWriter(&discard{})
-		cmd.Stderr = pg
-		out, err := cmd.Output()
+	cmd := exec.Command("sh", "-c", groupWrap(argv))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	pg := newPgidWriter(&discard{})
+	cmd.Stderr = pg
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "a b|$(id)|it's|x\ny|"; string(out) != want {
+		t.Fatalf("got %q want %q", out, want)
+	}
+	if !pg.seen() || pg.pgid() != cmd.Process.Pid {
+		t.Fatalf("reported group %d, want %d (preamble %q)", pg.pgid(), cmd.Process.Pid, pg.preamble())
+	}
+}
+
+// TestTaggedRunsArgvLiterally checks the plain command line: argv arrives
+// unchanged, the program sees the tag in its environment (what the kill
+// session looks for), and reserved words still name programs.
+func TestTaggedRunsArgvLiterally(t *testing.T) {
+	for _, shell := range []string{"sh", "bash"} {
+		if _, err := exec.LookPath(shell); err != nil {
+			t.Fatalf("%s: %v", shell, err)
+		}
+		argv := []string{"sh", "-c", `printf '%s|' "$@"; printf '%s' "$OMSRUN_CMD"`, "sh", "a b", "$(id)", "it's", "x\ny", ""}
+		out, err := exec.Command(shell, "-c", tagged(argv, "t-1")).Output()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "a b|$(id)|it's|x\ny|"; string(out) != want {
-			t.Fatalf("sudo=%v: got %q want %q", sudo, out, want)
+		if want := "a b|$(id)|it's|x\ny||t-1"; string(out) != want {
+			t.Fatalf("%s: got %q want %q", shell, out, want)
 		}
-		if !pg.seen() || pg.pgid() != cmd.Process.Pid {
-			t.Fatalf("sudo=%v: reported group %d, want %d (preamble %q)", sudo, pg.pgid(), cmd.Process.Pid, pg.preamble())
+		// A program named like a reserved word (here a script in a temp dir).
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "if"), []byte("#!/bin/sh\necho ran \"$OMSRUN_CMD\"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		c := exec.Command(shell, "-c", tagged([]string{"if"}, "t-2"))
+		c.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+		if out, err := c.Output(); err != nil || string(out) != "ran t-2\n" {
+			t.Fatalf("%s: a program called if: %q %v", shell, out, err)
 		}
 	}
 }

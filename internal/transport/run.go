@@ -32,17 +32,40 @@ func (c Cmd) argv() ([]string, error) {
 }
 
 // groupWrap prints the process group the command will run in, on stderr,
-// then execs argv. sshd already starts every session's shell as the leader of
-// a new session and process group, so no setsid is needed: without sudo the
-// login shell's own pid is the group, and exec keeps it for the command.
-// Under sudo the command stays in the group of that login shell (sudo without
-// a terminal starts no group of its own), read from /proc to be sure. Killing
-// that group kills the command, its children and sudo, and nothing else.
-func groupWrap(argv []string, underSudo bool) string {
-	if !underSudo {
-		return "echo " + pgidMarker + "$$ >&2; exec " + Join(argv)
-	}
+// then execs argv; it is used under sudo only. The command stays in the group
+// of the login shell that sshd started as the leader of a new session (sudo
+// without a terminal starts no group of its own), read from /proc to be sure.
+// Killing that group kills the command, its children and sudo, and nothing
+// else. The marker also tells sudo's password prompt from the command's output.
+func groupWrap(argv []string) string {
 	return "sh -c " + Quote(`read -r _ _ _ _ g _ </proc/$$/stat; echo `+pgidMarker+`$g >&2; exec "$@"`) + " sh " + Join(argv)
+}
+
+// tagEnv names the environment variable that marks every process a command
+// starts: `TAG=ID argv` costs the remote shell nothing (no extra fork, no
+// exec, builtins stay builtins, a lone external command is exec'd by the
+// shell as it is), so a plain command line is exactly what `ssh host argv`
+// would send. Only a cancelled command pays: the kill session finds its
+// processes by the tag in /proc/*/environ, which children inherit.
+const tagEnv = "OMSRUN_CMD"
+
+// tagged returns the command line for argv marked with tag.
+func tagged(argv []string, tag string) string {
+	if isShellReserved(argv[0]) {
+		// `TAG=x if` would not run a program called "if".
+		return tagEnv + "=" + tag + " exec " + Join(argv)
+	}
+	return tagEnv + "=" + tag + " " + Join(argv)
+}
+
+// isShellReserved reports words a shell would not take as a command name
+// after an assignment.
+func isShellReserved(w string) bool {
+	switch w {
+	case "!", "{", "}", "case", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if", "in", "select", "then", "time", "until", "while", "[[", "]]":
+		return true
+	}
+	return false
 }
 
 // Run implements Host: one session per command, in its own process group,
@@ -58,7 +81,13 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	defer func() { <-h.sessions }()
 
 	mode := h.becomeMode(c.Become)
-	line := mode.prefix() + groupWrap(argv, mode.sudo())
+	var line, tag string
+	if mode.sudo() {
+		line = mode.prefix() + groupWrap(argv)
+	} else {
+		tag = h.nextTag()
+		line = tagged(argv, tag)
+	}
 
 	sess, err := h.newSession(ctx)
 	if err != nil {
@@ -77,11 +106,16 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	if errDst == nil {
 		errDst = &errBuf
 	}
-	pg := newPgidWriter(errDst)
-	if mode == becomeSudoPassword {
-		pg.prompt = []byte(sudoPrompt)
+	var pg *pgidWriter
+	if mode.sudo() {
+		pg = newPgidWriter(errDst)
+		if mode == becomeSudoPassword {
+			pg.prompt = []byte(sudoPrompt)
+		}
+		sess.Stderr = pg
+	} else {
+		sess.Stderr = errDst
 	}
-	sess.Stderr = pg
 
 	var stdin io.WriteCloser
 	if c.Stdin != nil || mode == becomeSudoPassword {
@@ -110,12 +144,18 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	select {
 	case werr = <-waited:
 	case <-ctx.Done():
-		h.cancel(mode, pg, ended)
+		if pg != nil {
+			h.cancel(mode, pg, ended)
+		} else {
+			h.cancelTagged(tag, ended)
+		}
 		return Result{}, ctx.Err()
 	case <-h.dead:
 		return Result{}, h.unreachable(nil)
 	}
-	pg.flush()
+	if pg != nil {
+		pg.flush()
+	}
 	res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
 	if c.Stdout != nil {
 		res.Stdout = nil
@@ -127,7 +167,7 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	if errors.As(werr, &exitErr) {
 		res.ExitCode = exitErr.ExitStatus()
 	}
-	if mode.sudo() && !pg.seen() && h.alive() {
+	if pg != nil && !pg.seen() && h.alive() {
 		// sudo refused before our wrapper ever ran.
 		return res, h.becomeError(mode, pg.preamble())
 	}
@@ -232,6 +272,66 @@ func (h *sshHost) cancel(mode becomeMode, pg *pgidWriter, ended <-chan struct{})
 	if err := h.killGroup(ctx, mode, pgid); err != nil {
 		h.cfg.logf("%s: killing process group %d: %v", h.name, pgid, err)
 	}
+}
+
+// cancelTagged stops a command started without sudo: a fresh session finds
+// every process carrying its tag and kills their process groups (TERM, then
+// KILL after killGrace). The command may not have started yet when the
+// cancel comes, so the search goes on a little while nothing is found, and
+// stops early once the session is over.
+func (h *sshHost) cancelTagged(tag string, ended <-chan struct{}) {
+	select {
+	case <-ended:
+		return
+	case <-h.dead:
+		return
+	default:
+	}
+	ctx, stop := context.WithTimeout(context.Background(), killGrace+10*time.Second)
+	defer stop()
+	if err := h.acquire(ctx, h.kills); err != nil {
+		return
+	}
+	defer func() { <-h.kills }()
+	steps := int(killGrace / (100 * time.Millisecond))
+	// grep -z reads environ's NUL-separated entries; the groups are read from
+	// /proc/PID/stat (field 5) so children that started their own group are
+	// caught too.
+	script := fmt.Sprintf(`find() { grep -lzx %[1]s /proc/[0-9]*/environ 2>/dev/null | while IFS=/ read -r _ _ p _; do [ "$p" = "$$" ] || echo "$p"; done; }
+k() { for p in $(find); do read -r _ _ _ _ g _ < /proc/$p/stat 2>/dev/null && kill -s "$1" -- "-$g" 2>/dev/null; kill -s "$1" "$p" 2>/dev/null; done; }
+i=0; seen=
+while [ $i -le %[3]d ]; do
+  if [ -n "$(find)" ]; then
+    seen=1; sig=TERM; [ $i -lt %[2]d ] || sig=KILL; k $sig
+  elif [ -n "$seen" ] || [ $i -ge 10 ]; then
+    exit 0
+  fi
+  i=$((i+1)); sleep 0.1
+done`, Quote(tagEnv+"="+tag), steps, steps+10)
+	sess, err := h.newSession(ctx)
+	if err != nil {
+		h.cfg.logf("%s: killing cancelled command: %v", h.name, err)
+		return
+	}
+	defer sess.Close()
+	var out bytes.Buffer
+	sess.Stdout, sess.Stderr = &out, &out
+	if err := sess.Start("sh -c " + Quote(script)); err != nil {
+		h.cfg.logf("%s: killing cancelled command: %v", h.name, err)
+		return
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		h.cfg.logf("%s: killing cancelled command: %v: %s", h.name, err, bytes.TrimSpace(out.Bytes()))
+		return
+	}
+	h.cfg.logf("%s: killed cancelled command %s", h.name, tag)
 }
 
 func (h *sshHost) killGroup(ctx context.Context, mode becomeMode, pgid int) error {

@@ -1,0 +1,278 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/internal/transport/transporttest"
+)
+
+// lockLab points the lock and audit files into a temporary folder and
+// returns a local host to run the real scripts on.
+func lockLab(t *testing.T) (*transporttest.Local, string) {
+	t.Helper()
+	dir := t.TempDir()
+	saved := []string{lockDir, lockFile, auditDir, auditFile}
+	lockDir = filepath.Join(dir, "lock", "omsrun")
+	lockFile = filepath.Join(lockDir, "lock")
+	auditDir = filepath.Join(dir, "log", "omsrun")
+	auditFile = filepath.Join(auditDir, "audit.log")
+	t.Cleanup(func() { lockDir, lockFile, auditDir, auditFile = saved[0], saved[1], saved[2], saved[3] })
+	return transporttest.NewLocal(t), dir
+}
+
+func testHolder(playbook string) LockHolder {
+	h := NewLockHolder(playbook)
+	h.Start = time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC)
+	return h
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestLockRidesOnFirstCommand(t *testing.T) {
+	local, dir := lockLab(t)
+	me := testHolder("deploy.hcl")
+	l := newLockedHost(local, &inventory.Host{Name: "h1"}, me)
+	ctx := context.Background()
+
+	// Argv form, stderr captured: the command runs after the lock is taken and
+	// the acquisition's line is not in what the caller sees.
+	res, err := l.Run(ctx, transport.Cmd{Argv: []string{"sh", "-c", "echo out; echo err >&2; cat " + lockFile}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("first command: %+v %v", res, err)
+	}
+	if got := string(res.Stderr); got != "err\n" {
+		t.Errorf("stderr %q: the lock's line should be taken out", got)
+	}
+	if got := string(res.Stdout); got != "out\n"+me.String()+"\n" {
+		t.Errorf("stdout %q: the command should see our lock line", got)
+	}
+	if got := readFile(t, lockFile); got != me.String()+"\n" {
+		t.Errorf("lock file %q", got)
+	}
+	// Later commands run as they are: one acquisition per host and run.
+	var errw bytes.Buffer
+	if _, err := l.Run(ctx, transport.Cmd{Script: "echo again >&2", Stderr: &errw}); err != nil || errw.String() != "again\n" {
+		t.Fatalf("second command: %q %v", errw.String(), err)
+	}
+	if n := len(local.Commands()); n != 3 {
+		// first command, the release session started beside it, second command
+		t.Errorf("%d commands ran, want 3: %+v", n, local.Commands())
+	}
+	acquisitions := 0
+	for _, c := range local.Commands() {
+		if strings.Contains(c.Script, "set -C") {
+			acquisitions++
+		}
+	}
+	if acquisitions != 1 {
+		t.Errorf("%d acquisitions, want 1", acquisitions)
+	}
+
+	if err := l.finish(ctx, "2026-11-24T01:00:00Z me playbook=deploy.hcl result=ok"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lockFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lock outlived the run: %v", err)
+	}
+	if got := readFile(t, auditFile); got != "2026-11-24T01:00:00Z me playbook=deploy.hcl result=ok\n" {
+		t.Errorf("audit log %q", got)
+	}
+	_ = dir
+}
+
+func TestLockHeldByAnotherRunRefusesHost(t *testing.T) {
+	local, dir := lockLab(t)
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other := "holder=alice@laptop pid=4242 start=2026-01-01T00:00:00Z playbook=deploy.hcl"
+	if err := os.WriteFile(lockFile, []byte(other+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := newLockedHost(local, &inventory.Host{Name: "h1"}, testHolder("mine.hcl"))
+	marker := filepath.Join(dir, "ran")
+	for _, c := range []transport.Cmd{
+		{Argv: []string{"touch", marker}},
+		{Script: "touch " + marker},
+		{Argv: []string{"touch", marker}, Stdin: strings.NewReader("data")},
+	} {
+		_, err := l.Run(context.Background(), c)
+		var held *LockHeldError
+		if !errors.As(err, &held) || held.Holder != other {
+			t.Fatalf("got %v, want the holder's line", err)
+		}
+		if !strings.Contains(err.Error(), "alice@laptop") || !strings.Contains(err.Error(), "omsrun unlock") {
+			t.Errorf("the message should name the holder and the way out: %v", err)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a command ran on a host locked by another run")
+	}
+	if l.refused() == nil {
+		t.Error("refused() is nil")
+	}
+	if got := readFile(t, lockFile); got != other+"\n" {
+		t.Errorf("the other run's lock was changed: %q", got)
+	}
+	if err := l.finish(context.Background(), "audit"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, lockFile); got != other+"\n" {
+		t.Errorf("finish removed another run's lock: %q", got)
+	}
+	if _, err := os.Stat(auditFile); err == nil {
+		t.Error("a refused host got an audit line")
+	}
+}
+
+func TestLockStaleHolderOnThisMachineIsTakenOver(t *testing.T) {
+	local, dir := lockLab(t)
+	// A pid that surely no longer runs: a child that has exited and been reaped.
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	stale := "holder=bob@" + host + " pid=" + strconv.Itoa(cmd.Process.Pid) + " start=2026-01-01T00:00:00Z playbook=old.hcl"
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lockFile, []byte(stale+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	me := testHolder("mine.hcl")
+	l := newLockedHost(local, &inventory.Host{Name: "h1"}, me)
+	marker := filepath.Join(dir, "ran")
+	res, err := l.Run(context.Background(), transport.Cmd{Argv: []string{"touch", marker}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatal("the command did not run after the takeover")
+	}
+	if got := readFile(t, lockFile); got != me.String()+"\n" {
+		t.Errorf("lock file %q after the takeover", got)
+	}
+	if err := l.finish(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lockFile); err == nil {
+		t.Error("the lock outlived the run")
+	}
+}
+
+// TestLockConcurrentCommandsWaitForTheFirst runs several commands at once on
+// a fresh host: exactly one carries the acquisition and the others start
+// only once it is known.
+func TestLockConcurrentCommandsWaitForTheFirst(t *testing.T) {
+	local, _ := lockLab(t)
+	me := testHolder("deploy.hcl")
+	l := newLockedHost(local, &inventory.Host{Name: "h1"}, me)
+	var wg sync.WaitGroup
+	outs := make([]string, 5)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := l.Run(context.Background(), transport.Cmd{Script: "cat " + lockFile})
+			if err != nil {
+				t.Error(err)
+			}
+			outs[i] = string(res.Stdout)
+		}()
+	}
+	wg.Wait()
+	for i, o := range outs {
+		if o != me.String()+"\n" {
+			t.Errorf("command %d ran before the lock was ours: %q", i, o)
+		}
+	}
+	if err := l.finish(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLockReleaseKeepsSomeoneElsesLock: if the lock was replaced (an
+// `omsrun unlock` and another run) while we ran, our release leaves it.
+func TestLockReleaseKeepsSomeoneElsesLock(t *testing.T) {
+	local, _ := lockLab(t)
+	l := newLockedHost(local, &inventory.Host{Name: "h1"}, testHolder("deploy.hcl"))
+	if _, err := l.Run(context.Background(), transport.Cmd{Argv: []string{"true"}}); err != nil {
+		t.Fatal(err)
+	}
+	other := "holder=carol@elsewhere pid=1 start=2026-01-01T00:00:00Z playbook=x.hcl\n"
+	if err := os.WriteFile(lockFile, []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.finish(context.Background(), "line"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, lockFile); got != other {
+		t.Errorf("lock file %q", got)
+	}
+}
+
+// TestLockCannotCreate: an acquisition that cannot write the lock (no
+// permission, read-only disk) refuses the host with that reason.
+func TestLockCannotCreate(t *testing.T) {
+	if os.Geteuid() == 0 {
+		// root writes anywhere: make the lock folder a file instead.
+		local, _ := lockLab(t)
+		if err := os.MkdirAll(filepath.Dir(lockDir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(lockDir, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l := newLockedHost(local, &inventory.Host{Name: "h1"}, testHolder("deploy.hcl"))
+		_, err := l.Run(context.Background(), transport.Cmd{Argv: []string{"true"}})
+		if err == nil || !strings.Contains(err.Error(), "cannot create "+lockFile) {
+			t.Fatalf("got %v", err)
+		}
+		if l.refused() == nil {
+			t.Error("refused() is nil")
+		}
+		return
+	}
+	t.Fatal("this test expects to run as root, as the e2e suite does")
+}
+
+// TestLockMarkerPassesNoiseThrough: a login script's own stderr lines before
+// the acquisition's line reach the caller; the line itself does not, however
+// the writes are split.
+func TestLockMarkerPassesNoiseThrough(t *testing.T) {
+	in := "bashrc: warning\nomsrun-lock:ok\ncommand's err\npartial"
+	for split := 1; split < len(in); split++ {
+		var dst bytes.Buffer
+		ok := 0
+		w := &lockMarker{dst: &dst, onOK: func() { ok++ }}
+		for _, part := range []string{in[:split], in[split:]} {
+			if _, err := w.Write([]byte(part)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.flush()
+		if got := dst.String(); got != "bashrc: warning\ncommand's err\npartial" || ok != 1 || !w.ok {
+			t.Fatalf("split %d: %q ok=%d", split, got, ok)
+		}
+	}
+}
