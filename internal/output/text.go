@@ -30,21 +30,51 @@ type Text struct {
 }
 
 type palette struct {
-	ok, changed, failed, skipped, unreachable, header, dim *color.Color
+	ok, changed, failed, skipped, unreachable, header, dim paint
+}
+
+// paint is a colour's escape sequences, worked out once: color.Color
+// formats them anew on every call, which made coloured output twice as slow
+// as plain. The zero paint writes plain text.
+type paint struct{ pre, post string }
+
+func newPaint(useColor bool, attrs ...color.Attribute) paint {
+	if !useColor {
+		return paint{}
+	}
+	c := color.New(attrs...)
+	c.EnableColor()
+	pre, post, _ := strings.Cut(c.Sprint("\x00"), "\x00")
+	return paint{pre: pre, post: post}
+}
+
+// Sprint is color.Color's Sprint.
+func (p paint) Sprint(a ...any) string {
+	s, ok := "", false
+	if len(a) == 1 {
+		s, ok = a[0].(string)
+	}
+	if !ok {
+		s = fmt.Sprint(a...)
+	}
+	if p.pre == "" {
+		return s
+	}
+	return p.pre + s + p.post
+}
+
+// Sprintf is color.Color's Sprintf.
+func (p paint) Sprintf(format string, a ...any) string {
+	if p.pre == "" {
+		return fmt.Sprintf(format, a...)
+	}
+	return p.pre + fmt.Sprintf(format, a...) + p.post
 }
 
 // NewText returns a text sink; colour is on only when asked (the caller decides
 // from the terminal and NO_COLOR).
 func NewText(w io.Writer, r *secret.Redactor, useColor bool, verbose int, prog *Progress) *Text {
-	mk := func(attrs ...color.Attribute) *color.Color {
-		c := color.New(attrs...)
-		if useColor {
-			c.EnableColor()
-		} else {
-			c.DisableColor()
-		}
-		return c
-	}
+	mk := func(attrs ...color.Attribute) paint { return newPaint(useColor, attrs...) }
 	return &Text{W: w, Redactor: r, Verbose: verbose, Bars: prog, colors: palette{
 		ok: mk(color.FgGreen), changed: mk(color.FgYellow), failed: mk(color.FgRed, color.Bold),
 		skipped: mk(color.FgCyan), unreachable: mk(color.FgMagenta, color.Bold),
@@ -107,7 +137,7 @@ func (t *Text) Progress(p engine.Progress) {
 	}
 }
 
-func (t *Text) statusColor(s engine.Status) *color.Color {
+func (t *Text) statusColor(s engine.Status) paint {
 	switch s {
 	case engine.StatusOK:
 		return t.colors.ok
