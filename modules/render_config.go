@@ -64,38 +64,52 @@ type RenderConfigArgs struct {
 	TSDBURL          *string  `hcl:"tsdb_url,optional"`
 	TSDBUsername     *string  `hcl:"tsdb_username,optional"`
 	TSDBPassword     *string  `hcl:"tsdb_password,optional"`
+	// omsrun's SLS keys (the seed's table has none), written only when
+	// sls_enabled is true.
+	SLSEnabled         *bool   `hcl:"sls_enabled,optional"`
+	SLSEndpoint        *string `hcl:"sls_endpoint,optional"`
+	SLSProject         *string `hcl:"sls_project,optional"`
+	SLSLogstore        *string `hcl:"sls_logstore,optional"`
+	SLSAccessKeyID     *string `hcl:"sls_access_key_id,optional"`
+	SLSAccessKeySecret *string `hcl:"sls_access_key_secret,optional"`
 }
 
 // Doc describes the module.
 func (*RenderConfig) Doc() Doc {
 	args := map[string]string{
-		"path":                "string, required: where config.yaml goes (the playbook uses <mount_dir>/config.yaml)",
-		"template":            "string: a config.yaml template (${key}, ${host_ip1}… placeholders, as in the OMS guide) used instead of the built-in layout",
-		"template_file":       "string: the same, read from a file on the control machine",
-		"backup":              "bool: keep the previous file as <path>.<YYYYmmddHHMMSS>.bak, mode 0600 (default true)",
-		"mode":                `string: octal mode (default "0600": the file holds passwords)`,
-		"owner":               `string: "user" or "user:group" (default: left alone)`,
-		"deployment_hosts":    "list(string): addresses of every host of the deployment; cm_nodes must list each, and defaults to them",
-		"extra_yaml":          "string: further `key: value` lines for keys omsrun does not know, appended to the built-in layout",
-		"db_prefix":           "string: derive drc_rm_db, drc_cm_db, drc_cm_heartbeat_db as <prefix>_rm, _cm, _cm_hb (explicit names win)",
-		"oms_meta_password":   "string, required, sensitive: the MetaDB password",
-		"tsdb_password":       "string, sensitive: the time-series database password",
-		"oms_meta_port":       "number, required: the MetaDB port",
-		"cm_location":         "number, required: region code, 0 to 127",
-		"cm_is_default":       "bool: default true",
-		"tsdb_enabled":        "bool: default false; url, username and password are then required",
-		"tsdb_service":        "string: INFLUXDB or CERESDB (OMS's default: CERESDB)",
-		"cm_url":              "string, required: the VIP or domain on port 8088; VIP, VIP:8088 and http(s):// forms are normalised",
-		"cm_nodes":            "list(string): every OMS node's IP (default: deployment_hosts)",
-		"oms_meta_host":       "string, required: the MetaDB address",
-		"oms_meta_user":       "string, required: the MetaDB user (user@tenant#cluster for OceanBase)",
-		"drc_rm_db":           "string: the console database name",
-		"drc_cm_db":           "string: the CM database name",
-		"drc_cm_heartbeat_db": "string: the CM heartbeat database name",
-		"cm_region":           "string: region name, optional",
-		"cm_region_cn":        "string: same as cm_region, optional",
-		"tsdb_url":            "string: the time-series database address, host:port",
-		"tsdb_username":       "string: the time-series database user",
+		"path":                  "string, required: where config.yaml goes (the playbook uses <mount_dir>/config.yaml)",
+		"template":              "string: a config.yaml template (${key}, ${host_ip1}… placeholders, as in the OMS guide) used instead of the built-in layout",
+		"template_file":         "string: the same, read from a file on the control machine",
+		"backup":                "bool: keep the previous file as <path>.<YYYYmmddHHMMSS>.bak, mode 0600 (default true)",
+		"mode":                  `string: octal mode (default "0600": the file holds passwords)`,
+		"owner":                 `string: "user" or "user:group" (default: left alone)`,
+		"deployment_hosts":      "list(string): addresses of every host of the deployment; cm_nodes must list each, and defaults to them",
+		"extra_yaml":            "string: further `key: value` lines for keys omsrun does not know, appended to the built-in layout",
+		"db_prefix":             "string: derive drc_rm_db, drc_cm_db, drc_cm_heartbeat_db as <prefix>_rm, _cm, _cm_hb (explicit names win)",
+		"oms_meta_password":     "string, required, sensitive: the MetaDB password",
+		"tsdb_password":         "string, sensitive: the time-series database password",
+		"oms_meta_port":         "number, required: the MetaDB port",
+		"cm_location":           "number, required: region code, 0 to 127",
+		"cm_is_default":         "bool: default true",
+		"tsdb_enabled":          "bool: default false; url, username and password are then required",
+		"tsdb_service":          "string: INFLUXDB or CERESDB (OMS's default: CERESDB)",
+		"cm_url":                "string, required: the VIP or domain on port 8088; VIP, VIP:8088 and http(s):// forms are normalised",
+		"cm_nodes":              "list(string): every OMS node's IP (default: deployment_hosts)",
+		"oms_meta_host":         "string, required: the MetaDB address",
+		"oms_meta_user":         "string, required: the MetaDB user (user@tenant#cluster for OceanBase)",
+		"drc_rm_db":             "string: the console database name",
+		"drc_cm_db":             "string: the CM database name",
+		"drc_cm_heartbeat_db":   "string: the CM heartbeat database name",
+		"cm_region":             "string: region name, optional",
+		"cm_region_cn":          "string: same as cm_region, optional",
+		"tsdb_url":              "string: the time-series database address, host:port",
+		"tsdb_username":         "string: the time-series database user",
+		"sls_enabled":           "bool: default false; audit logs to Alibaba Cloud SLS (omsrun's keys, not the seed's: written only when true; sls_endpoint, sls_project, sls_logstore, sls_access_key_id and sls_access_key_secret are then required)",
+		"sls_endpoint":          "string: the SLS endpoint, a host name such as cn-hangzhou.log.aliyuncs.com or an http(s) URL (normalised)",
+		"sls_project":           "string: the SLS project (3-63 lower-case letters, digits, hyphens)",
+		"sls_logstore":          "string: the SLS Logstore (2-63 lower-case letters, digits, hyphens, underscores)",
+		"sls_access_key_id":     "string: the AccessKey ID that writes to the Logstore",
+		"sls_access_key_secret": "string, sensitive: that AccessKey's secret",
 	}
 	return Doc{Name: "render_config", Summary: "Write OMS's config.yaml in place (bind-mount safe) when it differs, with a backup; passwords redacted from diffs.", Args: args}
 }
@@ -132,6 +146,10 @@ func (a *RenderConfigArgs) Config() omsconfig.Config {
 	c.TSDBEnabled = deref(a.TSDBEnabled, false)
 	c.TSDBService, c.TSDBURL, c.TSDBUsername = deref(a.TSDBService, ""), deref(a.TSDBURL, ""), deref(a.TSDBUsername, "")
 	c.TSDBPassword = secret.String(deref(a.TSDBPassword, ""))
+	c.SLSEnabled = deref(a.SLSEnabled, false)
+	c.SLSEndpoint, c.SLSProject, c.SLSLogstore = deref(a.SLSEndpoint, ""), deref(a.SLSProject, ""), deref(a.SLSLogstore, "")
+	c.SLSAccessKeyID = deref(a.SLSAccessKeyID, "")
+	c.SLSAccessKeySecret = secret.String(deref(a.SLSAccessKeySecret, ""))
 	if x := deref(a.ExtraYAML, ""); strings.TrimSpace(x) != "" {
 		c.Extra = []omsconfig.Extra{{Key: "extra_yaml", YAML: x}}
 	}
@@ -210,6 +228,19 @@ func (a *RenderConfigArgs) render() ([]byte, error) {
 	if len(differ) > 0 {
 		return nil, fmt.Errorf("%s: the rendered config.yaml gives %s other values than the variables", what, strings.Join(differ, ", "))
 	}
+	if c.SLSEnabled {
+		// A template without the SLS keys would turn audit logs off silently.
+		var missing []string
+		for _, k := range omsconfig.SLSKeys {
+			if _, ok := back.Range(k); !ok {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("%s: sls_enabled is true but the rendered config.yaml has no %s; add them (${%s} …) or set sls_enabled to false",
+				what, strings.Join(missing, ", "), missing[0])
+		}
+	}
 	return out, nil
 }
 
@@ -223,9 +254,10 @@ func sameKey(k string, x, y omsconfig.Config) bool {
 	return ux.Equals(uy).True()
 }
 
-// secretLine matches a password line of config.yaml, whatever its value, so
-// a diff hides the old password too (which no redactor knows).
-var secretLine = regexp.MustCompile(`^(\s*#?\s*(?:oms_meta_password|tsdb_password)\s*:).*$`)
+// secretLine matches a password line of config.yaml (omsconfig.SecretKeys),
+// whatever its value, so a diff hides the old password too (which no
+// redactor knows).
+var secretLine = regexp.MustCompile(`^(\s*#?\s*(?:` + strings.Join(omsconfig.SecretKeys, "|") + `)\s*:).*$`)
 
 // redactor hides password lines and the current passwords wherever they appear.
 func redactor(c omsconfig.Config) func(string) string {

@@ -203,3 +203,69 @@ func TestRenderConfigCheckBeforeMountDirExists(t *testing.T) {
 		t.Fatalf("plan = %+v, %v", p, err)
 	}
 }
+
+func TestRenderConfigSLS(t *testing.T) {
+	h := transporttest.NewLocal(t)
+	a := renderArgs(h.Dir)
+	m := &RenderConfig{}
+	env := cfgEnv(h, "10.0.0.3")
+	ctx := context.Background()
+
+	// Off (the default): not a trace of SLS in the file.
+	out, err := a.render()
+	if err != nil || strings.Contains(string(out), "sls_") {
+		t.Fatalf("render without SLS = %v\n%s", err, out)
+	}
+
+	// On without its settings: every missing one named.
+	a.SLSEnabled = cfgPtr(true)
+	err = m.Validate(a)
+	for _, k := range []string{"sls_endpoint", "sls_project", "sls_logstore", "sls_access_key_id", "sls_access_key_secret"} {
+		if err == nil || !strings.Contains(err.Error(), k+": is required when sls_enabled is true") {
+			t.Errorf("missing %s not reported: %v", k, err)
+		}
+	}
+	a.SLSEndpoint, a.SLSProject, a.SLSLogstore = cfgPtr("HTTP://CN-Hangzhou.log.aliyuncs.com/"), cfgPtr("oms-audit"), cfgPtr("audit")
+	a.SLSAccessKeyID, a.SLSAccessKeySecret = cfgPtr("LTAI5tExampleKeyID"), cfgPtr("sls-Secret-Old-1")
+	if err := m.Validate(a); err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Check(ctx, env, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(p.Diff, "sls-Secret-Old-1") || !strings.Contains(p.Diff, "+sls_access_key_secret: ********") {
+		t.Fatalf("diff shows the AccessKey Secret or lacks its line:\n%s", p.Diff)
+	}
+	if _, err := m.Apply(ctx, env, a, p); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(a.Path)
+	var got map[string]any
+	if err := yaml.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["sls_enabled"] != true || got["sls_endpoint"] != "cn-hangzhou.log.aliyuncs.com" || got["sls_access_key_secret"] != "sls-Secret-Old-1" {
+		t.Fatalf("written config = %v", got)
+	}
+
+	// A new secret: neither the old nor the new one in the diff.
+	a.SLSAccessKeySecret = cfgPtr("sls-Secret-New-2")
+	p, err = m.Check(ctx, env, a)
+	if err != nil || !p.Change {
+		t.Fatalf("check = %+v, %v", p, err)
+	}
+	if strings.Contains(p.Diff, "sls-Secret") || !strings.Contains(p.Diff, "-sls_access_key_secret: ********") {
+		t.Fatalf("diff shows a secret or lacks the line:\n%s", p.Diff)
+	}
+
+	// A template without the SLS keys would drop them silently.
+	tmpl, err := os.ReadFile(filepath.Join("..", "testdata", "omsconfig", "seed_template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Template = cfgPtr(strings.Replace(string(tmpl), " - ${host_ip2}", " - ${host_ip2}\n - ${host_ip3}", 1))
+	if err := m.Validate(a); err == nil || !strings.Contains(err.Error(), "sls_enabled is true but the rendered config.yaml has no sls_enabled") {
+		t.Fatalf("a template without the SLS keys was accepted: %v", err)
+	}
+}

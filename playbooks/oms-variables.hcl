@@ -88,6 +88,66 @@ variable "tsdb_password" {
   sensitive = true
 }
 
+# --- audit logs to Alibaba Cloud SLS ---
+# omsrun's keys, not the seed's: the OMS guide's interactive tool asks for SLS
+# parameters, but its config.yaml table has no keys for them. They reach
+# config.yaml (under these names) only when sls_enabled is true.
+variable "sls_enabled" {
+  type        = bool
+  default     = false
+  description = "write OMS's audit logs to Simple Log Service"
+}
+variable "sls_endpoint" {
+  type        = string
+  default     = ""
+  description = "SLS endpoint of the project's region, e.g. cn-hangzhou.log.aliyuncs.com (or an http(s) URL of it)"
+  validation {
+    condition     = !var.sls_enabled || var.sls_endpoint != ""
+    error_message = "sls_endpoint is required when sls_enabled is true, e.g. cn-hangzhou.log.aliyuncs.com."
+  }
+}
+variable "sls_project" {
+  type    = string
+  default = ""
+  validation {
+    condition     = !var.sls_enabled || var.sls_project != ""
+    error_message = "sls_project is required when sls_enabled is true: the SLS project the audit logs go to."
+  }
+  validation {
+    condition     = var.sls_project == "" || can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.sls_project))
+    error_message = "sls_project must be 3 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or digit."
+  }
+}
+variable "sls_logstore" {
+  type    = string
+  default = ""
+  validation {
+    condition     = !var.sls_enabled || var.sls_logstore != ""
+    error_message = "sls_logstore is required when sls_enabled is true: the Logstore the audit logs go to."
+  }
+  validation {
+    condition     = var.sls_logstore == "" || can(regex("^[a-z0-9][a-z0-9_-]{0,61}[a-z0-9]$", var.sls_logstore))
+    error_message = "sls_logstore must be 2 to 63 lower-case letters, digits, hyphens and underscores, starting and ending with a letter or digit."
+  }
+}
+variable "sls_access_key_id" {
+  type    = string
+  default = ""
+  validation {
+    condition     = !var.sls_enabled || var.sls_access_key_id != ""
+    error_message = "sls_access_key_id is required when sls_enabled is true."
+  }
+}
+variable "sls_access_key_secret" {
+  type      = string
+  default   = ""
+  sensitive = true
+  validation {
+    condition     = !var.sls_enabled || var.sls_access_key_secret != ""
+    error_message = "sls_access_key_secret is required when sls_enabled is true (-e sls_access_key_secret=@env:OMS_SLS_ACCESS_KEY_SECRET keeps it out of files)."
+  }
+}
+
 # --- the image and the nodes ---
 variable "image" {
   type        = string
@@ -161,6 +221,13 @@ locals {
     tsdb_url            = var.tsdb_url
     tsdb_username       = var.tsdb_username
     tsdb_password       = var.tsdb_password
+    # omsrun's SLS keys: in config.yaml only when sls_enabled is true.
+    sls_enabled           = var.sls_enabled
+    sls_endpoint          = var.sls_endpoint
+    sls_project           = var.sls_project
+    sls_logstore          = var.sls_logstore
+    sls_access_key_id     = var.sls_access_key_id
+    sls_access_key_secret = var.sls_access_key_secret
   }
 
   # The container as the OMS CE guide runs it (container_run { with = local.oms_container }).

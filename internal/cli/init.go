@@ -16,10 +16,11 @@ import (
 // passwordEnv maps the password questions to the environment variables
 // that answer them, so scripts need not put passwords on the command line.
 var passwordEnv = map[string]string{
-	"meta-password":   wizard.EnvMetaPassword,
-	"tsdb-password":   wizard.EnvTSDBPassword,
-	"ssh-password":    wizard.EnvSSHPassword,
-	"become-password": wizard.EnvBecomePassword,
+	"meta-password":         wizard.EnvMetaPassword,
+	"tsdb-password":         wizard.EnvTSDBPassword,
+	"sls-access-key-secret": wizard.EnvSLSSecret,
+	"ssh-password":          wizard.EnvSSHPassword,
+	"become-password":       wizard.EnvBecomePassword,
 }
 
 // yesNoKeys are questions answered yes or no; their flags may be given bare.
@@ -38,8 +39,9 @@ oms-vars.hcl (mode 0600) and prints the commands to run next.
 
 Every question has a flag; with --non-interactive the flags are the only
 answers and every missing or wrong one is reported together. Passwords may
-come from OMS_META_PASSWORD, OMS_TSDB_PASSWORD, OMS_SSH_PASSWORD and
-OMS_BECOME_PASSWORD instead of flags, which the process list would show.`,
+come from OMS_META_PASSWORD, OMS_TSDB_PASSWORD, OMS_SLS_ACCESS_KEY_SECRET,
+OMS_SSH_PASSWORD and OMS_BECOME_PASSWORD instead of flags, which the process
+list would show.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runInit(cmd, nonInteractive, force, out)
@@ -70,12 +72,13 @@ func (a *App) runInit(cmd *cobra.Command, nonInteractive, force bool, out string
 		}
 	}
 	preset := map[string]string{}
-	var onCommandLine []string
+	var onCommandLine, insteadEnv []string
 	for _, k := range wizard.Keys() {
 		if fl := cmd.Flags().Lookup(k); fl.Changed {
 			preset[k] = fl.Value.String()
-			if _, isPw := passwordEnv[k]; isPw {
+			if env, isPw := passwordEnv[k]; isPw {
 				onCommandLine = append(onCommandLine, "--"+k)
+				insteadEnv = append(insteadEnv, env)
 			}
 		} else if env, ok := passwordEnv[k]; ok {
 			if v, set := os.LookupEnv(env); set {
@@ -84,8 +87,8 @@ func (a *App) runInit(cmd *cobra.Command, nonInteractive, force bool, out string
 		}
 	}
 	if len(onCommandLine) > 0 {
-		fmt.Fprintf(a.Stderr, "omsrun: note: %s on the command line is visible to other users in the process list; the %s environment variables are safer\n",
-			strings.Join(onCommandLine, ", "), "OMS_*_PASSWORD")
+		fmt.Fprintf(a.Stderr, "omsrun: note: %s on the command line is visible to other users in the process list; the environment (%s) is safer\n",
+			strings.Join(onCommandLine, ", "), strings.Join(insteadEnv, ", "))
 	}
 	w := &wizard.Wizard{In: a.Stdin, Out: a.Stdout, Preset: preset, Interactive: !nonInteractive}
 	if home, err := os.UserHomeDir(); err == nil {

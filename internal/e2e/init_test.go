@@ -457,6 +457,113 @@ func TestInitInteractiveThroughTerminal(t *testing.T) {
 	expectCode(t, v, 0)
 }
 
+// The seed's steps 7–8 through a terminal: SLS y, wrong answers asked
+// again, the AccessKey Secret read with echo off and never shown, the
+// settings displayed and confirmed (n, then y with the first answers
+// offered). The other questions are answered by flags, except the MetaDB
+// password. The vars file is accepted by validate and by a check run, whose
+// output never shows the secret.
+func TestInitInteractiveSLSThroughTerminal(t *testing.T) {
+	l := labtest.Require(t)
+	dir := t.TempDir()
+	const sk = "sls-Secret-e2e-4711"
+	p := startPTY(t, "init", "--out", dir, "--mode", "multi",
+		"--meta-host", l.MetaDB.Host, "--meta-port", strconv.Itoa(l.MetaDB.Port), "--meta-user", l.MetaDB.User,
+		"--db-prefix", initPrefix(t, "sls"), "--cm-url", l.VIP, "--nodes", strings.Join(l.Addresses(), ","), "--tsdb=no",
+		"--mount-dir", "/data/oms", "--image-file", l.ImagePath(""), "--image", l.Images["v1"].Ref, "--ssl=no",
+		"--ssh-user", "root", "--ssh-auth", "key", "--ssh-key", l.Key, "--known-hosts", l.KnownHosts, "--secrets", "file")
+	echoOff := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if st, err := unix.IoctlGetTermios(int(p.master.Fd()), unix.TCGETS); err == nil && st.Lflag&unix.ECHO == 0 {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("echo is on at the %s prompt; transcript:\n%s", what, p.transcript())
+	}
+
+	p.expect("MetaDB password: ")
+	echoOff("MetaDB password")
+	p.send(l.MetaDB.Password)
+	p.expect("Are these settings correct? (y/n) [y]: ")
+	p.send("")
+	p.expect("ok (")
+
+	p.expect("Write audit logs to Simple Log Service (SLS)? (y/n) [n]: ")
+	p.send("y")
+	p.expect("SLS endpoint (e.g. cn-hangzhou.log.aliyuncs.com): ")
+	p.send("bad!host")
+	p.expect("is not a valid IP address or host name")
+	p.expect("SLS endpoint (e.g. cn-hangzhou.log.aliyuncs.com): ")
+	p.send("HTTPS://CN-Hangzhou.log.aliyuncs.com/")
+	p.expect("→ https://cn-hangzhou.log.aliyuncs.com")
+	p.expect("SLS project: ")
+	p.send("OMS_Audit")
+	p.expect("an SLS project name has lower-case letters, digits and hyphens only")
+	p.expect("SLS project: ")
+	p.send("oms-audit")
+	p.expect("SLS Logstore: ")
+	p.send("audit")
+	p.expect("AccessKey ID: ")
+	p.send("LTAI5tExampleKeyID")
+	p.expect("AccessKey Secret: ")
+	echoOff("AccessKey Secret")
+	p.send(sk)
+	p.expect("AccessKey Secret: ******** (not shown)")
+	p.expect("Are these settings correct? (y/n) [y]: ")
+	p.send("n")
+	p.expect("Enter the SLS settings again.")
+	p.expect("Write audit logs to Simple Log Service (SLS)? (y/n) [y]: ")
+	p.send("")
+	p.expect("SLS endpoint (e.g. cn-hangzhou.log.aliyuncs.com) [https://cn-hangzhou.log.aliyuncs.com]: ")
+	p.send("")
+	p.expect("SLS project [oms-audit]: ")
+	p.send("oms-audit2")
+	p.expect("SLS Logstore [audit]: ")
+	p.send("")
+	p.expect("AccessKey ID [LTAI5tExampleKeyID]: ")
+	p.send("")
+	p.expect("AccessKey Secret (empty: keep the one given before): ")
+	echoOff("AccessKey Secret")
+	p.send("")
+	p.expect("oms-audit2")
+	p.expect("Are these settings correct? (y/n) [y]: ")
+	p.send("y")
+	p.expect("--check --diff")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d; transcript:\n%s", code, p.transcript())
+	}
+	out := p.transcript()
+	for _, pw := range []string{sk, l.MetaDB.Password} {
+		if strings.Contains(out, pw) {
+			t.Errorf("secret %q shown on the terminal:\n%s", pw, out)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "oms-vars.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sls_enabled           = true", `sls_endpoint          = "https://cn-hangzhou.log.aliyuncs.com"`,
+		`sls_project           = "oms-audit2"`, `sls_logstore          = "audit"`, `sls_access_key_secret = "` + sk + `"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("vars file lacks %q:\n%s", want, data)
+		}
+	}
+	check := printedCheckCommand(t, out)
+	v := runInit(t, nil, append([]string{"validate"}, check...)...)
+	expectCode(t, v, 0)
+	c := runInit(t, nil, append(check, "--check", "--diff", "--no-color")...)
+	expectCode(t, c, 0)
+	if strings.Contains(c.stdout+c.stderr, sk) {
+		t.Errorf("the AccessKey Secret was printed by the check run:\n%s", c.stdout)
+	}
+	if strings.Contains(c.stdout, "sls_access_key_secret:") && !strings.Contains(c.stdout, "sls_access_key_secret: ********") {
+		t.Errorf("the secret's config.yaml line is not masked in the diff:\n%s", c.stdout)
+	}
+}
+
 // The seed's own example config.yaml, with its bare ******** passwords.
 const seedExample = `oms_meta_host: xxx.xxx.xxx.1
 oms_meta_port: 2883

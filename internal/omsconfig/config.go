@@ -49,6 +49,17 @@ type Config struct {
 	TSDBUsername string        // tsdb_username
 	TSDBPassword secret.String // tsdb_password
 
+	// Audit logs to Alibaba Cloud Simple Log Service. These keys are
+	// omsrun's own: the seed asks for SLS parameters in its interactive
+	// tool but its config.yaml table defines no keys for them. Render
+	// writes them only when SLSEnabled is true.
+	SLSEnabled         bool          // sls_enabled
+	SLSEndpoint        string        // sls_endpoint, host name or URL (NormalizeSLSEndpoint)
+	SLSProject         string        // sls_project
+	SLSLogstore        string        // sls_logstore
+	SLSAccessKeyID     string        // sls_access_key_id
+	SLSAccessKeySecret secret.String // sls_access_key_secret
+
 	// Extra holds keys omsrun does not know, in file order; they are written
 	// back as given rather than dropped, since newer OMS releases add keys.
 	Extra []Extra
@@ -91,6 +102,14 @@ const (
 	KeyTSDBURL       = "tsdb_url"
 	KeyTSDBUsername  = "tsdb_username"
 	KeyTSDBPassword  = "tsdb_password"
+
+	// omsrun's keys for SLS audit logs (the seed's table has none).
+	KeySLSEnabled         = "sls_enabled"
+	KeySLSEndpoint        = "sls_endpoint"
+	KeySLSProject         = "sls_project"
+	KeySLSLogstore        = "sls_logstore"
+	KeySLSAccessKeyID     = "sls_access_key_id"
+	KeySLSAccessKeySecret = "sls_access_key_secret"
 )
 
 // Keys lists every known key in the template's order.
@@ -99,10 +118,15 @@ var Keys = []string{
 	KeyRMDB, KeyCMDB, KeyCMHeartbeatDB,
 	KeyCMURL, KeyCMLocation, KeyCMRegion, KeyCMRegionCN, KeyCMIsDefault, KeyCMNodes,
 	KeyTSDBEnabled, KeyTSDBService, KeyTSDBURL, KeyTSDBUsername, KeyTSDBPassword,
+	KeySLSEnabled, KeySLSEndpoint, KeySLSProject, KeySLSLogstore, KeySLSAccessKeyID, KeySLSAccessKeySecret,
 }
 
+// SLSKeys are omsrun's keys for SLS audit logs, which the seed's table does
+// not define; they are written to config.yaml only when sls_enabled is true.
+var SLSKeys = []string{KeySLSEnabled, KeySLSEndpoint, KeySLSProject, KeySLSLogstore, KeySLSAccessKeyID, KeySLSAccessKeySecret}
+
 // SecretKeys are the keys whose values are passwords.
-var SecretKeys = []string{KeyMetaPassword, KeyTSDBPassword}
+var SecretKeys = []string{KeyMetaPassword, KeyTSDBPassword, KeySLSAccessKeySecret}
 
 // EffectiveTSDBService is tsdb_service as OMS will read it: CERESDB when unset.
 func (c Config) EffectiveTSDBService() string {
@@ -121,7 +145,7 @@ func (c Config) Range(key string) (hcl.Range, bool) {
 // Secrets returns the non-empty password values, for a redactor.
 func (c Config) Secrets() []string {
 	var out []string
-	for _, s := range []secret.String{c.MetaPassword, c.TSDBPassword} {
+	for _, s := range []secret.String{c.MetaPassword, c.TSDBPassword, c.SLSAccessKeySecret} {
 		if s != "" {
 			out = append(out, s.Reveal())
 		}
@@ -176,6 +200,12 @@ func ToVars(c Config) map[string]cty.Value {
 	str(KeyTSDBURL, c.TSDBURL)
 	str(KeyTSDBUsername, c.TSDBUsername)
 	sec(KeyTSDBPassword, c.TSDBPassword)
+	v[KeySLSEnabled] = cty.BoolVal(c.SLSEnabled)
+	str(KeySLSEndpoint, c.SLSEndpoint)
+	str(KeySLSProject, c.SLSProject)
+	str(KeySLSLogstore, c.SLSLogstore)
+	str(KeySLSAccessKeyID, c.SLSAccessKeyID)
+	sec(KeySLSAccessKeySecret, c.SLSAccessKeySecret)
 	return v
 }
 
@@ -188,6 +218,8 @@ func (c Config) strings() []keyVal {
 		{KeyRMDB, c.RMDB}, {KeyCMDB, c.CMDB}, {KeyCMHeartbeatDB, c.CMHeartbeatDB}, {KeyCMURL, c.CMURL},
 		{KeyCMRegion, c.CMRegion}, {KeyCMRegionCN, c.CMRegionCN}, {KeyTSDBService, c.TSDBService},
 		{KeyTSDBURL, c.TSDBURL}, {KeyTSDBUsername, c.TSDBUsername}, {KeyTSDBPassword, c.TSDBPassword.Reveal()},
+		{KeySLSEndpoint, c.SLSEndpoint}, {KeySLSProject, c.SLSProject}, {KeySLSLogstore, c.SLSLogstore},
+		{KeySLSAccessKeyID, c.SLSAccessKeyID}, {KeySLSAccessKeySecret, c.SLSAccessKeySecret.Reveal()},
 	}
 }
 

@@ -22,6 +22,8 @@ func (p *parser) decodeKey(c *Config, key string, v *yaml.Node) {
 		c.CMIsDefault = p.boolValue(key, v, true)
 	case KeyTSDBEnabled:
 		c.TSDBEnabled = p.boolValue(key, v, false)
+	case KeySLSEnabled:
+		c.SLSEnabled = p.boolValue(key, v, false)
 	case KeyCMNodes:
 		c.CMNodes = p.listValue(key, v)
 	default:
@@ -58,6 +60,16 @@ func setString(c *Config, key, s string) {
 		c.TSDBUsername = s
 	case KeyTSDBPassword:
 		c.TSDBPassword = secretString(s)
+	case KeySLSEndpoint:
+		c.SLSEndpoint = s
+	case KeySLSProject:
+		c.SLSProject = s
+	case KeySLSLogstore:
+		c.SLSLogstore = s
+	case KeySLSAccessKeyID:
+		c.SLSAccessKeyID = s
+	case KeySLSAccessKeySecret:
+		c.SLSAccessKeySecret = secretString(s)
 	}
 }
 

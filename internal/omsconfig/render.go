@@ -67,6 +67,18 @@ func Render(c Config) []byte {
 	opt(KeyTSDBURL, c.TSDBURL)
 	opt(KeyTSDBUsername, c.TSDBUsername)
 	opt(KeyTSDBPassword, c.TSDBPassword.Reveal())
+	if c.SLSEnabled {
+		// Nothing is written when SLS is off, so such files stay the seed's layout.
+		line("")
+		line("# Audit logs to Alibaba Cloud Simple Log Service (SLS). These keys are omsrun's:")
+		line("# the OMS guide asks for SLS parameters but its template has no keys for them.")
+		line(KeySLSEnabled + ": true")
+		kv(KeySLSEndpoint, c.SLSEndpoint)
+		kv(KeySLSProject, c.SLSProject)
+		kv(KeySLSLogstore, c.SLSLogstore)
+		kv(KeySLSAccessKeyID, c.SLSAccessKeyID)
+		kv(KeySLSAccessKeySecret, c.SLSAccessKeySecret.Reveal())
+	}
 	if len(c.Extra) > 0 {
 		line("")
 		line("# Keys omsrun does not know, kept as they were given.")
@@ -81,10 +93,16 @@ func Render(c Config) []byte {
 }
 
 // Normalized returns c with cm_url in canonical form (scheme://host:8088)
-// when it is valid; an invalid cm_url is left for Validate to report.
+// and sls_endpoint in its (NormalizeSLSEndpoint) when they are valid;
+// invalid values are left for Validate to report.
 func (c Config) Normalized() Config {
 	if u, err := NormalizeCMURL(c.CMURL); err == nil {
 		c.CMURL = u
+	}
+	if c.SLSEndpoint != "" {
+		if e, err := NormalizeSLSEndpoint(c.SLSEndpoint); err == nil {
+			c.SLSEndpoint = e
+		}
 	}
 	return c
 }

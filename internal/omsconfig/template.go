@@ -29,6 +29,7 @@ func RenderTemplate(tmpl []byte, c Config) ([]byte, error) {
 	values[KeyCMLocation] = strconv.Itoa(c.CMLocation)
 	values[KeyCMIsDefault] = strconv.FormatBool(c.CMIsDefault)
 	values[KeyTSDBEnabled] = strconv.FormatBool(c.TSDBEnabled)
+	values[KeySLSEnabled] = strconv.FormatBool(c.SLSEnabled)
 	nodes := make([]string, len(c.CMNodes))
 	for i, n := range c.CMNodes {
 		nodes[i] = Quote(n)

@@ -140,6 +140,33 @@ func Validate(c Config, deploymentHosts []string) []Problem {
 			add(KeyTSDBPassword, "is required when tsdb_enabled is true", "that user's password")
 		}
 	}
+
+	if c.SLSEnabled {
+		const when = "is required when sls_enabled is true"
+		if c.SLSEndpoint == "" {
+			add(KeySLSEndpoint, when, "the SLS endpoint of the project's region, e.g. cn-hangzhou.log.aliyuncs.com")
+		} else if _, err := NormalizeSLSEndpoint(c.SLSEndpoint); err != nil {
+			add(KeySLSEndpoint, strings.TrimPrefix(err.Error(), "sls_endpoint "), "give a host name such as cn-hangzhou.log.aliyuncs.com, or an http(s):// URL of it")
+		}
+		if c.SLSProject == "" {
+			add(KeySLSProject, when, "the SLS project the audit logs go to")
+		} else if err := CheckSLSProject(c.SLSProject); err != nil {
+			add(KeySLSProject, err.Error(), "3 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or digit")
+		}
+		if c.SLSLogstore == "" {
+			add(KeySLSLogstore, when, "the Logstore of that project the audit logs go to")
+		} else if err := CheckSLSLogstore(c.SLSLogstore); err != nil {
+			add(KeySLSLogstore, err.Error(), "2 to 63 lower-case letters, digits, hyphens and underscores, starting and ending with a letter or digit")
+		}
+		if c.SLSAccessKeyID == "" {
+			add(KeySLSAccessKeyID, when, "the AccessKey ID of a RAM user that may write to the Logstore")
+		} else if err := CheckSLSAccessKeyID(c.SLSAccessKeyID); err != nil {
+			add(KeySLSAccessKeyID, err.Error(), "")
+		}
+		if c.SLSAccessKeySecret == "" {
+			add(KeySLSAccessKeySecret, when, "the secret of that AccessKey")
+		}
+	}
 	return ps
 }
 
@@ -193,6 +220,8 @@ func Diagnostics(ps []Problem, c Config, fallback hcl.Range) hcl.Diagnostics {
 			rng = r
 		} else if r, ok := c.Range(KeyTSDBEnabled); ok && strings.HasPrefix(p.Key, "tsdb_") {
 			// A TSDB key that is missing is needed because of tsdb_enabled.
+			rng = r
+		} else if r, ok := c.Range(KeySLSEnabled); ok && strings.HasPrefix(p.Key, "sls_") {
 			rng = r
 		}
 		detail := p.Hint

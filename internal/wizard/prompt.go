@@ -18,6 +18,9 @@ type question struct {
 	// def is offered in brackets and taken when the answer is empty.
 	def    string
 	secret bool
+	// with names the flag that makes this question asked, for the
+	// "is required" of a non-interactive run ("is required with --sls").
+	with string
 	// check validates an answer (already trimmed) and returns it normalised;
 	// it sees "" when nothing was typed and there is no default.
 	check func(string) (string, error)
@@ -47,6 +50,9 @@ func (w *Wizard) ask(q question) (string, error) {
 		if err != nil {
 			if q.def == "" {
 				err = errors.New("is required")
+				if q.with != "" {
+					err = errors.New("is required with --" + q.with)
+				}
 			}
 			w.problem(q.key, err)
 			return "", nil

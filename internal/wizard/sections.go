@@ -260,15 +260,83 @@ func (w *Wizard) askTSDB(ctx context.Context, a *Answers) error {
 	}
 }
 
+// askSLS is the seed's steps 7 and 8: audit logs to SLS y/n, then the SLS
+// parameters, shown and confirmed. The seed's config.yaml table has no SLS
+// keys, so they are written as omsrun's sls_* variables and keys. Nothing
+// contacts SLS: the endpoint and names are checked by form only.
 func (w *Wizard) askSLS(_ context.Context, a *Answers) error {
-	w.heading("Audit logs")
-	var err error
-	if a.SLS, err = w.askYesNo("sls", "Write audit logs to Simple Log Service (SLS)?", false); err != nil || !a.SLS {
-		return err
+	if !w.Interactive && w.Preset["sls"] == "" {
+		// The parameters without --sls would be dropped without a word.
+		var given []string
+		for _, k := range []string{"sls-endpoint", "sls-project", "sls-logstore", "sls-access-key-id"} {
+			if _, ok := w.Preset[k]; ok {
+				given = append(given, "--"+k)
+			}
+		}
+		if len(given) > 0 {
+			w.problem("sls", fmt.Errorf("%s given, but SLS audit logs are off: add --sls (or leave those flags out)", strings.Join(given, ", ")))
+		}
 	}
-	// Nothing is asked: OMS CE's config.yaml has no SLS keys (the seed's
-	// template and table list none), so there is nowhere to put them.
-	fmt.Fprintln(w.Out, "  OMS Community Edition's config.yaml has no SLS settings: set up SLS audit logs")
-	fmt.Fprintln(w.Out, "  in the OMS console after the deployment. Nothing is written for it here.")
-	return nil
+	round := 0
+	for {
+		w.heading("Audit logs")
+		before := w.typed
+		var err error
+		if a.SLSEnabled, err = w.askYesNo("sls", "Write audit logs to Simple Log Service (SLS)?", a.SLSEnabled); err != nil || !a.SLSEnabled {
+			return err
+		}
+		if round == 0 {
+			fmt.Fprintln(w.Out, "  The SLS parameters go into config.yaml as omsrun's sls_* keys (the OMS guide's template has none).")
+		}
+		slsCheck := func(key string, set func(*omsconfig.Config, string)) func(string) (string, error) {
+			return configCheck(false, key, func(c *omsconfig.Config, s string) { c.SLSEnabled = true; set(c, s) })
+		}
+		if a.SLSEndpoint, err = w.ask(question{key: "sls-endpoint", prompt: "SLS endpoint (e.g. cn-hangzhou.log.aliyuncs.com)", def: a.SLSEndpoint, with: "sls",
+			check: func(s string) (string, error) {
+				if _, err := slsCheck(omsconfig.KeySLSEndpoint, func(c *omsconfig.Config, s string) { c.SLSEndpoint = s })(s); err != nil {
+					return "", err
+				}
+				return omsconfig.NormalizeSLSEndpoint(s)
+			}}); err != nil {
+			return err
+		}
+		if a.SLSProject, err = w.ask(question{key: "sls-project", prompt: "SLS project", def: a.SLSProject, with: "sls",
+			check: slsCheck(omsconfig.KeySLSProject, func(c *omsconfig.Config, s string) { c.SLSProject = s })}); err != nil {
+			return err
+		}
+		if a.SLSLogstore, err = w.ask(question{key: "sls-logstore", prompt: "SLS Logstore", def: a.SLSLogstore, with: "sls",
+			check: slsCheck(omsconfig.KeySLSLogstore, func(c *omsconfig.Config, s string) { c.SLSLogstore = s })}); err != nil {
+			return err
+		}
+		if a.SLSAccessKeyID, err = w.ask(question{key: "sls-access-key-id", prompt: "AccessKey ID", def: a.SLSAccessKeyID, with: "sls",
+			check: slsCheck(omsconfig.KeySLSAccessKeyID, func(c *omsconfig.Config, s string) { c.SLSAccessKeyID = s })}); err != nil {
+			return err
+		}
+		// A second round may keep the secret: it is never shown, so it
+		// cannot be offered in brackets, but an empty answer takes it.
+		prompt := "AccessKey Secret"
+		if a.SLSAccessKeySecret != "" {
+			prompt += " (empty: keep the one given before)"
+		}
+		sk, err := w.ask(question{key: "sls-access-key-secret", prompt: prompt, secret: true, def: a.SLSAccessKeySecret.Reveal(), with: "sls",
+			check: required("the secret of that AccessKey")})
+		if err != nil {
+			return err
+		}
+		a.SLSAccessKeySecret = secret.String(sk)
+		if w.Interactive && w.typed != before {
+			// The seed: "Confirm whether the displayed settings are correct."
+			fmt.Fprintln(w.Out, "  SLS audit log settings:")
+			for _, kv := range [][2]string{{"Endpoint", a.SLSEndpoint}, {"Project", a.SLSProject}, {"Logstore", a.SLSLogstore},
+				{"AccessKey ID", a.SLSAccessKeyID}, {"AccessKey Secret", a.SLSAccessKeySecret.String() + " (not shown)"}} {
+				fmt.Fprintf(w.Out, "    %-17s %s\n", kv[0]+":", kv[1])
+			}
+		}
+		ok, err := w.confirm(before)
+		if err != nil || ok {
+			return err
+		}
+		round++
+		fmt.Fprintln(w.Out, "  Enter the SLS settings again.")
+	}
 }

@@ -76,7 +76,14 @@ type Answers struct {
 	TSDBUser     string
 	TSDBPassword secret.String
 
-	SLS bool
+	// Audit logs to Alibaba Cloud SLS, written as omsrun's sls_* variables
+	// (and config.yaml keys: the seed's table has none).
+	SLSEnabled         bool
+	SLSEndpoint        string
+	SLSProject         string
+	SLSLogstore        string
+	SLSAccessKeyID     string
+	SLSAccessKeySecret secret.String
 
 	MountDir  string
 	Image     string
@@ -177,7 +184,7 @@ func Help(key string) string {
 }
 
 // SecretKeys are the keys whose answers are passwords.
-var SecretKeys = []string{"meta-password", "tsdb-password", "ssh-password", "become-password"}
+var SecretKeys = []string{"meta-password", "tsdb-password", "sls-access-key-secret", "ssh-password", "become-password"}
 
 func knownKey(k string) bool { return Help(k) != "" }
 
@@ -196,7 +203,12 @@ var questions = []struct{ key, help string }{
 	{"tsdb-url", "time-series database address, host:port"},
 	{"tsdb-user", "time-series database user"},
 	{"tsdb-password", "time-series database password (better: OMS_TSDB_PASSWORD)"},
-	{"sls", "yes: audit logs to Alibaba Cloud SLS"},
+	{"sls", "yes: write audit logs to Alibaba Cloud Simple Log Service (SLS)"},
+	{"sls-endpoint", "SLS endpoint, e.g. cn-hangzhou.log.aliyuncs.com (or an http(s):// URL)"},
+	{"sls-project", "SLS project the audit logs go to"},
+	{"sls-logstore", "SLS Logstore the audit logs go to"},
+	{"sls-access-key-id", "AccessKey ID that writes to the Logstore"},
+	{"sls-access-key-secret", "AccessKey Secret (better: OMS_SLS_ACCESS_KEY_SECRET)"},
 	{"mount-dir", "directory on each node that OMS's container mounts"},
 	{"image", "image name the container runs, e.g. oms:feature_4.2.5-ce"},
 	{"image-file", "the OMS package (.tar.gz) on this machine"},

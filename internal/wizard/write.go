@@ -14,12 +14,13 @@ import (
 )
 
 // Environment variables that hold the passwords when the user keeps them
-// out of the files. The MetaDB and TSDB ones reach the playbook through
+// out of the files. The MetaDB, TSDB and SLS ones reach the playbook through
 // `-e NAME=@env:VAR`; the SSH ones are read by init only, since the
 // inventory is plain data and the run asks with --ask-pass instead.
 const (
 	EnvMetaPassword   = "OMS_META_PASSWORD"
 	EnvTSDBPassword   = "OMS_TSDB_PASSWORD"
+	EnvSLSSecret      = "OMS_SLS_ACCESS_KEY_SECRET"
 	EnvSSHPassword    = "OMS_SSH_PASSWORD"
 	EnvBecomePassword = "OMS_BECOME_PASSWORD"
 )
@@ -109,6 +110,20 @@ func Vars(a *Answers) []byte {
 		}
 	}
 	b.AppendNewline()
+	b.AppendUnstructuredTokens(comment("Audit logs to SLS (omsrun's sls_* keys in config.yaml; the OMS guide's template has none)"))
+	b.SetAttributeValue(omsconfig.KeySLSEnabled, cty.BoolVal(a.SLSEnabled))
+	if a.SLSEnabled {
+		b.SetAttributeValue(omsconfig.KeySLSEndpoint, cty.StringVal(a.SLSEndpoint))
+		b.SetAttributeValue(omsconfig.KeySLSProject, cty.StringVal(a.SLSProject))
+		b.SetAttributeValue(omsconfig.KeySLSLogstore, cty.StringVal(a.SLSLogstore))
+		b.SetAttributeValue(omsconfig.KeySLSAccessKeyID, cty.StringVal(a.SLSAccessKeyID))
+		if a.Secrets == SecretsFile {
+			b.SetAttributeValue(omsconfig.KeySLSAccessKeySecret, cty.StringVal(a.SLSAccessKeySecret.Reveal()))
+		} else {
+			b.AppendUnstructuredTokens(comment(omsconfig.KeySLSAccessKeySecret + " comes from $" + EnvSLSSecret))
+		}
+	}
+	b.AppendNewline()
 	b.AppendUnstructuredTokens(comment("Image and nodes"))
 	b.SetAttributeValue("image", cty.StringVal(a.Image))
 	b.SetAttributeValue("image_file", cty.StringVal(a.ImageFile))
@@ -191,6 +206,10 @@ func NextCommands(a *Answers, files Files) []string {
 		if a.TSDBEnabled {
 			args = append(args, "-e", omsconfig.KeyTSDBPassword+"=@env:"+EnvTSDBPassword)
 			env = append(env, EnvTSDBPassword)
+		}
+		if a.SLSEnabled {
+			args = append(args, "-e", omsconfig.KeySLSAccessKeySecret+"=@env:"+EnvSLSSecret)
+			env = append(env, EnvSLSSecret)
 		}
 		if a.SSHPassword != "" {
 			args = append(args, "--ask-pass")

@@ -19,6 +19,14 @@ tsdb_url      = "10.0.0.5:8086"
 tsdb_username = "oms"
 tsdb_password = "********"
 
+# Audit logs to SLS (omsrun's sls_* keys in config.yaml; the OMS guide's template has none)
+sls_enabled           = true
+sls_endpoint          = "cn-hangzhou.log.aliyuncs.com"
+sls_project           = "oms-audit"
+sls_logstore          = "audit"
+sls_access_key_id     = "LTAI5tExampleKeyID"
+sls_access_key_secret = "sls-sk-1"
+
 # Image and nodes
 image      = "oms:feature_4.2.5-ce"
 image_file = "/srv/pkgs/oms 4.2.5.tar.gz"
