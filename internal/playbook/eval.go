@@ -138,6 +138,9 @@ func (r *stepRefs) add(exprs ...hcl.Expression) {
 				r.all = true
 				continue
 			}
+			if r.names == nil {
+				r.names = map[string]bool{}
+			}
 			r.names[name] = true
 		}
 	}
@@ -145,7 +148,7 @@ func (r *stepRefs) add(exprs ...hcl.Expression) {
 
 // exprStepRefs finds the steps expr reads.
 func exprStepRefs(expr hcl.Expression) *stepRefs {
-	r := &stepRefs{names: map[string]bool{}}
+	r := &stepRefs{}
 	r.add(expr)
 	return r
 }
@@ -157,7 +160,7 @@ func bodyStepRefs(body hcl.Body) *stepRefs {
 	if !ok {
 		return nil
 	}
-	r := &stepRefs{names: map[string]bool{}}
+	r := &stepRefs{}
 	var walk func(b *hclsyntax.Body)
 	walk = func(b *hclsyntax.Body) {
 		for _, a := range b.Attributes {
