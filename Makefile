@@ -6,7 +6,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAB := $(GO) run ./internal/lab/cmd/omslab
 
-.PHONY: help build test unit e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench fuzz release deps golden
+.PHONY: help build test unit e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench bench-go fuzz release deps golden
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -55,6 +55,11 @@ BENCH_FLAGS ?=
 bench: build ## measure omsrun on the lab against the SSH floor and ssh docker load (~10 min; the scale part rebuilds the lab, then restores it; docs/PERFORMANCE.md)
 	$(LAB) ensure
 	$(GO) run ./internal/bench $(BENCH_FLAGS)
+
+GOBENCH ?= .
+GOBENCH_FLAGS ?=
+bench-go: ## Go benchmarks of the in-process hot paths: playbook load and per-host evaluation, inventory load, output rendering (no lab; GOBENCH=regexp, GOBENCH_FLAGS=-count=5; docs/bench-go.md)
+	$(GO) test -run '^$$' -bench '$(GOBENCH)' -benchmem $(GOBENCH_FLAGS) ./internal/playbook/ ./internal/inventory/ ./internal/output/
 
 FUZZTIME ?= 20s
 fuzz: ## run every fuzz target (any package's func FuzzX) for FUZZTIME each
