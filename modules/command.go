@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"errors"
+	"path"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -72,9 +73,18 @@ func (*Command) Apply(ctx context.Context, env *Env, args any, _ *Plan) (*Result
 	c := transport.Cmd{Argv: a.Argv}
 	if a.Chdir != "" {
 		// exec keeps the program the session's own process, so cancelling kills it.
-		c = transport.Cmd{Script: "cd " + transport.Quote(a.Chdir) + " && exec " + transport.Join(a.Argv)}
+		c = transport.Cmd{Script: "cd " + cdDir(a.Chdir) + " && exec " + transport.Join(a.Argv)}
 	}
 	return runCommand(ctx, env, c, a.Stdin)
+}
+
+// cdDir is dir quoted for cd: a relative dir gets "./", so that cd neither
+// reads "-x" as an option (or "-" as the previous directory) nor searches CDPATH.
+func cdDir(dir string) string {
+	if !path.IsAbs(dir) {
+		dir = "./" + dir
+	}
+	return transport.Quote(dir)
 }
 
 // guardPlan reads the creates/removes paths in one command and returns either

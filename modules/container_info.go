@@ -17,6 +17,7 @@ import (
 type ContainerInfo struct{}
 
 var _ Module = (*ContainerInfo)(nil)
+var _ Validator = (*ContainerInfo)(nil)
 
 func init() { register("container_info", func() Module { return &ContainerInfo{} }) }
 
@@ -40,6 +41,11 @@ func (*ContainerInfo) Doc() Doc {
 // NewArgs implements Module.
 func (*ContainerInfo) NewArgs() any { return &ContainerInfoArgs{} }
 
+// Validate refuses a name docker would not accept.
+func (*ContainerInfo) Validate(a any) error {
+	return checkContainerName("name", a.(*ContainerInfoArgs).Name)
+}
+
 const infoSep = "--omsrun-config--"
 
 // Check implements Module: one command reads everything.
@@ -53,7 +59,7 @@ func (*ContainerInfo) Check(ctx context.Context, env *Env, a any) (*Plan, error)
 	if args.ConfigPath != "" {
 		// Only the database-name lines: the rest of config.yaml holds passwords
 		// and has no business travelling back.
-		script += fmt.Sprintf("grep -E '^(drc_rm_db|drc_cm_db|drc_cm_heartbeat_db):' %s 2>/dev/null", transport.Quote(args.ConfigPath))
+		script += fmt.Sprintf("grep -E -e '^(drc_rm_db|drc_cm_db|drc_cm_heartbeat_db):' -- %s 2>/dev/null", transport.Quote(args.ConfigPath))
 	}
 	script += "; true"
 	res, err := env.Host.Run(ctx, transport.Cmd{Script: script, Become: env.Become})

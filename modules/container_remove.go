@@ -14,6 +14,7 @@ import (
 type ContainerRemove struct{}
 
 var _ Module = (*ContainerRemove)(nil)
+var _ Validator = (*ContainerRemove)(nil)
 
 func init() { register("container_remove", func() Module { return &ContainerRemove{} }) }
 
@@ -30,6 +31,11 @@ func (*ContainerRemove) Doc() Doc {
 
 // NewArgs implements Module.
 func (*ContainerRemove) NewArgs() any { return &ContainerRemoveArgs{} }
+
+// Validate refuses a name docker would not accept.
+func (*ContainerRemove) Validate(a any) error {
+	return checkContainerName("name", a.(*ContainerRemoveArgs).Name)
+}
 
 func (a *ContainerRemoveArgs) name() string {
 	if a.Name == "" {

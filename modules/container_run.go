@@ -96,9 +96,18 @@ func (*ContainerRun) Validate(args any) error {
 	var errs []error
 	if a.Image == "" {
 		errs = append(errs, errors.New("image: give the image to run"))
+	} else if strings.HasPrefix(a.Image, "-") {
+		errs = append(errs, fmt.Errorf("image: %q is not an image reference (docker would read it as an option)", a.Image))
+	}
+	if err := checkContainerName("name", a.Name); err != nil {
+		errs = append(errs, err)
 	}
 	if !path.IsAbs(a.MountDir) || !path.IsAbs(a.ConfigPath) {
 		errs = append(errs, fmt.Errorf("mount_dir and config_path must be absolute paths (%q, %q)", a.MountDir, a.ConfigPath))
+	}
+	if strings.Contains(a.MountDir, ":") || strings.Contains(a.ConfigPath, ":") {
+		// docker run -v host:container splits at every colon.
+		errs = append(errs, fmt.Errorf("mount_dir and config_path cannot hold a colon, docker run -v would split them there (%q, %q)", a.MountDir, a.ConfigPath))
 	}
 	if (a.HTTPSCrt == "") != (a.HTTPSKey == "") {
 		errs = append(errs, errors.New("https_crt and https_key go together: give both or neither"))
@@ -261,7 +270,7 @@ func (m *ContainerRun) Apply(ctx context.Context, env *Env, args any, plan *Plan
 		argv := m.spec(a).runArgv(upgrade)
 		// Checked again right before the run: docker would otherwise create
 		// a directory where config.yaml should be.
-		script := fmt.Sprintf("[ -f %s ] || { echo %s >&2; exit 3; }; exec %s", transport.Quote(a.ConfigPath),
+		script := fmt.Sprintf("[ -f %s ] || { printf '%%s\\n' %s >&2; exit 3; }; exec %s", transport.Quote(a.ConfigPath),
 			transport.Quote("config.yaml missing: "+a.ConfigPath+" (render it first)"), transport.Join(argv))
 		res, err := runCmd(ctx, env, transport.Cmd{Script: script})
 		if err != nil {

@@ -41,7 +41,14 @@ func (*ContainerRun) copyCerts(ctx context.Context, env *Env, a *ContainerRunArg
 func certsDiffer(localCrt, localKey, crt, key, sums string) (bool, error) {
 	remote := map[string]string{}
 	for _, line := range strings.Split(sums, "\n") {
-		if sum, name, ok := strings.Cut(strings.TrimSpace(line), "  "); ok {
+		line = strings.TrimSpace(line)
+		// GNU sha256sum escapes a name holding a backslash or a line break
+		// and then starts the line with a backslash.
+		escaped := strings.HasPrefix(line, `\`)
+		if sum, name, ok := strings.Cut(strings.TrimPrefix(line, `\`), "  "); ok {
+			if escaped {
+				name = sumNameUnescaper.Replace(name)
+			}
 			remote[name] = sum
 		}
 	}
@@ -56,6 +63,8 @@ func certsDiffer(localCrt, localKey, crt, key, sums string) (bool, error) {
 	}
 	return false, nil
 }
+
+var sumNameUnescaper = strings.NewReplacer(`\\`, `\`, `\n`, "\n", `\r`, "\r")
 
 func fileSHA256(name string) (string, error) {
 	f, err := os.Open(name)

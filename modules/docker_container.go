@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -207,7 +208,9 @@ func omsDiagnostics(ctx context.Context, env *Env, w omsWait) string {
 	// A fresh context: the step's may be what just ran out.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	script := fmt.Sprintf(`f=$(ls -t %s/logs/docker_init*.log 2>/dev/null | head -n 1); if [ -n "$f" ]; then echo "$f"; tail -n 20 "$f"; fi
+	// ls lists names inside the logs folder only, so a mount directory
+	// holding a line break cannot cut the answer apart.
+	script := fmt.Sprintf(`if cd -- %s/logs 2>/dev/null; then f=$(ls -t docker_init*.log 2>/dev/null | head -n 1); if [ -n "$f" ]; then echo "$f"; tail -n 20 -- "$f"; fi; fi
 echo %s
 docker logs --tail 30 %s 2>&1`, transport.Quote(w.mountDir), diagSep, transport.Quote(w.name))
 	res, err := tryCmd(ctx, env, transport.Cmd{Script: script})
@@ -218,7 +221,7 @@ docker logs --tail 30 %s 2>&1`, transport.Quote(w.mountDir), diagSep, transport.
 	var b strings.Builder
 	if init := strings.TrimSpace(parts[0]); init != "" {
 		name, body, _ := strings.Cut(init, "\n")
-		fmt.Fprintf(&b, "\n--- %s (last 20 lines):\n%s", name, body)
+		fmt.Fprintf(&b, "\n--- %s (last 20 lines):\n%s", w.mountDir+"/logs/"+path.Base(name), body)
 	} else {
 		fmt.Fprintf(&b, "\n--- no %s/logs/docker_init*.log", w.mountDir)
 	}

@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -70,6 +71,20 @@ func tryCmd(ctx context.Context, env *Env, c transport.Cmd) (transport.Result, e
 		return res, fmt.Errorf("%s: %w", cmdText(c), err)
 	}
 	return res, nil
+}
+
+// containerNameRE is Docker's rule for container names, less its minimum of
+// two characters: a name outside it names no container, and one starting
+// with "-" would reach docker as an option.
+var containerNameRE = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// checkContainerName refuses a container name docker would not accept; ""
+// (the module's default) is fine.
+func checkContainerName(arg, name string) error {
+	if name == "" || containerNameRE.MatchString(name) {
+		return nil
+	}
+	return fmt.Errorf("%s: %q is not a container name (letters, digits, _ . and -, starting with a letter or digit)", arg, name)
 }
 
 // tailLines returns the last n non-empty lines of s, joined by newlines.

@@ -69,6 +69,9 @@ func (m *DockerLoad) Validate(args any) error {
 	if _, err := m.archives.Read(a.File); err != nil {
 		return fmt.Errorf("file: %w", err)
 	}
+	if strings.HasPrefix(a.Tag, "-") {
+		return fmt.Errorf("tag: %q is not an image reference (docker would read it as an option)", a.Tag)
+	}
 	return nil
 }
 
@@ -174,6 +177,9 @@ func (m *DockerLoad) send(ctx context.Context, env *Env, a *DockerLoadArgs) (int
 		dest := a.Dest
 		if dest == "" {
 			dest = path.Join("/var/tmp/omsrun", filepath.Base(a.File))
+		} else if !path.IsAbs(dest) {
+			// mkdir, mv and docker would read a relative "-x" as an option.
+			dest = "./" + dest
 		}
 		q := transport.Quote(dest)
 		// Written beside the destination and renamed, so an interrupted

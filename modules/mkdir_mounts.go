@@ -118,7 +118,7 @@ func (m *MkdirMounts) Check(ctx context.Context, env *Env, args any) (*Plan, err
 	}
 	script := fmt.Sprintf(`for p in %s; do if [ -e "$p" ]; then stat -L -c '%%F|%%a|%%U|%%G|%%u|%%g' -- "$p"; else echo missing; fi; done
 echo %s
-p=%s; while [ ! -e "$p" ]; do p=$(dirname "$p"); done; df -Pk -- "$p" | tail -n 1
+p=%s; while [ ! -e "$p" ]; do p=$(dirname -- "$p"; echo .); p=${p%%??}; done; df -Pk -- "$p" | tail -n 1
 echo %s
 r=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null) && [ -n "$r" ] && df -Pk -- "$r" | tail -n 1 | sed "s|^|$r |"
 true`, strings.Join(quoted, " "), mountsSep, quoted[0], mountsSep)

@@ -16,6 +16,7 @@ import (
 type OMSStatus struct{}
 
 var _ Module = (*OMSStatus)(nil)
+var _ Validator = (*OMSStatus)(nil)
 
 func init() { register("oms_status", func() Module { return &OMSStatus{} }) }
 
@@ -36,6 +37,11 @@ func (*OMSStatus) Doc() Doc {
 
 // NewArgs implements Module.
 func (*OMSStatus) NewArgs() any { return &OMSStatusArgs{} }
+
+// Validate refuses a name docker would not accept.
+func (*OMSStatus) Validate(a any) error {
+	return checkContainerName("container", a.(*OMSStatusArgs).Container)
+}
 
 // Check implements Module: every read happens here so check mode shows the table too.
 func (*OMSStatus) Check(ctx context.Context, env *Env, a any) (*Plan, error) {

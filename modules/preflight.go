@@ -117,6 +117,9 @@ func (*Preflight) Validate(args any) error {
 	if _, err := parseDuration("max_clock_skew", a.MaxClockSkew, 0); err != nil {
 		errs = append(errs, err)
 	}
+	if err := checkContainerName("container_name", a.ContainerName); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -176,7 +179,7 @@ docker inspect --format '{{.State.Running}}' %[2]s 2>/dev/null
 echo %[1]s
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 echo %[1]s
-p=%[3]s; while [ ! -e "$p" ]; do p=$(dirname "$p"); done; df -Pk -- "$p" | tail -n 1
+p=%[3]s; while [ ! -e "$p" ]; do p=$(dirname -- "$p"; echo .); p=${p%%??}; done; df -Pk -- "$p" | tail -n 1
 echo %[1]s
 [ -n "$r" ] && df -Pk -- "$r" | tail -n 1 | sed "s|^|$r |"
 true`, preflightSep, transport.Quote(a.ContainerName), transport.Quote(a.MountDir))

@@ -56,7 +56,7 @@ func (*Shell) Apply(ctx context.Context, env *Env, args any, _ *Plan) (*Result, 
 	a := args.(*ShellArgs)
 	script := a.Cmd
 	if a.Chdir != "" {
-		script = "cd " + transport.Quote(a.Chdir) + " || exit; " + script
+		script = "cd " + cdDir(a.Chdir) + " || exit; " + script
 	}
 	return runCommand(ctx, env, transport.Cmd{Script: script}, a.Stdin)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/omsrun/omsrun/internal/transport"
 )
@@ -78,6 +79,16 @@ func (*SupervisorRestart) Validate(args any) error {
 	a.fill(nil)
 	if len(a.Programs) == 0 {
 		return fmt.Errorf("programs: name at least one supervisor program")
+	}
+	for _, p := range a.Programs {
+		// supervisorctl splits its arguments at white space (and supervisor
+		// allows none in a name), so such a name would restart other programs.
+		if p == "" || strings.IndexFunc(p, unicode.IsSpace) >= 0 {
+			return fmt.Errorf("programs: %q is not a supervisor program name", p)
+		}
+	}
+	if err := checkContainerName("container", a.Container); err != nil {
+		return err
 	}
 	_, err := parseDuration("timeout", a.Timeout, 0)
 	return err
