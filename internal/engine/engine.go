@@ -393,13 +393,7 @@ func (r *Runner) record(st *playbook.Step, res HostResult) {
 func (r *Runner) scope(h *inventory.Host, result cty.Value) playbook.Scope {
 	r.mu.Lock()
 	s := r.state[h.Name]
-	outs := make(map[string]map[string]cty.Value, len(r.outputs))
-	for step, hosts := range r.outputs {
-		outs[step] = make(map[string]cty.Value, len(hosts))
-		for host, v := range hosts {
-			outs[step][host] = v
-		}
-	}
+	outs := r.outputs // never written to: setOutputs replaces it
 	r.mu.Unlock()
 	return playbook.Scope{
 		Outputs: outs,
@@ -625,10 +619,20 @@ func (r *Runner) setOutputs(step, host string, outs map[string]cty.Value) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.outputs[step] == nil {
-		r.outputs[step] = map[string]cty.Value{}
+	// Copy on write, so a scope handed out earlier reads its maps without a
+	// lock and evaluations copy nothing: steps + hosts entries per write,
+	// instead of steps × hosts per evaluation.
+	next := make(map[string]map[string]cty.Value, len(r.outputs)+1)
+	for k, v := range r.outputs {
+		next[k] = v
 	}
-	r.outputs[step][host] = cty.ObjectVal(outs)
+	inner := make(map[string]cty.Value, len(r.outputs[step])+1)
+	for k, v := range r.outputs[step] {
+		inner[k] = v
+	}
+	inner[host] = cty.ObjectVal(outs)
+	next[step] = inner
+	r.outputs = next
 }
 
 // wouldText prefixes a plan summary for check mode unless it already speaks conditionally.

@@ -76,10 +76,12 @@ func (p *Playbook) staticContext() *hcl.EvalContext {
 }
 
 func (p *Playbook) cache() *objectCache {
-	if p.objects == nil {
-		// A Playbook built by hand (in a test) rather than by Load.
-		p.objects = &objectCache{}
-	}
+	p.objectsOnce.Do(func() {
+		if p.objects == nil {
+			// A Playbook built by hand (in a test) rather than by Load.
+			p.objects = &objectCache{}
+		}
+	})
 	return p.objects
 }
 

@@ -4,6 +4,7 @@
 package playbook
 
 import (
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -39,7 +40,8 @@ type Playbook struct {
 	inv *inventory.Inventory
 	// objects caches the cty objects of an inventory's hosts and groups,
 	// which every per-host EvalContext shares.
-	objects *objectCache
+	objects     *objectCache
+	objectsOnce sync.Once // guards creating objects for a Playbook built by hand
 }
 
 // Variable is one `variable "name" {}` block.
