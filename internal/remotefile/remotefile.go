@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -191,10 +192,12 @@ func Read(ctx context.Context, h transport.Host, p string, become, withContent b
 	if withContent {
 		want = "1"
 	}
+	// The parent folder is worked out here: $(dirname …) would drop a trailing
+	// newline of its name.
 	script := `p=` + transport.Quote(p) + `
 if [ -d "$p" ]; then echo "omsrun-stat dir"; exit 0; fi
 if [ ! -e "$p" ]; then
-  if [ -d "$(dirname -- "$p")" ]; then echo "omsrun-stat absent"; else echo "omsrun-stat nodir"; fi
+  if [ -d ` + transport.Quote(path.Dir(p)) + ` ]; then echo "omsrun-stat absent"; else echo "omsrun-stat nodir"; fi
   exit 0
 fi
 s=$(stat -L -c '%a %U %G %u %g %s' -- "$p") || exit 1

@@ -4,8 +4,10 @@
 package secret
 
 import (
+	"encoding/json"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -35,7 +37,11 @@ func (r *Redactor) Add(vals ...string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var all []string
 	for _, v := range vals {
+		all = append(all, quotedForms(v)...)
+	}
+	for _, v := range all {
 		if len(v) < 3 {
 			continue
 		}
@@ -52,6 +58,22 @@ func (r *Redactor) Add(vals ...string) {
 	}
 	// Longest first, so a secret that contains another is replaced whole.
 	sort.Slice(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
+}
+
+// quotedForms returns v and the forms it takes inside a JSON string and a Go
+// %q string, where quotes, backslashes, <, >, & and control characters are
+// escaped: output is scrubbed after encoding, so those forms must match too.
+func quotedForms(v string) []string {
+	forms := []string{v}
+	if b, err := json.Marshal(v); err == nil {
+		if j := string(b[1 : len(b)-1]); j != v {
+			forms = append(forms, j)
+		}
+	}
+	if q := strconv.Quote(v); q[1:len(q)-1] != v {
+		forms = append(forms, q[1:len(q)-1])
+	}
+	return forms
 }
 
 // AddValue registers every marked string found inside v.

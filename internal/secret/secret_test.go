@@ -1,6 +1,8 @@
 package secret
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -45,5 +47,29 @@ func TestScrubOutputMasksSecretKeys(t *testing.T) {
 	var nilR *Redactor
 	if got := nilR.Scrub("x"); got != "x" {
 		t.Fatal("a nil redactor must pass text through")
+	}
+}
+
+// TestScrubEscapedForms: output encoded as JSON or with %q escapes a
+// secret's quotes, backslashes, <, >, & and newlines; those forms are masked
+// too, and the JSON stays valid.
+func TestScrubEscapedForms(t *testing.T) {
+	pw := "p<a>&\"s\\s'\nw"
+	r := NewRedactor()
+	r.Add(pw)
+	b, err := json.Marshal(map[string]string{"msg": "login failed for " + pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := r.Scrub(string(b))
+	var back map[string]string
+	if err := json.Unmarshal([]byte(out), &back); err != nil {
+		t.Fatalf("scrubbed JSON is no longer valid: %v: %s", err, out)
+	}
+	if back["msg"] != "login failed for "+Mask {
+		t.Fatalf("JSON form not masked: %s", out)
+	}
+	if got := r.Scrub(fmt.Sprintf("bad password %q", pw)); got != `bad password "`+Mask+`"` {
+		t.Fatalf("%%q form not masked: %s", got)
 	}
 }
