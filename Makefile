@@ -58,7 +58,7 @@ bench: build ## measure omsrun on the lab against the SSH floor and ssh docker l
 
 GOBENCH ?= .
 GOBENCH_FLAGS ?=
-bench-go: ## Go benchmarks of the in-process hot paths: playbook load and per-host evaluation, inventory load, output rendering (no lab; GOBENCH=regexp, GOBENCH_FLAGS=-count=5; docs/bench-go.md)
+bench-go: ## Go benchmarks of the in-process hot paths: playbook load and per-host evaluation, inventory load, output rendering (no lab; GOBENCH=regexp, GOBENCH_FLAGS=-count=5; docs/PERFORMANCE.md)
 	$(GO) test -run '^$$' -bench '$(GOBENCH)' -benchmem $(GOBENCH_FLAGS) ./internal/playbook/ ./internal/inventory/ ./internal/output/
 
 FUZZTIME ?= 20s

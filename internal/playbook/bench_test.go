@@ -211,27 +211,17 @@ func fakeOutputs(module string, h *inventory.Host, i int) map[string]cty.Value {
 // `when` is evaluated for every host (hostsToRun, before a confirmation)
 // and again in runHost, which then decodes the module block into a fresh
 // argument struct; the module's outputs are recorded for later steps and
-// the step counts as having changed the host. With copyOutputs each
-// evaluation gets a Scope with its own copy of every earlier output, as
-// engine.Runner.scope makes under its lock; without, all share one map (the
-// playbook package's own cost). It returns the number of (host, step) module
-// blocks decoded.
+// the step counts as having changed the host. With copyOutputs the outputs
+// are written copy-on-write (a new top map and a new map of the step per
+// write), as engine.Runner.setOutputs does so that scopes need no copy;
+// without, all share one map mutated in place (the playbook package's own
+// cost). It returns the number of (host, step) module blocks decoded.
 func evalRun(b *testing.B, p *playbook.Playbook, inv *inventory.Inventory, onMarked func(cty.Value), copyOutputs bool) int {
 	outputs := map[string]map[string]cty.Value{}
 	changed := map[string]map[string]bool{}
 	scope := func(h *inventory.Host) playbook.Scope {
-		outs := outputs
-		if copyOutputs {
-			outs = make(map[string]map[string]cty.Value, len(outputs))
-			for step, hosts := range outputs {
-				outs[step] = make(map[string]cty.Value, len(hosts))
-				for host, v := range hosts {
-					outs[step][host] = v
-				}
-			}
-		}
 		ch := changed[h.Name]
-		return playbook.Scope{Outputs: outs, Host: h, Inv: inv, Changed: func(step string) bool { return ch[step] }}
+		return playbook.Scope{Outputs: outputs, Host: h, Inv: inv, Changed: func(step string) bool { return ch[step] }}
 	}
 	decoded := 0
 	for _, st := range p.Steps {
@@ -270,10 +260,24 @@ func evalRun(b *testing.B, p *playbook.Playbook, inv *inventory.Inventory, onMar
 			}
 			decoded++
 			if outs := fakeOutputs(st.Module, h, i); len(outs) > 0 {
-				if outputs[st.Name] == nil {
-					outputs[st.Name] = map[string]cty.Value{}
+				switch {
+				case copyOutputs:
+					next := make(map[string]map[string]cty.Value, len(outputs)+1)
+					for k, v := range outputs {
+						next[k] = v
+					}
+					inner := make(map[string]cty.Value, len(outputs[st.Name])+1)
+					for k, v := range outputs[st.Name] {
+						inner[k] = v
+					}
+					inner[h.Name] = cty.ObjectVal(outs)
+					next[st.Name] = inner
+					outputs = next
+				case outputs[st.Name] == nil:
+					outputs[st.Name] = map[string]cty.Value{h.Name: cty.ObjectVal(outs)}
+				default:
+					outputs[st.Name][h.Name] = cty.ObjectVal(outs)
 				}
-				outputs[st.Name][h.Name] = cty.ObjectVal(outs)
 			}
 			if changed[h.Name] == nil {
 				changed[h.Name] = map[string]bool{}
@@ -286,8 +290,8 @@ func evalRun(b *testing.B, p *playbook.Playbook, inv *inventory.Inventory, onMar
 
 // BenchmarkEvalPerHost evaluates whole playbooks for 10 and 100 hosts (a
 // run's evaluation work, without modules or connections): scope=engine
-// copies the outputs for every evaluation as the engine does,
-// scope=shared does not, which isolates the playbook package's own cost.
+// writes outputs copy-on-write as the engine does, scope=shared mutates one
+// map in place, which isolates the playbook package's own cost.
 func BenchmarkEvalPerHost(b *testing.B) {
 	for _, hosts := range []int{10, 100} {
 		inv := benchInventory(b, hosts)
