@@ -397,3 +397,74 @@ func TestCLIRunLock(t *testing.T) {
 		t.Fatalf("audit line: %q", audit)
 	}
 }
+
+// TestCLITwoRunsAtOnce starts a real run that holds its hosts, then a second
+// one against the same hosts: the second is refused at its first step with
+// the first's holder line (its pid), changes nothing, and the first finishes
+// and leaves no lock. Both as root and through sudo (the deploy user), since
+// the lock rides on each host's first command in either case (the
+// deploy inventory sets become).
+func TestCLITwoRunsAtOnce(t *testing.T) {
+	l := labtest.Require(t)
+	for _, inv := range []struct{ name, file string }{{"root", l.InventoryHCL}, {"sudo", l.InventoryDeploy}} {
+		t.Run(inv.name, func(t *testing.T) {
+			tag := fmt.Sprintf("omsrun-two-%d", time.Now().UnixNano())
+			slow := writePlaybook(t, fmt.Sprintf(`
+step "hold" {
+  shell { cmd = "sleep 4 # %s" }
+}
+`, tag))
+			second := writePlaybook(t, fmt.Sprintf(`
+step "touch" {
+  command { argv = ["touch", "/tmp/%s"] }
+}
+`, tag))
+			first := exec.Command(omsrunBin(t), slow, "-i", inv.file)
+			var out bytes.Buffer
+			first.Stdout, first.Stderr = &out, &out
+			if err := first.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer first.Process.Kill()
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				n := 0
+				for _, h := range l.Hosts {
+					if strings.Contains(l.Exec(t, h.Name, "ps -eo args || true"), tag) {
+						n++
+					}
+				}
+				if n == len(l.Hosts) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the first run never held every host:\n%s", out.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			r := omsrun(t, second, "-i", inv.file)
+			expectCode(t, r, 2)
+			holder := fmt.Sprintf("pid=%d", first.Process.Pid)
+			if !strings.Contains(r.stdout, holder) || !strings.Contains(r.stdout, "omsrun unlock") {
+				t.Fatalf("the second run should name the first (%s) and the way out:\n%s", holder, r.stdout)
+			}
+			for _, h := range l.Hosts {
+				if got := l.Exec(t, h.Name, "ls /tmp/"+tag+" 2>/dev/null || echo absent"); strings.TrimSpace(got) != "absent" {
+					t.Errorf("%s: the refused run changed the host", h.Name)
+				}
+			}
+			if err := first.Wait(); err != nil {
+				t.Fatalf("the first run: %v\n%s", err, out.String())
+			}
+			for _, h := range l.Hosts {
+				if got := l.Exec(t, h.Name, "cat /var/lock/omsrun/lock 2>/dev/null || echo none"); got != "none" {
+					t.Errorf("%s: a lock is left: %s", h.Name, got)
+				}
+				audit := l.Exec(t, h.Name, "tail -n 1 /var/log/omsrun/audit.log")
+				if !strings.Contains(audit, slow) || !strings.Contains(audit, "result=ok") {
+					t.Errorf("%s: audit line %q", h.Name, audit)
+				}
+			}
+		})
+	}
+}
