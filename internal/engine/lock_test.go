@@ -276,3 +276,52 @@ func TestLockMarkerPassesNoiseThrough(t *testing.T) {
 		}
 	}
 }
+
+// TestLockFirstCommandWithStdinOrOtherUser: a first command that streams
+// stdin (it could not be sent again after a refusal) or runs as another
+// user than the lock needs gets a separate acquisition first, then runs
+// unchanged with its input intact.
+func TestLockFirstCommandWithStdinOrOtherUser(t *testing.T) {
+	for name, c := range map[string]transport.Cmd{
+		"stdin":      {Argv: []string{"cat"}, Stdin: strings.NewReader("streamed data")},
+		"other user": {Argv: []string{"cat"}, Stdin: nil, Become: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			local, _ := lockLab(t)
+			me := testHolder("deploy.hcl")
+			l := newLockedHost(local, &inventory.Host{Name: "h1"}, me)
+			if c.Stdin == nil {
+				c.Argv = []string{"cat", lockFile}
+			}
+			res, err := l.Run(context.Background(), c)
+			if err != nil || res.ExitCode != 0 {
+				t.Fatalf("%+v %v", res, err)
+			}
+			want := "streamed data"
+			if c.Stdin == nil {
+				want = me.String() + "\n"
+			}
+			if string(res.Stdout) != want {
+				t.Errorf("stdout %q, want %q", res.Stdout, want)
+			}
+			// The acquisition first, then the command as it was (the release
+			// session, started once the lock is ours, may come in between).
+			cmds := local.Commands()
+			ran := -1
+			for i, rc := range cmds {
+				if len(rc.Argv) > 0 && rc.Argv[0] == "cat" {
+					ran = i
+				}
+			}
+			if len(cmds) < 2 || !strings.Contains(cmds[0].Script, "set -C") || ran < 1 || strings.Contains(cmds[ran].Script, "set -C") {
+				t.Errorf("want a separate acquisition, then the command as it was: %+v", cmds)
+			}
+			if err := l.finish(context.Background(), ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(lockFile); err == nil {
+				t.Error("the lock outlived the run")
+			}
+		})
+	}
+}
