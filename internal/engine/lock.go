@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -248,18 +249,25 @@ func (l *lockedHost) runFirst(ctx context.Context, c transport.Cmd) (transport.R
 		return transport.Result{}, err
 	}
 	// The command never got as far as the lock (the connection, sudo, or ctx
-	// failed): the next command tries again.
-	l.unsettle()
+	// failed): the next command tries again. When sudo refused, nothing ran,
+	// so there is nothing to release either (a second refusal would only add
+	// sudo's delay to the end of the run).
+	l.unsettle(err)
 	if err == nil {
 		err = fmt.Errorf("the run lock on %s: no answer from the host (exit %d): %s", l.inv.Name, res.ExitCode, bytes.TrimSpace(res.Stderr))
 	}
 	return res, err
 }
 
-// unsettle puts a lockTaking back to lockNone.
-func (l *lockedHost) unsettle() {
+// unsettle puts a lockTaking back to lockNone after a command that failed
+// with err before the acquisition answered.
+func (l *lockedHost) unsettle(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var be *transport.BecomeError
+	if errors.As(err, &be) {
+		l.tried = false // sudo refused: nothing ran, nothing to release
+	}
 	if l.state == lockTaking {
 		l.state = lockNone
 		close(l.ready)
@@ -270,7 +278,7 @@ func (l *lockedHost) unsettle() {
 func (l *lockedHost) acquireAlone(ctx context.Context) error {
 	res, err := l.Host.Run(ctx, transport.Cmd{Script: acquireScript(l.line) + "true", Become: l.inv.Become})
 	if err != nil {
-		l.unsettle()
+		l.unsettle(err)
 		return err
 	}
 	out := string(res.Stderr)

@@ -325,3 +325,34 @@ func TestLockFirstCommandWithStdinOrOtherUser(t *testing.T) {
 		})
 	}
 }
+
+// refusingHost is a host whose sudo refuses every command.
+type refusingHost struct {
+	transport.Host
+	runs int
+}
+
+func (h *refusingHost) Run(context.Context, transport.Cmd) (transport.Result, error) {
+	h.runs++
+	return transport.Result{}, &transport.BecomeError{Host: "h1"}
+}
+
+// TestLockSudoRefusedNeedsNoRelease: when sudo refuses the first command,
+// nothing ran on the host, so the end of the run sends no release (which
+// would only be refused again, after sudo's delay).
+func TestLockSudoRefusedNeedsNoRelease(t *testing.T) {
+	lockLab(t)
+	h := &refusingHost{}
+	l := newLockedHost(h, &inventory.Host{Name: "h1", Become: true}, testHolder("deploy.hcl"))
+	_, err := l.Run(context.Background(), transport.Cmd{Argv: []string{"true"}, Become: true})
+	var be *transport.BecomeError
+	if !errors.As(err, &be) {
+		t.Fatalf("got %v, want the sudo refusal", err)
+	}
+	if err := l.finish(context.Background(), "audit"); err != nil {
+		t.Fatal(err)
+	}
+	if h.runs != 1 {
+		t.Errorf("%d commands sent, want only the refused one", h.runs)
+	}
+}
