@@ -18,18 +18,21 @@ import (
 	"github.com/omsrun/omsrun/internal/transport/transporttest"
 )
 
-// lockLab points the lock and audit files into a temporary folder and
-// returns a local host to run the real scripts on.
-func lockLab(t *testing.T) (*transporttest.Local, string) {
+// lockLab returns a local host to run the real scripts on, lock and audit
+// paths in a temporary folder, and that folder.
+func lockLab(t *testing.T) (*transporttest.Local, lockPaths, string) {
 	t.Helper()
 	dir := t.TempDir()
-	saved := []string{lockDir, lockFile, auditDir, auditFile}
-	lockDir = filepath.Join(dir, "lock", "omsrun")
-	lockFile = filepath.Join(lockDir, "lock")
-	auditDir = filepath.Join(dir, "log", "omsrun")
-	auditFile = filepath.Join(auditDir, "audit.log")
-	t.Cleanup(func() { lockDir, lockFile, auditDir, auditFile = saved[0], saved[1], saved[2], saved[3] })
-	return transporttest.NewLocal(t), dir
+	p := lockPaths{Dir: filepath.Join(dir, "lock", "omsrun"), AuditDir: filepath.Join(dir, "log", "omsrun")}
+	p.File, p.AuditFile = filepath.Join(p.Dir, "lock"), filepath.Join(p.AuditDir, "audit.log")
+	return transporttest.NewLocal(t), p, dir
+}
+
+// testLocked is newLockedHost with the test's paths.
+func testLocked(c transport.Host, h *inventory.Host, me LockHolder, p lockPaths) *lockedHost {
+	l := newLockedHost(c, h, me)
+	l.paths = p
+	return l
 }
 
 func testHolder(playbook string) LockHolder {
@@ -48,14 +51,14 @@ func readFile(t *testing.T, path string) string {
 }
 
 func TestLockRidesOnFirstCommand(t *testing.T) {
-	local, dir := lockLab(t)
+	local, paths, _ := lockLab(t)
 	me := testHolder("deploy.hcl")
-	l := newLockedHost(local, &inventory.Host{Name: "h1"}, me)
+	l := testLocked(local, &inventory.Host{Name: "h1"}, me, paths)
 	ctx := context.Background()
 
 	// Argv form, stderr captured: the command runs after the lock is taken and
 	// the acquisition's line is not in what the caller sees.
-	res, err := l.Run(ctx, transport.Cmd{Argv: []string{"sh", "-c", "echo out; echo err >&2; cat " + lockFile}})
+	res, err := l.Run(ctx, transport.Cmd{Argv: []string{"sh", "-c", "echo out; echo err >&2; cat " + paths.File}})
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("first command: %+v %v", res, err)
 	}
@@ -65,7 +68,7 @@ func TestLockRidesOnFirstCommand(t *testing.T) {
 	if got := string(res.Stdout); got != "out\n"+me.String()+"\n" {
 		t.Errorf("stdout %q: the command should see our lock line", got)
 	}
-	if got := readFile(t, lockFile); got != me.String()+"\n" {
+	if got := readFile(t, paths.File); got != me.String()+"\n" {
 		t.Errorf("lock file %q", got)
 	}
 	// Later commands run as they are: one acquisition per host and run.
@@ -90,25 +93,24 @@ func TestLockRidesOnFirstCommand(t *testing.T) {
 	if err := l.finish(ctx, "2026-11-24T01:00:00Z me playbook=deploy.hcl result=ok"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(lockFile); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(paths.File); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the lock outlived the run: %v", err)
 	}
-	if got := readFile(t, auditFile); got != "2026-11-24T01:00:00Z me playbook=deploy.hcl result=ok\n" {
+	if got := readFile(t, paths.AuditFile); got != "2026-11-24T01:00:00Z me playbook=deploy.hcl result=ok\n" {
 		t.Errorf("audit log %q", got)
 	}
-	_ = dir
 }
 
 func TestLockHeldByAnotherRunRefusesHost(t *testing.T) {
-	local, dir := lockLab(t)
-	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+	local, paths, dir := lockLab(t)
+	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	other := "holder=alice@laptop pid=4242 start=2026-01-01T00:00:00Z playbook=deploy.hcl"
-	if err := os.WriteFile(lockFile, []byte(other+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(paths.File, []byte(other+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l := newLockedHost(local, &inventory.Host{Name: "h1"}, testHolder("mine.hcl"))
+	l := testLocked(local, &inventory.Host{Name: "h1"}, testHolder("mine.hcl"), paths)
 	marker := filepath.Join(dir, "ran")
 	for _, c := range []transport.Cmd{
 		{Argv: []string{"touch", marker}},
@@ -130,22 +132,22 @@ func TestLockHeldByAnotherRunRefusesHost(t *testing.T) {
 	if l.refused() == nil {
 		t.Error("refused() is nil")
 	}
-	if got := readFile(t, lockFile); got != other+"\n" {
+	if got := readFile(t, paths.File); got != other+"\n" {
 		t.Errorf("the other run's lock was changed: %q", got)
 	}
 	if err := l.finish(context.Background(), "audit"); err != nil {
 		t.Fatal(err)
 	}
-	if got := readFile(t, lockFile); got != other+"\n" {
+	if got := readFile(t, paths.File); got != other+"\n" {
 		t.Errorf("finish removed another run's lock: %q", got)
 	}
-	if _, err := os.Stat(auditFile); err == nil {
+	if _, err := os.Stat(paths.AuditFile); err == nil {
 		t.Error("a refused host got an audit line")
 	}
 }
 
 func TestLockStaleHolderOnThisMachineIsTakenOver(t *testing.T) {
-	local, dir := lockLab(t)
+	local, paths, dir := lockLab(t)
 	// A pid that surely no longer runs: a child that has exited and been reaped.
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
@@ -153,14 +155,14 @@ func TestLockStaleHolderOnThisMachineIsTakenOver(t *testing.T) {
 	}
 	host, _ := os.Hostname()
 	stale := "holder=bob@" + host + " pid=" + strconv.Itoa(cmd.Process.Pid) + " start=2026-01-01T00:00:00Z playbook=old.hcl"
-	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(lockFile, []byte(stale+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(paths.File, []byte(stale+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	me := testHolder("mine.hcl")
-	l := newLockedHost(local, &inventory.Host{Name: "h1"}, me)
+	l := testLocked(local, &inventory.Host{Name: "h1"}, me, paths)
 	marker := filepath.Join(dir, "ran")
 	res, err := l.Run(context.Background(), transport.Cmd{Argv: []string{"touch", marker}})
 	if err != nil || res.ExitCode != 0 {
@@ -169,13 +171,13 @@ func TestLockStaleHolderOnThisMachineIsTakenOver(t *testing.T) {
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatal("the command did not run after the takeover")
 	}
-	if got := readFile(t, lockFile); got != me.String()+"\n" {
+	if got := readFile(t, paths.File); got != me.String()+"\n" {
 		t.Errorf("lock file %q after the takeover", got)
 	}
 	if err := l.finish(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(lockFile); err == nil {
+	if _, err := os.Stat(paths.File); err == nil {
 		t.Error("the lock outlived the run")
 	}
 }
@@ -184,16 +186,16 @@ func TestLockStaleHolderOnThisMachineIsTakenOver(t *testing.T) {
 // a fresh host: exactly one carries the acquisition and the others start
 // only once it is known.
 func TestLockConcurrentCommandsWaitForTheFirst(t *testing.T) {
-	local, _ := lockLab(t)
+	local, paths, _ := lockLab(t)
 	me := testHolder("deploy.hcl")
-	l := newLockedHost(local, &inventory.Host{Name: "h1"}, me)
+	l := testLocked(local, &inventory.Host{Name: "h1"}, me, paths)
 	var wg sync.WaitGroup
 	outs := make([]string, 5)
 	for i := range outs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := l.Run(context.Background(), transport.Cmd{Script: "cat " + lockFile})
+			res, err := l.Run(context.Background(), transport.Cmd{Script: "cat " + paths.File})
 			if err != nil {
 				t.Error(err)
 			}
@@ -214,19 +216,19 @@ func TestLockConcurrentCommandsWaitForTheFirst(t *testing.T) {
 // TestLockReleaseKeepsSomeoneElsesLock: if the lock was replaced (an
 // `omsrun unlock` and another run) while we ran, our release leaves it.
 func TestLockReleaseKeepsSomeoneElsesLock(t *testing.T) {
-	local, _ := lockLab(t)
-	l := newLockedHost(local, &inventory.Host{Name: "h1"}, testHolder("deploy.hcl"))
+	local, paths, _ := lockLab(t)
+	l := testLocked(local, &inventory.Host{Name: "h1"}, testHolder("deploy.hcl"), paths)
 	if _, err := l.Run(context.Background(), transport.Cmd{Argv: []string{"true"}}); err != nil {
 		t.Fatal(err)
 	}
 	other := "holder=carol@elsewhere pid=1 start=2026-01-01T00:00:00Z playbook=x.hcl\n"
-	if err := os.WriteFile(lockFile, []byte(other), 0o644); err != nil {
+	if err := os.WriteFile(paths.File, []byte(other), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.finish(context.Background(), "line"); err != nil {
 		t.Fatal(err)
 	}
-	if got := readFile(t, lockFile); got != other {
+	if got := readFile(t, paths.File); got != other {
 		t.Errorf("lock file %q", got)
 	}
 }
@@ -236,16 +238,16 @@ func TestLockReleaseKeepsSomeoneElsesLock(t *testing.T) {
 func TestLockCannotCreate(t *testing.T) {
 	if os.Geteuid() == 0 {
 		// root writes anywhere: make the lock folder a file instead.
-		local, _ := lockLab(t)
-		if err := os.MkdirAll(filepath.Dir(lockDir), 0o755); err != nil {
+		local, paths, _ := lockLab(t)
+		if err := os.MkdirAll(filepath.Dir(paths.Dir), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(lockDir, nil, 0o644); err != nil {
+		if err := os.WriteFile(paths.Dir, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		l := newLockedHost(local, &inventory.Host{Name: "h1"}, testHolder("deploy.hcl"))
+		l := testLocked(local, &inventory.Host{Name: "h1"}, testHolder("deploy.hcl"), paths)
 		_, err := l.Run(context.Background(), transport.Cmd{Argv: []string{"true"}})
-		if err == nil || !strings.Contains(err.Error(), "cannot create "+lockFile) {
+		if err == nil || !strings.Contains(err.Error(), "cannot create "+paths.File) {
 			t.Fatalf("got %v", err)
 		}
 		if l.refused() == nil {
@@ -287,11 +289,11 @@ func TestLockFirstCommandWithStdinOrOtherUser(t *testing.T) {
 		"other user": {Argv: []string{"cat"}, Stdin: nil, Become: true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			local, _ := lockLab(t)
+			local, paths, _ := lockLab(t)
 			me := testHolder("deploy.hcl")
-			l := newLockedHost(local, &inventory.Host{Name: "h1"}, me)
+			l := testLocked(local, &inventory.Host{Name: "h1"}, me, paths)
 			if c.Stdin == nil {
-				c.Argv = []string{"cat", lockFile}
+				c.Argv = []string{"cat", paths.File}
 			}
 			res, err := l.Run(context.Background(), c)
 			if err != nil || res.ExitCode != 0 {
@@ -319,7 +321,7 @@ func TestLockFirstCommandWithStdinOrOtherUser(t *testing.T) {
 			if err := l.finish(context.Background(), ""); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := os.Stat(lockFile); err == nil {
+			if _, err := os.Stat(paths.File); err == nil {
 				t.Error("the lock outlived the run")
 			}
 		})
@@ -341,9 +343,9 @@ func (h *refusingHost) Run(context.Context, transport.Cmd) (transport.Result, er
 // nothing ran on the host, so the end of the run sends no release (which
 // would only be refused again, after sudo's delay).
 func TestLockSudoRefusedNeedsNoRelease(t *testing.T) {
-	lockLab(t)
+	_, paths, _ := lockLab(t)
 	h := &refusingHost{}
-	l := newLockedHost(h, &inventory.Host{Name: "h1", Become: true}, testHolder("deploy.hcl"))
+	l := testLocked(h, &inventory.Host{Name: "h1", Become: true}, testHolder("deploy.hcl"), paths)
 	_, err := l.Run(context.Background(), transport.Cmd{Argv: []string{"true"}, Become: true})
 	var be *transport.BecomeError
 	if !errors.As(err, &be) {
