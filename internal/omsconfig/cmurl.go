@@ -31,36 +31,12 @@ func NormalizeCMURL(s string) (string, error) {
 			s = net.JoinHostPort(strings.Trim(f[0], "[]"), f[1])
 		}
 	}
-	if strings.ContainsAny(s, " \t\r\n") {
-		return "", fmt.Errorf("cm_url %q contains spaces", s)
-	}
-	scheme := "http"
-	rest := s
-	if i := strings.Index(s, "://"); i >= 0 {
-		scheme = strings.ToLower(s[:i])
-		rest = s[i+3:]
-		if scheme != "http" && scheme != "https" {
-			return "", fmt.Errorf("cm_url %q: scheme must be http or https", s)
-		}
-	}
-	u, err := url.Parse(scheme + "://" + rest)
+	hu, err := parseHostURL("cm_url", s, "a scheme, host and port (no path)")
 	if err != nil {
-		return "", fmt.Errorf("cm_url %q is not a URL: %w", s, unwrapURLError(err))
+		return "", err
 	}
-	if u.User != nil {
-		return "", fmt.Errorf("cm_url %q must not contain a user name or password", s)
-	}
-	if p := strings.TrimRight(u.Path, "/"); p != "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("cm_url %q must be only a scheme, host and port (no path)", s)
-	}
-	host := u.Hostname()
-	if host == "" {
-		return "", fmt.Errorf("cm_url %q has no host", s)
-	}
-	if err := checkHost(host); err != nil {
-		return "", fmt.Errorf("cm_url %q: %w", s, err)
-	}
-	if port := u.Port(); port != "" {
+	scheme, host, rest := hu.scheme, hu.host, hu.rest
+	if port := hu.port; port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil {
 			return "", fmt.Errorf("cm_url %q: port %q is not a number", s, port)
@@ -85,6 +61,47 @@ func CMURLHost(s string) (string, error) {
 		return "", err
 	}
 	return u.Hostname(), nil
+}
+
+// hostURL is a value of the form [scheme://]host[:port][/] taken apart, as
+// cm_url and sls_endpoint accept it; each applies its own rule to the port.
+type hostURL struct {
+	scheme, host, port string
+	rest               string // the value without its scheme
+}
+
+// parseHostURL takes s, the value of key, apart: http or https (http when
+// none is given), no user, no path, a valid IP address or host name. only
+// says what the value may hold, for the error about a path.
+func parseHostURL(key, s, only string) (hostURL, error) {
+	if strings.ContainsAny(s, " \t\r\n") {
+		return hostURL{}, fmt.Errorf("%s %q contains spaces", key, s)
+	}
+	hu := hostURL{scheme: "http", rest: s}
+	if i := strings.Index(s, "://"); i >= 0 {
+		hu.scheme, hu.rest = strings.ToLower(s[:i]), s[i+3:]
+		if hu.scheme != "http" && hu.scheme != "https" {
+			return hostURL{}, fmt.Errorf("%s %q: scheme must be http or https", key, s)
+		}
+	}
+	u, err := url.Parse(hu.scheme + "://" + hu.rest)
+	if err != nil {
+		return hostURL{}, fmt.Errorf("%s %q is not a host name or URL: %w", key, s, unwrapURLError(err))
+	}
+	if u.User != nil {
+		return hostURL{}, fmt.Errorf("%s %q must not contain a user name or password", key, s)
+	}
+	if p := strings.TrimRight(u.Path, "/"); p != "" || u.RawQuery != "" || u.Fragment != "" {
+		return hostURL{}, fmt.Errorf("%s %q must be only %s", key, s, only)
+	}
+	if hu.host = u.Hostname(); hu.host == "" {
+		return hostURL{}, fmt.Errorf("%s %q has no host name", key, s)
+	}
+	if err := checkHost(hu.host); err != nil {
+		return hostURL{}, fmt.Errorf("%s %q: %w", key, s, err)
+	}
+	hu.port = u.Port()
+	return hu, nil
 }
 
 func unwrapURLError(err error) error {

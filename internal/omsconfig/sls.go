@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -23,38 +22,20 @@ func NormalizeSLSEndpoint(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("sls_endpoint is empty")
 	}
-	if strings.ContainsAny(s, " \t\r\n") {
-		return "", fmt.Errorf("sls_endpoint %q contains spaces", s)
-	}
-	scheme, rest := "http", s
-	if i := strings.Index(s, "://"); i >= 0 {
-		scheme, rest = strings.ToLower(s[:i]), s[i+3:]
-		if scheme != "http" && scheme != "https" {
-			return "", fmt.Errorf("sls_endpoint %q: scheme must be http or https", s)
-		}
-	}
-	u, err := url.Parse(scheme + "://" + rest)
+	hu, err := parseHostURL("sls_endpoint", s, "a host name (and port), without a path")
 	if err != nil {
-		return "", fmt.Errorf("sls_endpoint %q is not a host name or URL: %w", s, unwrapURLError(err))
+		return "", err
 	}
-	if u.User != nil {
-		return "", fmt.Errorf("sls_endpoint %q must not contain a user name or password", s)
-	}
-	if p := strings.TrimRight(u.Path, "/"); p != "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("sls_endpoint %q must be only a host name (and port), without a path", s)
-	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	scheme, rest := hu.scheme, hu.rest
+	host := strings.ToLower(strings.TrimSuffix(hu.host, "."))
 	if host == "" {
 		return "", fmt.Errorf("sls_endpoint %q has no host name", s)
-	}
-	if err := checkHost(host); err != nil {
-		return "", fmt.Errorf("sls_endpoint %q: %w", s, err)
 	}
 	out := host
 	if strings.Contains(host, ":") {
 		out = "[" + host + "]"
 	}
-	if port := u.Port(); port != "" {
+	if port := hu.port; port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 {
 			return "", fmt.Errorf("sls_endpoint %q: %q is not a TCP port", s, port)
