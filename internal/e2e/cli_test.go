@@ -281,22 +281,9 @@ step "never" {
 		t.Fatal(err)
 	}
 	// Wait until the sleep runs on every host, then interrupt.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		n := 0
-		for _, h := range l.Hosts {
-			if strings.Contains(l.Exec(t, h.Name, "ps -eo args || true"), tag) {
-				n++
-			}
-		}
-		if n == len(l.Hosts) {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the command never started everywhere:\n%s", out.String())
-		}
-		time.Sleep(200 * time.Millisecond)
+	if !runsOnEveryHost(t, l, tag) {
+		cmd.Process.Kill()
+		t.Fatalf("the command never started everywhere:\n%s", out.String())
 	}
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
@@ -426,21 +413,8 @@ step "touch" {
 				t.Fatal(err)
 			}
 			defer first.Process.Kill()
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				n := 0
-				for _, h := range l.Hosts {
-					if strings.Contains(l.Exec(t, h.Name, "ps -eo args || true"), tag) {
-						n++
-					}
-				}
-				if n == len(l.Hosts) {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the first run never held every host:\n%s", out.String())
-				}
-				time.Sleep(100 * time.Millisecond)
+			if !runsOnEveryHost(t, l, tag) {
+				t.Fatalf("the first run never held every host:\n%s", out.String())
 			}
 			r := omsrun(t, second, "-i", inv.file)
 			expectCode(t, r, 2)
@@ -466,5 +440,27 @@ step "touch" {
 				}
 			}
 		})
+	}
+}
+
+// runsOnEveryHost waits up to 20 s for a process whose arguments hold tag
+// on every lab host, and says whether that happened.
+func runsOnEveryHost(t *testing.T, l *labtest.Lab, tag string) bool {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n := 0
+		for _, h := range l.Hosts {
+			if strings.Contains(l.Exec(t, h.Name, "ps -eo args || true"), tag) {
+				n++
+			}
+		}
+		if n == len(l.Hosts) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -98,15 +98,23 @@ func (l *lockedHost) settle(st lockState, err error) {
 }
 
 // runFirst runs c with the acquisition in front of it. A command that must
-// not be retried after a refusal (it streams stdin) or that runs as another
-// user than the lock needs gets a separate acquisition first.
+// not be sent twice (it streams stdin, and a stale lock's takeover runs the
+// command again) or that runs as another user than the lock needs gets the
+// acquisition in front of a `true` of its own first.
 func (l *lockedHost) runFirst(ctx context.Context, c transport.Cmd) (transport.Result, error) {
 	if c.Stdin != nil || c.Become != l.inv.Become {
-		if err := l.acquireAlone(ctx); err != nil {
+		if _, err := l.acquireWith(ctx, transport.Cmd{Argv: []string{"true"}, Become: l.inv.Become}); err != nil {
 			return transport.Result{}, err
 		}
 		return l.Host.Run(ctx, c)
 	}
+	return l.acquireWith(ctx, c)
+}
+
+// acquireWith runs c with the acquisition in front of it and settles the
+// lock from the answer; after taking over a stale lock it runs c again, as
+// the first attempt stopped before c.
+func (l *lockedHost) acquireWith(ctx context.Context, c transport.Cmd) (transport.Result, error) {
 	fc := c
 	if c.Script != "" {
 		fc.Script = acquireScript(l.paths, l.line) + c.Script
@@ -162,30 +170,6 @@ func (l *lockedHost) unsettle(err error) {
 		l.state = lockNone
 		close(l.ready)
 	}
-}
-
-// acquireAlone takes the lock in a session of its own.
-func (l *lockedHost) acquireAlone(ctx context.Context) error {
-	res, err := l.Host.Run(ctx, transport.Cmd{Script: acquireScript(l.paths, l.line) + "true", Become: l.inv.Become})
-	if err != nil {
-		l.unsettle(err)
-		return err
-	}
-	out := string(res.Stderr)
-	switch {
-	case strings.Contains(out, lockOK):
-		l.settle(lockHeld, nil)
-		return nil
-	case strings.Contains(out, lockHeldPfx):
-		held := strings.TrimSpace(out[strings.Index(out, lockHeldPfx)+len(lockHeldPfx):])
-		if i := strings.IndexByte(held, '\n'); i >= 0 {
-			held = held[:i]
-		}
-		return l.takeOver(ctx, held)
-	}
-	err = fmt.Errorf("the run lock %s: %s", l.paths.File, strings.TrimSpace(out))
-	l.settle(lockFailed, err)
-	return err
 }
 
 // takeOver replaces a lock whose holder died on this machine; any other

@@ -49,12 +49,6 @@ func (h *sshHost) cancelTagged(tag string, ended <-chan struct{}) {
 		return
 	default:
 	}
-	ctx, stop := context.WithTimeout(context.Background(), killGrace+10*time.Second)
-	defer stop()
-	if err := h.acquire(ctx, h.kills); err != nil {
-		return
-	}
-	defer func() { <-h.kills }()
 	steps := int(killGrace / (100 * time.Millisecond))
 	// grep -z reads environ's NUL-separated entries; the groups are read from
 	// /proc/PID/stat (field 5) so children that started their own group are
@@ -70,37 +64,16 @@ while [ $i -le %[3]d ]; do
   fi
   i=$((i+1)); sleep 0.1
 done`, Quote(tagEnv+"="+tag), steps, steps+10)
-	sess, err := h.newSession(ctx)
-	if err != nil {
-		h.cfg.logf("%s: killing cancelled command: %v", h.name, err)
-		return
-	}
-	defer sess.Close()
-	var out bytes.Buffer
-	sess.Stdout, sess.Stderr = &out, &out
-	if err := sess.Start("sh -c " + Quote(script)); err != nil {
-		h.cfg.logf("%s: killing cancelled command: %v", h.name, err)
-		return
-	}
-	done := make(chan error, 1)
-	go func() { done <- sess.Wait() }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	if err != nil {
-		h.cfg.logf("%s: killing cancelled command: %v: %s", h.name, err, bytes.TrimSpace(out.Bytes()))
+	ctx, stop := context.WithTimeout(context.Background(), killGrace+10*time.Second)
+	defer stop()
+	if err := h.runKill(ctx, becomeNone, script); err != nil {
+		h.cfg.logf("%s: killing cancelled command %s: %v", h.name, tag, err)
 		return
 	}
 	h.cfg.logf("%s: killed cancelled command %s", h.name, tag)
 }
 
 func (h *sshHost) killGroup(ctx context.Context, mode becomeMode, pgid int) error {
-	if err := h.acquire(ctx, h.kills); err != nil {
-		return err
-	}
-	defer func() { <-h.kills }()
 	steps := int(killGrace / (100 * time.Millisecond))
 	// dash wants "kill -s SIG -- -PGID", busybox rejects the "--": try both.
 	script := fmt.Sprintf(`k() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "-$2" 2>/dev/null; }
@@ -109,6 +82,20 @@ i=0
 while k 0 %[1]d; do
   i=$((i+1)); if [ $i -ge %[2]d ]; then k KILL %[1]d; exit 0; fi; sleep 0.1
 done`, pgid, steps)
+	if err := h.runKill(ctx, mode, script); err != nil {
+		return err
+	}
+	h.cfg.logf("%s: killed process group %d", h.name, pgid)
+	return nil
+}
+
+// runKill runs a kill script in a session of its own, on one of the slots
+// kept for it beyond MaxSessions, with sudo's password on stdin when needed.
+func (h *sshHost) runKill(ctx context.Context, mode becomeMode, script string) error {
+	if err := h.acquire(ctx, h.kills); err != nil {
+		return err
+	}
+	defer func() { <-h.kills }()
 	sess, err := h.newSession(ctx)
 	if err != nil {
 		return err
@@ -136,7 +123,6 @@ done`, pgid, steps)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	h.cfg.logf("%s: killed process group %d", h.name, pgid)
 	if err != nil {
 		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(append(out.Bytes(), errOut.Bytes()...)))
 	}
