@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/omsconfig"
+	"github.com/omsrun/omsrun/internal/secret"
 )
 
 // Environment variables that hold the passwords when the user keeps them
@@ -76,11 +77,7 @@ func Vars(a *Answers) []byte {
 	b.SetAttributeValue(omsconfig.KeyMetaHost, cty.StringVal(a.MetaHost))
 	b.SetAttributeValue(omsconfig.KeyMetaPort, cty.NumberIntVal(int64(a.MetaPort)))
 	b.SetAttributeValue(omsconfig.KeyMetaUser, cty.StringVal(a.MetaUser))
-	if a.Secrets == SecretsFile {
-		b.SetAttributeValue(omsconfig.KeyMetaPassword, cty.StringVal(a.MetaPassword.Reveal()))
-	} else {
-		b.AppendUnstructuredTokens(comment(omsconfig.KeyMetaPassword + " comes from $" + EnvMetaPassword + " (-e " + omsconfig.KeyMetaPassword + "=@env:" + EnvMetaPassword + ")"))
-	}
+	secretAttr(b, a, omsconfig.KeyMetaPassword, a.MetaPassword, EnvMetaPassword, " (-e "+omsconfig.KeyMetaPassword+"=@env:"+EnvMetaPassword+")")
 	b.SetAttributeValue("db_prefix", cty.StringVal(a.DBPrefix))
 	if a.AllowExisting {
 		b.AppendUnstructuredTokens(comment("The databases existed when init ran, and you chose to continue with them."))
@@ -103,11 +100,7 @@ func Vars(a *Answers) []byte {
 		b.SetAttributeValue(omsconfig.KeyTSDBService, cty.StringVal(a.TSDBService))
 		b.SetAttributeValue(omsconfig.KeyTSDBURL, cty.StringVal(a.TSDBURL))
 		b.SetAttributeValue(omsconfig.KeyTSDBUsername, cty.StringVal(a.TSDBUser))
-		if a.Secrets == SecretsFile {
-			b.SetAttributeValue(omsconfig.KeyTSDBPassword, cty.StringVal(a.TSDBPassword.Reveal()))
-		} else {
-			b.AppendUnstructuredTokens(comment(omsconfig.KeyTSDBPassword + " comes from $" + EnvTSDBPassword))
-		}
+		secretAttr(b, a, omsconfig.KeyTSDBPassword, a.TSDBPassword, EnvTSDBPassword, "")
 	}
 	b.AppendNewline()
 	b.AppendUnstructuredTokens(comment("Audit logs to SLS (omsrun's sls_* keys in config.yaml; the OMS guide's template has none)"))
@@ -117,11 +110,7 @@ func Vars(a *Answers) []byte {
 		b.SetAttributeValue(omsconfig.KeySLSProject, cty.StringVal(a.SLSProject))
 		b.SetAttributeValue(omsconfig.KeySLSLogstore, cty.StringVal(a.SLSLogstore))
 		b.SetAttributeValue(omsconfig.KeySLSAccessKeyID, cty.StringVal(a.SLSAccessKeyID))
-		if a.Secrets == SecretsFile {
-			b.SetAttributeValue(omsconfig.KeySLSAccessKeySecret, cty.StringVal(a.SLSAccessKeySecret.Reveal()))
-		} else {
-			b.AppendUnstructuredTokens(comment(omsconfig.KeySLSAccessKeySecret + " comes from $" + EnvSLSSecret))
-		}
+		secretAttr(b, a, omsconfig.KeySLSAccessKeySecret, a.SLSAccessKeySecret, EnvSLSSecret, "")
 	}
 	b.AppendNewline()
 	b.AppendUnstructuredTokens(comment("Image and nodes"))
@@ -234,4 +223,15 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// secretAttr writes a secret into the vars file when the user keeps secrets
+// in files (mode 0600), or a comment naming the environment variable it
+// comes from (with more after it) when they do not.
+func secretAttr(b *hclwrite.Body, a *Answers, key string, v secret.String, env, more string) {
+	if a.Secrets == SecretsFile {
+		b.SetAttributeValue(key, cty.StringVal(v.Reveal()))
+		return
+	}
+	b.AppendUnstructuredTokens(comment(key + " comes from $" + env + more))
 }
