@@ -25,41 +25,7 @@ func (p *Pool) jumpHost(ctx context.Context, spec string) (*sshHost, error) {
 }
 
 func (p *Pool) jumpHop(ctx context.Context, key, hop string, via *sshHost) (*sshHost, error) {
-	for {
-		p.mu.Lock()
-		e, ok := p.jumps[key]
-		if !ok {
-			e = &poolEntry{ready: make(chan struct{})}
-			p.jumps[key] = e
-			p.dials++
-			p.mu.Unlock()
-			e.host, e.err = p.dialHop(ctx, hop, via)
-			close(e.ready)
-			if e.err != nil {
-				p.mu.Lock()
-				delete(p.jumps, key)
-				p.mu.Unlock()
-			}
-			return e.host, e.err
-		}
-		p.mu.Unlock()
-		select {
-		case <-e.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if e.err != nil {
-			return nil, e.err
-		}
-		if e.host.alive() {
-			return e.host, nil
-		}
-		p.mu.Lock()
-		if p.jumps[key] == e {
-			delete(p.jumps, key)
-		}
-		p.mu.Unlock()
-	}
+	return p.shared(ctx, true, key, hop, func() (*sshHost, error) { return p.dialHop(ctx, hop, via) })
 }
 
 func (p *Pool) dialHop(ctx context.Context, hop string, via *sshHost) (*sshHost, error) {

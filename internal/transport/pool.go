@@ -40,23 +40,35 @@ func NewPool(cfg Config) *Pool {
 // the same host at the same time wait for one dial; a connection that has died
 // is dialled again on the next Get.
 func (p *Pool) Get(ctx context.Context, h *inventory.Host) (Host, error) {
+	c, err := p.shared(ctx, false, h.Name, h.Name, func() (*sshHost, error) { return p.dial(ctx, h) })
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// shared returns the live connection under key (among the jump hosts when
+// jump is set), dialling it once however many callers ask at the same time.
+// A failed dial is not kept (the next call tries again); a connection that
+// has died is dialled again.
+func (p *Pool) shared(ctx context.Context, jump bool, key, name string, dial func() (*sshHost, error)) (*sshHost, error) {
 	for {
 		p.mu.Lock()
+		entries := p.entries(jump)
 		if p.done {
 			p.mu.Unlock()
-			return nil, &UnreachableError{Host: h.Name, Err: errors.New("connection pool closed")}
+			return nil, &UnreachableError{Host: name, Err: errors.New("connection pool closed")}
 		}
-		e, ok := p.conns[h.Name]
+		e, ok := entries[key]
 		if !ok {
 			e = &poolEntry{ready: make(chan struct{})}
-			p.conns[h.Name] = e
+			entries[key] = e
 			p.dials++
 			p.mu.Unlock()
-			e.host, e.err = p.dial(ctx, h)
+			e.host, e.err = dial()
 			close(e.ready)
 			if e.err != nil {
-				// A failed dial is not cached: the next Get tries again.
-				p.forget(h.Name, e)
+				p.forget(jump, key, e)
 				return nil, e.err
 			}
 			return e.host, nil
@@ -77,14 +89,22 @@ func (p *Pool) Get(ctx context.Context, h *inventory.Host) (Host, error) {
 		if e.host.alive() {
 			return e.host, nil
 		}
-		p.forget(h.Name, e)
+		p.forget(jump, key, e)
 	}
 }
 
-func (p *Pool) forget(name string, e *poolEntry) {
+// entries is the map of targets or of jump hosts; called with p.mu held.
+func (p *Pool) entries(jump bool) map[string]*poolEntry {
+	if jump {
+		return p.jumps
+	}
+	return p.conns
+}
+
+func (p *Pool) forget(jump bool, key string, e *poolEntry) {
 	p.mu.Lock()
-	if p.conns[name] == e {
-		delete(p.conns, name)
+	if m := p.entries(jump); m[key] == e {
+		delete(m, key)
 	}
 	p.mu.Unlock()
 }
