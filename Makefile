@@ -38,9 +38,10 @@ lab-fault: ## inject a fault: make lab-fault FAULT=sshd-stop HOST=oms1 (list: go
 lab-check-clean: ## fail if anything of the lab is left on the machine (CI runs it after lab-down)
 	$(LAB) check-clean
 
-e2e: build ## end-to-end tests on the lab (brings it up when needed)
+E2E_RUN ?= .
+e2e: build ## end-to-end tests on the lab (brings it up when needed; E2E_RUN=regexp picks tests)
 	$(LAB) ensure
-	OMSRUN_E2E=1 OMSRUN_BIN=$(CURDIR)/bin/omsrun $(GO) test -p 1 -count=1 -timeout 30m ./internal/e2e/...
+	OMSRUN_E2E=1 OMSRUN_BIN=$(CURDIR)/bin/omsrun $(GO) test -p 1 -count=1 -timeout 30m -run '$(E2E_RUN)' ./internal/e2e/...
 
 test: deps unit e2e ## everything CI runs
 
@@ -59,7 +60,7 @@ bench: build ## measure omsrun on the lab against the SSH floor and ssh docker l
 GOBENCH ?= .
 GOBENCH_FLAGS ?=
 bench-go: ## Go benchmarks of the in-process hot paths: playbook load and per-host evaluation, inventory load, output rendering (no lab; GOBENCH=regexp, GOBENCH_FLAGS=-count=5; docs/PERFORMANCE.md)
-	$(GO) test -run '^$$' -bench '$(GOBENCH)' -benchmem $(GOBENCH_FLAGS) ./internal/playbook/ ./internal/inventory/ ./internal/output/
+	$(GO) test -run '^$$' -bench '$(GOBENCH)' -benchmem $(GOBENCH_FLAGS) ./internal/playbook/ ./inventory/ ./internal/output/
 
 FUZZTIME ?= 20s
 fuzz: ## run every fuzz target (any package's func FuzzX) for FUZZTIME each
@@ -70,7 +71,7 @@ fuzz: ## run every fuzz target (any package's func FuzzX) for FUZZTIME each
 	done
 
 golden: ## rewrite the parser golden files (review the diff before committing)
-	$(GO) test ./internal/playbook/ ./internal/inventory/ -update
+	$(GO) test ./internal/playbook/ ./inventory/ -update
 
 demo: deps build ## the main job: deploy a 3-node stand-in OMS cluster on the lab
 	$(LAB) ensure

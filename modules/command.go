@@ -18,8 +18,6 @@ type Command struct{}
 var _ Module = (*Command)(nil)
 var _ Validator = (*Command)(nil)
 
-func init() { register("command", func() Module { return &Command{} }) }
-
 // CommandArgs are the arguments of the command module.
 type CommandArgs struct {
 	Argv    []string `hcl:"argv"`
@@ -99,7 +97,7 @@ func guardPlan(ctx context.Context, env *Env, creates, removes, what string) (*P
 			s.WriteString("if [ ! -e " + transport.Quote(removes) + " ]; then echo removes; fi; ")
 		}
 		s.WriteString("true")
-		res, err := runCmd(ctx, env, transport.Cmd{Script: s.String()})
+		res, err := env.Run(ctx, transport.Cmd{Script: s.String()})
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +118,7 @@ func runCommand(ctx context.Context, env *Env, c transport.Cmd, stdin string) (*
 	if stdin != "" {
 		c.Stdin = strings.NewReader(stdin)
 	}
-	res, err := runCmd(ctx, env, c)
+	res, err := env.Run(ctx, c)
 	if err != nil {
 		return nil, err
 	}

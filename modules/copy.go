@@ -22,8 +22,6 @@ type Copy struct{}
 var _ Module = (*Copy)(nil)
 var _ Validator = (*Copy)(nil)
 
-func init() { register("copy", func() Module { return &Copy{} }) }
-
 // CopyArgs are the arguments of copy.
 type CopyArgs struct {
 	Content *string `hcl:"content,optional"`

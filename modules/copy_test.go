@@ -1,4 +1,4 @@
-package modules
+package modules_test
 
 import (
 	"context"
@@ -8,24 +8,26 @@ import (
 	"testing"
 
 	"github.com/omsrun/omsrun/internal/transport/transporttest"
+	"github.com/omsrun/omsrun/modules"
+	"github.com/omsrun/omsrun/modules/modtest"
 )
 
 func TestCopyValidate(t *testing.T) {
 	tests := []struct {
 		name string
-		args CopyArgs
+		args modules.CopyArgs
 		want []string
 	}{
-		{name: "ok content", args: CopyArgs{Content: cfgPtr("x"), Dest: "/etc/x"}},
-		{name: "neither", args: CopyArgs{Dest: "/etc/x"}, want: []string{"exactly one"}},
-		{name: "both", args: CopyArgs{Content: cfgPtr("x"), Src: cfgPtr("/etc/hostname"), Dest: "/etc/x"}, want: []string{"exactly one"}},
-		{name: "relative dest and bad mode", args: CopyArgs{Content: cfgPtr("x"), Dest: "x", Mode: cfgPtr("644x")}, want: []string{"dest:", "mode:"}},
-		{name: "missing src", args: CopyArgs{Src: cfgPtr("/nonexistent/omsrun"), Dest: "/x"}, want: []string{"src:"}},
-		{name: "src is a dir", args: CopyArgs{Src: cfgPtr("/"), Dest: "/x"}, want: []string{"not a regular file"}},
+		{name: "ok content", args: modules.CopyArgs{Content: cfgPtr("x"), Dest: "/etc/x"}},
+		{name: "neither", args: modules.CopyArgs{Dest: "/etc/x"}, want: []string{"exactly one"}},
+		{name: "both", args: modules.CopyArgs{Content: cfgPtr("x"), Src: cfgPtr("/etc/hostname"), Dest: "/etc/x"}, want: []string{"exactly one"}},
+		{name: "relative dest and bad mode", args: modules.CopyArgs{Content: cfgPtr("x"), Dest: "x", Mode: cfgPtr("644x")}, want: []string{"dest:", "mode:"}},
+		{name: "missing src", args: modules.CopyArgs{Src: cfgPtr("/nonexistent/omsrun"), Dest: "/x"}, want: []string{"src:"}},
+		{name: "src is a dir", args: modules.CopyArgs{Src: cfgPtr("/"), Dest: "/x"}, want: []string{"not a regular file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := (&Copy{}).Validate(&tt.args)
+			err := (&modules.Copy{}).Validate(&tt.args)
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatal(err)
@@ -47,10 +49,10 @@ func TestCopyCheckApply(t *testing.T) {
 	if err := os.WriteFile(src, []byte("CERT\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a := &CopyArgs{Src: &src, Dest: filepath.Join(h.Dir, "oms_server.crt"), Mode: cfgPtr("0644"), Backup: cfgPtr(true)}
-	env := cfgEnv(h, "10.0.0.2")
+	a := &modules.CopyArgs{Src: &src, Dest: filepath.Join(h.Dir, "oms_server.crt"), Mode: cfgPtr("0644"), Backup: cfgPtr(true)}
+	env := modtest.LocalEnv(h, "10.0.0.2")
 	ctx := context.Background()
-	m := &Copy{}
+	m := &modules.Copy{}
 	p, err := m.Check(ctx, env, a)
 	if err != nil || !p.Change || !strings.Contains(p.Diff, "+CERT") {
 		t.Fatalf("plan = %+v, %v", p, err)
@@ -75,3 +77,4 @@ func TestCopyCheckApply(t *testing.T) {
 		t.Fatalf("content = %q", b)
 	}
 }
+func cfgPtr[T any](v T) *T { return &v }

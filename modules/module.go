@@ -1,11 +1,16 @@
-// Package modules holds omsrun's built-in modules. A module reads a host and
-// says what it would change (Check), then changes it (Apply). Modules never
-// print: they return results and report progress through Env.Report.
+// Package modules is the module contract and the generic modules (command,
+// shell, copy, wait_for, note). A module reads a host and says what it would
+// change (Check), then changes it (Apply). Modules never print: they return
+// results and report progress through Env.Report. The OMS modules are in
+// modules/oms; every built-in module is listed once in modules/builtin.
+//
+// The contract uses omsrun's internal transport types (Env.Host), so modules
+// outside this repository cannot implement it: the package is public only so
+// that the layout reads as the product's model, not as an API.
 package modules
 
 import (
 	"context"
-	"sort"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -100,28 +105,4 @@ type Result struct {
 	Outputs map[string]cty.Value
 	// Warnings are shown with the host's line.
 	Warnings []string
-}
-
-var registry = map[string]func() Module{}
-
-// register is called from each module file's init; the registry is filled once at start-up and only read after.
-func register(name string, f func() Module) { registry[name] = f }
-
-// Lookup returns a new instance of the named module.
-func Lookup(name string) (Module, bool) {
-	f, ok := registry[name]
-	if !ok {
-		return nil, false
-	}
-	return f(), true
-}
-
-// Names lists every registered module, sorted.
-func Names() []string {
-	out := make([]string, 0, len(registry))
-	for n := range registry {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }

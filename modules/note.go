@@ -8,8 +8,6 @@ type Note struct{}
 
 var _ Module = (*Note)(nil)
 
-func init() { register("note", func() Module { return &Note{} }) }
-
 // NoteArgs are note's arguments.
 type NoteArgs struct {
 	Text string `hcl:"text"`

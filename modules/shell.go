@@ -14,8 +14,6 @@ type Shell struct{}
 var _ Module = (*Shell)(nil)
 var _ Validator = (*Shell)(nil)
 
-func init() { register("shell", func() Module { return &Shell{} }) }
-
 // ShellArgs are the arguments of the shell module.
 type ShellArgs struct {
 	Cmd     string `hcl:"cmd"`

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/omsrun/omsrun/internal/probe"
 )
 
 // WaitFor waits until a TCP port accepts connections or an HTTP URL answers
@@ -18,8 +20,6 @@ type WaitFor struct{}
 
 var _ Module = (*WaitFor)(nil)
 var _ Validator = (*WaitFor)(nil)
-
-func init() { register("wait_for", func() Module { return &WaitFor{} }) }
 
 // WaitForArgs are the arguments of wait_for.
 type WaitForArgs struct {
@@ -68,10 +68,10 @@ func (*WaitFor) Validate(args any) error {
 	case a.URL != "" && !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://"):
 		errs = append(errs, fmt.Errorf("url: %q must start with http:// or https://", a.URL))
 	}
-	if _, err := parseDuration("timeout", a.Timeout, 0); err != nil {
+	if _, err := ParseDuration("timeout", a.Timeout, 0); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := parseDuration("interval", a.Interval, 0); err != nil {
+	if _, err := ParseDuration("interval", a.Interval, 0); err != nil {
 		errs = append(errs, err)
 	}
 	if a.Via != "" && a.Via != "host" && a.Via != "controller" {
@@ -84,7 +84,7 @@ func (*WaitFor) Validate(args any) error {
 // wait for; otherwise only waiting can tell.
 func (w *WaitFor) Check(ctx context.Context, env *Env, args any) (*Plan, error) {
 	a := args.(*WaitForArgs)
-	dial, err := dialerFor(env, a.Via)
+	dial, err := probe.Via(env.Host.Dial, a.Via)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (w *WaitFor) Check(ctx context.Context, env *Env, args any) (*Plan, error) 
 	if err := w.probe(ctx, dial, env, a); err == nil {
 		return &Plan{Summary: what + " answers"}, nil
 	}
-	timeout, _ := parseDuration("timeout", a.Timeout, 60*time.Second)
+	timeout, _ := ParseDuration("timeout", a.Timeout, 60*time.Second)
 	return &Plan{Unknown: true, Summary: fmt.Sprintf("wait up to %s for %s", timeout, what)}, nil
 }
 
@@ -100,9 +100,9 @@ func (w *WaitFor) Check(ctx context.Context, env *Env, args any) (*Plan, error) 
 // changes nothing on the host, so the result is never "changed".
 func (w *WaitFor) Apply(ctx context.Context, env *Env, args any, _ *Plan) (*Result, error) {
 	a := args.(*WaitForArgs)
-	timeout, _ := parseDuration("timeout", a.Timeout, 60*time.Second)
-	interval, _ := parseDuration("interval", a.Interval, time.Second)
-	dial, err := dialerFor(env, a.Via)
+	timeout, _ := ParseDuration("timeout", a.Timeout, 60*time.Second)
+	interval, _ := ParseDuration("interval", a.Interval, time.Second)
+	dial, err := probe.Via(env.Host.Dial, a.Via)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (w *WaitFor) Apply(ctx context.Context, env *Env, args any, _ *Plan) (*Resu
 			return nil, fmt.Errorf("%s did not answer within %s: %w", what, timeout, err)
 		}
 		env.Report.Phase(fmt.Sprintf("waiting for %s (%s)", what, time.Since(start).Round(time.Second)))
-		if err := sleepCtx(ctx, interval); err != nil {
+		if err := SleepCtx(ctx, interval); err != nil {
 			return nil, fmt.Errorf("waiting for %s: %w", what, err)
 		}
 	}
@@ -145,12 +145,12 @@ func (*WaitFor) target(env *Env, a *WaitForArgs) string {
 }
 
 // probe makes one attempt and says why it failed.
-func (w *WaitFor) probe(ctx context.Context, dial dialFunc, env *Env, a *WaitForArgs) error {
+func (w *WaitFor) probe(ctx context.Context, dial probe.DialFunc, env *Env, a *WaitForArgs) error {
 	const probeTimeout = 5 * time.Second
 	if a.URL == "" {
-		return tcpProbe(ctx, dial, w.target(env, a), probeTimeout)
+		return probe.TCP(ctx, dial, w.target(env, a), probeTimeout)
 	}
-	ans, err := httpGet(ctx, dial, a.URL, "", "", probeTimeout)
+	ans, err := probe.HTTPGet(ctx, dial, a.URL, "", "", probeTimeout)
 	if err != nil {
 		return err
 	}

@@ -13,10 +13,10 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/engine"
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/playbook"
 	"github.com/omsrun/omsrun/internal/secret"
-	"github.com/omsrun/omsrun/modules"
+	"github.com/omsrun/omsrun/inventory"
+	"github.com/omsrun/omsrun/modules/builtin"
 )
 
 func (a *App) execCmd() *cobra.Command {
@@ -55,7 +55,7 @@ func (a *App) execCmd() *cobra.Command {
 			default:
 				return invalid("nothing to run: add `-- COMMAND [ARGS…]` or `-m MODULE -a 'key=value …'`")
 			}
-			if _, ok := modules.Lookup(module); !ok {
+			if _, ok := builtin.Lookup(module); !ok {
 				return invalid("unknown module %q; `omsrun modules` lists them", module)
 			}
 			return a.runExec(cmd, g, pattern, module, attrs, become)

@@ -9,9 +9,9 @@ import (
 	"github.com/spf13/cobra"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/secret"
-	"github.com/omsrun/omsrun/modules"
+	"github.com/omsrun/omsrun/inventory"
+	"github.com/omsrun/omsrun/modules/builtin"
 )
 
 func (a *App) validateCmd() *cobra.Command {
@@ -206,13 +206,13 @@ func (a *App) modulesCmd() *cobra.Command {
 				return nil
 			}
 			if len(args) == 0 {
-				for _, n := range modules.Names() {
-					m, _ := modules.Lookup(n)
+				for _, n := range builtin.Names() {
+					m, _ := builtin.Lookup(n)
 					fmt.Fprintf(a.Stdout, "%-20s %s\n", n, m.Doc().Summary)
 				}
 				return nil
 			}
-			m, ok := modules.Lookup(args[0])
+			m, ok := builtin.Lookup(args[0])
 			if !ok {
 				return invalid("unknown module %q; `omsrun modules` lists them", args[0])
 			}

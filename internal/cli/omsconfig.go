@@ -10,10 +10,10 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/diag"
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/omsconfig"
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/internal/wizard"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // omsConfigVars reads --oms-config, an OMS config.yaml written from the

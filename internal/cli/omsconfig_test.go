@@ -8,8 +8,8 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 const testConfig = `oms_meta_host: 10.0.0.1

@@ -13,12 +13,13 @@ import (
 
 	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/engine"
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/output"
 	"github.com/omsrun/omsrun/internal/playbook"
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/inventory"
 	"github.com/omsrun/omsrun/modules"
+	"github.com/omsrun/omsrun/modules/builtin"
 )
 
 // loaded is everything checked before the first connection.
@@ -50,7 +51,7 @@ func (a *App) load(g *globals, path string) (*loaded, error) {
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			var d hcl.Diagnostics
-			pb, d = playbook.Load(path, playbook.Options{ExtraVars: args, Preset: preset, Modules: modules.Names(), Inventory: inv})
+			pb, d = playbook.Load(path, playbook.Options{ExtraVars: args, Preset: preset, Modules: builtin.Names(), Inventory: inv})
 			diags = append(diags, d...)
 			if pb != nil {
 				for k, f := range pb.Files {
@@ -109,7 +110,7 @@ func (a *App) renderDiags(g *globals, files map[string]*hcl.File, diags hcl.Diag
 }
 
 func moduleArgs(name string) (any, bool) {
-	m, ok := modules.Lookup(name)
+	m, ok := builtin.Lookup(name)
 	if !ok {
 		return nil, false
 	}
@@ -117,7 +118,7 @@ func moduleArgs(name string) (any, bool) {
 }
 
 func moduleValidate(name string, args any) error {
-	m, ok := modules.Lookup(name)
+	m, ok := builtin.Lookup(name)
 	if !ok {
 		return nil
 	}

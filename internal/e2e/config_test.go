@@ -10,14 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/lab/labtest"
 	"github.com/omsrun/omsrun/internal/metadb"
 	"github.com/omsrun/omsrun/internal/omsconfig"
 	"github.com/omsrun/omsrun/internal/remotefile"
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/inventory"
 	"github.com/omsrun/omsrun/modules"
+	"github.com/omsrun/omsrun/modules/oms"
 )
 
 // cfgHost connects to a lab host over the real SSH transport, as root.
@@ -65,11 +66,11 @@ func TestMetadbCheckOnLab(t *testing.T) {
 			l.MetaSQL(t, "DROP DATABASE IF EXISTS `"+n+"`")
 		}
 	})
-	base := func() *modules.MetadbCheckArgs {
-		return &modules.MetadbCheckArgs{Host: l.MetaDB.Host, Port: l.MetaDB.Port, User: l.MetaDB.User, Password: l.MetaDB.Password, Databases: names}
+	base := func() *oms.MetadbCheckArgs {
+		return &oms.MetadbCheckArgs{Host: l.MetaDB.Host, Port: l.MetaDB.Port, User: l.MetaDB.User, Password: l.MetaDB.Password, Databases: names}
 	}
 	env := &modules.Env{HostName: l.Hosts[0].Name, Address: l.Hosts[0].Address, Report: cfgReport{}}
-	m := &modules.MetadbCheck{}
+	m := &oms.MetadbCheck{}
 
 	t.Run("good", func(t *testing.T) {
 		p, err := m.Check(ctx, env, base())
@@ -152,10 +153,10 @@ func TestMetadbCheckOnLab(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "The specified database names already exist in the MetaDB: "+names[0]) {
 			t.Fatalf("err = %v; want the seed's warning", err)
 		}
-		for name, edit := range map[string]func(*modules.MetadbCheckArgs, *modules.Env){
-			"allow_existing":      func(a *modules.MetadbCheckArgs, _ *modules.Env) { a.AllowExisting = true },
-			"existing_deployment": func(a *modules.MetadbCheckArgs, _ *modules.Env) { a.ExistingDeployment = true },
-			"--yes":               func(_ *modules.MetadbCheckArgs, e *modules.Env) { e.Yes = true },
+		for name, edit := range map[string]func(*oms.MetadbCheckArgs, *modules.Env){
+			"allow_existing":      func(a *oms.MetadbCheckArgs, _ *modules.Env) { a.AllowExisting = true },
+			"existing_deployment": func(a *oms.MetadbCheckArgs, _ *modules.Env) { a.ExistingDeployment = true },
+			"--yes":               func(_ *oms.MetadbCheckArgs, e *modules.Env) { e.Yes = true },
 		} {
 			a, e := base(), *env
 			edit(a, &e)
@@ -238,13 +239,13 @@ func TestRenderConfigOnLab(t *testing.T) {
 	ctx := context.Background()
 	dir := cfgDir(t, l, lh.Name)
 	rm, cm, hb := omsconfig.DBNamesFromPrefix("oms")
-	a := &modules.RenderConfigArgs{
+	a := &oms.RenderConfigArgs{
 		Path:        dir + "/config.yaml",
 		OmsMetaHost: l.MetaDB.Host, OmsMetaPort: l.MetaDB.Port, OmsMetaUser: l.MetaDB.User, OmsMetaPassword: l.MetaDB.Password,
 		DrcRmDB: &rm, DrcCmDB: &cm, DrcCmHeartbeatDB: &hb,
 		CMURL: l.VIP, CMLocation: 1, DeploymentHosts: l.Addresses(),
 	}
-	m := &modules.RenderConfig{}
+	m := &oms.RenderConfig{}
 	if err := m.Validate(a); err != nil {
 		t.Fatal(err)
 	}

@@ -14,12 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/lab/image"
 	"github.com/omsrun/omsrun/internal/lab/labtest"
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/inventory"
 	"github.com/omsrun/omsrun/modules"
+	"github.com/omsrun/omsrun/modules/builtin"
+	"github.com/omsrun/omsrun/modules/oms"
 )
 
 // The Docker-side modules on the lab's real sshd and dockerd. Every test
@@ -75,7 +77,7 @@ func dkEnv(t *testing.T, l *labtest.Lab, i int, deploy bool) (*modules.Env, *dkR
 // the plan asks for it (unless check is set).
 func dkStep(t *testing.T, env *modules.Env, name string, args any, check bool) (*modules.Plan, *modules.Result, error) {
 	t.Helper()
-	m, ok := modules.Lookup(name)
+	m, ok := builtin.Lookup(name)
 	if !ok {
 		t.Fatalf("module %s not registered", name)
 	}
@@ -127,7 +129,7 @@ func TestDockerLoadSendsOnceE2E(t *testing.T) {
 	// First as the non-root user through sudo: the image streams through
 	// sudo's stdin, after the password line.
 	env, rep := dkEnv(t, l, 0, true)
-	args := &modules.DockerLoadArgs{File: file, Tag: "oms-e2e-docker:tagged"}
+	args := &oms.DockerLoadArgs{File: file, Tag: "oms-e2e-docker:tagged"}
 	before := l.VethBytes(t, host.Name)
 	t0 := time.Now()
 	plan, res, err := dkStep(t, env, "docker_load", args, false)
@@ -184,8 +186,8 @@ func TestMkdirMountsE2E(t *testing.T) {
 	l.Exec(t, host.Name, "rm -rf "+dir+" "+dir+"-file")
 	t.Cleanup(func() { l.Run(context.Background(), host.Name, "rm -rf "+dir+" "+dir+"-file") })
 	env, rep := dkEnv(t, l, 1, false)
-	args := func() *modules.MkdirMountsArgs {
-		return &modules.MkdirMountsArgs{Path: dir, Mode: "0750", Owner: "root:root"}
+	args := func() *oms.MkdirMountsArgs {
+		return &oms.MkdirMountsArgs{Path: dir, Mode: "0750", Owner: "root:root"}
 	}
 	plan, res, err := dkStep(t, env, "mkdir_mounts", args(), false)
 	if err != nil {
@@ -211,7 +213,7 @@ func TestMkdirMountsE2E(t *testing.T) {
 		t.Errorf("drift not seen: %+v", plan)
 	}
 	l.Exec(t, host.Name, "echo x > "+dir+"-file")
-	_, _, err = dkStep(t, env, "mkdir_mounts", &modules.MkdirMountsArgs{Path: dir + "-file"}, false)
+	_, _, err = dkStep(t, env, "mkdir_mounts", &oms.MkdirMountsArgs{Path: dir + "-file"}, false)
 	if err == nil || !strings.Contains(err.Error(), "is a regular file") {
 		t.Errorf("a file as mount dir: %v", err)
 	}
@@ -285,16 +287,16 @@ func TestContainerLifecycleE2E(t *testing.T) {
 	env, rep := dkEnv(t, l, i, false)
 	v1, v2 := l.Images["v1"], l.Images["v2"]
 	for _, img := range []labtest.Image{v1, v2} {
-		if _, _, err := dkStep(t, env, "docker_load", &modules.DockerLoadArgs{File: img.Path}, false); err != nil {
+		if _, _, err := dkStep(t, env, "docker_load", &oms.DockerLoadArgs{File: img.Path}, false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := dkStep(t, env, "mkdir_mounts", &modules.MkdirMountsArgs{Path: dkMount}, false); err != nil {
+	if _, _, err := dkStep(t, env, "mkdir_mounts", &oms.MkdirMountsArgs{Path: dkMount}, false); err != nil {
 		t.Fatal(err)
 	}
 	l.Exec(t, host.Name, "cat > "+dkMount+"/config.yaml <<'EOF'\n"+dkConfig(l, host.Address, "100")+"EOF")
-	run := func(image string) *modules.ContainerRunArgs {
-		return &modules.ContainerRunArgs{Name: dkContainer, Image: image, MountDir: dkMount, HealthTimeout: "90s"}
+	run := func(image string) *oms.ContainerRunArgs {
+		return &oms.ContainerRunArgs{Name: dkContainer, Image: image, MountDir: dkMount, HealthTimeout: "90s"}
 	}
 
 	// Check mode on a host without the container announces a create and does nothing.
@@ -332,7 +334,7 @@ func TestContainerLifecycleE2E(t *testing.T) {
 
 	// A newer image: recreate as an upgrade. (Loaded again first: cheap
 	// when present, and it survives another test resetting the host.)
-	if _, _, err := dkStep(t, env, "docker_load", &modules.DockerLoadArgs{File: v2.Path}, false); err != nil {
+	if _, _, err := dkStep(t, env, "docker_load", &oms.DockerLoadArgs{File: v2.Path}, false); err != nil {
 		t.Fatal(err)
 	}
 	plan, res, err = dkStep(t, env, "container_run", run(v2.Ref), false)
@@ -379,7 +381,7 @@ func TestContainerLifecycleE2E(t *testing.T) {
 	}
 
 	// supervisor_restart: re-read config, restart, wait.
-	plan, res, err = dkStep(t, env, "supervisor_restart", &modules.SupervisorRestartArgs{Container: dkContainer, MountDir: dkMount}, false)
+	plan, res, err = dkStep(t, env, "supervisor_restart", &oms.SupervisorRestartArgs{Container: dkContainer, MountDir: dkMount}, false)
 	if err != nil || !plan.Unknown || !res.Changed {
 		t.Fatalf("supervisor_restart: plan %+v result %+v err %v", plan, res, err)
 	}
@@ -389,7 +391,7 @@ func TestContainerLifecycleE2E(t *testing.T) {
 
 	// preflight on a host running our container: ports are ours, peers,
 	// MetaDB and TSDB (with a real login) reachable.
-	pf := &modules.PreflightArgs{
+	pf := &oms.PreflightArgs{
 		MountDir: dkMount, ContainerName: dkContainer, Peers: l.Addresses(),
 		MetaDBHost: l.MetaDB.Host, MetaDBPort: l.MetaDB.Port,
 		TSDBEnabled: true, TSDBURL: l.TSDB.URL, TSDBUsername: l.TSDB.User, TSDBPassword: l.TSDB.Password,
@@ -421,7 +423,7 @@ func TestPreflightDockerStoppedE2E(t *testing.T) {
 	l := labtest.Require(t)
 	host := l.Hosts[2]
 	env, _ := dkEnv(t, l, 2, false)
-	pf := &modules.PreflightArgs{MountDir: dkMount, ContainerName: dkContainer, Peers: l.Addresses(), MetaDBHost: l.MetaDB.Host, MetaDBPort: l.MetaDB.Port}
+	pf := &oms.PreflightArgs{MountDir: dkMount, ContainerName: dkContainer, Peers: l.Addresses(), MetaDBHost: l.MetaDB.Host, MetaDBPort: l.MetaDB.Port}
 	l.StopDocker(t, host.Name)
 	_, _, err := dkStep(t, env, "preflight", pf, true)
 	if err == nil || !strings.Contains(err.Error(), "Docker daemon does not answer") {

@@ -20,11 +20,11 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/lab"
 	"github.com/omsrun/omsrun/internal/lab/labtest"
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // trRootHosts are the lab hosts as inventory entries, logging in as root with the lab key.

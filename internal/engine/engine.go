@@ -14,11 +14,12 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/playbook"
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/inventory"
 	"github.com/omsrun/omsrun/modules"
+	"github.com/omsrun/omsrun/modules/builtin"
 )
 
 // Connector hands out one connection per host (the transport pool).
@@ -51,7 +52,7 @@ type Runner struct {
 	Sink      Sink
 	Redactor  *secret.Redactor
 	Opts      Options
-	// Modules looks modules up by name; modules.Lookup when nil.
+	// Modules looks modules up by name; builtin.Lookup when nil.
 	Modules func(name string) (modules.Module, bool)
 
 	mu      sync.Mutex
@@ -76,7 +77,7 @@ type hostState struct {
 // problems of the run itself (a bad `serial`, say), not for host failures.
 func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	if r.Modules == nil {
-		r.Modules = modules.Lookup
+		r.Modules = builtin.Lookup
 	}
 	start := time.Now()
 	r.state = map[string]*hostState{}

@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // Host locks keep two runs from interleaving on one cluster: a run that may

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 type lockState int

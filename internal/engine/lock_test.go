@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/internal/transport/transporttest"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // lockLab returns a local host to run the real scripts on, lock and audit

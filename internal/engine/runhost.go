@@ -14,10 +14,10 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/hclx"
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/playbook"
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/inventory"
 	"github.com/omsrun/omsrun/modules"
 )
 

@@ -21,6 +21,10 @@ const (
 	KeyFile          = "id_ed25519"
 	KnownHostsFile   = "known_hosts"
 	DefaultImageFile = "oms.tar.gz"
+	// RepoInventory is a copy of InventoryINI in the repository's own
+	// inventory/ folder (git-ignored), so the design card's literal command
+	// `omsrun playbooks/deploy.hcl -i inventory -e @.lab/vars.hcl` deploys the lab.
+	RepoInventory = "inventory/lab.ini"
 )
 
 // Database names in vars.hcl, as in the seed's example.
@@ -137,6 +141,9 @@ tsdb_password = %s
 		if err := os.WriteFile(abs(name), []byte(content), 0o644); err != nil {
 			return err
 		}
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(labDir), RepoInventory), []byte(ini.String()), 0o644); err != nil {
+		return err
 	}
 	return writeEnv(o, labDir, hosts, images)
 }

@@ -17,6 +17,7 @@ import (
 // services and the run folder. Keys, the MetaDB datadir and the images stay.
 func Down(repo string, log io.Writer) error {
 	os.Remove(filepath.Join(repo, ".lab", EnvFile))
+	os.Remove(filepath.Join(repo, RepoInventory))
 	var errs []error
 	netns := labNetns()
 	pids := map[int]bool{}

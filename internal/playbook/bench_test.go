@@ -18,10 +18,10 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/playbook"
 	"github.com/omsrun/omsrun/internal/secret"
-	"github.com/omsrun/omsrun/modules"
+	"github.com/omsrun/omsrun/inventory"
+	"github.com/omsrun/omsrun/modules/builtin"
 )
 
 // benchInventory writes an HCL inventory of n OMS nodes in two regions
@@ -75,7 +75,7 @@ group "metadb" {
 func deployOptions(inv *inventory.Inventory) playbook.Options {
 	return playbook.Options{
 		ExtraVars: []string{"@../../testdata/cli/vars.hcl", "image_file=/srv/oms/oms_4.2.5-ce.tar.gz"},
-		Modules:   modules.Names(),
+		Modules:   builtin.Names(),
 		Inventory: inv,
 	}
 }
@@ -171,7 +171,7 @@ func BenchmarkParse(b *testing.B) {
 	for _, steps := range []int{10, 100} {
 		b.Run(fmt.Sprintf("generated/steps=%d", steps), func(b *testing.B) {
 			path := writeGenerated(b, steps)
-			opts := playbook.Options{Modules: modules.Names(), Inventory: inv}
+			opts := playbook.Options{Modules: builtin.Names(), Inventory: inv}
 			mustLoad(b, path, opts, steps)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -241,7 +241,7 @@ func evalRun(b *testing.B, p *playbook.Playbook, inv *inventory.Inventory, onMar
 				b.Fatalf("step %q on %s: %s", st.Name, h.Name, diags.Error())
 			}
 		}
-		mod, ok := modules.Lookup(st.Module)
+		mod, ok := builtin.Lookup(st.Module)
 		if !ok {
 			b.Fatalf("step %q: no module %q", st.Name, st.Module)
 		}
@@ -296,7 +296,7 @@ func BenchmarkEvalPerHost(b *testing.B) {
 	for _, hosts := range []int{10, 100} {
 		inv := benchInventory(b, hosts)
 		deploy := mustLoad(b, "../../playbooks/deploy.hcl", deployOptions(inv), deploySteps)
-		gen := mustLoad(b, writeGenerated(b, 100), playbook.Options{Modules: modules.Names(), Inventory: inv}, 100)
+		gen := mustLoad(b, writeGenerated(b, 100), playbook.Options{Modules: builtin.Names(), Inventory: inv}, 100)
 		for _, tc := range []struct {
 			name string
 			p    *playbook.Playbook

@@ -14,8 +14,8 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/omsrun/omsrun/internal/diag"
-	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 type discard struct{}

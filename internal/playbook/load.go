@@ -10,7 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/diag"
-	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // Options are what Load needs besides the playbook file.
@@ -18,7 +18,7 @@ type Options struct {
 	// ExtraVars are the -e arguments in command-line order ("name=value" or
 	// "@file"); a later one wins.
 	ExtraVars []string
-	// Modules lists the known module names (modules.Names()); a step whose
+	// Modules lists the known module names (builtin.Names()); a step whose
 	// module is not listed is an error. Nil skips the check (Validate still
 	// catches unknown modules).
 	Modules []string

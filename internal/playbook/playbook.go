@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // Playbook is a loaded, statically checked playbook.

@@ -3,8 +3,8 @@ package playbook
 import (
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // redactor knows every sensitive value the playbook and inventory hold:

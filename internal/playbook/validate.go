@@ -14,7 +14,7 @@ import (
 
 	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/hclx"
-	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // RenderDiags writes diagnostics with file:line:col and source snippets;

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // authorize adds a public key file to the test sshd's authorized keys.

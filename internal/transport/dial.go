@@ -14,8 +14,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // endpoint is a host's connection settings after merging the inventory,

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // Pool keeps one SSH connection per inventory host for the whole run.

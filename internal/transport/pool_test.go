@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // silentListener accepts TCP connections and never speaks SSH, like a host

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omsrun/omsrun/internal/inventory"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // testSSHD is a throwaway OpenSSH server on 127.0.0.1, with its own config,

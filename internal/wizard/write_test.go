@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/omsrun/omsrun/internal/inventory"
 	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/init")

@@ -1,0 +1,128 @@
+package oms
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/docker"
+	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/modules"
+)
+
+// ContainerInfo reads what a host already runs: whether the named container
+// exists and runs, on which image, and which MetaDB databases its config.yaml
+// names. It never changes anything, so it also runs in check mode, and later
+// steps decide from its outputs (an existing deployment, a scale-out).
+type ContainerInfo struct{}
+
+var _ modules.Module = (*ContainerInfo)(nil)
+var _ modules.Validator = (*ContainerInfo)(nil)
+
+// ContainerInfoArgs are container_info's arguments.
+type ContainerInfoArgs struct {
+	Name       string `hcl:"name,optional"`
+	ConfigPath string `hcl:"config_path,optional"`
+	ImageFile  string `hcl:"image_file,optional"`
+}
+
+// Doc implements modules.Module.
+func (*ContainerInfo) Doc() modules.Doc {
+	return modules.Doc{Name: "container_info", Summary: "Read-only: whether a container exists and runs, its image, and the databases its config.yaml names.",
+		Args: map[string]string{
+			"name":        "container name (default `oms`)",
+			"config_path": "config.yaml on the host whose database names to read",
+			"image_file":  "image package on the control machine; `image_differs` says whether the container runs another image",
+		}}
+}
+
+// NewArgs implements modules.Module.
+func (*ContainerInfo) NewArgs() any { return &ContainerInfoArgs{} }
+
+// Validate refuses a name docker would not accept.
+func (*ContainerInfo) Validate(a any) error {
+	return docker.CheckContainerName("name", a.(*ContainerInfoArgs).Name)
+}
+
+const infoSep = "--omsrun-config--"
+
+// Check implements Module: one command reads everything.
+func (*ContainerInfo) Check(ctx context.Context, env *modules.Env, a any) (*modules.Plan, error) {
+	args := a.(*ContainerInfoArgs)
+	if args.Name == "" {
+		args.Name = "oms"
+	}
+	script := fmt.Sprintf("docker inspect --format '{{.State.Running}} {{.Image}}' %s 2>/dev/null; echo %s; ",
+		transport.Quote(args.Name), infoSep)
+	if args.ConfigPath != "" {
+		// Only the database-name lines: the rest of config.yaml holds passwords
+		// and has no business travelling back.
+		script += fmt.Sprintf("grep -E -e '^(drc_rm_db|drc_cm_db|drc_cm_heartbeat_db):' -- %s 2>/dev/null", transport.Quote(args.ConfigPath))
+	}
+	script += "; true"
+	res, err := env.Host.Run(ctx, transport.Cmd{Script: script, Become: env.Become})
+	if err != nil {
+		return nil, err
+	}
+	head, tail, _ := strings.Cut(string(res.Stdout), infoSep)
+	fields := strings.Fields(head)
+	exists := len(fields) == 2
+	running := exists && fields[0] == "true"
+	image := ""
+	if exists {
+		image = fields[1]
+	}
+	dbs := []cty.Value{}
+	for _, line := range strings.Split(tail, "\n") {
+		_, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `'"`)
+		if v != "" {
+			dbs = append(dbs, cty.StringVal(v))
+		}
+	}
+	target := ""
+	if args.ImageFile != "" {
+		// The package's own manifest names the image ID, read on the control
+		// machine (cached) so an upgrade is known before anything is sent.
+		arch, err := archiveCache.Read(args.ImageFile)
+		if err != nil {
+			return nil, fmt.Errorf("image_file: %w", err)
+		}
+		if len(arch.Images) > 0 {
+			target = arch.Images[0].ID
+		}
+	}
+	summary := "no container " + args.Name
+	switch {
+	case running:
+		summary = fmt.Sprintf("%s running on %.19s", args.Name, image)
+	case exists:
+		summary = args.Name + " exists, stopped"
+	}
+	return &modules.Plan{Summary: summary, Outputs: map[string]cty.Value{
+		"exists":    cty.BoolVal(exists),
+		"running":   cty.BoolVal(running),
+		"image":     cty.StringVal(image),
+		"databases": stringList(dbs),
+		// An existing container on an image other than the package's: the run upgrades it.
+		"image_differs": cty.BoolVal(exists && target != "" && image != target),
+	}}, nil
+}
+
+// Apply implements modules.Module; Check already did all there is to do.
+func (m *ContainerInfo) Apply(ctx context.Context, env *modules.Env, a any, plan *modules.Plan) (*modules.Result, error) {
+	return &modules.Result{Msg: plan.Summary, Outputs: plan.Outputs}, nil
+}
+
+// stringList is cty.ListVal that also accepts an empty list.
+func stringList(vals []cty.Value) cty.Value {
+	if len(vals) == 0 {
+		return cty.ListValEmpty(cty.String)
+	}
+	return cty.ListVal(vals)
+}

@@ -1,0 +1,301 @@
+package oms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/docker"
+	"github.com/omsrun/omsrun/internal/textx"
+	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/modules"
+)
+
+// ContainerRun runs the OMS container with the documented OMS CE flags,
+// recreates it when the image, mounts, environment or flags differ, and
+// waits until it is healthy.
+type ContainerRun struct{}
+
+var _ modules.Module = (*ContainerRun)(nil)
+var _ modules.Validator = (*ContainerRun)(nil)
+
+// ContainerRunArgs are the arguments of container_run.
+type ContainerRunArgs struct {
+	Name          string            `hcl:"name,optional"`
+	Image         string            `hcl:"image"`
+	ConfigPath    string            `hcl:"config_path,optional"`
+	MountDir      string            `hcl:"mount_dir,optional"`
+	HostIP        string            `hcl:"host_ip,optional"`
+	HTTPSCrt      string            `hcl:"https_crt,optional"`
+	HTTPSKey      string            `hcl:"https_key,optional"`
+	ExtraEnv      map[string]string `hcl:"extra_env,optional"`
+	HealthTimeout string            `hcl:"health_timeout,optional"`
+	HealthPort    int               `hcl:"health_port,optional"`
+	Upgrade       *bool             `hcl:"upgrade,optional"`
+}
+
+// Doc describes the module.
+func (*ContainerRun) Doc() modules.Doc {
+	return modules.Doc{
+		Name:    "container_run",
+		Summary: "Run the OMS container (docker run -d --net host … --privileged), recreate it when it differs, wait until healthy.",
+		Args: map[string]string{
+			"name":           `container name (default "oms")`,
+			"image":          "image reference or ID, e.g. oms:feature_4.2.5-ce",
+			"config_path":    "config.yaml on the host (default <mount_dir>/config.yaml)",
+			"mount_dir":      "the mount directory holding logs, store and run (default /data/oms)",
+			"host_ip":        "OMS_HOST_IP, and where health is probed (default: the host's inventory address)",
+			"https_crt":      "HTTPS certificate on the control machine, copied to <mount_dir>/cert/oms_server.crt",
+			"https_key":      "its private key, copied to <mount_dir>/cert/oms_server.key (mode 0600)",
+			"extra_env":      "more -e variables for the container",
+			"health_timeout": "duration: how long to wait for health (default 180s)",
+			"health_port":    "port of GET /oms/health (default 8089)",
+			"upgrade":        "pass IS_UPGRADE=true when (re)creating; default: only when replacing a container on an older image",
+		},
+	}
+}
+
+// NewArgs returns empty arguments.
+func (*ContainerRun) NewArgs() any { return &ContainerRunArgs{} }
+
+func (a *ContainerRunArgs) fill(env *modules.Env) {
+	if a.Name == "" {
+		a.Name = "oms"
+	}
+	if a.MountDir == "" {
+		a.MountDir = defaultMountDir
+	}
+	a.MountDir = path.Clean(a.MountDir)
+	if a.ConfigPath == "" {
+		a.ConfigPath = a.MountDir + "/config.yaml"
+	}
+	if a.HostIP == "" && env != nil {
+		a.HostIP = env.Address
+	}
+	if a.HealthPort == 0 {
+		a.HealthPort = 8089
+	}
+}
+
+func (a *ContainerRunArgs) certPaths() (crt, key string) {
+	if a.HTTPSCrt == "" {
+		return "", ""
+	}
+	return a.MountDir + "/cert/oms_server.crt", a.MountDir + "/cert/oms_server.key"
+}
+
+// Validate checks the arguments and that the certificate files are readable.
+func (*ContainerRun) Validate(args any) error {
+	a := args.(*ContainerRunArgs)
+	a.fill(nil)
+	var errs []error
+	if a.Image == "" {
+		errs = append(errs, errors.New("image: give the image to run"))
+	} else if strings.HasPrefix(a.Image, "-") {
+		errs = append(errs, fmt.Errorf("image: %q is not an image reference (docker would read it as an option)", a.Image))
+	}
+	if err := docker.CheckContainerName("name", a.Name); err != nil {
+		errs = append(errs, err)
+	}
+	if !path.IsAbs(a.MountDir) || !path.IsAbs(a.ConfigPath) {
+		errs = append(errs, fmt.Errorf("mount_dir and config_path must be absolute paths (%q, %q)", a.MountDir, a.ConfigPath))
+	}
+	if strings.Contains(a.MountDir, ":") || strings.Contains(a.ConfigPath, ":") {
+		// docker run -v host:container splits at every colon.
+		errs = append(errs, fmt.Errorf("mount_dir and config_path cannot hold a colon, docker run -v would split them there (%q, %q)", a.MountDir, a.ConfigPath))
+	}
+	if (a.HTTPSCrt == "") != (a.HTTPSKey == "") {
+		errs = append(errs, errors.New("https_crt and https_key go together: give both or neither"))
+	}
+	for _, f := range []string{a.HTTPSCrt, a.HTTPSKey} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			errs = append(errs, fmt.Errorf("https: %w", err))
+		}
+	}
+	for k := range a.ExtraEnv {
+		if k == "" || strings.ContainsAny(k, "= \n") {
+			errs = append(errs, fmt.Errorf("extra_env: %q is not a variable name", k))
+		}
+	}
+	if _, err := modules.ParseDuration("health_timeout", a.HealthTimeout, 0); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// containerPlan is what Check decided, for Apply.
+type containerPlan struct {
+	action      string // "create", "recreate" or "start"
+	imageID     string // "" when the image was not on the host at check time
+	oldImage    string
+	containerID string
+	certs       bool // the certificate files must be copied
+}
+
+const runSep = "--omsrun-run--"
+
+// Check reads the image, the container, config.yaml and the certificates in
+// one command and compares them with what the arguments ask for.
+func (m *ContainerRun) Check(ctx context.Context, env *modules.Env, args any) (*modules.Plan, error) {
+	a := args.(*ContainerRunArgs)
+	a.fill(env)
+	crt, key := a.certPaths()
+	cfg := transport.Quote(a.ConfigPath)
+	script := fmt.Sprintf(`docker image inspect --format '{{.Id}}' %s 2>&1
+echo %s
+docker inspect --type container %s 2>/dev/null
+echo %s
+if [ -f %s ]; then echo file; elif [ -e %s ]; then echo other; else echo missing; fi
+echo %s
+`, transport.Quote(a.Image), runSep, transport.Quote(a.Name), runSep, cfg, cfg, runSep)
+	if crt != "" {
+		script += fmt.Sprintf("sha256sum -- %s %s 2>/dev/null; true\n", transport.Quote(crt), transport.Quote(key))
+	}
+	res, err := env.Run(ctx, transport.Cmd{Script: script})
+	if err != nil {
+		return nil, err
+	}
+	parts := textx.SplitSections(string(res.Stdout), runSep)
+	if len(parts) != 4 {
+		return nil, fmt.Errorf("reading container %s: unexpected answer: %s", a.Name, textx.TailLines(string(res.Stdout), 5))
+	}
+	p := &containerPlan{}
+	img := strings.TrimSpace(parts[0])
+	switch {
+	case strings.HasPrefix(img, "sha256:"):
+		p.imageID = img
+	case !strings.Contains(strings.ToLower(img), "no such image"):
+		return nil, fmt.Errorf("docker image inspect %s: %s", a.Image, textx.TailLines(img, 5))
+	}
+	c, err := parseInspect(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	if cfgState := strings.TrimSpace(parts[2]); cfgState == "other" {
+		return nil, fmt.Errorf("config_path %s exists but is not a file (a docker run with a missing config.yaml leaves a directory there)", a.ConfigPath)
+	}
+	if crt != "" {
+		p.certs, err = certsDiffer(a.HTTPSCrt, a.HTTPSKey, crt, key, parts[3])
+		if err != nil {
+			return nil, err
+		}
+	}
+	note := ""
+	if p.imageID == "" {
+		note = fmt.Sprintf(" (image %s not on the host yet)", a.Image)
+	}
+	if c == nil {
+		p.action = "create"
+		return &modules.Plan{Change: true, Data: p, Summary: "create container " + a.Name + note}, nil
+	}
+	p.containerID, p.oldImage = c.ID, c.Image
+	diffs := m.spec(a).differences(c, p.imageID)
+	if p.imageID == "" {
+		diffs = append(diffs, "image "+a.Image+" not on the host yet")
+	}
+	if p.certs {
+		diffs = append(diffs, "HTTPS certificate changed")
+	}
+	if len(diffs) > 0 {
+		p.action = "recreate"
+		return &modules.Plan{Change: true, Data: p, Summary: "recreate container " + a.Name + ": " + strings.Join(diffs, ", ")}, nil
+	}
+	if !c.State.Running {
+		p.action = "start"
+		return &modules.Plan{Change: true, Data: p, Summary: fmt.Sprintf("start container %s (%s)", a.Name, c.State.Status)}, nil
+	}
+	return &modules.Plan{Summary: fmt.Sprintf("container %s running on image %s", a.Name, imageShortID(c.Image))}, nil
+}
+
+// spec is the desired container. IS_UPGRADE is not part of it: it matters
+// only for the run that replaces an image, and is never compared.
+func (*ContainerRun) spec(a *ContainerRunArgs) containerSpec {
+	crt, key := a.certPaths()
+	env := map[string]string{"OMS_HOST_IP": a.HostIP}
+	for k, v := range a.ExtraEnv {
+		env[k] = v
+	}
+	return containerSpec{name: a.Name, image: a.Image, binds: omsBinds(a.ConfigPath, a.MountDir, crt, key), env: env}
+}
+
+// Apply copies the certificates, (re)creates or starts the container and
+// waits until it is healthy.
+func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, plan *modules.Plan) (*modules.Result, error) {
+	a := args.(*ContainerRunArgs)
+	a.fill(env)
+	p, ok := plan.Data.(*containerPlan)
+	if !ok {
+		return nil, errors.New("container_run: apply without a plan from check")
+	}
+	timeout, _ := modules.ParseDuration("health_timeout", a.HealthTimeout, 180*time.Second)
+	if p.imageID == "" {
+		id, err := env.RunArgv(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", a.Image)
+		if err != nil {
+			return nil, fmt.Errorf("image %s is not on the host (load it first, e.g. with docker_load): %w", a.Image, err)
+		}
+		p.imageID = id
+	}
+	if p.certs {
+		if err := m.copyCerts(ctx, env, a); err != nil {
+			return nil, err
+		}
+	}
+	id := p.containerID
+	switch p.action {
+	case "start":
+		env.Report.Phase("starting " + a.Name)
+		if _, err := env.RunArgv(ctx, "docker", "start", a.Name); err != nil {
+			return nil, err
+		}
+	case "recreate", "create":
+		upgrade := p.action == "recreate" && p.oldImage != p.imageID
+		if a.Upgrade != nil {
+			upgrade = *a.Upgrade
+		}
+		if p.action == "recreate" {
+			env.Report.Phase("removing the old " + a.Name)
+			if _, err := env.RunArgv(ctx, "docker", "rm", "-f", a.Name); err != nil {
+				return nil, err
+			}
+		}
+		env.Report.Phase("docker run " + a.Name)
+		argv := m.spec(a).runArgv(upgrade)
+		// Checked again right before the run: docker would otherwise create
+		// a directory where config.yaml should be.
+		script := fmt.Sprintf("[ -f %s ] || { printf '%%s\\n' %s >&2; exit 3; }; exec %s", transport.Quote(a.ConfigPath),
+			transport.Quote("config.yaml missing: "+a.ConfigPath+" (render it first)"), transport.Join(argv))
+		res, err := env.Run(ctx, transport.Cmd{Script: script})
+		if err != nil {
+			return nil, err
+		}
+		id = textx.TailLines(string(res.Stdout), 1)
+	}
+	w := omsWait{name: a.Name, mountDir: a.MountDir, addr: hostPort(a.HostIP, a.HealthPort), timeout: timeout, needLog: true}
+	if err := waitHealthy(ctx, env, w); err != nil {
+		if p.action == "recreate" && p.oldImage != "" && p.oldImage != p.imageID {
+			// The rollout stops here with the other nodes untouched; say how
+			// to put this one back on what it ran before.
+			return nil, fmt.Errorf("%w\nto roll %s back: its previous image %s is still loaded; re-run the playbook with -l %s -e image=%s (and the previous image_file), or by hand: docker rm -f %s and docker run with image %s",
+				err, env.HostName, shortID(p.oldImage), env.HostName, p.oldImage, a.Name, p.oldImage)
+		}
+		return nil, err
+	}
+	return &modules.Result{
+		Changed: true,
+		Msg:     plan.Summary + "; healthy",
+		Outputs: map[string]cty.Value{
+			"container_id": cty.StringVal(id),
+			"image_id":     cty.StringVal(p.imageID),
+			"recreated":    cty.BoolVal(p.action == "recreate"),
+		},
+	}, nil
+}

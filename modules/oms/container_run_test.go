@@ -1,0 +1,239 @@
+package oms
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omsrun/omsrun/internal/transport/transporttest"
+	"github.com/omsrun/omsrun/modules/modtest"
+)
+
+const (
+	dkImgNew = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	dkImgOld = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+)
+
+// dkContainer is docker inspect's answer for a container made by container_run.
+func dkContainer(t *testing.T, image, status, hostIP string, binds []string) string {
+	t.Helper()
+	var c containerJSON
+	c.ID, c.Image = "c0ffee", image
+	c.State.Status, c.State.Running = status, status == "running"
+	c.Config.Env = []string{"PATH=/usr/bin", "OMS_HOST_IP=" + hostIP}
+	c.HostConfig.Binds, c.HostConfig.NetworkMode, c.HostConfig.Privileged = binds, "host", true
+	c.HostConfig.Ulimits = []ulimitJSON{{"nproc", 65535, 65535}}
+	b, err := json.Marshal([]containerJSON{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func dkHealthServer(t *testing.T, healthy bool) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/oms/health" {
+			http.NotFound(w, r)
+			return
+		}
+		if healthy {
+			w.Write([]byte(`{"data":{"healthy":true}}`))
+		} else {
+			w.Write([]byte(`{"data":{"healthy":false}}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestContainerRun(t *testing.T) {
+	binds := omsBinds("/data/oms/config.yaml", "/data/oms", "", "")
+	checkOut := func(image, container, cfg string) string {
+		return image + "\n" + runSep + "\n" + container + "\n" + runSep + "\n" + cfg + "\n" + runSep + "\n"
+	}
+	cases := []struct {
+		name      string
+		check     string
+		wantPlan  string
+		wantCmds  []string
+		notCmds   []string
+		recreated bool
+	}{
+		{
+			name:     "absent: create with the documented flags",
+			check:    checkOut(dkImgNew, "[]", "file"),
+			wantPlan: "create container oms",
+			wantCmds: []string{"exec docker run -d --net host -v /data/oms/config.yaml:/home/admin/conf/config.yaml -v /data/oms/logs:/home/admin/logs -v /data/oms/store:/home/ds/store -v /data/oms/run:/home/ds/run -e OMS_HOST_IP=10.0.0.11 --privileged=true --pids-limit -1 --ulimit nproc=65535:65535 --name oms oms:4.2.5"},
+			notCmds:  []string{"IS_UPGRADE", "docker rm"},
+		},
+		{
+			name:     "same and running: ok",
+			check:    checkOut(dkImgNew, dkContainer(t, dkImgNew, "running", "10.0.0.11", binds), "file"),
+			wantPlan: "running on image 111111111111",
+		},
+		{
+			name:      "older image: recreate as an upgrade",
+			check:     checkOut(dkImgNew, dkContainer(t, dkImgOld, "running", "10.0.0.11", binds), "file"),
+			wantPlan:  "image 222222222222 → 111111111111",
+			wantCmds:  []string{"docker rm -f oms", "-e IS_UPGRADE=true"},
+			recreated: true,
+		},
+		{
+			name:      "other address and a missing mount: recreate, no upgrade",
+			check:     checkOut(dkImgNew, dkContainer(t, dkImgNew, "running", "10.0.0.99", binds[:3]), "file"),
+			wantPlan:  "OMS_HOST_IP=10.0.0.99 → 10.0.0.11, mount /data/oms/run:/home/ds/run missing",
+			wantCmds:  []string{"docker rm -f oms"},
+			notCmds:   []string{"IS_UPGRADE"},
+			recreated: true,
+		},
+		{
+			name:     "stopped: start",
+			check:    checkOut(dkImgNew, dkContainer(t, dkImgNew, "exited", "10.0.0.11", binds), "file"),
+			wantPlan: "start container oms (exited)",
+			wantCmds: []string{"docker start oms"},
+			notCmds:  []string{"docker run"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := dkHealthServer(t, true)
+			h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+				On("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, tc.check, "").
+				On("docker rm -f", 0, "oms\n", "").On("docker start", 0, "oms\n", "").
+				On("exec docker run", 0, "newid\n", "").
+				On("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "")
+			env, _ := modtest.NewEnv(h)
+			args := &ContainerRunArgs{Image: "oms:4.2.5"}
+			if err := (&ContainerRun{}).Validate(args); err != nil {
+				t.Fatal(err)
+			}
+			plan, res, err := modtest.RunBoth(t, &ContainerRun{}, env, args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan.Summary, tc.wantPlan) {
+				t.Errorf("plan %q lacks %q", plan.Summary, tc.wantPlan)
+			}
+			for _, c := range tc.wantCmds {
+				if !h.Ran(c) {
+					t.Errorf("no %q in %q", c, h.Commands())
+				}
+			}
+			for _, c := range tc.notCmds {
+				if h.Ran(c) {
+					t.Errorf("unexpected %q in %q", c, h.Commands())
+				}
+			}
+			if tc.wantCmds == nil {
+				if res != nil || len(h.Commands()) != 1 {
+					t.Errorf("converged: result %+v after %q", res, h.Commands())
+				}
+				return
+			}
+			if res.Outputs["recreated"].True() != tc.recreated || res.Outputs["image_id"].AsString() != dkImgNew {
+				t.Errorf("outputs %v", res.Outputs)
+			}
+			if len(h.Dials) == 0 {
+				t.Error("health never probed through the host")
+			}
+		})
+	}
+}
+
+func TestContainerRunFailureShowsInitLog(t *testing.T) {
+	check := dkImgNew + "\n" + runSep + "\n[]\n" + runSep + "\nfile\n" + runSep + "\n"
+	h := (&modtest.Host{}).
+		On("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, check, "").
+		On("exec docker run", 0, "newid\n", "").
+		On("docker inspect --format", 0, "exited 1\ninit failed\n", "").
+		On("docker_init", 0, "/data/oms/logs/docker_init_20250101.log\ncm_location must be in [0,127], got 300\n"+diagSep+"\ninit failed\n", "")
+	env, _ := modtest.NewEnv(h)
+	_, _, err := modtest.RunBoth(t, &ContainerRun{}, env, &ContainerRunArgs{Image: "oms:4.2.5"})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"container oms stopped (exited 1)", "docker_init_20250101.log", "cm_location must be in [0,127]", "docker logs --tail 30 oms"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%s", want, err)
+		}
+	}
+}
+
+func TestContainerRunTimeoutAndMissingImage(t *testing.T) {
+	srv := dkHealthServer(t, false)
+	check := "Error: No such image: oms:4.2.5\n" + runSep + "\n[]\n" + runSep + "\nmissing\n" + runSep + "\n"
+	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+		On("2>&1\necho "+runSep, 0, check, "").
+		Once("docker image inspect --format '{{.Id}}' oms:4.2.5", 0, dkImgNew+"\n", "").
+		On("exec docker run", 0, "newid\n", "").
+		On("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "").
+		On("docker_init", 0, diagSep+"\nstill starting\n", "")
+	env, _ := modtest.NewEnv(h)
+	args := &ContainerRunArgs{Image: "oms:4.2.5", HealthTimeout: "0.1"}
+	plan, _, err := modtest.RunBoth(t, &ContainerRun{}, env, args)
+	if plan == nil || !strings.Contains(plan.Summary, "not on the host yet") {
+		t.Errorf("plan %+v", plan)
+	}
+	if err == nil || !strings.Contains(err.Error(), "not healthy after 100ms") || !strings.Contains(err.Error(), `"healthy":false`) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestContainerRunCopiesCerts(t *testing.T) {
+	dir := t.TempDir()
+	mount := filepath.Join(dir, "mount")
+	crt, key := filepath.Join(dir, "s.crt"), filepath.Join(dir, "s.key")
+	os.WriteFile(crt, []byte("CERT"), 0o644)
+	os.WriteFile(key, []byte("KEY"), 0o600)
+	crtSum, _ := fileSHA256(crt)
+	rcrt, rkey := mount+"/cert/oms_server.crt", mount+"/cert/oms_server.key"
+	binds := omsBinds(mount+"/config.yaml", mount, rcrt, rkey)
+	check := dkImgNew + "\n" + runSep + "\n" + dkContainer(t, dkImgNew, "running", "10.0.0.11", binds) + "\n" + runSep + "\nfile\n" + runSep + "\n" +
+		crtSum + "  " + rcrt + "\nffff  " + rkey + "\n"
+	srv := dkHealthServer(t, true)
+	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}, Fallback: transporttest.NewLocal(t)}).
+		On("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, check, "").On("docker rm -f", 0, "", "").
+		On("exec docker run", 0, "newid\n", "").On("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "")
+	env, _ := modtest.NewEnv(h)
+	env.Become = false // the local host has no sudo
+	plan, _, err := modtest.RunBoth(t, &ContainerRun{}, env, &ContainerRunArgs{Image: "oms:4.2.5", MountDir: mount, HTTPSCrt: crt, HTTPSKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.Summary, "HTTPS certificate changed") {
+		t.Errorf("plan %q", plan.Summary)
+	}
+	for _, f := range []struct {
+		path, content string
+		mode          os.FileMode
+	}{{rcrt, "CERT", 0o644}, {rkey, "KEY", 0o600}} {
+		b, err := os.ReadFile(f.path)
+		st, _ := os.Stat(f.path)
+		if err != nil || string(b) != f.content || st.Mode().Perm() != f.mode {
+			t.Errorf("%s: %q %v (err %v)", f.path, b, st.Mode(), err)
+		}
+	}
+	if !h.Ran("-v " + rcrt + ":/etc/pki/nginx/oms_server.crt") {
+		t.Error("certificate not mounted")
+	}
+}
+
+func TestContainerRunVanishedContainerFailsFast(t *testing.T) {
+	check := dkImgNew + "\n" + runSep + "\n[]\n" + runSep + "\nfile\n" + runSep + "\n"
+	h := (&modtest.Host{}).
+		On("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, check, "").
+		On("exec docker run", 0, "newid\n", "").
+		On("docker inspect --format", 1, "", "Error: No such object: oms\n").
+		On("docker_init", 0, diagSep+"\n", "")
+	env, _ := modtest.NewEnv(h)
+	start := time.Now()
+	_, _, err := modtest.RunBoth(t, &ContainerRun{}, env, &ContainerRunArgs{Image: "oms:4.2.5"})
+	if err == nil || !strings.Contains(err.Error(), "disappeared") || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("err %v after %s", err, time.Since(start))
+	}
+}

@@ -1,0 +1,107 @@
+package oms
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/metadb"
+	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/modules"
+)
+
+// MetadbBackup writes a logical dump of the OMS databases to a file on the
+// control machine, before an upgrade touches any node. The file is the way
+// back if the new version migrates the MetaDB and must be undone.
+type MetadbBackup struct{}
+
+var _ modules.Module = (*MetadbBackup)(nil)
+
+// MetadbBackupArgs are metadb_backup's arguments.
+type MetadbBackupArgs struct {
+	Host      string   `hcl:"host"`
+	Port      int      `hcl:"port"`
+	User      string   `hcl:"user"`
+	Password  string   `hcl:"password"`
+	Databases []string `hcl:"databases"`
+	Dir       string   `hcl:"dir,optional"`
+	ViaHost   bool     `hcl:"via_host,optional"`
+}
+
+// Doc implements modules.Module.
+func (*MetadbBackup) Doc() modules.Doc {
+	return modules.Doc{Name: "metadb_backup", Summary: "Dump the OMS MetaDB databases to a 0600 file on the control machine (before an upgrade).",
+		Args: map[string]string{
+			"host": "MetaDB address", "port": "MetaDB port", "user": "MetaDB user", "password": "MetaDB password (sensitive)",
+			"databases": "the databases to dump", "dir": "folder on the control machine (default `omsrun-backups`)",
+			"via_host": "connect from the current host through SSH",
+		}}
+}
+
+// NewArgs implements modules.Module.
+func (*MetadbBackup) NewArgs() any { return &MetadbBackupArgs{} }
+
+func (a *MetadbBackupArgs) target(env *modules.Env) metadb.Target {
+	t := metadb.Target{Host: a.Host, Port: a.Port, User: a.User, Password: secret.String(a.Password), Timeout: 10 * time.Second}
+	if a.ViaHost {
+		t.Dial = env.Host.Dial
+	}
+	return t
+}
+
+func (a *MetadbBackupArgs) dir() string {
+	if a.Dir == "" {
+		return "omsrun-backups"
+	}
+	return a.Dir
+}
+
+// Check implements Module: it proves the MetaDB answers (a real read) and
+// says where the dump would go.
+func (*MetadbBackup) Check(ctx context.Context, env *modules.Env, a any) (*modules.Plan, error) {
+	args := a.(*MetadbBackupArgs)
+	rep, err := metadb.Check(ctx, args.target(env), args.Databases)
+	if err != nil {
+		return nil, err
+	}
+	return &modules.Plan{Change: true, Summary: fmt.Sprintf("dump %d database(s) %v from MetaDB %s into %s/", len(rep.Existing), rep.Existing, rep.Version, args.dir())}, nil
+}
+
+// Apply implements modules.Module.
+func (*MetadbBackup) Apply(ctx context.Context, env *modules.Env, a any, _ *modules.Plan) (*modules.Result, error) {
+	args := a.(*MetadbBackupArgs)
+	t := args.target(env)
+	rep, err := metadb.Check(ctx, t, args.Databases)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(args.dir(), 0o700); err != nil {
+		return nil, fmt.Errorf("backup folder: %w", err)
+	}
+	path, err := filepath.Abs(filepath.Join(args.dir(), fmt.Sprintf("metadb-%s.sql", time.Now().UTC().Format("20060102T150405Z"))))
+	if err != nil {
+		return nil, err
+	}
+	// The dump holds the OMS metadata, credentials of migration tasks among them: owner only.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("backup file: %w", err)
+	}
+	tables, rows, err := metadb.Dump(ctx, t, rep.Existing, f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("MetaDB backup: %w", err)
+	}
+	return &modules.Result{Changed: true, Msg: fmt.Sprintf("backed up %v (%d tables, %d rows) to %s", rep.Existing, tables, rows, path),
+		Outputs: map[string]cty.Value{"path": cty.StringVal(path)}}, nil
+}

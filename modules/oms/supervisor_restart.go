@@ -1,0 +1,188 @@
+package oms
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/omsrun/omsrun/internal/docker"
+	"github.com/omsrun/omsrun/internal/probe"
+	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/modules"
+)
+
+// SupervisorRestart makes a running OMS container re-read its config: the
+// seed's init-config-file and `supervisorctl restart`, then a wait until the
+// programs run and health answers, so a rolling restart can gate on it.
+type SupervisorRestart struct{}
+
+var _ modules.Module = (*SupervisorRestart)(nil)
+var _ modules.Validator = (*SupervisorRestart)(nil)
+
+// SupervisorRestartArgs are the arguments of supervisor_restart.
+type SupervisorRestartArgs struct {
+	Container  string   `hcl:"container,optional"`
+	InitConfig *bool    `hcl:"init_config,optional"`
+	Programs   []string `hcl:"programs,optional"`
+	HostIP     string   `hcl:"host_ip,optional"`
+	HealthPort int      `hcl:"health_port,optional"`
+	Timeout    string   `hcl:"timeout,optional"`
+	MountDir   string   `hcl:"mount_dir,optional"`
+}
+
+// Doc describes the module.
+func (*SupervisorRestart) Doc() modules.Doc {
+	return modules.Doc{
+		Name:    "supervisor_restart",
+		Summary: "Inside the OMS container: init-config-file, supervisorctl restart, then wait for RUNNING and health.",
+		Args: map[string]string{
+			"container":   `the OMS container (default "oms")`,
+			"init_config": "run python -m omsflow.scripts.units.oms_init_manager --init-config-file first (default true)",
+			"programs":    `supervisor programs to restart (default ["oms_console", "oms_drc_supervisor"])`,
+			"host_ip":     "where GET /oms/health is probed (default: the host's inventory address)",
+			"health_port": "port of /oms/health (default 8089)",
+			"timeout":     "duration: how long to wait for RUNNING and health (default 120s)",
+			"mount_dir":   "the mount directory, for docker_init logs on failure (default /data/oms)",
+		},
+	}
+}
+
+// NewArgs returns empty arguments.
+func (*SupervisorRestart) NewArgs() any { return &SupervisorRestartArgs{} }
+
+func (a *SupervisorRestartArgs) fill(env *modules.Env) {
+	if a.Container == "" {
+		a.Container = "oms"
+	}
+	if a.InitConfig == nil {
+		t := true
+		a.InitConfig = &t
+	}
+	if a.Programs == nil {
+		a.Programs = []string{"oms_console", "oms_drc_supervisor"}
+	}
+	if a.HostIP == "" && env != nil {
+		a.HostIP = env.Address
+	}
+	if a.HealthPort == 0 {
+		a.HealthPort = 8089
+	}
+	if a.MountDir == "" {
+		a.MountDir = defaultMountDir
+	}
+}
+
+// Validate checks the program list and the timeout.
+func (*SupervisorRestart) Validate(args any) error {
+	a := args.(*SupervisorRestartArgs)
+	a.fill(nil)
+	if len(a.Programs) == 0 {
+		return fmt.Errorf("programs: name at least one supervisor program")
+	}
+	for _, p := range a.Programs {
+		// supervisorctl splits its arguments at white space (and supervisor
+		// allows none in a name), so such a name would restart other programs.
+		if p == "" || strings.IndexFunc(p, unicode.IsSpace) >= 0 {
+			return fmt.Errorf("programs: %q is not a supervisor program name", p)
+		}
+	}
+	if err := docker.CheckContainerName("container", a.Container); err != nil {
+		return err
+	}
+	_, err := modules.ParseDuration("timeout", a.Timeout, 0)
+	return err
+}
+
+// Check cannot know whether a restart is needed; it says what it would do
+// and whether the container is there to do it in.
+func (*SupervisorRestart) Check(ctx context.Context, env *modules.Env, args any) (*modules.Plan, error) {
+	a := args.(*SupervisorRestartArgs)
+	a.fill(env)
+	res, err := env.Try(ctx, transport.Cmd{Argv: []string{"docker", "inspect", "--format", "{{.State.Running}}", a.Container}})
+	if err != nil {
+		return nil, err
+	}
+	what := "restart " + strings.Join(a.Programs, ", ") + " in " + a.Container
+	if strings.TrimSpace(string(res.Stdout)) != "true" {
+		what += " (container not running now)"
+	}
+	return &modules.Plan{Unknown: true, Summary: what}, nil
+}
+
+// Apply re-initialises the config, restarts the programs and waits.
+func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any, plan *modules.Plan) (*modules.Result, error) {
+	a := args.(*SupervisorRestartArgs)
+	a.fill(env)
+	timeout, _ := modules.ParseDuration("timeout", a.Timeout, 120*time.Second)
+	exec := []string{"docker", "exec", a.Container}
+	if *a.InitConfig {
+		env.Report.Phase("init-config-file")
+		if _, err := env.RunArgv(ctx, append(exec, "python", "-m", "omsflow.scripts.units.oms_init_manager", "--init-config-file")...); err != nil {
+			return nil, err
+		}
+	}
+	env.Report.Phase("supervisorctl restart " + strings.Join(a.Programs, " "))
+	start := time.Now()
+	if _, err := env.RunArgv(ctx, append(append(exec, "supervisorctl", "restart"), a.Programs...)...); err != nil {
+		return nil, err
+	}
+	dial := probe.Bounded(env.Host.Dial)
+	addr := hostPort(a.HostIP, a.HealthPort)
+	deadline := start.Add(timeout)
+	statusArgv := append(exec, "supervisorctl", "status")
+	for {
+		// supervisorctl status exits non-zero while a program is not
+		// running; its table is the answer either way.
+		res, err := env.Try(ctx, transport.Cmd{Argv: statusArgv})
+		if err != nil {
+			return nil, err
+		}
+		status := string(res.Stdout)
+		notRunning := programsNotRunning(status, a.Programs)
+		var why string
+		if len(notRunning) > 0 {
+			why = "not RUNNING: " + strings.Join(notRunning, ", ")
+		} else if herr := omsHealth(ctx, dial, addr); herr != nil {
+			why = herr.Error()
+		} else {
+			return &modules.Result{Changed: true, Msg: fmt.Sprintf("restarted %s; healthy after %s",
+				strings.Join(a.Programs, ", "), time.Since(start).Round(100*time.Millisecond))}, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("waiting for %s: %w", a.Container, ctx.Err())
+		}
+		if time.Now().After(deadline) {
+			w := omsWait{name: a.Container, mountDir: a.MountDir}
+			return nil, fmt.Errorf("%s not healthy %s after the restart (%s)\n--- supervisorctl status:\n%s%s",
+				a.Container, timeout, why, strings.TrimSpace(status+string(res.Stderr)), omsDiagnostics(ctx, env, w))
+		}
+		env.Report.Phase(fmt.Sprintf("waiting for health (%s)", time.Since(start).Round(time.Second)))
+		if err := modules.SleepCtx(ctx, 500*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("waiting for %s: %w", a.Container, err)
+		}
+	}
+}
+
+// programsNotRunning reads `supervisorctl status` ("name   STATE   …" per
+// line) and lists the wanted programs not in state RUNNING.
+func programsNotRunning(status string, programs []string) []string {
+	state := map[string]string{}
+	for _, line := range strings.Split(status, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 {
+			state[f[0]] = f[1]
+		}
+	}
+	var out []string
+	for _, p := range programs {
+		if s := state[p]; s != "RUNNING" {
+			if s == "" {
+				s = "absent"
+			}
+			out = append(out, p+" "+s)
+		}
+	}
+	return out
+}

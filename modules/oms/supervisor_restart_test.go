@@ -1,0 +1,71 @@
+package oms
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/omsrun/omsrun/modules"
+	"github.com/omsrun/omsrun/modules/modtest"
+)
+
+func TestSupervisorRestart(t *testing.T) {
+	srv := dkHealthServer(t, true)
+	const (
+		starting = "oms_console          STARTING\noms_drc_supervisor   RUNNING   pid 12, uptime 0:00:01\n"
+		running  = "nginx                RUNNING   pid 9, uptime 1:00:00\noms_console          RUNNING   pid 11, uptime 0:00:02\noms_drc_supervisor   RUNNING   pid 12, uptime 0:00:02\n"
+	)
+	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+		On("docker inspect", 0, "true\n", "").
+		On("oms_init_manager --init-config-file", 0, "", "").
+		On("supervisorctl restart", 0, "oms_console: stopped\noms_console: started\n", "").
+		Once("supervisorctl status", 3, starting, "").
+		On("supervisorctl status", 0, running, "")
+	env, _ := modtest.NewEnv(h)
+	args := &SupervisorRestartArgs{}
+	if err := (&SupervisorRestart{}).Validate(args); err != nil {
+		t.Fatal(err)
+	}
+	plan, res, err := modtest.RunBoth(t, &SupervisorRestart{}, env, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.Unknown || plan.Summary != "restart oms_console, oms_drc_supervisor in oms" {
+		t.Errorf("plan %+v", plan)
+	}
+	cmds := h.Commands()
+	want := []string{
+		"docker inspect --format '{{.State.Running}}' oms",
+		"docker exec oms python -m omsflow.scripts.units.oms_init_manager --init-config-file",
+		"docker exec oms supervisorctl restart oms_console oms_drc_supervisor",
+		"docker exec oms supervisorctl status",
+		"docker exec oms supervisorctl status",
+	}
+	if strings.Join(cmds, "\n") != strings.Join(want, "\n") {
+		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(cmds, "\n"), strings.Join(want, "\n"))
+	}
+	if !res.Changed || len(h.Dials) != 1 {
+		t.Errorf("result %+v, dials %v", res, h.Dials)
+	}
+}
+
+func TestSupervisorRestartTimeout(t *testing.T) {
+	h := (&modtest.Host{}).
+		On("supervisorctl restart", 0, "", "").
+		On("supervisorctl status", 3, "oms_console FATAL Exited too quickly\n", "").
+		On("docker_init", 0, diagSep+"\nconsole crashed\n", "")
+	env, _ := modtest.NewEnv(h)
+	f := false
+	_, err := (&SupervisorRestart{}).Apply(context.Background(), env, &SupervisorRestartArgs{InitConfig: &f, Programs: []string{"oms_console"}, Timeout: "0.2"}, &modules.Plan{})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"not RUNNING: oms_console FATAL", "Exited too quickly", "console crashed"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%s", want, err)
+		}
+	}
+	if h.Ran("oms_init_manager") {
+		t.Error("init_config = false still ran the init")
+	}
+}
