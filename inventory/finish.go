@@ -78,7 +78,7 @@ func (b *builder) finish() *Inventory {
 		g := b.groups[n]
 		for k, s := range g.vars {
 			v := s.val
-			if ck := ansibleVars[k]; ck == "password" || ck == "become_password" || sensitiveName(k) {
+			if ck := ansibleVars[k]; ck == "password" || ck == "become_password" || secret.IsSecretName(k) {
 				v = v.Mark(secret.Mark)
 			}
 			g.group.Vars[k] = v
@@ -256,7 +256,7 @@ func (b *builder) buildHost(d *hostDecl, groups []string, parents map[string][]s
 	h.Vars = map[string]cty.Value{}
 	for k, s := range merged {
 		v := s.val
-		if sensitiveName(k) {
+		if secret.IsSecretName(k) {
 			v = v.Mark(secret.Mark)
 		}
 		h.Vars[k] = v
@@ -292,18 +292,4 @@ func sshArgsKnownHosts(vars map[string]cty.Value) string {
 		}
 	}
 	return ""
-}
-
-// sensitiveName says whether a variable's name marks it as a secret
-// (metadb_password, tsdb_passwd, api_token, …). Inventories have no
-// `sensitive` flag, so the name is the only hint; marking by name means such
-// a value is redacted everywhere without the user remembering to ask.
-func sensitiveName(k string) bool {
-	k = strings.ToLower(k)
-	for _, suffix := range []string{"password", "passwd", "_pass", "_pw", "secret", "token", "_key_passphrase"} {
-		if strings.HasSuffix(k, suffix) {
-			return true
-		}
-	}
-	return false
 }

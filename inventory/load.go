@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/diag"
+	"github.com/omsrun/omsrun/internal/secret"
 )
 
 // Load reads every inventory source and merges them into one inventory.
@@ -271,7 +272,7 @@ func (b *builder) addHost(name string, rng hcl.Range, group string, conn, vars m
 
 // show prints a setting's value for a message, hiding passwords.
 func show(key string, v cty.Value) string {
-	if strings.Contains(key, "password") {
+	if secret.IsSecretName(key) {
 		return "(a password)"
 	}
 	if v.Type() == cty.String {

@@ -15,6 +15,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	hcljson "github.com/hashicorp/hcl/v2/json"
+
+	"github.com/omsrun/omsrun/internal/secret"
 )
 
 // Render writes every diagnostic with its source snippet. Each one starts with
@@ -144,13 +146,14 @@ func parseForContext(name string, src []byte) *hcl.File {
 	return f
 }
 
-// secretQuoted finds quoted values assigned to names that say they are
-// secrets (become_password = "…", "api_token": "…"); secretBare finds INI
-// style ones (ansible_password=…). A bare value after " = " is an HCL
-// expression, such as var.metadb_password, and is not a secret itself.
+// secretQuoted finds quoted values assigned to a name (become_password =
+// "…", "api_token": "…"); secretBare finds INI style ones (ansible_password=…).
+// A bare value after " = " is an HCL expression, such as var.metadb_password,
+// and is not a secret itself. Whether the name is a secret's is decided by
+// secret.IsSecretName, the one rule every output uses.
 var (
-	secretQuoted = regexp.MustCompile(`(?i)([A-Za-z0-9_]*(?:password|passwd|_pass|secret|token)"?[ \t]*[=:][ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')`)
-	secretBare   = regexp.MustCompile(`(?i)([A-Za-z0-9_]*(?:password|passwd|_pass|secret|token)=)([^\s"'][^\s]*)`)
+	secretQuoted = regexp.MustCompile(`([A-Za-z0-9_.-]+)"?[ \t]*[=:][ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*')`)
+	secretBare   = regexp.MustCompile(`([A-Za-z0-9_.-]+)=([^\s"'][^\s]*)`)
 )
 
 // MaskSecrets hides, in a source shown as a snippet, the values assigned to
@@ -158,7 +161,14 @@ var (
 // still point at the same bytes. It is a safety net for snippets only:
 // values are redacted properly, by value, where they are printed.
 func MaskSecrets(src []byte) []byte {
-	idx := append(secretQuoted.FindAllSubmatchIndex(src, -1), secretBare.FindAllSubmatchIndex(src, -1)...)
+	var idx [][]int
+	for _, re := range []*regexp.Regexp{secretQuoted, secretBare} {
+		for _, m := range re.FindAllSubmatchIndex(src, -1) {
+			if secret.IsSecretName(string(src[m[2]:m[3]])) {
+				idx = append(idx, m)
+			}
+		}
+	}
 	if idx == nil {
 		return src
 	}

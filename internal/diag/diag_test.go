@@ -83,6 +83,8 @@ func TestMaskSecrets(t *testing.T) {
 		"password = var.metadb_password":                                      "password = var.metadb_password",
 		"user = \"root\"\nport = 22\n":                                        "user = \"root\"\nport = 22\n",
 		"password = \"héé\"":                                                  "password = \"*****\"",
+		"key_file = \"~/.ssh/id\" apsara_audit_sls_access_key = \"AK\"":       "key_file = \"~/.ssh/id\" apsara_audit_sls_access_key = \"**\"",
+		"h ansible_ssh_private_key_file=/k ansible_become_pass=pw1":           "h ansible_ssh_private_key_file=/k ansible_become_pass=***",
 	} {
 		if got := string(MaskSecrets([]byte(in))); got != want {
 			t.Errorf("MaskSecrets(%q) = %q, want %q", in, got, want)

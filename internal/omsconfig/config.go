@@ -125,9 +125,6 @@ var Keys = []string{
 // not define; they are written to config.yaml only when sls_enabled is true.
 var SLSKeys = []string{KeySLSEnabled, KeySLSEndpoint, KeySLSProject, KeySLSLogstore, KeySLSAccessKeyID, KeySLSAccessKeySecret}
 
-// SecretKeys are the keys whose values are passwords.
-var SecretKeys = []string{KeyMetaPassword, KeyTSDBPassword, KeySLSAccessKeySecret}
-
 // EffectiveTSDBService is tsdb_service as OMS will read it: CERESDB when unset.
 func (c Config) EffectiveTSDBService() string {
 	if c.TSDBService == "" {

@@ -9,7 +9,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 
-	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/inventory"
 )
 
@@ -232,19 +231,4 @@ func (c *objectCache) hostsObject(inv *inventory.Inventory) cty.Value {
 	}
 	c.inv, c.hosts = inv, objectOf(groups)
 	return c.hosts
-}
-
-// isSensitive reports whether v carries the secret mark anywhere.
-func isSensitive(v cty.Value) bool {
-	if v.HasMark(secret.Mark) {
-		return true
-	}
-	found := false
-	_ = cty.Walk(v, func(_ cty.Path, x cty.Value) (bool, error) {
-		if x.HasMark(secret.Mark) {
-			found = true
-		}
-		return !found, nil
-	})
-	return found
 }

@@ -107,10 +107,10 @@ func (r *Redactor) Scrub(s string) string {
 	return s
 }
 
-// secretLine finds "key: value" and "key=value" lines whose key names a
-// secret (config.yaml's oms_meta_password, an env file's TOKEN=…), with an
-// optional diff marker in front.
-var secretLine = regexp.MustCompile(`(?im)^([-+ ]?[ \t]*[\w.-]*(?:password|passwd|secret|token)[\w.-]*[ \t]*[:=][ \t]*)(\S.*)$`)
+// keyLine finds "key: value" and "key=value" lines (config.yaml's
+// oms_meta_password, an env file's TOKEN=…), with an optional diff marker in
+// front; IsSecretName decides whether the key is a secret's.
+var keyLine = regexp.MustCompile(`(?m)^([-+ ]?[ \t]*([\w.-]+)[ \t]*[:=][ \t]*)(\S.*)$`)
 
 // ScrubOutput is Scrub for text that came back from a host: besides the
 // known values it masks the value of every line whose key names a secret,
@@ -118,7 +118,19 @@ var secretLine = regexp.MustCompile(`(?im)^([-+ ]?[ \t]*[\w.-]*(?:password|passw
 // (`omsrun exec -- cat config.yaml`).
 func (r *Redactor) ScrubOutput(s string) string {
 	s = r.Scrub(s)
-	return secretLine.ReplaceAllString(s, "${1}"+Mask)
+	return MaskKeyLines(s)
+}
+
+// MaskKeyLines replaces the value of every "key: value" or "key=value" line
+// whose key IsSecretName, whatever the value is.
+func MaskKeyLines(s string) string {
+	return keyLine.ReplaceAllStringFunc(s, func(line string) string {
+		m := keyLine.FindStringSubmatch(line)
+		if !IsSecretName(m[2]) {
+			return line
+		}
+		return m[1] + Mask
+	})
 }
 
 // String is a secret string that prints as Mask.

@@ -183,9 +183,6 @@ func Help(key string) string {
 	return ""
 }
 
-// SecretKeys are the keys whose answers are passwords.
-var SecretKeys = []string{"meta-password", "tsdb-password", "sls-access-key-secret", "ssh-password", "become-password"}
-
 func knownKey(k string) bool { return Help(k) != "" }
 
 var questions = []struct{ key, help string }{

@@ -253,10 +253,10 @@ func sameKey(k string, x, y omsconfig.Config) bool {
 	return ux.Equals(uy).True()
 }
 
-// secretLine matches a password line of config.yaml (omsconfig.SecretKeys),
-// whatever its value, so a diff hides the old password too (which no
-// redactor knows).
-var secretLine = regexp.MustCompile(`^(\s*#?\s*(?:` + strings.Join(omsconfig.SecretKeys, "|") + `)\s*:).*$`)
+// keyLine matches a "key:" line of config.yaml, commented out or not; the
+// line's value is hidden whatever it is when secret.IsSecretName(key), so a
+// diff hides the old password too (which no redactor knows).
+var keyLine = regexp.MustCompile(`^(\s*#?\s*([\w.-]+)\s*:).*$`)
 
 // redactor hides password lines and the current passwords wherever they appear.
 func redactor(c omsconfig.Config) func(string) string {
@@ -266,8 +266,8 @@ func redactor(c omsconfig.Config) func(string) string {
 		r.Add(v, strings.Trim(omsconfig.Quote(v), `"`))
 	}
 	return func(s string) string {
-		if secretLine.MatchString(s) {
-			return secretLine.ReplaceAllString(s, "$1 "+secret.Mask)
+		if m := keyLine.FindStringSubmatch(s); m != nil && secret.IsSecretName(m[2]) {
+			return m[1] + " " + secret.Mask
 		}
 		return r.Scrub(s)
 	}
