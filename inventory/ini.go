@@ -3,7 +3,6 @@ package inventory
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -15,6 +14,9 @@ import (
 // maxExpand bounds what one host line's ranges may expand to, so a typo like
 // web[0:99999999] fails clearly instead of eating memory.
 const maxExpand = 10000
+
+// bracketHostPort is an IPv6 address in brackets with a port: [2001:db8::1]:2222.
+var bracketHostPort = regexp.MustCompile(`^\[([^\]]+)\]:([0-9]+)$`)
 
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 
@@ -37,9 +39,9 @@ func (l iniLine) rng(from, to int) hcl.Range {
 	}
 }
 
-// loadINI reads an Ansible INI inventory with Ansible's typing: unquoted
-// numbers and booleans on host lines are literals, values in [group:vars]
-// are strings; connection settings are converted to their own types later.
+// loadINI reads an Ansible INI inventory as ansible-inventory does (its
+// tests compare the two on every host variable); values are typed by
+// iniValue and connection settings converted to their own types later.
 func (b *builder) loadINI(path string, src []byte) {
 	section, kind := "", "hosts"
 	offset := 0
@@ -51,7 +53,7 @@ func (b *builder) loadINI(path string, src []byte) {
 		if t == "" || t[0] == '#' || t[0] == ';' {
 			continue
 		}
-		if t[0] == '[' {
+		if t[0] == '[' && !bracketHostPort.MatchString(strings.Fields(t)[0]) {
 			section, kind = b.iniSection(l, lead, t)
 			continue
 		}
@@ -59,7 +61,11 @@ func (b *builder) loadINI(path string, src []byte) {
 		case "hosts":
 			b.iniHostLine(l, lead, section)
 		case "children":
-			name := stripComment(t)
+			// Ansible reads a group name and then only a '#' comment.
+			name, rest, _ := strings.Cut(t, " ")
+			if r := strings.TrimSpace(rest); r != "" && r[0] != '#' {
+				name = t
+			}
 			if !validName(name) {
 				b.diags = append(b.diags, diag.Errorf(diag.Ptr(l.rng(lead, lead+len(t))), "Invalid child group",
 					"A [%s:children] section lists one group name per line; %q is not a group name.", section, name))
@@ -112,8 +118,12 @@ func (b *builder) iniSection(l iniLine, lead int, t string) (string, string) {
 	return "", "skip"
 }
 
+// iniVar reads "name=value" in [group:vars] as Ansible does: the name is
+// what precedes the first '=', the value everything after it, typed by
+// iniValue (so a '#' after a quoted value is a comment, after a bare word
+// part of the value).
 func (b *builder) iniVar(l iniLine, lead int, section string) {
-	t := stripComment(l.text[lead:])
+	t := strings.TrimSpace(l.text[lead:])
 	k, v, ok := strings.Cut(t, "=")
 	k = strings.TrimSpace(k)
 	if !ok || k == "" || strings.ContainsAny(k, " \t") {
@@ -122,9 +132,8 @@ func (b *builder) iniVar(l iniLine, lead int, section string) {
 		return
 	}
 	vstart := lead + strings.Index(t, "=") + 1
-	v = unquote(strings.TrimSpace(v))
 	g := b.group(section, l.rng(lead, lead+len(t)), section == "all")
-	g.vars[k] = setting{val: cty.StringVal(v), rng: l.rng(vstart, lead+len(t))}
+	g.vars[k] = setting{val: iniValue(strings.TrimSpace(v)), rng: l.rng(vstart, lead+len(t))}
 }
 
 // iniHostLine parses "pattern [name=value ...]" with shell-like quoting.
@@ -147,7 +156,7 @@ func (b *builder) iniHostLine(l iniLine, lead int, section string) {
 				"After the host name come name=value pairs; %q has no '='. Quote values that hold spaces.", tok.text))
 			return
 		}
-		s := setting{val: hostLineValue(v, tok.quoted), rng: l.rng(tok.from, tok.to)}
+		s := setting{val: iniValue(v), rng: l.rng(tok.from, tok.to)}
 		if ck, ok := ansibleVars[k]; ok {
 			conn[ck] = s
 		} else {
@@ -155,8 +164,11 @@ func (b *builder) iniHostLine(l iniLine, lead int, section string) {
 		}
 	}
 	pattern := head.text
-	// "name:port" is Ansible's short form for ansible_port.
-	if i := strings.LastIndexByte(pattern, ':'); i > 0 && strings.Count(outsideBrackets(pattern), ":") == 1 && !strings.Contains(pattern[i:], "]") {
+	// "name:port" and "[v6addr]:port" are Ansible's short forms for ansible_port.
+	if m := bracketHostPort.FindStringSubmatch(pattern); m != nil {
+		conn["port"] = setting{val: cty.StringVal(m[2]), rng: hr}
+		pattern = m[1]
+	} else if i := strings.LastIndexByte(pattern, ':'); i > 0 && strings.Count(outsideBrackets(pattern), ":") == 1 && !strings.Contains(pattern[i:], "]") {
 		conn["port"] = setting{val: cty.StringVal(pattern[i+1:]), rng: hr}
 		pattern = pattern[:i]
 	}
@@ -180,75 +192,62 @@ func validAddr(s string) bool { return checkAddress(s) == nil }
 type token struct {
 	text     string
 	from, to int
-	quoted   bool // some part was in quotes: the value is a string whatever it looks like
 }
 
-// tokenize splits a line on blanks, honouring quotes and stopping at a
-// comment that starts a word.
+// tokenize splits a host line as Python's shlex.split(line, comments=True)
+// does, which is what Ansible uses: blanks separate words, quotes group,
+// a backslash escapes (inside double quotes only before " and \), and '#'
+// starts a comment anywhere outside quotes, even inside a word (a=x#y is a=x).
 func tokenize(line string, start int) ([]token, error) {
 	var out []token
-	i := start
-	for i < len(line) {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+	var sb strings.Builder
+	inWord, from := false, 0
+	end := func(i int) {
+		if inWord {
+			out = append(out, token{text: sb.String(), from: from, to: i})
+		}
+		sb.Reset()
+		inWord = false
+	}
+	for i := start; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			end(i)
+		case c == '#':
+			end(i)
+			return out, nil
+		case c == '\\':
+			if i+1 >= len(line) {
+				return nil, fmt.Errorf("The backslash at column %d escapes nothing; remove it or quote the value", i+1)
+			}
+			if !inWord {
+				inWord, from = true, i
+			}
 			i++
-		}
-		if i >= len(line) || line[i] == '#' || line[i] == ';' {
-			break
-		}
-		from := i
-		quoted := false
-		var sb strings.Builder
-		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			c := line[i]
-			if c == '"' || c == '\'' {
-				end := strings.IndexByte(line[i+1:], c)
-				if end < 0 {
-					return nil, fmt.Errorf("The quote at column %d is never closed; close it on the same line", i+1)
+			sb.WriteByte(line[i])
+		case c == '"' || c == '\'':
+			if !inWord {
+				inWord, from = true, i
+			}
+			j := i + 1
+			for ; j < len(line) && line[j] != c; j++ {
+				if c == '"' && line[j] == '\\' && j+1 < len(line) && (line[j+1] == '"' || line[j+1] == '\\') {
+					j++
 				}
-				sb.WriteString(line[i+1 : i+1+end])
-				i += end + 2
-				quoted = true
-				continue
+				sb.WriteByte(line[j])
+			}
+			if j >= len(line) {
+				return nil, fmt.Errorf("The quote at column %d is never closed; close it on the same line", i+1)
+			}
+			i = j
+		default:
+			if !inWord {
+				inWord, from = true, i
 			}
 			sb.WriteByte(c)
-			i++
 		}
-		out = append(out, token{text: sb.String(), from: from, to: i, quoted: quoted})
 	}
+	end(len(line))
 	return out, nil
-}
-
-func stripComment(s string) string {
-	for _, sep := range []string{" #", "\t#", " ;", "\t;"} {
-		if i := strings.Index(s, sep); i >= 0 {
-			s = s[:i]
-		}
-	}
-	return strings.TrimSpace(s)
-}
-
-func unquote(s string) string {
-	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
-		return s[1 : len(s)-1]
-	}
-	return s
-}
-
-// hostLineValue types a value from a host line the way Ansible does there
-// (numbers and booleans are literals), so `host.vars.id == 1` holds for
-// id=1. Quoted values, and every value in [group:vars], stay strings.
-func hostLineValue(v string, quoted bool) cty.Value {
-	if quoted {
-		return cty.StringVal(v)
-	}
-	switch v {
-	case "True", "true":
-		return cty.True
-	case "False", "false":
-		return cty.False
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil && (v == "0" || (v[0] != '0' && v[0] != '+')) {
-		return cty.NumberIntVal(n)
-	}
-	return cty.StringVal(v)
 }

@@ -69,7 +69,7 @@ func TestINI(t *testing.T) {
 					t.Errorf("port = %d", h.Port)
 				}
 			}},
-		{name: "vars before group", src: "[web:vars]\nx=1\n[web]\nw1\n",
+		{name: "vars before group", src: "[web:vars]\nx='1'\n[web]\nw1\n",
 			check: func(t *testing.T, inv *Inventory) {
 				if inv.Host("w1").Vars["x"].AsString() != "1" {
 					t.Errorf("vars = %#v", inv.Host("w1").Vars)
@@ -160,23 +160,31 @@ group "web" {
 	}
 }
 
-func TestHostLineValue(t *testing.T) {
-	for _, tc := range []struct {
-		in     string
-		quoted bool
-		want   string
-	}{
-		{"1", false, "cty.NumberIntVal(1)"},
-		{"-3", false, "cty.NumberIntVal(-3)"},
-		{"007", false, `cty.StringVal("007")`},
-		{"true", false, "cty.True"},
-		{"False", false, "cty.False"},
-		{"1", true, `cty.StringVal("1")`},
-		{"1.2.3", false, `cty.StringVal("1.2.3")`},
-		{"yes", false, `cty.StringVal("yes")`},
+// TestINIValue: Python literals as ast.literal_eval reads them; anything
+// else is kept as written. TestAnsibleOracle checks the same against Ansible.
+func TestINIValue(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"1", "cty.NumberIntVal(1)"},
+		{"-3", "cty.NumberIntVal(-3)"},
+		{"007", `cty.StringVal("007")`},
+		{"0x10", "cty.NumberIntVal(16)"},
+		{"1_000", "cty.NumberIntVal(1000)"},
+		{"True", "cty.True"},
+		{"true", `cty.StringVal("true")`},
+		{"False", "cty.False"},
+		{`"1"`, `cty.StringVal("1")`},
+		{`"a # b" # c`, `cty.StringVal("a # b")`},
+		{"a # b", `cty.StringVal("a # b")`},
+		{`'it''s'`, `cty.StringVal("its")`},
+		{`"a\tb"`, `cty.StringVal("a\tb")`},
+		{"1.2.3", `cty.StringVal("1.2.3")`},
+		{"yes", `cty.StringVal("yes")`},
+		{"[1, 'a']", `cty.TupleVal([]cty.Value{cty.NumberIntVal(1), cty.StringVal("a")})`},
+		{"(1)", "cty.NumberIntVal(1)"},
+		{strings.Repeat("[", 500), `cty.StringVal("` + strings.Repeat("[", 500) + `")`},
 	} {
-		if got := hostLineValue(tc.in, tc.quoted).GoString(); got != tc.want {
-			t.Errorf("hostLineValue(%q, %v) = %s, want %s", tc.in, tc.quoted, got, tc.want)
+		if got := iniValue(tc.in).GoString(); got != tc.want {
+			t.Errorf("iniValue(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
 }

@@ -37,16 +37,26 @@ func toPort(v cty.Value) (int, error) {
 	return int(n), nil
 }
 
+// toBool reads a boolean the way Ansible's boolean() does, so existing
+// inventories keep working: true, yes, on, y, t and 1 (any case, or the
+// number 1) are true; false, no, off, n, f and 0 are false.
 func toBool(v cty.Value) (bool, error) {
 	switch v.Type() {
 	case cty.Bool:
 		return v.True(), nil
-	case cty.String:
-		// Ansible's spellings, so existing inventories keep working.
-		switch strings.ToLower(strings.TrimSpace(v.AsString())) {
-		case "true", "yes", "on", "1":
+	case cty.Number:
+		switch v.AsBigFloat().Text('f', -1) {
+		case "1":
 			return true, nil
-		case "false", "no", "off", "0":
+		case "0":
+			return false, nil
+		}
+		return false, fmt.Errorf("is %s, not true or false (1 or 0)", v.AsBigFloat().Text('f', -1))
+	case cty.String:
+		switch strings.ToLower(strings.TrimSpace(v.AsString())) {
+		case "true", "yes", "on", "y", "t", "1":
+			return true, nil
+		case "false", "no", "off", "n", "f", "0":
 			return false, nil
 		}
 		return false, fmt.Errorf("is %q, not true or false", v.AsString())
