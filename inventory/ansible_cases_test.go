@@ -102,4 +102,40 @@ h1 ansible_port=22
 [b]
 h1 ansible_port=23
 `}},
+	{name: "group_vars and host_vars", files: map[string]string{
+		"hosts": `[web]
+w1 ansible_host=10.0.0.1 x=line
+w2 ansible_host=10.0.0.2
+[db]
+d1 ansible_host=10.0.0.3
+[prod:children]
+web
+db
+[web:vars]
+order=web-ini
+lone=web-ini
+[all:vars]
+order=all-ini
+`,
+		"group_vars/all.yml":        "order: all-file\nfrom_all: 1\n",
+		"group_vars/web.yaml":       "order: web-file\nport: 0777\nflag: yes\nno_flag: off\nsci: 1e3\nflt: 1.5\nunder: 1_000\ntime: 12:30\nnothing: ~\nquoted: \"yes\"\nstr: !!str 12\nlist: [1, two, {three: 3}]\n",
+		"group_vars/db":             "---\norder: db-file\nnested:\n  a: [x, y]\n  b: {c: null}\n",
+		"group_vars/db.yml":         "order: never read, db comes first\n",
+		"group_vars/prod/a.yml":     "base: &b {k1: 1, k2: 2}\nmerged:\n  <<: *b\n  k2: two\nprod_a: a\n",
+		"group_vars/prod/b.json":    `{"prod_b": "b", "prod_a": "from b"}`,
+		"group_vars/prod/sub/c.yml": "prod_c: c\n",
+		"group_vars/prod/.hidden":   "prod_hidden: 1\n",
+		"group_vars/prod/skip.txt":  "prod_txt: 1\n",
+		"host_vars/w1.yml":          "ansible_host: 10.0.9.1\nx: file\nansible_become: yes\napi_password: 'p#w: d'\n",
+		"host_vars/d1.json":         `{"ansible_port": 2201, "ansible_user": "dbadmin"}`,
+		"host_vars/w2":              "",
+	}},
+	{name: "vault file", refused: "ansible-vault", files: map[string]string{
+		"hosts":              "[web]\nw1\n",
+		"group_vars/web.yml": "$ANSIBLE_VAULT;1.1;AES256\n6233\n",
+	}},
+	{name: "vault value", refused: "!vault", files: map[string]string{
+		"hosts":              "[web]\nw1\n",
+		"group_vars/web.yml": "pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6233\n",
+	}},
 }

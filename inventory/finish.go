@@ -76,7 +76,14 @@ func (b *builder) finish() *Inventory {
 	inv := &Inventory{Groups: map[string]*Group{}}
 	for _, n := range names {
 		g := b.groups[n]
+		shown := map[string]setting{}
 		for k, s := range g.vars {
+			shown[k] = s
+		}
+		for k, s := range b.groupFiles[n] {
+			shown[k] = s
+		}
+		for k, s := range shown {
 			v := s.val
 			if ck := ansibleVars[k]; ck == "password" || ck == "become_password" || secret.IsSecretName(k) {
 				v = v.Mark(secret.Mark)
@@ -231,12 +238,32 @@ func (b *builder) buildHost(d *hostDecl, groups []string, parents map[string][]s
 	for k, s := range b.defVars {
 		merged[k] = s
 	}
+	// Ansible's order: the inventory's group vars, then group_vars/all (and
+	// ungrouped), then group_vars/ of the other groups; then the host's own.
 	for _, g := range order {
 		for k, s := range b.groups[g].vars {
 			merged[k] = s
 		}
 	}
+	fileOrder := []string{"all"}
+	if len(groups) == 0 {
+		fileOrder = append(fileOrder, "ungrouped")
+	}
+	for _, g := range order {
+		if g != "all" {
+			fileOrder = append(fileOrder, g)
+		}
+	}
+	for _, g := range fileOrder {
+		for k, s := range b.groupFiles[g] {
+			merged[k] = s
+		}
+	}
 	for k, s := range d.vars {
+		merged[k] = s
+	}
+	hostFile := b.hostFiles[h.Name]
+	for k, s := range hostFile {
 		merged[k] = s
 	}
 	conn := map[string]setting{}
@@ -252,6 +279,12 @@ func (b *builder) buildHost(d *hostDecl, groups []string, parents map[string][]s
 	}
 	for k, s := range d.conn {
 		conn[k] = s
+	}
+	// host_vars/ outrank the inventory's own host line.
+	for _, k := range sortedKeys(hostFile) {
+		if ck, ok := ansibleVars[k]; ok {
+			conn[ck] = hostFile[k]
+		}
 	}
 	h.Vars = map[string]cty.Value{}
 	for k, s := range merged {

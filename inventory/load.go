@@ -39,6 +39,9 @@ func Load(paths []string) (*Inventory, hcl.Diagnostics) {
 			b.loadFile(f)
 		}
 	}
+	if !b.diags.HasErrors() {
+		b.loadVarDirs(paths)
+	}
 	if b.diags.HasErrors() {
 		return nil, b.diags
 	}
@@ -176,9 +179,11 @@ type builder struct {
 	groups   map[string]*groupDecl
 	defaults map[string]setting // HCL defaults block connection settings
 	defVars  map[string]setting
-	defRange *hcl.Range
-	diags    hcl.Diagnostics
-	tooBig   bool // the size limit was reported; say it once
+	// groupFiles and hostFiles are group_vars/ and host_vars/, by group or host name.
+	groupFiles, hostFiles map[string]map[string]setting
+	defRange              *hcl.Range
+	diags                 hcl.Diagnostics
+	tooBig                bool // the size limit was reported; say it once
 }
 
 // The limits bound the work a malformed or hostile inventory can cause
@@ -204,6 +209,9 @@ func newBuilder() *builder {
 		groups:   map[string]*groupDecl{},
 		defaults: map[string]setting{},
 		defVars:  map[string]setting{},
+
+		groupFiles: map[string]map[string]setting{},
+		hostFiles:  map[string]map[string]setting{},
 	}
 }
 
