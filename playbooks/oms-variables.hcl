@@ -89,63 +89,114 @@ variable "tsdb_password" {
 }
 
 # --- audit logs to Alibaba Cloud SLS ---
-# omsrun's keys, not the seed's: the OMS guide's interactive tool asks for SLS
-# parameters, but its config.yaml table has no keys for them. They reach
-# config.yaml (under these names) only when sls_enabled is true.
-variable "sls_enabled" {
-  type        = bool
-  default     = false
-  description = "write OMS's audit logs to Simple Log Service"
-}
-variable "sls_endpoint" {
+# The config.yaml keys OMS reads (obd's names). They reach config.yaml only
+# when set; setting any asks for all five (render_config checks them).
+variable "apsara_audit_sls_access_key" {
   type        = string
   default     = ""
-  description = "SLS endpoint of the project's region, e.g. cn-hangzhou.log.aliyuncs.com (or an http(s) URL of it)"
+  sensitive   = true
+  description = "the AccessKey ID that writes the audit logs to SLS; setting it turns SLS audit logs on"
+}
+variable "apsara_audit_sls_access_secret" {
+  type        = string
+  default     = ""
+  sensitive   = true
+  description = "that AccessKey's secret (-e apsara_audit_sls_access_secret=@env:OMS_SLS_ACCESS_SECRET keeps it out of files)"
+}
+variable "apsara_audit_sls_endpoint" {
+  type        = string
+  default     = ""
+  description = "the SLS endpoint of the region, e.g. cn-hangzhou.log.aliyuncs.com (or an http(s) URL of it)"
+}
+variable "apsara_audit_sls_ops_site_topic" {
+  type        = string
+  default     = ""
+  description = "the SLS topic of the operations site's audit logs"
+}
+variable "apsara_audit_sls_user_site_topic" {
+  type        = string
+  default     = ""
+  description = "the SLS topic of the user site's audit logs"
+}
+
+# The sls_* variables omsrun once invented: OMS never read them. Each is
+# refused with what replaces it, rather than being silently unknown.
+variable "sls_enabled" {
+  type    = any
+  default = null
   validation {
-    condition     = !var.sls_enabled || var.sls_endpoint != ""
-    error_message = "sls_endpoint is required when sls_enabled is true, e.g. cn-hangzhou.log.aliyuncs.com."
+    condition     = var.sls_enabled == null
+    error_message = "sls_enabled is no longer accepted: OMS has no such key: OMS's audit logs go to the topics apsara_audit_sls_ops_site_topic and apsara_audit_sls_user_site_topic, and SLS is on when apsara_audit_sls_access_key is set."
+  }
+}
+variable "sls_endpoint" {
+  type    = any
+  default = null
+  validation {
+    condition     = var.sls_endpoint == null
+    error_message = "sls_endpoint is no longer accepted: use apsara_audit_sls_endpoint, the name OMS reads."
   }
 }
 variable "sls_project" {
-  type    = string
-  default = ""
+  type    = any
+  default = null
   validation {
-    condition     = !var.sls_enabled || var.sls_project != ""
-    error_message = "sls_project is required when sls_enabled is true: the SLS project the audit logs go to."
-  }
-  validation {
-    condition     = var.sls_project == "" || can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.sls_project))
-    error_message = "sls_project must be 3 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or digit."
+    condition     = var.sls_project == null
+    error_message = "sls_project is no longer accepted: OMS has no such key: OMS's audit logs go to the topics apsara_audit_sls_ops_site_topic and apsara_audit_sls_user_site_topic, and SLS is on when apsara_audit_sls_access_key is set."
   }
 }
 variable "sls_logstore" {
-  type    = string
-  default = ""
+  type    = any
+  default = null
   validation {
-    condition     = !var.sls_enabled || var.sls_logstore != ""
-    error_message = "sls_logstore is required when sls_enabled is true: the Logstore the audit logs go to."
-  }
-  validation {
-    condition     = var.sls_logstore == "" || can(regex("^[a-z0-9][a-z0-9_-]{0,61}[a-z0-9]$", var.sls_logstore))
-    error_message = "sls_logstore must be 2 to 63 lower-case letters, digits, hyphens and underscores, starting and ending with a letter or digit."
+    condition     = var.sls_logstore == null
+    error_message = "sls_logstore is no longer accepted: OMS has no such key: OMS's audit logs go to the topics apsara_audit_sls_ops_site_topic and apsara_audit_sls_user_site_topic, and SLS is on when apsara_audit_sls_access_key is set."
   }
 }
 variable "sls_access_key_id" {
-  type    = string
-  default = ""
+  type    = any
+  default = null
   validation {
-    condition     = !var.sls_enabled || var.sls_access_key_id != ""
-    error_message = "sls_access_key_id is required when sls_enabled is true."
+    condition     = var.sls_access_key_id == null
+    error_message = "sls_access_key_id is no longer accepted: use apsara_audit_sls_access_key, the name OMS reads."
   }
 }
 variable "sls_access_key_secret" {
-  type      = string
-  default   = ""
+  type    = any
+  default = null
   sensitive = true
   validation {
-    condition     = !var.sls_enabled || var.sls_access_key_secret != ""
-    error_message = "sls_access_key_secret is required when sls_enabled is true (-e sls_access_key_secret=@env:OMS_SLS_ACCESS_KEY_SECRET keeps it out of files)."
+    condition     = var.sls_access_key_secret == null
+    error_message = "sls_access_key_secret is no longer accepted: use apsara_audit_sls_access_secret, the name OMS reads."
   }
+}
+
+# --- ports OMS listens on (the container uses the host's network) ---
+# null leaves OMS's default; a set port is written to config.yaml.
+variable "nginx_server_port" {
+  type        = number
+  default     = null
+  description = "the web console's port (nginx), also where /oms/health answers, 1025 to 65535 (OMS's default 8089)"
+}
+variable "cm_server_port" {
+  type        = number
+  default     = null
+  description = "the CM port, the one cm_url names, 1025 to 65535 (OMS's default 8088)"
+}
+variable "ghana_server_port" {
+  type        = number
+  default     = null
+  description = "the console backend's (Ghana) port, 1025 to 65535 (OMS's default 8090)"
+}
+variable "supervisor_server_port" {
+  type        = number
+  default     = null
+  description = "the DRC supervisor's port, 1025 to 65535 (OMS's default 9000)"
+}
+variable "sshd_server_port" {
+  type        = number
+  default     = null
+  description = "the port of the sshd inside the container, 1025 to 65535 (OMS's default 2023)"
 }
 
 # --- the image and the nodes ---
@@ -221,13 +272,17 @@ locals {
     tsdb_url            = var.tsdb_url
     tsdb_username       = var.tsdb_username
     tsdb_password       = var.tsdb_password
-    # omsrun's SLS keys: in config.yaml only when sls_enabled is true.
-    sls_enabled           = var.sls_enabled
-    sls_endpoint          = var.sls_endpoint
-    sls_project           = var.sls_project
-    sls_logstore          = var.sls_logstore
-    sls_access_key_id     = var.sls_access_key_id
-    sls_access_key_secret = var.sls_access_key_secret
+    # In config.yaml only when set.
+    apsara_audit_sls_access_key      = var.apsara_audit_sls_access_key
+    apsara_audit_sls_access_secret   = var.apsara_audit_sls_access_secret
+    apsara_audit_sls_endpoint        = var.apsara_audit_sls_endpoint
+    apsara_audit_sls_ops_site_topic  = var.apsara_audit_sls_ops_site_topic
+    apsara_audit_sls_user_site_topic = var.apsara_audit_sls_user_site_topic
+    nginx_server_port                = var.nginx_server_port
+    cm_server_port                   = var.cm_server_port
+    ghana_server_port                = var.ghana_server_port
+    supervisor_server_port           = var.supervisor_server_port
+    sshd_server_port                 = var.sshd_server_port
   }
 
   # The container as the OMS CE guide runs it (container_run { with = local.oms_container }).

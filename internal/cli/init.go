@@ -16,11 +16,11 @@ import (
 // passwordEnv maps the password questions to the environment variables
 // that answer them, so scripts need not put passwords on the command line.
 var passwordEnv = map[string]string{
-	"meta-password":         wizard.EnvMetaPassword,
-	"tsdb-password":         wizard.EnvTSDBPassword,
-	"sls-access-key-secret": wizard.EnvSLSSecret,
-	"ssh-password":          wizard.EnvSSHPassword,
-	"become-password":       wizard.EnvBecomePassword,
+	"meta-password":     wizard.EnvMetaPassword,
+	"tsdb-password":     wizard.EnvTSDBPassword,
+	"sls-access-secret": wizard.EnvSLSSecret,
+	"ssh-password":      wizard.EnvSSHPassword,
+	"become-password":   wizard.EnvBecomePassword,
 }
 
 // yesNoKeys are questions answered yes or no; their flags may be given bare.
@@ -39,7 +39,7 @@ oms-vars.hcl (mode 0600) and prints the commands to run next.
 
 Every question has a flag; with --non-interactive the flags are the only
 answers and every missing or wrong one is reported together. Passwords may
-come from OMS_META_PASSWORD, OMS_TSDB_PASSWORD, OMS_SLS_ACCESS_KEY_SECRET,
+come from OMS_META_PASSWORD, OMS_TSDB_PASSWORD, OMS_SLS_ACCESS_SECRET,
 OMS_SSH_PASSWORD and OMS_BECOME_PASSWORD instead of flags, which the process
 list would show.`,
 		Args: cobra.NoArgs,

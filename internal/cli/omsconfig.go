@@ -31,10 +31,10 @@ func omsConfigVars(g *globals) (map[string]cty.Value, hcl.Diagnostics) {
 	for _, x := range d {
 		if x.Severity == hcl.DiagWarning && strings.HasPrefix(x.Summary, "Unknown key ") {
 			// Parse keeps unknown keys in Config.Extra, but the playbook's
-			// variables are the seed's keys (and omsrun's sls_* keys) only:
+			// variables are omsconfig's table of keys only:
 			// say where this one stops.
 			x.Detail = strings.Replace(x.Detail, "omsrun keeps it in the config.yaml it writes, but does not check it.",
-				"The playbook's variables are the seed's keys (and omsrun's sls_* keys) only, so this key does not reach the config.yaml rendered on the nodes; add it there by a template (render_config's template_file) if OMS needs it.", 1)
+				"The playbook's variables are the config.yaml keys omsrun knows only, so this key does not reach the config.yaml rendered on the nodes; add it there by a template (render_config's template_file) if OMS needs it.", 1)
 		}
 	}
 	diags = append(diags, d...)

@@ -499,13 +499,16 @@ func TestInitInteractiveSLSThroughTerminal(t *testing.T) {
 	p.expect("SLS endpoint (e.g. cn-hangzhou.log.aliyuncs.com): ")
 	p.send("HTTPS://CN-Hangzhou.log.aliyuncs.com/")
 	p.expect("→ https://cn-hangzhou.log.aliyuncs.com")
-	p.expect("SLS project: ")
-	p.send("OMS_Audit")
-	p.expect("an SLS project name has lower-case letters, digits and hyphens only")
-	p.expect("SLS project: ")
-	p.send("oms-audit")
-	p.expect("SLS Logstore: ")
-	p.send("audit")
+	p.expect("SLS topic of the operations site: ")
+	p.send("")
+	p.expect("the SLS topic of the operations site's audit logs is required")
+	p.expect("SLS topic of the operations site: ")
+	p.send("oms-ops")
+	p.expect("SLS topic of the user site: ")
+	p.send("oms-user")
+	p.expect("AccessKey ID: ")
+	p.send("LTAI 5t")
+	p.expect("is not an AccessKey ID")
 	p.expect("AccessKey ID: ")
 	p.send("LTAI5tExampleKeyID")
 	p.expect("AccessKey Secret: ")
@@ -519,16 +522,16 @@ func TestInitInteractiveSLSThroughTerminal(t *testing.T) {
 	p.send("")
 	p.expect("SLS endpoint (e.g. cn-hangzhou.log.aliyuncs.com) [https://cn-hangzhou.log.aliyuncs.com]: ")
 	p.send("")
-	p.expect("SLS project [oms-audit]: ")
-	p.send("oms-audit2")
-	p.expect("SLS Logstore [audit]: ")
+	p.expect("SLS topic of the operations site [oms-ops]: ")
 	p.send("")
+	p.expect("SLS topic of the user site [oms-user]: ")
+	p.send("oms-user2")
 	p.expect("AccessKey ID [LTAI5tExampleKeyID]: ")
 	p.send("")
 	p.expect("AccessKey Secret (empty: keep the one given before): ")
 	echoOff("AccessKey Secret")
 	p.send("")
-	p.expect("oms-audit2")
+	p.expect("oms-user2")
 	p.expect("Are these settings correct? (y/n) [y]: ")
 	p.send("y")
 	p.expect("--check --diff")
@@ -545,8 +548,9 @@ func TestInitInteractiveSLSThroughTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"sls_enabled           = true", `sls_endpoint          = "https://cn-hangzhou.log.aliyuncs.com"`,
-		`sls_project           = "oms-audit2"`, `sls_logstore          = "audit"`, `sls_access_key_secret = "` + sk + `"`} {
+	for _, want := range []string{`apsara_audit_sls_endpoint        = "https://cn-hangzhou.log.aliyuncs.com"`,
+		`apsara_audit_sls_ops_site_topic  = "oms-ops"`, `apsara_audit_sls_user_site_topic = "oms-user2"`,
+		`apsara_audit_sls_access_key      = "LTAI5tExampleKeyID"`, `apsara_audit_sls_access_secret   = "` + sk + `"`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("vars file lacks %q:\n%s", want, data)
 		}
@@ -559,8 +563,12 @@ func TestInitInteractiveSLSThroughTerminal(t *testing.T) {
 	if strings.Contains(c.stdout+c.stderr, sk) {
 		t.Errorf("the AccessKey Secret was printed by the check run:\n%s", c.stdout)
 	}
-	if strings.Contains(c.stdout, "sls_access_key_secret:") && !strings.Contains(c.stdout, "sls_access_key_secret: ********") {
-		t.Errorf("the secret's config.yaml line is not masked in the diff:\n%s", c.stdout)
+	// The diff shows the five keys OMS reads, the AccessKey and its secret masked.
+	for _, want := range []string{"+apsara_audit_sls_access_secret: ********", "+apsara_audit_sls_access_key: ********",
+		`+apsara_audit_sls_user_site_topic: "oms-user2"`, `+apsara_audit_sls_endpoint: "https://cn-hangzhou.log.aliyuncs.com"`} {
+		if !strings.Contains(c.stdout, want) {
+			t.Errorf("the check run's diff lacks %q:\n%s", want, c.stdout)
+		}
 	}
 }
 

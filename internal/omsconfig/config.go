@@ -49,16 +49,20 @@ type Config struct {
 	TSDBUsername string        // tsdb_username
 	TSDBPassword secret.String // tsdb_password
 
-	// Audit logs to Alibaba Cloud Simple Log Service. These keys are
-	// omsrun's own: the seed asks for SLS parameters in its interactive
-	// tool but its config.yaml table defines no keys for them. Render
-	// writes them only when SLSEnabled is true.
-	SLSEnabled         bool          // sls_enabled
-	SLSEndpoint        string        // sls_endpoint, host name or URL (NormalizeSLSEndpoint)
-	SLSProject         string        // sls_project
-	SLSLogstore        string        // sls_logstore
-	SLSAccessKeyID     string        // sls_access_key_id
-	SLSAccessKeySecret secret.String // sls_access_key_secret
+	// Audit logs to Alibaba Cloud Simple Log Service, under the names OMS
+	// reads (obd's apsara_audit_sls_*). Render writes them only when set.
+	SLSAccessKey     string        // apsara_audit_sls_access_key
+	SLSAccessSecret  secret.String // apsara_audit_sls_access_secret
+	SLSEndpoint      string        // apsara_audit_sls_endpoint, host name or URL (NormalizeSLSEndpoint)
+	SLSOpsSiteTopic  string        // apsara_audit_sls_ops_site_topic
+	SLSUserSiteTopic string        // apsara_audit_sls_user_site_topic
+
+	// The ports OMS listens on; 0 leaves OMS's default (written only when set).
+	NginxServerPort      int // nginx_server_port, OMS's default 8089
+	CMServerPort         int // cm_server_port, 8088
+	GhanaServerPort      int // ghana_server_port, 8090
+	SupervisorServerPort int // supervisor_server_port, 9000
+	SSHDServerPort       int // sshd_server_port, 2023
 
 	// Extra holds keys omsrun does not know, in file order; they are written
 	// back as given rather than dropped, since newer OMS releases add keys.
@@ -103,27 +107,31 @@ const (
 	KeyTSDBUsername  = "tsdb_username"
 	KeyTSDBPassword  = "tsdb_password"
 
-	// omsrun's keys for SLS audit logs (the seed's table has none).
-	KeySLSEnabled         = "sls_enabled"
-	KeySLSEndpoint        = "sls_endpoint"
-	KeySLSProject         = "sls_project"
-	KeySLSLogstore        = "sls_logstore"
-	KeySLSAccessKeyID     = "sls_access_key_id"
-	KeySLSAccessKeySecret = "sls_access_key_secret"
+	// The SLS audit keys, as OMS (and obd) name them.
+	KeySLSAccessKey     = "apsara_audit_sls_access_key"
+	KeySLSAccessSecret  = "apsara_audit_sls_access_secret"
+	KeySLSEndpoint      = "apsara_audit_sls_endpoint"
+	KeySLSOpsSiteTopic  = "apsara_audit_sls_ops_site_topic"
+	KeySLSUserSiteTopic = "apsara_audit_sls_user_site_topic"
+
+	// The ports OMS listens on (obd's parameter names).
+	KeyNginxServerPort      = "nginx_server_port"
+	KeyCMServerPort         = "cm_server_port"
+	KeyGhanaServerPort      = "ghana_server_port"
+	KeySupervisorServerPort = "supervisor_server_port"
+	KeySSHDServerPort       = "sshd_server_port"
 )
 
-// Keys lists every known key in the template's order.
-var Keys = []string{
-	KeyMetaHost, KeyMetaPort, KeyMetaUser, KeyMetaPassword,
-	KeyRMDB, KeyCMDB, KeyCMHeartbeatDB,
-	KeyCMURL, KeyCMLocation, KeyCMRegion, KeyCMRegionCN, KeyCMIsDefault, KeyCMNodes,
-	KeyTSDBEnabled, KeyTSDBService, KeyTSDBURL, KeyTSDBUsername, KeyTSDBPassword,
-	KeySLSEnabled, KeySLSEndpoint, KeySLSProject, KeySLSLogstore, KeySLSAccessKeyID, KeySLSAccessKeySecret,
+// SLSEnabled says whether any SLS audit key is set: Validate then requires
+// all five, and Render writes them.
+func (c Config) SLSEnabled() bool {
+	for _, k := range SLSKeys {
+		if c.IsSet(k) {
+			return true
+		}
+	}
+	return false
 }
-
-// SLSKeys are omsrun's keys for SLS audit logs, which the seed's table does
-// not define; they are written to config.yaml only when sls_enabled is true.
-var SLSKeys = []string{KeySLSEnabled, KeySLSEndpoint, KeySLSProject, KeySLSLogstore, KeySLSAccessKeyID, KeySLSAccessKeySecret}
 
 // EffectiveTSDBService is tsdb_service as OMS will read it: CERESDB when unset.
 func (c Config) EffectiveTSDBService() string {
@@ -139,12 +147,12 @@ func (c Config) Range(key string) (hcl.Range, bool) {
 	return r, ok
 }
 
-// Secrets returns the non-empty password values, for a redactor.
+// Secrets returns the non-empty values of the secret keys, for a redactor.
 func (c Config) Secrets() []string {
 	var out []string
-	for _, s := range []secret.String{c.MetaPassword, c.TSDBPassword, c.SLSAccessKeySecret} {
-		if s != "" {
-			out = append(out, s.Reveal())
+	for _, k := range Table {
+		if v := k.text(&c); k.Secret() && v != "" {
+			out = append(out, v)
 		}
 	}
 	return out
@@ -157,70 +165,93 @@ func DBNamesFromPrefix(p string) (rm, cm, hb string) {
 }
 
 // ToVars maps the config onto the deploy playbook's variables (same names as
-// the keys). Optional keys left empty are omitted so the playbook's own
-// defaults apply; passwords carry secret.Mark.
+// the keys). Keys left unset are omitted so the playbook's own defaults
+// apply; secrets carry secret.Mark.
 func ToVars(c Config) map[string]cty.Value {
 	v := map[string]cty.Value{}
-	str := func(k, s string) {
-		if s != "" {
-			v[k] = cty.StringVal(s)
+	for _, k := range Table {
+		if !k.isSet(&c) {
+			continue
+		}
+		switch p := k.field(&c).(type) {
+		case *int:
+			v[k.Name] = cty.NumberIntVal(int64(*p))
+		case *bool:
+			v[k.Name] = cty.BoolVal(*p)
+		case *[]string:
+			nodes := make([]cty.Value, len(*p))
+			for i, n := range *p {
+				nodes[i] = cty.StringVal(n)
+			}
+			v[k.Name] = cty.ListVal(nodes)
+		default:
+			s := cty.StringVal(k.text(&c))
+			if k.Secret() {
+				s = s.Mark(secret.Mark)
+			}
+			v[k.Name] = s
 		}
 	}
-	sec := func(k string, s secret.String) {
-		if s != "" {
-			v[k] = cty.StringVal(s.Reveal()).Mark(secret.Mark)
-		}
-	}
-	str(KeyMetaHost, c.MetaHost)
-	if c.MetaPort != 0 {
-		v[KeyMetaPort] = cty.NumberIntVal(int64(c.MetaPort))
-	}
-	str(KeyMetaUser, c.MetaUser)
-	sec(KeyMetaPassword, c.MetaPassword)
-	str(KeyRMDB, c.RMDB)
-	str(KeyCMDB, c.CMDB)
-	str(KeyCMHeartbeatDB, c.CMHeartbeatDB)
-	str(KeyCMURL, c.CMURL)
-	v[KeyCMLocation] = cty.NumberIntVal(int64(c.CMLocation))
-	str(KeyCMRegion, c.CMRegion)
-	str(KeyCMRegionCN, c.CMRegionCN)
-	v[KeyCMIsDefault] = cty.BoolVal(c.CMIsDefault)
-	if len(c.CMNodes) > 0 {
-		nodes := make([]cty.Value, len(c.CMNodes))
-		for i, n := range c.CMNodes {
-			nodes[i] = cty.StringVal(n)
-		}
-		v[KeyCMNodes] = cty.ListVal(nodes)
-	}
-	v[KeyTSDBEnabled] = cty.BoolVal(c.TSDBEnabled)
-	str(KeyTSDBService, c.TSDBService)
-	str(KeyTSDBURL, c.TSDBURL)
-	str(KeyTSDBUsername, c.TSDBUsername)
-	sec(KeyTSDBPassword, c.TSDBPassword)
-	v[KeySLSEnabled] = cty.BoolVal(c.SLSEnabled)
-	str(KeySLSEndpoint, c.SLSEndpoint)
-	str(KeySLSProject, c.SLSProject)
-	str(KeySLSLogstore, c.SLSLogstore)
-	str(KeySLSAccessKeyID, c.SLSAccessKeyID)
-	sec(KeySLSAccessKeySecret, c.SLSAccessKeySecret)
 	return v
+}
+
+// FromVars sets in c the keys vars holds (as ToVars makes them: strings,
+// whole numbers, bools, lists of strings; marks are ignored). Other names
+// and values of another type are left alone: the playbook's types were
+// checked where the values came from.
+func FromVars(c Config, vars map[string]cty.Value) Config {
+	for _, k := range Table {
+		v, ok := vars[k.Name]
+		if !ok {
+			continue
+		}
+		v, _ = v.UnmarkDeep()
+		if v.IsNull() || !v.IsWhollyKnown() {
+			continue
+		}
+		switch f := k.field(&c).(type) {
+		case *int:
+			if v.Type() == cty.Number {
+				if n, acc := v.AsBigFloat().Int64(); acc == 0 {
+					*f = int(n)
+				}
+			}
+		case *bool:
+			if v.Type() == cty.Bool {
+				*f = v.True()
+			}
+		case *[]string:
+			if v.CanIterateElements() {
+				var out []string
+				for it := v.ElementIterator(); it.Next(); {
+					_, e := it.Element()
+					if e.Type() == cty.String && !e.IsNull() {
+						out = append(out, e.AsString())
+					}
+				}
+				*f = out
+			}
+		default:
+			if v.Type() == cty.String {
+				k.setText(&c, v.AsString())
+			}
+		}
+	}
+	return c
 }
 
 type keyVal struct{ key, val string }
 
-// strings lists the scalar string keys with their values, in template order.
+// strings lists the string keys with their values, in table order.
 func (c Config) strings() []keyVal {
-	return []keyVal{
-		{KeyMetaHost, c.MetaHost}, {KeyMetaUser, c.MetaUser}, {KeyMetaPassword, c.MetaPassword.Reveal()},
-		{KeyRMDB, c.RMDB}, {KeyCMDB, c.CMDB}, {KeyCMHeartbeatDB, c.CMHeartbeatDB}, {KeyCMURL, c.CMURL},
-		{KeyCMRegion, c.CMRegion}, {KeyCMRegionCN, c.CMRegionCN}, {KeyTSDBService, c.TSDBService},
-		{KeyTSDBURL, c.TSDBURL}, {KeyTSDBUsername, c.TSDBUsername}, {KeyTSDBPassword, c.TSDBPassword.Reveal()},
-		{KeySLSEndpoint, c.SLSEndpoint}, {KeySLSProject, c.SLSProject}, {KeySLSLogstore, c.SLSLogstore},
-		{KeySLSAccessKeyID, c.SLSAccessKeyID}, {KeySLSAccessKeySecret, c.SLSAccessKeySecret.Reveal()},
+	var out []keyVal
+	for _, k := range Table {
+		if k.Kind == String {
+			out = append(out, keyVal{k.Name, k.text(&c)})
+		}
 	}
+	return out
 }
-
-func secretString(s string) secret.String { return secret.String(s) }
 
 // ExtraYAML returns the kept unknown keys as YAML text, for render_config's
 // extra_yaml argument, so importing a config.yaml never drops a key.

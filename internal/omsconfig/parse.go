@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"gopkg.in/yaml.v3"
 )
@@ -80,7 +81,12 @@ func (p *parser) parse() Config {
 			continue
 		}
 		present[key] = true
-		if !isKnown(key) {
+		if msg, retired := Retired(key); retired {
+			p.errorAt(k.Line, k.Column, "Retired key "+key, msg+".")
+			continue
+		}
+		spec, known := Lookup(key)
+		if !known {
 			p.unknownKey(&c, k, v)
 			continue
 		}
@@ -89,13 +95,12 @@ func (p *parser) parse() Config {
 			at = k
 		}
 		c.pos[key] = p.rangeAt(at.Line, at.Column)
-		p.decodeKey(&c, key, v)
+		p.decodeKey(&c, spec, v)
 	}
 
-	for _, key := range []string{KeyMetaHost, KeyMetaPort, KeyMetaUser, KeyMetaPassword, KeyRMDB, KeyCMDB,
-		KeyCMHeartbeatDB, KeyCMURL, KeyCMLocation, KeyCMNodes} {
-		if !present[key] {
-			p.errorAt(1, 1, "Missing required key "+key, "The seed's table requires "+key+"; add `"+key+": …` to the file.")
+	for _, k := range Table {
+		if k.Required && !present[k.Name] {
+			p.errorAt(1, 1, "Missing required key "+k.Name, "The seed's table requires "+k.Name+"; add `"+k.Name+": …` to the file.")
 		}
 	}
 	if p.diags.HasErrors() {
@@ -137,44 +142,15 @@ func (p *parser) quoteBareIndicators() []byte {
 	return out.Bytes()
 }
 
-func isKnown(key string) bool {
-	for _, k := range Keys {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
-
 // suggest returns the known key closest to key, if close enough to be a typo.
 func suggest(key string) string {
 	best, bestD := "", 4
 	for _, k := range Keys {
-		if d := editDistance(strings.ToLower(key), k); d < bestD {
+		if d := levenshtein.Distance(strings.ToLower(key), k, nil); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func lineStarts(src []byte) []int {

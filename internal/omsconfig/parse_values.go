@@ -12,64 +12,16 @@ import (
 // The typed readers of Parse: each reports a value of the wrong shape at its
 // own line and returns the zero value, so parsing goes on to the next key.
 
-func (p *parser) decodeKey(c *Config, key string, v *yaml.Node) {
-	switch key {
-	case KeyMetaPort:
-		c.MetaPort = p.intValue(key, v)
-	case KeyCMLocation:
-		c.CMLocation = p.intValue(key, v)
-	case KeyCMIsDefault:
-		c.CMIsDefault = p.boolValue(key, v, true)
-	case KeyTSDBEnabled:
-		c.TSDBEnabled = p.boolValue(key, v, false)
-	case KeySLSEnabled:
-		c.SLSEnabled = p.boolValue(key, v, false)
-	case KeyCMNodes:
-		c.CMNodes = p.listValue(key, v)
+func (p *parser) decodeKey(c *Config, k Key, v *yaml.Node) {
+	switch f := k.field(c).(type) {
+	case *int:
+		*f = p.intValue(k.Name, v)
+	case *bool:
+		*f = p.boolValue(k.Name, v, *f)
+	case *[]string:
+		*f = p.listValue(k.Name, v)
 	default:
-		s := p.stringValue(key, v)
-		setString(c, key, s)
-	}
-}
-
-func setString(c *Config, key, s string) {
-	switch key {
-	case KeyMetaHost:
-		c.MetaHost = s
-	case KeyMetaUser:
-		c.MetaUser = s
-	case KeyMetaPassword:
-		c.MetaPassword = secretString(s)
-	case KeyRMDB:
-		c.RMDB = s
-	case KeyCMDB:
-		c.CMDB = s
-	case KeyCMHeartbeatDB:
-		c.CMHeartbeatDB = s
-	case KeyCMURL:
-		c.CMURL = s
-	case KeyCMRegion:
-		c.CMRegion = s
-	case KeyCMRegionCN:
-		c.CMRegionCN = s
-	case KeyTSDBService:
-		c.TSDBService = s
-	case KeyTSDBURL:
-		c.TSDBURL = s
-	case KeyTSDBUsername:
-		c.TSDBUsername = s
-	case KeyTSDBPassword:
-		c.TSDBPassword = secretString(s)
-	case KeySLSEndpoint:
-		c.SLSEndpoint = s
-	case KeySLSProject:
-		c.SLSProject = s
-	case KeySLSLogstore:
-		c.SLSLogstore = s
-	case KeySLSAccessKeyID:
-		c.SLSAccessKeyID = s
-	case KeySLSAccessKeySecret:
-		c.SLSAccessKeySecret = secretString(s)
+		k.setText(c, p.stringValue(k.Name, v))
 	}
 }
 

@@ -12,72 +12,55 @@ import (
 // comments. Every string is double-quoted with escapes, so a password such as
 // `********` (an alias when bare), values holding `: #'"`, a leading `*&!@`,
 // newlines, or an OceanBase user `user@tenant#cluster` read back exactly.
-// Optional keys that are empty are written as comments, as in the template.
+// Optional keys that are empty are written as comments, as in the template;
+// the SLS and port sections only when one of their keys is set.
 // Render writes values as they are; call Normalized first to write cm_url in
 // its canonical form.
 func Render(c Config) []byte {
 	var b bytes.Buffer
 	line := func(s string) { b.WriteString(s + "\n") }
-	kv := func(key, val string) { line(key + ": " + Quote(val)) }
-	opt := func(key, val string) {
-		if val == "" {
-			line("# " + key + ":")
-			return
+	comments := func(lines []string) {
+		for _, l := range lines {
+			line("# " + l)
 		}
-		kv(key, val)
 	}
 
 	line("# OMS Community Edition configuration, written by omsrun from the playbook's")
 	line("# variables. Change the variables and re-run rather than editing this file.")
-	line("")
-	line("# Information about the OMS Community Edition MetaDB")
-	kv(KeyMetaHost, c.MetaHost)
-	line(KeyMetaPort + ": " + strconv.Itoa(c.MetaPort))
-	kv(KeyMetaUser, c.MetaUser)
-	kv(KeyMetaPassword, c.MetaPassword.Reveal())
-	line("")
-	line("# You can customize the names of the following three databases, which are created in the MetaDB when you deploy OMS Community Edition.")
-	kv(KeyRMDB, c.RMDB)
-	kv(KeyCMDB, c.CMDB)
-	kv(KeyCMHeartbeatDB, c.CMHeartbeatDB)
-	line("")
-	line("# Configurations of the OMS Community Edition cluster")
-	line("# To deploy OMS Community Edition on multiple nodes in a single region, you must set the cm_url parameter to a VIP or domain name to which all CM servers in the region are mounted.")
-	kv(KeyCMURL, c.CMURL)
-	line(KeyCMLocation + ": " + strconv.Itoa(c.CMLocation))
-	line("# The cm_region parameter is not required for single-region deployment.")
-	opt(KeyCMRegion, c.CMRegion)
-	line("# The cm_region_cn parameter is not required for single-region deployment.")
-	opt(KeyCMRegionCN, c.CMRegionCN)
-	line(KeyCMIsDefault + ": " + strconv.FormatBool(c.CMIsDefault))
-	if len(c.CMNodes) == 0 {
-		line(KeyCMNodes + ": []")
-	} else {
-		line(KeyCMNodes + ":")
-		for _, n := range c.CMNodes {
-			line(" - " + Quote(n))
+	for _, sec := range Sections {
+		if sec.OnlyWhenSet && !anySet(&c, sec.Keys) {
+			continue
 		}
-	}
-	line("")
-	line("# Configurations of the time-series database")
-	line("# Default value: false. To enable metric reporting, set the parameter to `true`.")
-	line(KeyTSDBEnabled + ": " + strconv.FormatBool(c.TSDBEnabled))
-	line("# INFLUXDB or CERESDB; OMS uses CERESDB when it is not set.")
-	opt(KeyTSDBService, c.TSDBService)
-	opt(KeyTSDBURL, c.TSDBURL)
-	opt(KeyTSDBUsername, c.TSDBUsername)
-	opt(KeyTSDBPassword, c.TSDBPassword.Reveal())
-	if c.SLSEnabled {
-		// Nothing is written when SLS is off, so such files stay the seed's layout.
 		line("")
-		line("# Audit logs to Alibaba Cloud Simple Log Service (SLS). These keys are omsrun's:")
-		line("# the OMS guide asks for SLS parameters but its template has no keys for them.")
-		line(KeySLSEnabled + ": true")
-		kv(KeySLSEndpoint, c.SLSEndpoint)
-		kv(KeySLSProject, c.SLSProject)
-		kv(KeySLSLogstore, c.SLSLogstore)
-		kv(KeySLSAccessKeyID, c.SLSAccessKeyID)
-		kv(KeySLSAccessKeySecret, c.SLSAccessKeySecret.Reveal())
+		comments(sec.Heading)
+		for _, k := range sec.Keys {
+			if k.Kind == Int && !k.isSet(&c) {
+				// An unset port: OMS's default applies.
+				continue
+			}
+			comments(k.Comment)
+			switch f := k.field(&c).(type) {
+			case *int:
+				line(k.Name + ": " + strconv.Itoa(*f))
+			case *bool:
+				line(k.Name + ": " + strconv.FormatBool(*f))
+			case *[]string:
+				if len(*f) == 0 {
+					line(k.Name + ": []")
+					continue
+				}
+				line(k.Name + ":")
+				for _, n := range *f {
+					line(" - " + Quote(n))
+				}
+			default:
+				if v := k.text(&c); v != "" || k.Required {
+					line(k.Name + ": " + Quote(v))
+				} else {
+					line("# " + k.Name + ":")
+				}
+			}
+		}
 	}
 	if len(c.Extra) > 0 {
 		line("")
@@ -154,6 +137,15 @@ func yamlPrintable(r rune) bool {
 		return false
 	case r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
 		return true
+	}
+	return false
+}
+
+func anySet(c *Config, keys []Key) bool {
+	for _, k := range keys {
+		if k.isSet(c) {
+			return true
+		}
 	}
 	return false
 }

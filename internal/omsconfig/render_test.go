@@ -129,7 +129,7 @@ func TestToVars(t *testing.T) {
 		t.Errorf("empty tsdb_password must be left out")
 	}
 	for name := range v {
-		if !isKnown(name) {
+		if _, known := Lookup(name); !known {
 			t.Errorf("ToVars produced %q, which is not a config key", name)
 		}
 	}

@@ -20,16 +20,16 @@ import (
 func NormalizeSLSEndpoint(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", errors.New("sls_endpoint is empty")
+		return "", errors.New(KeySLSEndpoint + " is empty")
 	}
-	hu, err := parseHostURL("sls_endpoint", s, "a host name (and port), without a path")
+	hu, err := parseHostURL(KeySLSEndpoint, s, "a host name (and port), without a path")
 	if err != nil {
 		return "", err
 	}
 	scheme, rest := hu.scheme, hu.rest
 	host := strings.ToLower(strings.TrimSuffix(hu.host, "."))
 	if host == "" {
-		return "", fmt.Errorf("sls_endpoint %q has no host name", s)
+		return "", fmt.Errorf(KeySLSEndpoint+" %q has no host name", s)
 	}
 	out := host
 	if strings.Contains(host, ":") {
@@ -38,11 +38,11 @@ func NormalizeSLSEndpoint(s string) (string, error) {
 	if port := hu.port; port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("sls_endpoint %q: %q is not a TCP port", s, port)
+			return "", fmt.Errorf(KeySLSEndpoint+" %q: %q is not a TCP port", s, port)
 		}
 		out = net.JoinHostPort(host, strconv.Itoa(n))
 	} else if strings.HasSuffix(strings.TrimRight(rest, "/"), ":") {
-		return "", fmt.Errorf("sls_endpoint %q has an empty port", s)
+		return "", fmt.Errorf(KeySLSEndpoint+" %q has an empty port", s)
 	}
 	if scheme == "https" {
 		out = "https://" + out
@@ -50,42 +50,17 @@ func NormalizeSLSEndpoint(s string) (string, error) {
 	return out, nil
 }
 
-// CheckSLSProject returns why s cannot be an SLS project name, or nil:
-// 3 to 63 characters, lower-case letters, digits and hyphens, starting and
-// ending with a letter or a digit.
-func CheckSLSProject(s string) error {
-	return checkSLSName(s, "project", 3, "lower-case letters, digits and hyphens", func(r rune) bool { return r == '-' })
-}
-
-// CheckSLSLogstore returns why s cannot be an SLS Logstore name, or nil:
-// 2 to 63 characters, lower-case letters, digits, hyphens and underscores,
-// starting and ending with a letter or a digit.
-func CheckSLSLogstore(s string) error {
-	return checkSLSName(s, "Logstore", 2, "lower-case letters, digits, hyphens and underscores", func(r rune) bool { return r == '-' || r == '_' })
-}
-
-func checkSLSName(s, what string, minLen int, allowed string, punct func(rune) bool) error {
-	alnum := func(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' }
-	if s == "" {
-		return fmt.Errorf("the SLS %s name is empty", what)
+// CheckSLSTopic returns why s cannot be an SLS topic, or nil: a topic is
+// free text to SLS, but a line break or a control character would corrupt
+// the YAML line and is surely a mistake.
+func CheckSLSTopic(s string) error {
+	if len(s) > 128 {
+		return fmt.Errorf("the topic is %d characters long; keep it under 128", len(s))
 	}
 	for _, r := range s {
-		switch {
-		case alnum(r), punct(r):
-		case r >= 'A' && r <= 'Z':
-			if low := strings.ToLower(s); checkSLSName(low, what, minLen, allowed, punct) == nil {
-				return fmt.Errorf("%q: SLS %s names are lower-case; did you mean %q?", s, what, low)
-			}
-			return fmt.Errorf("%q: an SLS %s name has %s only", s, what, allowed)
-		default:
-			return fmt.Errorf("%q: an SLS %s name has %s only, not %q", s, what, allowed, r)
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%q: a topic has no control characters", s)
 		}
-	}
-	if n := len(s); n < minLen || n > 63 {
-		return fmt.Errorf("%q: an SLS %s name is %d to 63 characters long, not %d", s, what, minLen, n)
-	}
-	if !alnum(rune(s[0])) || !alnum(rune(s[len(s)-1])) {
-		return fmt.Errorf("%q: an SLS %s name starts and ends with a letter or a digit", s, what)
 	}
 	return nil
 }

@@ -6,15 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/omsrun/omsrun/internal/secret"
 )
 
 func withSLS(c Config) Config {
-	c.SLSEnabled = true
-	c.SLSEndpoint, c.SLSProject, c.SLSLogstore = "cn-hangzhou.log.aliyuncs.com", "oms-audit", "oms_audit-log"
-	c.SLSAccessKeyID, c.SLSAccessKeySecret = "LTAI5tExampleKeyID", "ak-Secret: #'\"*x"
+	c.SLSAccessKey, c.SLSAccessSecret = "LTAI5tExampleKeyID", "ak-Secret: #'\"*x"
+	c.SLSEndpoint = "cn-hangzhou.log.aliyuncs.com"
+	c.SLSOpsSiteTopic, c.SLSUserSiteTopic = "oms-ops", "oms user: #1"
 	return c
 }
 
@@ -48,32 +46,18 @@ func TestNormalizeSLSEndpoint(t *testing.T) {
 	}
 }
 
-func TestSLSNames(t *testing.T) {
+func TestSLSChecks(t *testing.T) {
 	for _, tt := range []struct {
 		check func(string) error
 		in    string
 		err   string
 	}{
-		{CheckSLSProject, "oms-audit", ""},
-		{CheckSLSProject, "a1b", ""},
-		{CheckSLSProject, strings.Repeat("a", 63), ""},
-		{CheckSLSProject, "ab", "3 to 63 characters"},
-		{CheckSLSProject, strings.Repeat("a", 64), "3 to 63 characters"},
-		{CheckSLSProject, "OMS-Audit", `did you mean "oms-audit"`},
-		{CheckSLSProject, "oms_audit", "lower-case letters, digits and hyphens only"},
-		{CheckSLSProject, "-oms", "starts and ends with a letter or a digit"},
-		{CheckSLSProject, "oms-", "starts and ends with a letter or a digit"},
-		{CheckSLSProject, "", "empty"},
-		{CheckSLSLogstore, "oms_audit-1", ""},
-		{CheckSLSLogstore, "ab", ""},
-		{CheckSLSLogstore, "a", "2 to 63 characters"},
-		{CheckSLSLogstore, "_audit", "starts and ends with a letter or a digit"},
-		{CheckSLSLogstore, "audit_", "starts and ends with a letter or a digit"},
-		{CheckSLSLogstore, "audit.log", "hyphens and underscores only"},
-		{CheckSLSLogstore, "Audit", `did you mean "audit"`},
 		{CheckSLSAccessKeyID, "LTAI5tExampleKeyID", ""},
 		{CheckSLSAccessKeyID, "LTAI 5t", "not an AccessKey ID"},
 		{CheckSLSAccessKeyID, "", "empty"},
+		{CheckSLSTopic, "oms user: #1", ""},
+		{CheckSLSTopic, "a\nb", "control characters"},
+		{CheckSLSTopic, strings.Repeat("t", 129), "129 characters"},
 	} {
 		err := tt.check(tt.in)
 		if tt.err == "" {
@@ -92,30 +76,28 @@ func TestValidateSLS(t *testing.T) {
 	if ps := Validate(withSLS(good()), nil); len(ps) != 0 {
 		t.Fatalf("valid SLS settings refused: %v", ps)
 	}
-	// Off: the values are not looked at.
-	off := withSLS(good())
-	off.SLSEnabled, off.SLSProject = false, "BAD"
-	if ps := Validate(off, nil); len(ps) != 0 {
-		t.Fatalf("SLS off, yet: %v", ps)
+	if good().SLSEnabled() || !withSLS(good()).SLSEnabled() {
+		t.Fatal("SLS is on exactly when one of its keys is set")
 	}
-	missing := good()
-	missing.SLSEnabled = true
+	// Any one key set asks for the other four.
+	one := good()
+	one.SLSOpsSiteTopic = "ops"
 	var got []string
-	for _, p := range Validate(missing, nil) {
+	for _, p := range Validate(one, nil) {
 		got = append(got, p.Error())
 	}
-	for _, k := range []string{KeySLSEndpoint, KeySLSProject, KeySLSLogstore, KeySLSAccessKeyID, KeySLSAccessKeySecret} {
-		if !strings.Contains(strings.Join(got, "\n"), k+": is required when sls_enabled is true") {
+	for _, k := range []string{KeySLSAccessKey, KeySLSAccessSecret, KeySLSEndpoint, KeySLSUserSiteTopic} {
+		if !strings.Contains(strings.Join(got, "\n"), k+": is required when any apsara_audit_sls_* key is set") {
 			t.Errorf("no problem for missing %s: %v", k, got)
 		}
 	}
 	bad := withSLS(good())
-	bad.SLSEndpoint, bad.SLSProject, bad.SLSLogstore = "ftp://x", "x", "-x"
+	bad.SLSEndpoint, bad.SLSAccessKey = "ftp://x", "LTAI 5t"
 	got = nil
 	for _, p := range Validate(bad, nil) {
 		got = append(got, p.Key)
 	}
-	if strings.Join(got, ",") != "sls_endpoint,sls_project,sls_logstore" {
+	if strings.Join(got, ",") != KeySLSAccessKey+","+KeySLSEndpoint {
 		t.Errorf("problems about %v", got)
 	}
 }
@@ -123,23 +105,21 @@ func TestValidateSLS(t *testing.T) {
 func TestRenderSLS(t *testing.T) {
 	// Off: the seed's layout, without a trace of SLS (render_full.golden.yaml
 	// and render_minimal.golden.yaml hold it).
-	off := withSLS(good())
-	off.SLSEnabled = false
-	if out := Render(off); bytes.Contains(out, []byte("sls_")) || !bytes.Equal(out, Render(good())) {
-		t.Fatalf("SLS keys written although sls_enabled is false:\n%s", out)
+	if out := Render(good()); bytes.Contains(out, []byte("sls")) {
+		t.Fatalf("SLS keys written although none is set:\n%s", out)
 	}
 	c := withSLS(good())
 	out := Render(c)
 	m := plain(t, out)
-	for k, want := range map[string]any{KeySLSEnabled: true, KeySLSEndpoint: c.SLSEndpoint, KeySLSProject: c.SLSProject,
-		KeySLSLogstore: c.SLSLogstore, KeySLSAccessKeyID: c.SLSAccessKeyID, KeySLSAccessKeySecret: c.SLSAccessKeySecret.Reveal()} {
+	for k, want := range map[string]any{KeySLSAccessKey: c.SLSAccessKey, KeySLSAccessSecret: c.SLSAccessSecret.Reveal(),
+		KeySLSEndpoint: c.SLSEndpoint, KeySLSOpsSiteTopic: c.SLSOpsSiteTopic, KeySLSUserSiteTopic: c.SLSUserSiteTopic} {
 		if m[k] != want {
 			t.Errorf("%s = %#v; want %#v", k, m[k], want)
 		}
 	}
 	// The seed's keys come first, in the seed's order; the SLS block follows tsdb_*.
-	if i, j := bytes.Index(out, []byte("tsdb_enabled")), bytes.Index(out, []byte("sls_enabled")); i < 0 || j < i {
-		t.Errorf("sls_enabled is not after the TSDB keys:\n%s", out)
+	if i, j := bytes.Index(out, []byte("tsdb_enabled")), bytes.Index(out, []byte(KeySLSAccessKey)); i < 0 || j < i {
+		t.Errorf("the SLS keys are not after the TSDB keys:\n%s", out)
 	}
 	// Round trip through Parse: known keys, no warning, same values.
 	back, diags := Parse(out, "config.yaml")
@@ -149,60 +129,81 @@ func TestRenderSLS(t *testing.T) {
 	if !reflect.DeepEqual(stripPos(back), c) {
 		t.Fatalf("round trip changed the config:\n got %#v\nwant %#v", stripPos(back), c)
 	}
-	if s := back.Secrets(); len(s) != 2 || s[1] != c.SLSAccessKeySecret.Reveal() {
-		t.Errorf("Secrets() = %d values; the AccessKey Secret must be one", len(s))
+	// The AccessKey ID is kept out of output too: its name says access_key.
+	if s := back.Secrets(); len(s) != 3 || s[1] != c.SLSAccessKey || s[2] != c.SLSAccessSecret.Reveal() {
+		t.Errorf("Secrets() = %d values; the AccessKey and its secret must be two", len(s))
 	}
 }
 
 func TestParseSLSKeys(t *testing.T) {
-	src := string(Render(good())) + `sls_enabled: true
-sls_endpoint: HTTP://CN-Hangzhou.log.aliyuncs.com/
-sls_project: oms-audit
-sls_logstore: audit
-sls_access_key_id: LTAI5tExampleKeyID
-sls_access_key_secret: 'sk-1'
+	src := string(Render(good())) + `apsara_audit_sls_access_key: LTAI5tExampleKeyID
+apsara_audit_sls_access_secret: 'sk-1'
+apsara_audit_sls_endpoint: HTTP://CN-Hangzhou.log.aliyuncs.com/
+apsara_audit_sls_ops_site_topic: ops
+apsara_audit_sls_user_site_topic: user
 `
 	c, diags := Parse([]byte(src), "config.yaml")
 	if len(diags) != 0 {
 		t.Fatalf("diagnostics: %v", diags)
 	}
-	if !c.SLSEnabled || c.SLSProject != "oms-audit" || c.SLSAccessKeySecret.Reveal() != "sk-1" {
+	if !c.SLSEnabled() || c.SLSUserSiteTopic != "user" || c.SLSAccessSecret.Reveal() != "sk-1" {
 		t.Fatalf("config = %+v", c)
 	}
 	v := ToVars(c.Normalized())
-	if v[KeySLSEndpoint].AsString() != "cn-hangzhou.log.aliyuncs.com" || !v[KeySLSEnabled].True() {
+	if v[KeySLSEndpoint].AsString() != "cn-hangzhou.log.aliyuncs.com" {
 		t.Errorf("vars = %#v", v)
 	}
-	if !v[KeySLSAccessKeySecret].HasMark(secret.Mark) {
-		t.Errorf("sls_access_key_secret is not marked sensitive")
+	if !v[KeySLSAccessSecret].HasMark(secret.Mark) {
+		t.Errorf("%s is not marked sensitive", KeySLSAccessSecret)
 	}
-	if !ToVars(good())[KeySLSEnabled].RawEquals(cty.False) {
-		t.Errorf("sls_enabled must default to false")
+	if _, ok := ToVars(good())[KeySLSAccessKey]; ok {
+		t.Errorf("an unset SLS key must be left to the playbook's default")
 	}
 
-	// A wrong key is found at its line; a missing one at sls_enabled.
-	bad := strings.Replace(src, "sls_project: oms-audit", "sls_project: OMS_Audit", 1)
-	bad = strings.Replace(bad, "sls_logstore: audit\n", "", 1)
+	// A wrong key is found at its line; a missing one at the access key.
+	bad := strings.Replace(src, "apsara_audit_sls_access_key: LTAI5tExampleKeyID", "apsara_audit_sls_access_key: LTAI 5t", 1)
+	bad = strings.Replace(bad, "apsara_audit_sls_user_site_topic: user\n", "", 1)
 	_, diags = Parse([]byte(bad), "config.yaml")
 	var got []string
 	for _, d := range diags {
 		got = append(got, d.Summary+" @"+strings.TrimSpace(string(d.Subject.SliceBytes([]byte(bad)))))
 	}
-	want := []string{"Invalid sls_project: \"OMS_Audit\": an SLS project name has lower-case letters, digits and hyphens only @OMS_Audit",
-		"Invalid sls_logstore: is required when sls_enabled is true @true"}
+	want := []string{"Invalid apsara_audit_sls_access_key: \"LTAI 5t\" is not an AccessKey ID (letters and digits, e.g. LTAI5t…) @LTAI 5t",
+		"Invalid apsara_audit_sls_user_site_topic: is required when any apsara_audit_sls_* key is set @LTAI 5t"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("diagnostics:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
+// TestParseRetiredSLSKeys: the sls_* keys omsrun once invented (OMS never
+// read them) are refused, each naming what replaces it.
+func TestParseRetiredSLSKeys(t *testing.T) {
+	for old, want := range map[string]string{
+		"sls_access_key_id":     KeySLSAccessKey,
+		"sls_access_key_secret": KeySLSAccessSecret,
+		"sls_endpoint":          KeySLSEndpoint,
+		"sls_enabled":           KeySLSOpsSiteTopic + " and " + KeySLSUserSiteTopic,
+		"sls_project":           KeySLSOpsSiteTopic + " and " + KeySLSUserSiteTopic,
+		"sls_logstore":          KeySLSOpsSiteTopic + " and " + KeySLSUserSiteTopic,
+	} {
+		t.Run(old, func(t *testing.T) {
+			src := string(Render(good())) + old + ": x\n"
+			_, diags := Parse([]byte(src), "config.yaml")
+			if len(diags) != 1 || !diags.HasErrors() || !strings.Contains(diags[0].Detail, want) || diags[0].Subject.Start.Line != strings.Count(src, "\n") {
+				t.Fatalf("diagnostics %v; want one error at the last line naming %s", diags, want)
+			}
+		})
+	}
+}
+
 func TestRenderTemplateSLS(t *testing.T) {
 	c := withSLS(good())
-	out, err := RenderTemplate([]byte("sls_enabled: ${sls_enabled}\nsls_access_key_secret: '${sls_access_key_secret}'\n"), c)
+	out, err := RenderTemplate([]byte("apsara_audit_sls_access_secret: '${apsara_audit_sls_access_secret}'\nnginx_server_port: ${nginx_server_port}\n"), c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := plain(t, out)
-	if m[KeySLSEnabled] != true || m[KeySLSAccessKeySecret] != c.SLSAccessKeySecret.Reveal() {
+	if m[KeySLSAccessSecret] != c.SLSAccessSecret.Reveal() || m[KeyNginxServerPort] != 8089 {
 		t.Errorf("template gave %#v", m)
 	}
 }

@@ -21,15 +21,25 @@ var templateRef = regexp.MustCompile(`'\$\{([A-Za-z0-9_]+)\}'|"\$\{([A-Za-z0-9_]
 // are. Every unknown placeholder is reported.
 func RenderTemplate(tmpl []byte, c Config) ([]byte, error) {
 	values := map[string]string{}
-	for _, kv := range c.strings() {
-		values[kv.key] = Quote(kv.val)
+	for _, k := range Table {
+		switch f := k.field(&c).(type) {
+		case *int:
+			if v := *f; v != 0 || k.ZeroValid {
+				values[k.Name] = strconv.Itoa(v)
+			} else if k.OMSDefault != "" {
+				// An unset port in a template that names it: OMS's default.
+				values[k.Name] = k.OMSDefault
+			} else {
+				values[k.Name] = "0"
+			}
+		case *bool:
+			values[k.Name] = strconv.FormatBool(*f)
+		case *[]string:
+		default:
+			values[k.Name] = Quote(k.text(&c))
+		}
 	}
 	values["tsdb_user"] = values[KeyTSDBUsername]
-	values[KeyMetaPort] = strconv.Itoa(c.MetaPort)
-	values[KeyCMLocation] = strconv.Itoa(c.CMLocation)
-	values[KeyCMIsDefault] = strconv.FormatBool(c.CMIsDefault)
-	values[KeyTSDBEnabled] = strconv.FormatBool(c.TSDBEnabled)
-	values[KeySLSEnabled] = strconv.FormatBool(c.SLSEnabled)
 	nodes := make([]string, len(c.CMNodes))
 	for i, n := range c.CMNodes {
 		nodes[i] = Quote(n)

@@ -141,32 +141,31 @@ func Validate(c Config, deploymentHosts []string) []Problem {
 		}
 	}
 
-	if c.SLSEnabled {
-		const when = "is required when sls_enabled is true"
+	if c.SLSEnabled() {
+		const when = "is required when any apsara_audit_sls_* key is set"
+		if c.SLSAccessKey == "" {
+			add(KeySLSAccessKey, when, "the AccessKey ID of a RAM user that may write the audit logs")
+		} else if err := CheckSLSAccessKeyID(c.SLSAccessKey); err != nil {
+			add(KeySLSAccessKey, err.Error(), "")
+		}
+		if c.SLSAccessSecret == "" {
+			add(KeySLSAccessSecret, when, "the secret of that AccessKey")
+		}
 		if c.SLSEndpoint == "" {
-			add(KeySLSEndpoint, when, "the SLS endpoint of the project's region, e.g. cn-hangzhou.log.aliyuncs.com")
+			add(KeySLSEndpoint, when, "the SLS endpoint of the region, e.g. cn-hangzhou.log.aliyuncs.com")
 		} else if _, err := NormalizeSLSEndpoint(c.SLSEndpoint); err != nil {
-			add(KeySLSEndpoint, strings.TrimPrefix(err.Error(), "sls_endpoint "), "give a host name such as cn-hangzhou.log.aliyuncs.com, or an http(s):// URL of it")
+			add(KeySLSEndpoint, strings.TrimPrefix(err.Error(), KeySLSEndpoint+" "), "give a host name such as cn-hangzhou.log.aliyuncs.com, or an http(s):// URL of it")
 		}
-		if c.SLSProject == "" {
-			add(KeySLSProject, when, "the SLS project the audit logs go to")
-		} else if err := CheckSLSProject(c.SLSProject); err != nil {
-			add(KeySLSProject, err.Error(), "3 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or digit")
-		}
-		if c.SLSLogstore == "" {
-			add(KeySLSLogstore, when, "the Logstore of that project the audit logs go to")
-		} else if err := CheckSLSLogstore(c.SLSLogstore); err != nil {
-			add(KeySLSLogstore, err.Error(), "2 to 63 lower-case letters, digits, hyphens and underscores, starting and ending with a letter or digit")
-		}
-		if c.SLSAccessKeyID == "" {
-			add(KeySLSAccessKeyID, when, "the AccessKey ID of a RAM user that may write to the Logstore")
-		} else if err := CheckSLSAccessKeyID(c.SLSAccessKeyID); err != nil {
-			add(KeySLSAccessKeyID, err.Error(), "")
-		}
-		if c.SLSAccessKeySecret == "" {
-			add(KeySLSAccessKeySecret, when, "the secret of that AccessKey")
+		for _, t := range []struct{ key, val, what string }{
+			{KeySLSOpsSiteTopic, c.SLSOpsSiteTopic, "operations site's"}, {KeySLSUserSiteTopic, c.SLSUserSiteTopic, "user site's"}} {
+			if t.val == "" {
+				add(t.key, when, "the SLS topic of the "+t.what+" audit logs")
+			} else if err := CheckSLSTopic(t.val); err != nil {
+				add(t.key, err.Error(), "")
+			}
 		}
 	}
+	ps = append(ps, checkPorts(c)...)
 	return ps
 }
 
@@ -221,7 +220,8 @@ func Diagnostics(ps []Problem, c Config, fallback hcl.Range) hcl.Diagnostics {
 		} else if r, ok := c.Range(KeyTSDBEnabled); ok && strings.HasPrefix(p.Key, "tsdb_") {
 			// A TSDB key that is missing is needed because of tsdb_enabled.
 			rng = r
-		} else if r, ok := c.Range(KeySLSEnabled); ok && strings.HasPrefix(p.Key, "sls_") {
+		} else if r, ok := c.Range(KeySLSAccessKey); ok && strings.HasPrefix(p.Key, "apsara_audit_sls_") {
+			// A missing SLS key is needed because the AccessKey is set.
 			rng = r
 		}
 		detail := p.Hint
@@ -247,4 +247,28 @@ func CheckDBName(s string) error {
 		return fmt.Errorf("%s", msg)
 	}
 	return nil
+}
+
+// checkPorts checks the ports that are set: each 1025 to 65535 (OMS runs
+// them unprivileged, as obd's table says), and no two keys on one port —
+// the container uses the host's network, so they would collide.
+func checkPorts(c Config) []Problem {
+	var ps []Problem
+	used := map[int]string{}
+	for _, name := range PortKeys {
+		k, _ := Lookup(name)
+		p := *k.field(&c).(*int)
+		switch {
+		case p == 0:
+			continue
+		case p < 1025 || p > 65535:
+			ps = append(ps, Problem{Key: name, Summary: fmt.Sprintf("%d is out of range", p), Hint: "use a port from 1025 to 65535, or leave it unset for OMS's " + k.OMSDefault})
+			continue
+		}
+		if other, dup := used[p]; dup {
+			ps = append(ps, Problem{Key: name, Summary: fmt.Sprintf("%d is also %s", p, other), Hint: "every OMS port must differ"})
+		}
+		used[p] = name
+	}
+	return ps
 }

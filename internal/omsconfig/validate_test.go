@@ -94,7 +94,7 @@ func TestValidate(t *testing.T) {
 				if !strings.HasPrefix(p.Error(), tt.want[i]) && !strings.Contains(p.Error(), tt.want[i]) {
 					t.Errorf("problem %d = %q; want it to contain %q", i, p.Error(), tt.want[i])
 				}
-				if p.Attribute() != p.Key || !isKnown(p.Key) {
+				if _, known := Lookup(p.Key); p.Attribute() != p.Key || !known {
 					t.Errorf("problem %d names %q, not a config key", i, p.Key)
 				}
 				if p.Hint == "" {

@@ -261,14 +261,14 @@ func (w *Wizard) askTSDB(ctx context.Context, a *Answers) error {
 }
 
 // askSLS is the seed's steps 7 and 8: audit logs to SLS y/n, then the SLS
-// parameters, shown and confirmed. The seed's config.yaml table has no SLS
-// keys, so they are written as omsrun's sls_* variables and keys. Nothing
-// contacts SLS: the endpoint and names are checked by form only.
+// parameters, shown and confirmed. They are written as the apsara_audit_sls_*
+// variables, the config.yaml keys OMS reads. Nothing contacts SLS: the
+// endpoint and the AccessKey are checked by form only.
 func (w *Wizard) askSLS(_ context.Context, a *Answers) error {
 	if !w.Interactive && w.Preset["sls"] == "" {
 		// The parameters without --sls would be dropped without a word.
 		var given []string
-		for _, k := range []string{"sls-endpoint", "sls-project", "sls-logstore", "sls-access-key-id"} {
+		for _, k := range []string{"sls-endpoint", "sls-ops-site-topic", "sls-user-site-topic", "sls-access-key"} {
 			if _, ok := w.Preset[k]; ok {
 				given = append(given, "--"+k)
 			}
@@ -286,49 +286,54 @@ func (w *Wizard) askSLS(_ context.Context, a *Answers) error {
 			return err
 		}
 		if round == 0 {
-			fmt.Fprintln(w.Out, "  The SLS parameters go into config.yaml as omsrun's sls_* keys (the OMS guide's template has none).")
-		}
-		slsCheck := func(key string, set func(*omsconfig.Config, string)) func(string) (string, error) {
-			return configCheck(false, key, func(c *omsconfig.Config, s string) { c.SLSEnabled = true; set(c, s) })
+			fmt.Fprintln(w.Out, "  The SLS parameters go into config.yaml as the apsara_audit_sls_* keys.")
 		}
 		if a.SLSEndpoint, err = w.ask(question{key: "sls-endpoint", prompt: "SLS endpoint (e.g. cn-hangzhou.log.aliyuncs.com)", def: a.SLSEndpoint, with: "sls",
 			check: func(s string) (string, error) {
-				if _, err := slsCheck(omsconfig.KeySLSEndpoint, func(c *omsconfig.Config, s string) { c.SLSEndpoint = s })(s); err != nil {
+				if _, err := configCheck(false, omsconfig.KeySLSEndpoint, func(c *omsconfig.Config, s string) { c.SLSEndpoint = s })(s); err != nil {
 					return "", err
 				}
 				return omsconfig.NormalizeSLSEndpoint(s)
 			}}); err != nil {
 			return err
 		}
-		if a.SLSProject, err = w.ask(question{key: "sls-project", prompt: "SLS project", def: a.SLSProject, with: "sls",
-			check: slsCheck(omsconfig.KeySLSProject, func(c *omsconfig.Config, s string) { c.SLSProject = s })}); err != nil {
+		topic := func(what string) func(string) (string, error) {
+			return func(s string) (string, error) {
+				if s == "" {
+					return "", fmt.Errorf("the SLS topic of the %s audit logs is required", what)
+				}
+				return s, omsconfig.CheckSLSTopic(s)
+			}
+		}
+		if a.SLSOpsSiteTopic, err = w.ask(question{key: "sls-ops-site-topic", prompt: "SLS topic of the operations site", def: a.SLSOpsSiteTopic, with: "sls",
+			check: topic("operations site's")}); err != nil {
 			return err
 		}
-		if a.SLSLogstore, err = w.ask(question{key: "sls-logstore", prompt: "SLS Logstore", def: a.SLSLogstore, with: "sls",
-			check: slsCheck(omsconfig.KeySLSLogstore, func(c *omsconfig.Config, s string) { c.SLSLogstore = s })}); err != nil {
+		if a.SLSUserSiteTopic, err = w.ask(question{key: "sls-user-site-topic", prompt: "SLS topic of the user site", def: a.SLSUserSiteTopic, with: "sls",
+			check: topic("user site's")}); err != nil {
 			return err
 		}
-		if a.SLSAccessKeyID, err = w.ask(question{key: "sls-access-key-id", prompt: "AccessKey ID", def: a.SLSAccessKeyID, with: "sls",
-			check: slsCheck(omsconfig.KeySLSAccessKeyID, func(c *omsconfig.Config, s string) { c.SLSAccessKeyID = s })}); err != nil {
+		if a.SLSAccessKey, err = w.ask(question{key: "sls-access-key", prompt: "AccessKey ID", def: a.SLSAccessKey, with: "sls",
+			check: func(s string) (string, error) { return s, omsconfig.CheckSLSAccessKeyID(s) }}); err != nil {
 			return err
 		}
 		// A second round may keep the secret: it is never shown, so it
 		// cannot be offered in brackets, but an empty answer takes it.
 		prompt := "AccessKey Secret"
-		if a.SLSAccessKeySecret != "" {
+		if a.SLSAccessSecret != "" {
 			prompt += " (empty: keep the one given before)"
 		}
-		sk, err := w.ask(question{key: "sls-access-key-secret", prompt: prompt, secret: true, def: a.SLSAccessKeySecret.Reveal(), with: "sls",
+		sk, err := w.ask(question{key: "sls-access-secret", prompt: prompt, secret: true, def: a.SLSAccessSecret.Reveal(), with: "sls",
 			check: required("the secret of that AccessKey")})
 		if err != nil {
 			return err
 		}
-		a.SLSAccessKeySecret = secret.String(sk)
+		a.SLSAccessSecret = secret.String(sk)
 		if w.Interactive && w.typed != before {
 			// The seed: "Confirm whether the displayed settings are correct."
 			fmt.Fprintln(w.Out, "  SLS audit log settings:")
-			for _, kv := range [][2]string{{"Endpoint", a.SLSEndpoint}, {"Project", a.SLSProject}, {"Logstore", a.SLSLogstore},
-				{"AccessKey ID", a.SLSAccessKeyID}, {"AccessKey Secret", a.SLSAccessKeySecret.String() + " (not shown)"}} {
+			for _, kv := range [][2]string{{"Endpoint", a.SLSEndpoint}, {"Ops site topic", a.SLSOpsSiteTopic}, {"User site topic", a.SLSUserSiteTopic},
+				{"AccessKey ID", a.SLSAccessKey}, {"AccessKey Secret", a.SLSAccessSecret.String() + " (not shown)"}} {
 				fmt.Fprintf(w.Out, "    %-17s %s\n", kv[0]+":", kv[1])
 			}
 		}

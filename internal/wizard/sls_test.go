@@ -60,28 +60,26 @@ func TestWizardSLSInteractive(t *testing.T) {
 		sls := []string{
 			"y",
 			"bad!host", "https://CN-Hangzhou.log.aliyuncs.com/", // endpoint: wrong, then normalised
-			"OMS-Audit", "ab", "oms-audit", // project: wrong twice
-			"_audit", "audit_log", // logstore
+			"", "oms-ops", // ops site topic: empty is refused
+			"oms-user",                      // user site topic
 			"LTAI 5t", "LTAI5tExampleKeyID", // AccessKey ID
 			"", sk, // secret: empty is refused
 			"n", // the displayed settings are not correct
-			"", "", "oms-audit2", "", "", "", "y",
+			"", "", "", "oms-user2", "", "", "y",
 		}
 		a, out, prompts, err := slsRun(t, append(append(append([]string{}, before...), sls...), after...))
 		if err != nil {
 			t.Fatalf("Run: %v\n%s", err, out)
 		}
-		if !a.SLSEnabled || a.SLSEndpoint != "https://cn-hangzhou.log.aliyuncs.com" || a.SLSProject != "oms-audit2" ||
-			a.SLSLogstore != "audit_log" || a.SLSAccessKeyID != "LTAI5tExampleKeyID" || a.SLSAccessKeySecret.Reveal() != sk {
+		if !a.SLSEnabled || a.SLSEndpoint != "https://cn-hangzhou.log.aliyuncs.com" || a.SLSOpsSiteTopic != "oms-ops" ||
+			a.SLSUserSiteTopic != "oms-user2" || a.SLSAccessKey != "LTAI5tExampleKeyID" || a.SLSAccessSecret.Reveal() != sk {
 			t.Errorf("SLS answers: %+v", a)
 		}
 		for _, want := range []string{
 			"Write audit logs to Simple Log Service (SLS)? (y/n) [n]: ",
 			`"bad!host" is not a valid IP address or host name`,
 			"→ https://cn-hangzhou.log.aliyuncs.com",
-			`"OMS-Audit": SLS project names are lower-case; did you mean "oms-audit"?`,
-			`an SLS project name is 3 to 63 characters long, not 2`,
-			`an SLS Logstore name starts and ends with a letter or a digit`,
+			"the SLS topic of the operations site's audit logs is required",
 			`is not an AccessKey ID`,
 			"an answer is required: the secret of that AccessKey",
 			"SLS audit log settings:",
@@ -90,8 +88,8 @@ func TestWizardSLSInteractive(t *testing.T) {
 			// The second round offers the first answers.
 			"Write audit logs to Simple Log Service (SLS)? (y/n) [y]: ",
 			"SLS endpoint (e.g. cn-hangzhou.log.aliyuncs.com) [https://cn-hangzhou.log.aliyuncs.com]: ",
-			"SLS project [oms-audit]: ",
-			"Project:          oms-audit2",
+			"SLS topic of the operations site [oms-ops]: ",
+			"User site topic:  oms-user2",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
@@ -114,7 +112,7 @@ func TestWizardSLSInteractive(t *testing.T) {
 		if strings.Join(skPrompts, "|") != strings.Join(want, "|") {
 			t.Errorf("the secret was not read without echo at each prompt: %q", skPrompts)
 		}
-		if v := string(Vars(a)); !strings.Contains(v, `sls_project           = "oms-audit2"`) || !strings.Contains(v, `sls_access_key_secret = "`+sk+`"`) {
+		if v := string(Vars(a)); !strings.Contains(v, `apsara_audit_sls_user_site_topic = "oms-user2"`) || !strings.Contains(v, `apsara_audit_sls_access_secret   = "`+sk+`"`) {
 			t.Errorf("vars file:\n%s", v)
 		}
 	})
@@ -124,10 +122,10 @@ func TestWizardSLSInteractive(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Run: %v\n%s", err, out)
 		}
-		if a.SLSEnabled || a.SLSProject != "" || strings.Contains(out, "SLS endpoint") {
+		if a.SLSEnabled || a.SLSAccessKey != "" || strings.Contains(out, "SLS endpoint") {
 			t.Errorf("SLS asked although answered n: %+v\n%s", a, out)
 		}
-		if !strings.Contains(string(Vars(a)), "sls_enabled = false") {
+		if strings.Contains(string(Vars(a)), "sls") {
 			t.Errorf("vars file:\n%s", Vars(a))
 		}
 	})
@@ -137,13 +135,13 @@ func TestWizardSLSInteractive(t *testing.T) {
 		var out bytes.Buffer
 		f := &fakeDBs{}
 		w := &Wizard{In: strings.NewReader(lines(in...)), Out: &out, Interactive: true, CheckMetaDB: f.metaDB, CheckTSDB: f.tsdb,
-			Preset: map[string]string{"sls-endpoint": "cn-hangzhou.log.aliyuncs.com", "sls-project": "oms-audit", "sls-logstore": "audit",
-				"sls-access-key-id": "LTAI5tExampleKeyID", "sls-access-key-secret": sk}}
+			Preset: map[string]string{"sls-endpoint": "cn-hangzhou.log.aliyuncs.com", "sls-ops-site-topic": "ops", "sls-user-site-topic": "user",
+				"sls-access-key": "LTAI5tExampleKeyID", "sls-access-secret": sk}}
 		a, err := w.Run(context.Background())
 		if err != nil {
 			t.Fatalf("Run: %v\n%s", err, out.String())
 		}
-		if a.SLSProject != "oms-audit" || a.SLSAccessKeySecret.Reveal() != sk || strings.Contains(out.String(), sk) {
+		if a.SLSUserSiteTopic != "user" || a.SLSAccessSecret.Reveal() != sk || strings.Contains(out.String(), sk) {
 			t.Errorf("answers %+v\n%s", a, out.String())
 		}
 	})
@@ -158,8 +156,8 @@ func TestWizardSLSNonInteractive(t *testing.T) {
 		"cm-url": "10.0.0.100", "nodes": "10.0.0.2,10.0.0.3", "image-file": pkg, "ssh-user": "root", "ssh-auth": "password",
 		"ssh-password": "x",
 	}
-	sls := map[string]string{"sls": "yes", "sls-endpoint": "HTTP://cn-hangzhou.log.aliyuncs.com/", "sls-project": "oms-audit",
-		"sls-logstore": "audit", "sls-access-key-id": "LTAI5tExampleKeyID", "sls-access-key-secret": sk}
+	sls := map[string]string{"sls": "yes", "sls-endpoint": "HTTP://cn-hangzhou.log.aliyuncs.com/", "sls-ops-site-topic": "ops",
+		"sls-user-site-topic": "user", "sls-access-key": "LTAI5tExampleKeyID", "sls-access-secret": sk}
 	with := func(maps ...map[string]string) map[string]string {
 		m := map[string]string{}
 		for _, x := range append([]map[string]string{base}, maps...) {
@@ -181,12 +179,12 @@ func TestWizardSLSNonInteractive(t *testing.T) {
 		{name: "complete", preset: with(sls)},
 		{name: "sls=no ignores the parameters", preset: with(sls, map[string]string{"sls": "no"})},
 		{name: "missing", preset: with(map[string]string{"sls": "yes"}), want: []string{
-			"--sls-endpoint: is required with --sls", "--sls-project: is required with --sls", "--sls-logstore: is required with --sls",
-			"--sls-access-key-id: is required with --sls", "--sls-access-key-secret: is required with --sls"}},
-		{name: "wrong values", preset: with(sls, map[string]string{"sls-project": "OMS_Audit", "sls-logstore": "a", "sls-endpoint": "ftp://x"}),
-			want: []string{"--sls-endpoint: \"ftp://x\": scheme must be http or https", "--sls-project: \"OMS_Audit\"", "--sls-logstore: \"a\""}},
+			"--sls-endpoint: is required with --sls", "--sls-ops-site-topic: is required with --sls", "--sls-user-site-topic: is required with --sls",
+			"--sls-access-key: is required with --sls", "--sls-access-secret: is required with --sls"}},
+		{name: "wrong values", preset: with(sls, map[string]string{"sls-access-key": "LTAI 5t", "sls-user-site-topic": "a\tb", "sls-endpoint": "ftp://x"}),
+			want: []string{"--sls-endpoint: \"ftp://x\": scheme must be http or https", "--sls-user-site-topic: \"a\\tb\"", "--sls-access-key: \"LTAI 5t\""}},
 		{name: "parameters without --sls", preset: with(sls, map[string]string{"sls": "-"}),
-			want: []string{"--sls: --sls-endpoint, --sls-project, --sls-logstore, --sls-access-key-id given, but SLS audit logs are off: add --sls"}},
+			want: []string{"--sls: --sls-endpoint, --sls-ops-site-topic, --sls-user-site-topic, --sls-access-key given, but SLS audit logs are off: add --sls"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,12 +200,12 @@ func TestWizardSLSNonInteractive(t *testing.T) {
 					t.Fatalf("Run: %v", err)
 				}
 				if tt.preset["sls"] == "no" {
-					if a.SLSEnabled || a.SLSProject != "" {
+					if a.SLSEnabled || a.SLSAccessKey != "" {
 						t.Errorf("answers %+v", a)
 					}
 					return
 				}
-				if !a.SLSEnabled || a.SLSEndpoint != "cn-hangzhou.log.aliyuncs.com" || a.SLSAccessKeySecret.Reveal() != sk {
+				if !a.SLSEnabled || a.SLSEndpoint != "cn-hangzhou.log.aliyuncs.com" || a.SLSAccessSecret.Reveal() != sk {
 					t.Errorf("answers %+v", a)
 				}
 				return

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/omsrun/omsrun/internal/metadb"
+	"github.com/omsrun/omsrun/internal/omsconfig"
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/internal/tsdbcheck"
 )
@@ -76,14 +77,14 @@ type Answers struct {
 	TSDBUser     string
 	TSDBPassword secret.String
 
-	// Audit logs to Alibaba Cloud SLS, written as omsrun's sls_* variables
-	// (and config.yaml keys: the seed's table has none).
-	SLSEnabled         bool
-	SLSEndpoint        string
-	SLSProject         string
-	SLSLogstore        string
-	SLSAccessKeyID     string
-	SLSAccessKeySecret secret.String
+	// Audit logs to Alibaba Cloud SLS, written as the apsara_audit_sls_*
+	// variables (the config.yaml keys OMS reads).
+	SLSEnabled       bool
+	SLSEndpoint      string
+	SLSOpsSiteTopic  string
+	SLSUserSiteTopic string
+	SLSAccessKey     string
+	SLSAccessSecret  secret.String
 
 	MountDir  string
 	Image     string
@@ -201,11 +202,11 @@ var questions = []struct{ key, help string }{
 	{"tsdb-user", "time-series database user"},
 	{"tsdb-password", "time-series database password (better: OMS_TSDB_PASSWORD)"},
 	{"sls", "yes: write audit logs to Alibaba Cloud Simple Log Service (SLS)"},
-	{"sls-endpoint", "SLS endpoint, e.g. cn-hangzhou.log.aliyuncs.com (or an http(s):// URL)"},
-	{"sls-project", "SLS project the audit logs go to"},
-	{"sls-logstore", "SLS Logstore the audit logs go to"},
-	{"sls-access-key-id", "AccessKey ID that writes to the Logstore"},
-	{"sls-access-key-secret", "AccessKey Secret (better: OMS_SLS_ACCESS_KEY_SECRET)"},
+	{"sls-endpoint", keyDoc(omsconfig.KeySLSEndpoint)},
+	{"sls-ops-site-topic", keyDoc(omsconfig.KeySLSOpsSiteTopic)},
+	{"sls-user-site-topic", keyDoc(omsconfig.KeySLSUserSiteTopic)},
+	{"sls-access-key", keyDoc(omsconfig.KeySLSAccessKey)},
+	{"sls-access-secret", keyDoc(omsconfig.KeySLSAccessSecret) + " (better: " + EnvSLSSecret + ")"},
 	{"mount-dir", "directory on each node that OMS's container mounts"},
 	{"image", "image name the container runs, e.g. oms:feature_4.2.5-ce"},
 	{"image-file", "the OMS package (.tar.gz) on this machine"},
@@ -224,3 +225,10 @@ var questions = []struct{ key, help string }{
 
 // errRetry restarts a section after the user said its settings are wrong.
 var errRetry = errors.New("retry section")
+
+// keyDoc is a config key's description from omsconfig's table, with the key
+// named, so a flag's help and the config.yaml reference say the same.
+func keyDoc(name string) string {
+	k, _ := omsconfig.Lookup(name)
+	return k.Doc + " (" + name + ")"
+}

@@ -21,7 +21,7 @@ import (
 const (
 	EnvMetaPassword   = "OMS_META_PASSWORD"
 	EnvTSDBPassword   = "OMS_TSDB_PASSWORD"
-	EnvSLSSecret      = "OMS_SLS_ACCESS_KEY_SECRET"
+	EnvSLSSecret      = "OMS_SLS_ACCESS_SECRET"
 	EnvSSHPassword    = "OMS_SSH_PASSWORD"
 	EnvBecomePassword = "OMS_BECOME_PASSWORD"
 )
@@ -102,15 +102,14 @@ func Vars(a *Answers) []byte {
 		b.SetAttributeValue(omsconfig.KeyTSDBUsername, cty.StringVal(a.TSDBUser))
 		secretAttr(b, a, omsconfig.KeyTSDBPassword, a.TSDBPassword, EnvTSDBPassword, "")
 	}
-	b.AppendNewline()
-	b.AppendUnstructuredTokens(comment("Audit logs to SLS (omsrun's sls_* keys in config.yaml; the OMS guide's template has none)"))
-	b.SetAttributeValue(omsconfig.KeySLSEnabled, cty.BoolVal(a.SLSEnabled))
 	if a.SLSEnabled {
+		b.AppendNewline()
+		b.AppendUnstructuredTokens(comment("Audit logs to SLS (the apsara_audit_sls_* keys of config.yaml)"))
 		b.SetAttributeValue(omsconfig.KeySLSEndpoint, cty.StringVal(a.SLSEndpoint))
-		b.SetAttributeValue(omsconfig.KeySLSProject, cty.StringVal(a.SLSProject))
-		b.SetAttributeValue(omsconfig.KeySLSLogstore, cty.StringVal(a.SLSLogstore))
-		b.SetAttributeValue(omsconfig.KeySLSAccessKeyID, cty.StringVal(a.SLSAccessKeyID))
-		secretAttr(b, a, omsconfig.KeySLSAccessKeySecret, a.SLSAccessKeySecret, EnvSLSSecret, "")
+		b.SetAttributeValue(omsconfig.KeySLSOpsSiteTopic, cty.StringVal(a.SLSOpsSiteTopic))
+		b.SetAttributeValue(omsconfig.KeySLSUserSiteTopic, cty.StringVal(a.SLSUserSiteTopic))
+		b.SetAttributeValue(omsconfig.KeySLSAccessKey, cty.StringVal(a.SLSAccessKey))
+		secretAttr(b, a, omsconfig.KeySLSAccessSecret, a.SLSAccessSecret, EnvSLSSecret, "")
 	}
 	b.AppendNewline()
 	b.AppendUnstructuredTokens(comment("Image and nodes"))
@@ -197,7 +196,7 @@ func NextCommands(a *Answers, files Files) []string {
 			env = append(env, EnvTSDBPassword)
 		}
 		if a.SLSEnabled {
-			args = append(args, "-e", omsconfig.KeySLSAccessKeySecret+"=@env:"+EnvSLSSecret)
+			args = append(args, "-e", omsconfig.KeySLSAccessSecret+"=@env:"+EnvSLSSecret)
 			env = append(env, EnvSLSSecret)
 		}
 		if a.SSHPassword != "" {

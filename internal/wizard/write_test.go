@@ -20,8 +20,8 @@ func sampleAnswers(secrets string) *Answers {
 		MetaPassword: secret.String(`pa"ss ${x} %{y}`), DBPrefix: "oms", AllowExisting: true,
 		CMURL: "http://10.0.0.100:8088", Nodes: []string{"10.0.0.2", "10.0.0.3"},
 		TSDBEnabled: true, TSDBService: "INFLUXDB", TSDBURL: "10.0.0.5:8086", TSDBUser: "oms", TSDBPassword: "********",
-		SLSEnabled: true, SLSEndpoint: "cn-hangzhou.log.aliyuncs.com", SLSProject: "oms-audit", SLSLogstore: "audit",
-		SLSAccessKeyID: "LTAI5tExampleKeyID", SLSAccessKeySecret: "sls-sk-1",
+		SLSEnabled: true, SLSEndpoint: "cn-hangzhou.log.aliyuncs.com", SLSOpsSiteTopic: "oms-ops", SLSUserSiteTopic: "oms-user",
+		SLSAccessKey: "LTAI5tExampleKeyID", SLSAccessSecret: "sls-sk-1",
 		MountDir: "/data/oms", Image: "oms:feature_4.2.5-ce", ImageFile: "/srv/pkgs/oms 4.2.5.tar.gz",
 		HTTPSCrt: "/etc/oms/oms.crt", HTTPSKey: "/etc/oms/oms.key",
 		SSHUser: "admin", SSHPassword: "sshpw", KnownHosts: "/etc/oms/known_hosts", Become: true, BecomePassword: "sudopw",
@@ -128,9 +128,9 @@ func TestNextCommands(t *testing.T) {
 		{name: "env", secrets: SecretsEnv, want: []string{
 			"read -rs OMS_META_PASSWORD && export OMS_META_PASSWORD",
 			"read -rs OMS_TSDB_PASSWORD && export OMS_TSDB_PASSWORD",
-			"read -rs OMS_SLS_ACCESS_KEY_SECRET && export OMS_SLS_ACCESS_KEY_SECRET",
-			"omsrun playbooks/deploy.hcl -i 'oms inventory.hcl' -e @vars.hcl -e oms_meta_password=@env:OMS_META_PASSWORD -e tsdb_password=@env:OMS_TSDB_PASSWORD -e sls_access_key_secret=@env:OMS_SLS_ACCESS_KEY_SECRET --ask-pass --ask-become-pass --check --diff",
-			"omsrun playbooks/deploy.hcl -i 'oms inventory.hcl' -e @vars.hcl -e oms_meta_password=@env:OMS_META_PASSWORD -e tsdb_password=@env:OMS_TSDB_PASSWORD -e sls_access_key_secret=@env:OMS_SLS_ACCESS_KEY_SECRET --ask-pass --ask-become-pass",
+			"read -rs OMS_SLS_ACCESS_SECRET && export OMS_SLS_ACCESS_SECRET",
+			"omsrun playbooks/deploy.hcl -i 'oms inventory.hcl' -e @vars.hcl -e oms_meta_password=@env:OMS_META_PASSWORD -e tsdb_password=@env:OMS_TSDB_PASSWORD -e apsara_audit_sls_access_secret=@env:OMS_SLS_ACCESS_SECRET --ask-pass --ask-become-pass --check --diff",
+			"omsrun playbooks/deploy.hcl -i 'oms inventory.hcl' -e @vars.hcl -e oms_meta_password=@env:OMS_META_PASSWORD -e tsdb_password=@env:OMS_TSDB_PASSWORD -e apsara_audit_sls_access_secret=@env:OMS_SLS_ACCESS_SECRET --ask-pass --ask-become-pass",
 		}},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -63,52 +64,43 @@ type RenderConfigArgs struct {
 	TSDBURL          *string  `hcl:"tsdb_url,optional"`
 	TSDBUsername     *string  `hcl:"tsdb_username,optional"`
 	TSDBPassword     *string  `hcl:"tsdb_password,optional"`
-	// omsrun's SLS keys (the seed's table has none), written only when
-	// sls_enabled is true.
-	SLSEnabled         *bool   `hcl:"sls_enabled,optional"`
-	SLSEndpoint        *string `hcl:"sls_endpoint,optional"`
-	SLSProject         *string `hcl:"sls_project,optional"`
-	SLSLogstore        *string `hcl:"sls_logstore,optional"`
-	SLSAccessKeyID     *string `hcl:"sls_access_key_id,optional"`
-	SLSAccessKeySecret *string `hcl:"sls_access_key_secret,optional"`
+	// Audit logs to SLS under the names OMS reads, written only when set.
+	SLSAccessKey     *string `hcl:"apsara_audit_sls_access_key,optional"`
+	SLSAccessSecret  *string `hcl:"apsara_audit_sls_access_secret,optional"`
+	SLSEndpoint      *string `hcl:"apsara_audit_sls_endpoint,optional"`
+	SLSOpsSiteTopic  *string `hcl:"apsara_audit_sls_ops_site_topic,optional"`
+	SLSUserSiteTopic *string `hcl:"apsara_audit_sls_user_site_topic,optional"`
+	// The ports OMS listens on; null leaves OMS's default.
+	NginxServerPort      *int `hcl:"nginx_server_port,optional"`
+	CMServerPort         *int `hcl:"cm_server_port,optional"`
+	GhanaServerPort      *int `hcl:"ghana_server_port,optional"`
+	SupervisorServerPort *int `hcl:"supervisor_server_port,optional"`
+	SSHDServerPort       *int `hcl:"sshd_server_port,optional"`
 }
 
-// Doc describes the module.
+// Doc describes the module: its own arguments here, the config.yaml keys
+// from omsconfig's table.
 func (*RenderConfig) Doc() modules.Doc {
 	args := map[string]string{
-		"path":                  "string, required: where config.yaml goes (the playbook uses <mount_dir>/config.yaml)",
-		"template":              "string: a config.yaml template (${key}, ${host_ip1}… placeholders, as in the OMS guide) used instead of the built-in layout",
-		"template_file":         "string: the same, read from a file on the control machine",
-		"backup":                "bool: keep the previous file as <path>.<YYYYmmddHHMMSS>.bak, mode 0600 (default true)",
-		"mode":                  `string: octal mode (default "0600": the file holds passwords)`,
-		"owner":                 `string: "user" or "user:group" (default: left alone)`,
-		"deployment_hosts":      "list(string): addresses of every host of the deployment; cm_nodes must list each, and defaults to them",
-		"extra_yaml":            "string: further `key: value` lines for keys omsrun does not know, appended to the built-in layout",
-		"db_prefix":             "string: derive drc_rm_db, drc_cm_db, drc_cm_heartbeat_db as <prefix>_rm, _cm, _cm_hb (explicit names win)",
-		"oms_meta_password":     "string, required, sensitive: the MetaDB password",
-		"tsdb_password":         "string, sensitive: the time-series database password",
-		"oms_meta_port":         "number, required: the MetaDB port",
-		"cm_location":           "number, required: region code, 0 to 127",
-		"cm_is_default":         "bool: default true",
-		"tsdb_enabled":          "bool: default false; url, username and password are then required",
-		"tsdb_service":          "string: INFLUXDB or CERESDB (OMS's default: CERESDB)",
-		"cm_url":                "string, required: the VIP or domain on port 8088; VIP, VIP:8088 and http(s):// forms are normalised",
-		"cm_nodes":              "list(string): every OMS node's IP (default: deployment_hosts)",
-		"oms_meta_host":         "string, required: the MetaDB address",
-		"oms_meta_user":         "string, required: the MetaDB user (user@tenant#cluster for OceanBase)",
-		"drc_rm_db":             "string: the console database name",
-		"drc_cm_db":             "string: the CM database name",
-		"drc_cm_heartbeat_db":   "string: the CM heartbeat database name",
-		"cm_region":             "string: region name, optional",
-		"cm_region_cn":          "string: same as cm_region, optional",
-		"tsdb_url":              "string: the time-series database address, host:port",
-		"tsdb_username":         "string: the time-series database user",
-		"sls_enabled":           "bool: default false; audit logs to Alibaba Cloud SLS (omsrun's keys, not the seed's: written only when true; sls_endpoint, sls_project, sls_logstore, sls_access_key_id and sls_access_key_secret are then required)",
-		"sls_endpoint":          "string: the SLS endpoint, a host name such as cn-hangzhou.log.aliyuncs.com or an http(s) URL (normalised)",
-		"sls_project":           "string: the SLS project (3-63 lower-case letters, digits, hyphens)",
-		"sls_logstore":          "string: the SLS Logstore (2-63 lower-case letters, digits, hyphens, underscores)",
-		"sls_access_key_id":     "string: the AccessKey ID that writes to the Logstore",
-		"sls_access_key_secret": "string, sensitive: that AccessKey's secret",
+		"path":             "string, required: where config.yaml goes (the playbook uses <mount_dir>/config.yaml)",
+		"template":         "string: a config.yaml template (${key}, ${host_ip1}… placeholders, as in the OMS guide) used instead of the built-in layout",
+		"template_file":    "string: the same, read from a file on the control machine",
+		"backup":           "bool: keep the previous file as <path>.<YYYYmmddHHMMSS>.bak, mode 0600 (default true)",
+		"mode":             `string: octal mode (default "0600": the file holds passwords)`,
+		"owner":            `string: "user" or "user:group" (default: left alone)`,
+		"deployment_hosts": "list(string): addresses of every host of the deployment; cm_nodes must list each, and defaults to them",
+		"extra_yaml":       "string: further `key: value` lines for keys omsrun does not know, appended to the built-in layout",
+		"db_prefix":        "string: derive drc_rm_db, drc_cm_db, drc_cm_heartbeat_db as <prefix>_rm, _cm, _cm_hb (explicit names win)",
+	}
+	for _, k := range omsconfig.Table {
+		d := k.Kind.HCLType()
+		if k.Required {
+			d += ", required"
+		}
+		if k.Secret() {
+			d += ", sensitive"
+		}
+		args[k.Name] = d + ": " + k.Doc
 	}
 	return modules.Doc{Name: "render_config", Summary: "Write OMS's config.yaml in place (bind-mount safe) when it differs, with a backup; passwords redacted from diffs.", Args: args}
 }
@@ -125,34 +117,56 @@ func deref[T any](p *T, def T) T {
 
 // Config maps the arguments onto the config.yaml model, applying db_prefix
 // and the defaults; cm_url is kept as given so messages quote the user.
+// The config keys are the fields whose hcl name is in omsconfig's table
+// (a test holds the two together); a nil pointer leaves the default.
 func (a *RenderConfigArgs) Config() omsconfig.Config {
 	c := omsconfig.Default()
-	c.MetaHost, c.MetaPort, c.MetaUser = a.OmsMetaHost, a.OmsMetaPort, a.OmsMetaUser
-	c.MetaPassword = secret.String(a.OmsMetaPassword)
+	vars := map[string]cty.Value{}
+	v := reflect.ValueOf(a).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("hcl"), ",")
+		if _, ok := omsconfig.Lookup(name); !ok {
+			continue
+		}
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				continue
+			}
+			f = f.Elem()
+		}
+		switch x := f.Interface().(type) {
+		case string:
+			vars[name] = cty.StringVal(x)
+		case int:
+			vars[name] = cty.NumberIntVal(int64(x))
+		case bool:
+			vars[name] = cty.BoolVal(x)
+		case []string:
+			if len(x) > 0 {
+				vars[name] = cty.ListVal(stringVals(x))
+			}
+		}
+	}
 	if p := deref(a.DBPrefix, ""); p != "" {
 		c.RMDB, c.CMDB, c.CMHeartbeatDB = omsconfig.DBNamesFromPrefix(p)
 	}
-	c.RMDB = deref(a.DrcRmDB, c.RMDB)
-	c.CMDB = deref(a.DrcCmDB, c.CMDB)
-	c.CMHeartbeatDB = deref(a.DrcCmHeartbeatDB, c.CMHeartbeatDB)
-	c.CMURL, c.CMLocation = a.CMURL, a.CMLocation
-	c.CMRegion, c.CMRegionCN = deref(a.CMRegion, ""), deref(a.CMRegionCN, "")
-	c.CMIsDefault = deref(a.CMIsDefault, true)
-	c.CMNodes = a.CMNodes
+	c = omsconfig.FromVars(c, vars)
 	if len(c.CMNodes) == 0 {
 		c.CMNodes = a.DeploymentHosts
 	}
-	c.TSDBEnabled = deref(a.TSDBEnabled, false)
-	c.TSDBService, c.TSDBURL, c.TSDBUsername = deref(a.TSDBService, ""), deref(a.TSDBURL, ""), deref(a.TSDBUsername, "")
-	c.TSDBPassword = secret.String(deref(a.TSDBPassword, ""))
-	c.SLSEnabled = deref(a.SLSEnabled, false)
-	c.SLSEndpoint, c.SLSProject, c.SLSLogstore = deref(a.SLSEndpoint, ""), deref(a.SLSProject, ""), deref(a.SLSLogstore, "")
-	c.SLSAccessKeyID = deref(a.SLSAccessKeyID, "")
-	c.SLSAccessKeySecret = secret.String(deref(a.SLSAccessKeySecret, ""))
 	if x := deref(a.ExtraYAML, ""); strings.TrimSpace(x) != "" {
 		c.Extra = []omsconfig.Extra{{Key: "extra_yaml", YAML: x}}
 	}
 	return c
+}
+
+func stringVals(ss []string) []cty.Value {
+	out := make([]cty.Value, len(ss))
+	for i, s := range ss {
+		out[i] = cty.StringVal(s)
+	}
+	return out
 }
 
 func (a *RenderConfigArgs) mode() (fs.FileMode, error) {
@@ -227,7 +241,7 @@ func (a *RenderConfigArgs) render() ([]byte, error) {
 	if len(differ) > 0 {
 		return nil, fmt.Errorf("%s: the rendered config.yaml gives %s other values than the variables", what, strings.Join(differ, ", "))
 	}
-	if c.SLSEnabled {
+	if c.SLSEnabled() {
 		// A template without the SLS keys would turn audit logs off silently.
 		var missing []string
 		for _, k := range omsconfig.SLSKeys {
@@ -236,7 +250,7 @@ func (a *RenderConfigArgs) render() ([]byte, error) {
 			}
 		}
 		if len(missing) > 0 {
-			return nil, fmt.Errorf("%s: sls_enabled is true but the rendered config.yaml has no %s; add them (${%s} …) or set sls_enabled to false",
+			return nil, fmt.Errorf("%s: SLS audit logs are on but the rendered config.yaml has no %s; add them (${%s} …) or leave the apsara_audit_sls_* variables unset",
 				what, strings.Join(missing, ", "), missing[0])
 		}
 	}

@@ -193,20 +193,20 @@ func TestRenderConfigSLS(t *testing.T) {
 
 	// Off (the default): not a trace of SLS in the file.
 	out, err := a.render()
-	if err != nil || strings.Contains(string(out), "sls_") {
+	if err != nil || strings.Contains(string(out), "sls") {
 		t.Fatalf("render without SLS = %v\n%s", err, out)
 	}
 
-	// On without its settings: every missing one named.
-	a.SLSEnabled = cfgPtr(true)
+	// One set without the others: every missing one named.
+	a.SLSOpsSiteTopic = cfgPtr("ops")
 	err = m.Validate(a)
-	for _, k := range []string{"sls_endpoint", "sls_project", "sls_logstore", "sls_access_key_id", "sls_access_key_secret"} {
-		if err == nil || !strings.Contains(err.Error(), k+": is required when sls_enabled is true") {
+	for _, k := range []string{"apsara_audit_sls_access_key", "apsara_audit_sls_access_secret", "apsara_audit_sls_endpoint", "apsara_audit_sls_user_site_topic"} {
+		if err == nil || !strings.Contains(err.Error(), k+": is required when any apsara_audit_sls_* key is set") {
 			t.Errorf("missing %s not reported: %v", k, err)
 		}
 	}
-	a.SLSEndpoint, a.SLSProject, a.SLSLogstore = cfgPtr("HTTP://CN-Hangzhou.log.aliyuncs.com/"), cfgPtr("oms-audit"), cfgPtr("audit")
-	a.SLSAccessKeyID, a.SLSAccessKeySecret = cfgPtr("LTAI5tExampleKeyID"), cfgPtr("sls-Secret-Old-1")
+	a.SLSEndpoint, a.SLSUserSiteTopic = cfgPtr("HTTP://CN-Hangzhou.log.aliyuncs.com/"), cfgPtr("user")
+	a.SLSAccessKey, a.SLSAccessSecret = cfgPtr("LTAI5tExampleKeyID"), cfgPtr("sls-Secret-Old-1")
 	if err := m.Validate(a); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestRenderConfigSLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(p.Diff, "sls-Secret-Old-1") || !strings.Contains(p.Diff, "+sls_access_key_secret: ********") {
+	if strings.Contains(p.Diff, "sls-Secret-Old-1") || !strings.Contains(p.Diff, "+apsara_audit_sls_access_secret: ********") {
 		t.Fatalf("diff shows the AccessKey Secret or lacks its line:\n%s", p.Diff)
 	}
 	if _, err := m.Apply(ctx, env, a, p); err != nil {
@@ -225,17 +225,17 @@ func TestRenderConfigSLS(t *testing.T) {
 	if err := yaml.Unmarshal(data, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got["sls_enabled"] != true || got["sls_endpoint"] != "cn-hangzhou.log.aliyuncs.com" || got["sls_access_key_secret"] != "sls-Secret-Old-1" {
+	if got["apsara_audit_sls_user_site_topic"] != "user" || got["apsara_audit_sls_endpoint"] != "cn-hangzhou.log.aliyuncs.com" || got["apsara_audit_sls_access_secret"] != "sls-Secret-Old-1" {
 		t.Fatalf("written config = %v", got)
 	}
 
 	// A new secret: neither the old nor the new one in the diff.
-	a.SLSAccessKeySecret = cfgPtr("sls-Secret-New-2")
+	a.SLSAccessSecret = cfgPtr("sls-Secret-New-2")
 	p, err = m.Check(ctx, env, a)
 	if err != nil || !p.Change {
 		t.Fatalf("check = %+v, %v", p, err)
 	}
-	if strings.Contains(p.Diff, "sls-Secret") || !strings.Contains(p.Diff, "-sls_access_key_secret: ********") {
+	if strings.Contains(p.Diff, "sls-Secret") || !strings.Contains(p.Diff, "-apsara_audit_sls_access_secret: ********") {
 		t.Fatalf("diff shows a secret or lacks the line:\n%s", p.Diff)
 	}
 
@@ -245,7 +245,22 @@ func TestRenderConfigSLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Template = cfgPtr(strings.Replace(string(tmpl), " - ${host_ip2}", " - ${host_ip2}\n - ${host_ip3}", 1))
-	if err := m.Validate(a); err == nil || !strings.Contains(err.Error(), "sls_enabled is true but the rendered config.yaml has no sls_enabled") {
+	if err := m.Validate(a); err == nil || !strings.Contains(err.Error(), "SLS audit logs are on but the rendered config.yaml has no apsara_audit_sls_access_key") {
 		t.Fatalf("a template without the SLS keys was accepted: %v", err)
+	}
+}
+
+// TestRenderConfigPorts: a port set is written, the others are left to OMS.
+func TestRenderConfigPorts(t *testing.T) {
+	h := transporttest.NewLocal(t)
+	a := renderArgs(h.Dir)
+	a.NginxServerPort = cfgPtr(18089)
+	out, err := a.render()
+	if err != nil || !strings.Contains(string(out), "\nnginx_server_port: 18089\n") || strings.Contains(string(out), "cm_server_port") {
+		t.Fatalf("render = %v\n%s", err, out)
+	}
+	a.CMServerPort = cfgPtr(18089)
+	if err := (&RenderConfig{}).Validate(a); err == nil || !strings.Contains(err.Error(), "cm_server_port: 18089 is also nginx_server_port") {
+		t.Fatalf("a port used twice was accepted: %v", err)
 	}
 }

@@ -19,13 +19,12 @@ tsdb_url      = "10.0.0.5:8086"
 tsdb_username = "oms"
 tsdb_password = "********"
 
-# Audit logs to SLS (omsrun's sls_* keys in config.yaml; the OMS guide's template has none)
-sls_enabled           = true
-sls_endpoint          = "cn-hangzhou.log.aliyuncs.com"
-sls_project           = "oms-audit"
-sls_logstore          = "audit"
-sls_access_key_id     = "LTAI5tExampleKeyID"
-sls_access_key_secret = "sls-sk-1"
+# Audit logs to SLS (the apsara_audit_sls_* keys of config.yaml)
+apsara_audit_sls_endpoint        = "cn-hangzhou.log.aliyuncs.com"
+apsara_audit_sls_ops_site_topic  = "oms-ops"
+apsara_audit_sls_user_site_topic = "oms-user"
+apsara_audit_sls_access_key      = "LTAI5tExampleKeyID"
+apsara_audit_sls_access_secret   = "sls-sk-1"
 
 # Image and nodes
 image      = "oms:feature_4.2.5-ce"
