@@ -221,11 +221,20 @@ func ReadEnv(file string) (map[string]string, error) {
 	return env, nil
 }
 
-// unshq reverses shq: '...' segments joined by \' escapes.
+// unshq reverses shq (transport.Quote): bare characters, '...' segments,
+// and the "'" or \' that put a single quote between them.
 func unshq(s string) string {
 	var b strings.Builder
 	for len(s) > 0 {
 		switch {
+		case s[0] == '"':
+			end := strings.IndexByte(s[1:], '"')
+			if end < 0 {
+				b.WriteString(s[1:])
+				return b.String()
+			}
+			b.WriteString(s[1 : 1+end])
+			s = s[2+end:]
 		case s[0] == '\'':
 			end := strings.IndexByte(s[1:], '\'')
 			if end < 0 {

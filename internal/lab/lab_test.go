@@ -2,6 +2,7 @@ package lab
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -23,7 +24,8 @@ func TestHostAddressesSkipTheVIP(t *testing.T) {
 }
 
 func TestEnvRoundTrip(t *testing.T) {
-	values := map[string]string{"A": "plain", "B": "oms#Meta: 2026", "C": `it's "quoted" $HOME`, "D": ""}
+	values := map[string]string{"A": "plain", "B": "oms#Meta: 2026", "C": `it's "quoted" $HOME`, "D": "",
+		"E": `''`, "F": `'"'"'`, "G": "$(id) `id` ; \\ * ~"}
 	file := filepath.Join(t.TempDir(), "env")
 	var body string
 	for k, v := range values {
@@ -39,6 +41,11 @@ func TestEnvRoundTrip(t *testing.T) {
 	for k, v := range values {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+		// The file is also sourced by sh: the shell must read the same.
+		out, err := exec.Command("sh", "-c", ". "+file+" && printf %s \"$"+k+"\"").Output()
+		if err != nil || string(out) != v {
+			t.Errorf("sh read %s = %q (%v), want %q", k, out, err, v)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/omsrun/omsrun/internal/omsconfig"
 	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/internal/transport"
 )
 
 // Environment variables that hold the passwords when the user keeps them
@@ -186,7 +187,7 @@ func writeFile(path string, data []byte) error {
 
 // NextCommands are the commands to run after init, check mode first.
 func NextCommands(a *Answers, files Files) []string {
-	args := []string{"omsrun", "playbooks/deploy.hcl", "-i", shellQuote(files.Inventory), "-e", "@" + shellQuote(files.Vars)}
+	args := []string{"omsrun", "playbooks/deploy.hcl", "-i", transport.Quote(files.Inventory), "-e", "@" + transport.Quote(files.Vars)}
 	var env []string
 	if a.Secrets == SecretsEnv {
 		args = append(args, "-e", omsconfig.KeyMetaPassword+"=@env:"+EnvMetaPassword)
@@ -212,16 +213,6 @@ func NextCommands(a *Answers, files Files) []string {
 		cmds = append(cmds, "read -rs "+e+" && export "+e)
 	}
 	return append(cmds, base+" --check --diff", base)
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%_+=:,./-", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // secretAttr writes a secret into the vars file when the user keeps secrets
