@@ -252,10 +252,7 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 		names[i] = h.Name
 	}
 	r.Sink.StepStart(StepInfo{Index: idx, Name: st.Name, Module: st.Module, Hosts: names})
-	groups, err := batches(hosts, st.Serial)
-	if err != nil {
-		return StepEnd{}, fmt.Errorf("step %q: %w", st.Name, err)
-	}
+	groups := batches(hosts, st.Serial)
 	if err := r.confirm(st, r.hostsToRun(st, hosts)); err != nil {
 		for _, h := range hosts {
 			r.record(st, HostResult{Step: st.Name, Host: h.Name, Status: StatusFailed, Error: err.Error()})
@@ -285,7 +282,7 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 		}
 		// A serial batch in which a host failed stops the rollout: the rest keep
 		// their old state, which is the point of rolling work.
-		if st.Serial != "" && r.batchFailed(st, batch) {
+		if st.Serial.IsSet() && r.batchFailed(st, batch) {
 			break
 		}
 	}

@@ -243,14 +243,14 @@ func TestUnreachableHost(t *testing.T) {
 func TestSerialBatches(t *testing.T) {
 	inv := testInventory(4)
 	st := step(t, "roll", `sleep = "20ms"`)
-	st.Serial = "1"
+	st.Serial = playbook.Serial{Size: 1}
 	_, log, _ := run(t, inv, []*playbook.Step{st}, Options{})
 	if p := log.peak.Load(); p != 1 {
 		t.Fatalf("serial 1 ran %d at once", p)
 	}
 	// A failure in one batch stops the rollout: later hosts keep their state.
 	st2 := step(t, "roll", `fail_on = ["h2"]`)
-	st2.Serial = "50%"
+	st2.Serial = playbook.Serial{Percent: 50}
 	rec, _, _ := run(t, inv, []*playbook.Step{st2}, Options{})
 	if rec.status("roll", "h3") != "" || rec.status("roll", "h1") != StatusOK {
 		t.Fatalf("rollout did not stop after the failed batch: %+v", rec.results)

@@ -6,6 +6,7 @@ import (
 	"github.com/sourcegraph/conc/panics"
 	"github.com/sourcegraph/conc/pool"
 
+	"github.com/omsrun/omsrun/internal/playbook"
 	"github.com/omsrun/omsrun/inventory"
 )
 
@@ -37,35 +38,18 @@ func eachHost(hosts []*inventory.Host, forks int, fn func(h *inventory.Host) err
 	return out
 }
 
-// batches splits hosts for `serial`: "" → one batch, "N" → N at a time,
-// "N%" → that share of the hosts (at least one) at a time.
-func batches(hosts []*inventory.Host, serial string) ([][]*inventory.Host, error) {
-	if serial == "" || len(hosts) == 0 {
-		return [][]*inventory.Host{hosts}, nil
+// batches splits hosts for `serial` (parsed when the step was decoded):
+// unset → one batch, else BatchSize hosts at a time.
+func batches(hosts []*inventory.Host, serial playbook.Serial) [][]*inventory.Host {
+	if !serial.IsSet() || len(hosts) == 0 {
+		return [][]*inventory.Host{hosts}
 	}
-	size, err := serialSize(serial, len(hosts))
-	if err != nil {
-		return nil, err
-	}
+	size := serial.BatchSize(len(hosts))
 	var out [][]*inventory.Host
 	for len(hosts) > 0 {
 		n := min(size, len(hosts))
 		out = append(out, hosts[:n])
 		hosts = hosts[n:]
 	}
-	return out, nil
-}
-
-func serialSize(serial string, total int) (int, error) {
-	var n int
-	if _, err := fmt.Sscanf(serial, "%d%%", &n); err == nil && serial[len(serial)-1] == '%' {
-		if n <= 0 || n > 100 {
-			return 0, fmt.Errorf("serial %q: a percentage must be between 1%% and 100%%", serial)
-		}
-		return max(1, total*n/100), nil
-	}
-	if _, err := fmt.Sscanf(serial, "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != serial {
-		return 0, fmt.Errorf("serial %q: give a positive batch size such as 1 or a percentage such as 50%%", serial)
-	}
-	return n, nil
+	return out
 }

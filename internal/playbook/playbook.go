@@ -72,7 +72,7 @@ type Step struct {
 	Hosts        string         // host pattern; "all" when unset
 	HostsRange   hcl.Range      // where hosts was set (the step's header when unset)
 	When         hcl.Expression // nil when unset; evaluated per host
-	Serial       string         // "", "N" or "N%"
+	Serial       Serial         // rollout batches; zero: all hosts at once
 	RunOnce      bool
 	Timeout      time.Duration // 0: none
 	Retries      int

@@ -2,7 +2,6 @@ package playbook
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -16,8 +15,6 @@ import (
 // stepAttrs are the options the engine owns; everything else in a step is
 // its one module block.
 var stepAttrs = []string{"hosts", "when", "serial", "run_once", "timeout", "retries", "delay", "until", "ignore_errors", "check_mode", "confirm"}
-
-var serialRe = regexp.MustCompile(`^[1-9][0-9]*%?$`)
 
 func (p *Playbook) decodeStep(blk *hcl.Block, modules []string) (*Step, hcl.Diagnostics) {
 	st := &Step{Name: blk.Labels[0], DeclRange: blk.DefRange, HostsRange: blk.DefRange}
@@ -149,24 +146,17 @@ func hostsAttr(expr hcl.Expression, ctx *hcl.EvalContext, diags hcl.Diagnostics)
 }
 
 // serialAttr accepts a batch size (3 or "3") or a share of the hosts ("30%").
-func serialAttr(expr hcl.Expression, ctx *hcl.EvalContext) (string, hcl.Diagnostics) {
+func serialAttr(expr hcl.Expression, ctx *hcl.EvalContext) (Serial, hcl.Diagnostics) {
 	s, diags := evalString(expr, ctx, "serial")
 	if diags.HasErrors() {
-		return "", diags
+		return Serial{}, diags
 	}
-	if !serialRe.MatchString(s) || (strings.HasSuffix(s, "%") && len(s) > 4) || s == "0%" {
-		return "", append(diags, diag.Errorf(diag.Ptr(expr.Range()), "Invalid serial",
-			"serial is a batch size (a whole number from 1) or a share of the hosts (\"1%%\" to \"100%%\"); got %q.", s))
+	v, err := ParseSerial(s)
+	if err != nil {
+		msg := err.Error()
+		return Serial{}, append(diags, diag.Errorf(diag.Ptr(expr.Range()), "Invalid serial", "%s.", strings.ToUpper(msg[:1])+msg[1:]))
 	}
-	if strings.HasSuffix(s, "%") {
-		var n int
-		fmt.Sscanf(s, "%d", &n)
-		if n > 100 {
-			return "", append(diags, diag.Errorf(diag.Ptr(expr.Range()), "Invalid serial",
-				"A serial percentage is at most 100%%; got %q.", s))
-		}
-	}
-	return s, diags
+	return v, diags
 }
 
 // durationAttr accepts Go durations ("30s", "5m", "1h30m") or seconds as a number.
