@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,19 @@ func run(args ...string) (string, string, int) {
 	app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Build: Build{Version: "v9.9.9", Commit: "abc1234"}}
 	code := app.Main(args)
 	return out.String(), errb.String(), code
+}
+
+// TestExitErrorInJoined: an exit code and "already printed" are found
+// inside joined errors too.
+func TestExitErrorInJoined(t *testing.T) {
+	err := fmt.Errorf("run: %w", errors.Join(errors.New("other"), withCode(ExitUnreachable, errors.New("h1 down"), true)))
+	if Code(err) != ExitUnreachable {
+		t.Fatalf("Code = %d", Code(err))
+	}
+	var e *ExitError
+	if !errors.As(err, &e) || !e.Printed {
+		t.Fatal("the ExitError inside a joined error was not found")
+	}
 }
 
 func TestCommandsWithoutHosts(t *testing.T) {
@@ -36,6 +51,11 @@ func TestCommandsWithoutHosts(t *testing.T) {
 		{"no playbook", []string{}, 4, "", "no playbook"},
 		{"no inventory", []string{"../../playbooks/deploy.hcl"}, 4, "", "no inventory"},
 		{"unknown flag", []string{"--bogus"}, 4, "", "unknown flag"},
+		{"unknown flag of a command", []string{"validate", "--bogus"}, 4, "", "unknown flag"},
+		{"flag value", []string{"--forks=many", "x"}, 4, "", `invalid argument "many"`},
+		{"flag without value", []string{"-i"}, 4, "", "flag needs an argument"},
+		{"too many args", []string{"validate", "a", "b"}, 4, "", "accepts 1 arg(s)"},
+		{"too few args", []string{"exec"}, 4, "", "requires at least 1 arg(s)"},
 		{"exec without command", []string{"exec", "-i", "../../testdata/inventory/lab.hcl", "all"}, 4, "", "nothing to run"},
 	}
 	for _, c := range cases {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,13 +66,7 @@ func (a *App) Main(args []string) int {
 	code := Code(err)
 	if err != nil {
 		var e *ExitError
-		printed := false
-		if ok := asExit(err, &e); ok {
-			printed = e.Printed
-		} else if isUsageErr(err) {
-			code = ExitInvalid
-		}
-		if !printed {
+		if !errors.As(err, &e) || !e.Printed {
 			fmt.Fprintf(a.Stderr, "omsrun: %s\n", err)
 		}
 	}
@@ -81,30 +76,22 @@ func (a *App) Main(args []string) int {
 	return code
 }
 
-func asExit(err error, target **ExitError) bool {
-	for err != nil {
-		if e, ok := err.(*ExitError); ok {
-			*target = e
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
-}
-
-// isUsageErr recognises cobra's own flag and argument errors, which are invalid input.
-func isUsageErr(err error) bool {
-	msg := err.Error()
-	for _, s := range []string{"unknown flag", "unknown shorthand", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "unknown command"} {
-		if strings.Contains(msg, s) {
-			return true
+// markUsage makes cobra's own flag and argument errors invalid input (exit
+// 4) by type, at the two places cobra reports them, rather than by matching
+// their text: a cobra upgrade that rewords them cannot change the code.
+func markUsage(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &ExitError{code: ExitInvalid, err: err} })
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				return &ExitError{code: ExitInvalid, err: err}
+			}
+			return nil
 		}
 	}
-	return false
+	for _, sub := range c.Commands() {
+		markUsage(sub)
+	}
 }
 
 func (a *App) rootCmd() *cobra.Command {
@@ -143,6 +130,7 @@ every host finishes a step before any host starts the next one.
 	root.SuggestionsMinimumDistance = 2
 	addRunFlags(root, g)
 	root.AddCommand(a.execCmd(), a.validateCmd(), a.inventoryCmd(), a.modulesCmd(), a.versionCmd(), a.initCmd(), a.unlockCmd())
+	markUsage(root)
 	return root
 }
 
