@@ -5,7 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os/exec"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -30,7 +31,7 @@ func TestCancelKillsRemoteGroup(t *testing.T) {
 		_, err := h.Run(ctx, Cmd{Script: "sleep " + tag + " & sleep " + tag + "1; echo not reached", Become: true})
 		done <- err
 	}()
-	waitFor(t, 20*time.Second, func() bool { return pgrepCount(tag) == 2 })
+	waitFor(t, 20*time.Second, func() bool { return sleepers(tag) == 2 })
 	start := time.Now()
 	cancel()
 	select {
@@ -42,14 +43,25 @@ func TestCancelKillsRemoteGroup(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 	t.Logf("cancel took %s", time.Since(start))
-	waitFor(t, 2*time.Second, func() bool { return pgrepCount(tag) == 0 })
+	waitFor(t, 2*time.Second, func() bool { return sleepers(tag) == 0 })
 }
 
-func pgrepCount(tag string) int {
-	out, _ := exec.Command("pgrep", "-f", "sleep "+tag).Output()
+// sleepers counts the processes whose argv is exactly `sleep TAG` or
+// `sleep TAG1`. Matching the command line as text (pgrep -f) also counted
+// the parent `sh -c` whose script names both, so the count flickered.
+func sleepers(tag string) int {
+	dirs, _ := os.ReadDir("/proc")
 	n := 0
-	for _, b := range out {
-		if b == '\n' {
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		switch string(b) {
+		case "sleep\x00" + tag + "\x00", "sleep\x00" + tag + "1\x00":
 			n++
 		}
 	}
