@@ -6,7 +6,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAB := $(GO) run ./internal/lab/cmd/omslab
 
-.PHONY: help build test unit e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench bench-go fuzz release deps golden
+.PHONY: help build test unit race e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench bench-go fuzz release deps golden
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -19,6 +19,9 @@ build: ## static binary in bin/omsrun
 
 unit: ## unit tests (no lab; the e2e package runs in `make e2e`)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
+
+race: ## unit tests under the race detector (needs gcc; the e2e package drives a separate binary, so it is left out)
+	CGO_ENABLED=1 $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
 
 lab-up: ## bring the lab up (LAB_HOSTS=3, LAB_DOCKER=1, LAB_IMAGE_MB)
 	$(LAB) up
