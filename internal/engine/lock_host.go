@@ -25,6 +25,22 @@ const (
 
 // lockedHost is a host in a changing run. Its first command takes the lock;
 // the others wait for the answer, then run as they are.
+//
+// Why the lock rides on the first command instead of being a phase of its
+// own before step 1 (as k0sctl's phase/lock.go is): a phase costs one more
+// SSH session round trip per host before any step may start, and the run
+// waits for the slowest host's. Measured with `make bench` part 1 (10 ×
+// command true on 3 hosts against the floor program, docs/PERFORMANCE.md):
+// with the lock as its own session before step 1, 918 ms against the floor's
+// 596 ms, 1.54× — over the 1.5× target, the lock alone ~80 ms of it; riding
+// on the first command, 790 ms against 601 ms, 1.31×. So the lock stays here,
+// at the price of the four states below: lockNone until a first command is
+// sent, lockTaking while its answer (a marker on stderr, before the command
+// starts) is awaited and other commands to the host wait on ready, then
+// lockHeld (the release session runs beside the run) or lockFailed (the
+// host's first step fails with the holder's line and the host takes no
+// further part). The release and the audit line go through that one session
+// at the end, so the lock still goes with the connection if omsrun dies.
 type lockedHost struct {
 	transport.Host
 	inv   *inventory.Host
