@@ -73,8 +73,8 @@ fuzz: ## run every fuzz target (any package's func FuzzX) for FUZZTIME each
 	  done; \
 	done
 
-golden: ## rewrite the parser golden files (review the diff before committing)
-	$(GO) test ./internal/playbook/ ./inventory/ -update
+golden: ## rewrite every golden file (each package whose tests use internal/golden; review the diff before committing)
+	$(GO) test -count=1 $$(grep -rl --include='*_test.go' '"github.com/omsrun/omsrun/internal/golden"' . | xargs -n1 dirname | sort -u) -update
 
 demo: deps build ## the main job: deploy a 3-node stand-in OMS cluster on the lab
 	$(LAB) ensure

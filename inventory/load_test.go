@@ -2,7 +2,7 @@ package inventory
 
 import (
 	"bytes"
-	"flag"
+	goldenfile "github.com/omsrun/omsrun/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,26 +10,6 @@ import (
 
 	"github.com/omsrun/omsrun/internal/diag"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-// golden compares got with the golden file, or rewrites it with -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs (run with -update after checking):\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
-}
 
 // cases lists the inventory sources (files and directories) under dir.
 func cases(t *testing.T, dir string) []string {
@@ -109,3 +89,5 @@ func TestLoadLargeFile(t *testing.T) {
 		t.Errorf("the error does not name the file: %v", diags)
 	}
 }
+
+func golden(t *testing.T, path string, got []byte) { t.Helper(); goldenfile.Check(t, path, got) }

@@ -1,8 +1,7 @@
 package omsconfig
 
 import (
-	"flag"
-	"os"
+	goldenfile "github.com/omsrun/omsrun/internal/golden"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/omsrun/omsrun/internal/secret"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // tricky values that YAML would change or refuse if written bare.
 var tricky = []string{
@@ -93,23 +90,6 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/omsconfig -update to create it)", err)
-	}
-	if string(want) != string(got) {
-		t.Fatalf("%s differs (go test ./internal/omsconfig -update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
-}
-
 func TestToVars(t *testing.T) {
 	c := good()
 	v := ToVars(c)
@@ -160,3 +140,5 @@ func FuzzRenderRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func golden(t *testing.T, path string, got []byte) { t.Helper(); goldenfile.Check(t, path, got) }

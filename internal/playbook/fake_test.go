@@ -1,13 +1,11 @@
 package playbook
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	goldenfile "github.com/omsrun/omsrun/internal/golden"
 	"io"
-	"os"
 	"strings"
 	"testing"
 
@@ -17,8 +15,6 @@ import (
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/inventory"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // Fake modules: the playbook package must not depend on the real ones, only
 // on "a name and an argument struct with hcl tags".
@@ -70,23 +66,6 @@ func validateArgs(name string, args any) error {
 		}
 	}
 	return nil
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs (run with -update after checking):\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
 }
 
 // dump writes a playbook and what every step decodes to on every host,
@@ -162,3 +141,5 @@ func loadLab(t testing.TB) *inventory.Inventory {
 }
 
 var _ = cty.NilVal
+
+func golden(t *testing.T, path string, got []byte) { t.Helper(); goldenfile.Check(t, path, got) }

@@ -2,7 +2,7 @@ package wizard
 
 import (
 	"errors"
-	"flag"
+	goldenfile "github.com/omsrun/omsrun/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +11,6 @@ import (
 	"github.com/omsrun/omsrun/internal/secret"
 	"github.com/omsrun/omsrun/inventory"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/init")
 
 func sampleAnswers(secrets string) *Answers {
 	return &Answers{
@@ -26,24 +24,6 @@ func sampleAnswers(secrets string) *Answers {
 		HTTPSCrt: "/etc/oms/oms.crt", HTTPSKey: "/etc/oms/oms.key",
 		SSHUser: "admin", SSHPassword: "sshpw", KnownHosts: "/etc/oms/known_hosts", Become: true, BecomePassword: "sudopw",
 		Secrets: secrets,
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("..", "..", "testdata", "init", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/wizard -update)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs:\n--- want\n%s\n--- got\n%s", name, want, got)
 	}
 }
 
@@ -141,4 +121,9 @@ func TestNextCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	goldenfile.Check(t, filepath.Join("..", "..", "testdata", "init", name), got)
 }
