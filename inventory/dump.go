@@ -3,6 +3,8 @@ package inventory
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -36,7 +38,7 @@ func (inv *Inventory) Dump(w io.Writer) {
 			fmt.Fprintf(w, "  known_hosts_file = %s\n", h.KnownHostsFile)
 		}
 		fmt.Fprintf(w, "  groups = %s\n", strings.Join(h.Groups, ", "))
-		for _, k := range sortedKeys(h.Vars) {
+		for _, k := range slices.Sorted(maps.Keys(h.Vars)) {
 			fmt.Fprintf(w, "  var %s = %s\n", k, renderValue(h.Vars[k]))
 		}
 	}
@@ -54,7 +56,7 @@ func (inv *Inventory) Dump(w io.Writer) {
 		if len(g.Children) > 0 {
 			fmt.Fprintf(w, "  children = %s\n", strings.Join(g.Children, ", "))
 		}
-		for _, k := range sortedKeys(g.Vars) {
+		for _, k := range slices.Sorted(maps.Keys(g.Vars)) {
 			fmt.Fprintf(w, "  var %s = %s\n", k, renderValue(g.Vars[k]))
 		}
 	}

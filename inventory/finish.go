@@ -2,8 +2,10 @@ package inventory
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -37,7 +39,7 @@ var ansibleVars = map[string]string{
 // finish checks the group graph, merges variables and builds the inventory.
 func (b *builder) finish() *Inventory {
 	all := b.group("all", hcl.Range{}, true)
-	names := sortedKeys(b.groups)
+	names := slices.Sorted(maps.Keys(b.groups))
 	for _, n := range names {
 		g := b.groups[n]
 		if !g.declared {
@@ -45,7 +47,7 @@ func (b *builder) finish() *Inventory {
 				"Variables are given for group %q, but no such group is declared. Declare it ([%s] in INI, group %q {} in HCL) or fix the name. %s",
 				n, n, n, diag.Hint(n, declaredGroups(b.groups), "groups")))
 		}
-		for _, c := range sortedKeys(g.children) {
+		for _, c := range slices.Sorted(maps.Keys(g.children)) {
 			if c == "all" {
 				b.diags = append(b.diags, diag.Errorf(diag.Ptr(g.children[c]), "Invalid child group",
 					"Group \"all\" holds every group already and cannot be the child of %q; remove it from the children.", n))
@@ -63,7 +65,7 @@ func (b *builder) finish() *Inventory {
 	}
 	parents := map[string][]string{}
 	for _, n := range names {
-		for _, c := range sortedKeys(b.groups[n].children) {
+		for _, c := range slices.Sorted(maps.Keys(b.groups[n].children)) {
 			parents[c] = append(parents[c], n)
 			g := b.groups[n].group
 			if !contains(g.Children, c) {
@@ -159,7 +161,7 @@ func (b *builder) findCycles(names []string) bool {
 		color[n] = grey
 		path = append(path, n)
 		g := b.groups[n]
-		for _, c := range sortedKeys(g.children) {
+		for _, c := range slices.Sorted(maps.Keys(g.children)) {
 			switch color[c] {
 			case grey:
 				i := indexOf(path, c)
@@ -230,7 +232,7 @@ func (b *builder) buildHost(d *hostDecl, groups []string, parents map[string][]s
 	for _, n := range groups {
 		add(n)
 	}
-	h.Groups = sortedKeys(member)
+	h.Groups = slices.Sorted(maps.Keys(member))
 	order := append([]string(nil), h.Groups...)
 	sort.SliceStable(order, func(i, j int) bool { return depth[order[i]] < depth[order[j]] })
 
@@ -271,7 +273,7 @@ func (b *builder) buildHost(d *hostDecl, groups []string, parents map[string][]s
 		conn[k] = s
 	}
 	// Ansible's variables override the defaults block; the host's own settings override both.
-	for _, k := range sortedKeys(merged) {
+	for _, k := range slices.Sorted(maps.Keys(merged)) {
 		if ck, ok := ansibleVars[k]; ok {
 			conn[ck] = merged[k]
 			delete(merged, k)

@@ -4,6 +4,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"maps"
+	"slices"
 
 	"github.com/omsrun/omsrun/internal/diag"
 )
@@ -137,7 +139,7 @@ func (b *builder) hclHost(blk *hcl.Block, group string) {
 // functions are in scope: an inventory is data.
 func (b *builder) hostAttrs(attrs hcl.Attributes) (conn, vars map[string]setting) {
 	conn, vars = map[string]setting{}, map[string]setting{}
-	for _, name := range sortedKeys(attrs) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		a := attrs[name]
 		if name == "vars" {
 			vars = b.varsAttr(a)

@@ -1,9 +1,11 @@
 package inventory
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -256,7 +258,7 @@ func (b *builder) addHost(name string, rng hcl.Range, group string, conn, vars m
 		b.byName[name] = d
 		b.hosts = append(b.hosts, d)
 	}
-	for _, k := range sortedKeys(conn) {
+	for _, k := range slices.Sorted(maps.Keys(conn)) {
 		s := conn[k]
 		if prev, ok := d.conn[k]; ok && !prev.val.RawEquals(s.val) {
 			b.diags = append(b.diags, diag.Errorf(diag.Ptr(s.rng), "Conflicting host declaration",
@@ -296,15 +298,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func suggestName(given string, names []string) string { return diag.Suggest(given, names) }

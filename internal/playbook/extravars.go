@@ -2,6 +2,8 @@ package playbook
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -98,7 +100,7 @@ func varFile(path string, vars map[string]*Variable, values map[string]cty.Value
 		}
 	}
 	diags = append(diags, d...)
-	for _, k := range sortedKeys(attrs) {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		a := attrs[k]
 		v, known := vars[k]
 		if !known {
@@ -124,7 +126,7 @@ func varFile(path string, vars map[string]*Variable, values map[string]cty.Value
 func unknownVar(r *hcl.Range, name string, vars map[string]*Variable) *hcl.Diagnostic {
 	return diag.Errorf(r, "Undeclared variable",
 		"No variable named %q is declared in the playbook, so the value would be ignored. %s",
-		name, diag.Hint(name, sortedKeys(vars), "variables"))
+		name, diag.Hint(name, slices.Sorted(maps.Keys(vars)), "variables"))
 }
 
 func hintType(diags hcl.Diagnostics, arg string, v *Variable) hcl.Diagnostics {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	goldenfile "github.com/omsrun/omsrun/internal/golden"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,7 +74,7 @@ func validateArgs(name string, args any) error {
 // secrets scrubbed by value the way the output layer does it.
 func dump(w io.Writer, p *Playbook, inv *inventory.Inventory) {
 	red := secret.NewRedactor()
-	for _, n := range sortedKeys(p.Variables) {
+	for _, n := range slices.Sorted(maps.Keys(p.Variables)) {
 		v := p.Variables[n]
 		fmt.Fprintf(w, "variable %s: %s", n, typeexpr.TypeString(v.Type))
 		if v.Sensitive {
@@ -84,7 +86,7 @@ func dump(w io.Writer, p *Playbook, inv *inventory.Inventory) {
 		fmt.Fprintf(w, " = %s\n", inventory.RenderValue(p.Vars[n]))
 		red.AddValue(p.Vars[n])
 	}
-	for _, n := range sortedKeys(p.Locals) {
+	for _, n := range slices.Sorted(maps.Keys(p.Locals)) {
 		red.AddValue(p.Locals[n])
 		fmt.Fprintf(w, "local %s = %s\n", n, red.Scrub(inventory.RenderValue(p.Locals[n])))
 	}

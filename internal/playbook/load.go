@@ -1,7 +1,9 @@
 package playbook
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -196,7 +198,7 @@ func content(body hcl.Body, schema *hcl.BodySchema, what string) (*hcl.BodyConte
 func presetValues(preset map[string]cty.Value, vars map[string]*Variable) (map[string]cty.Value, hcl.Diagnostics) {
 	out := map[string]cty.Value{}
 	var diags hcl.Diagnostics
-	for _, k := range sortedKeys(preset) {
+	for _, k := range slices.Sorted(maps.Keys(preset)) {
 		v, ok := vars[k]
 		if !ok {
 			continue

@@ -1,6 +1,8 @@
 package playbook
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -79,7 +81,7 @@ func (p *Playbook) evalLocals(blocks []*hcl.Block) hcl.Diagnostics {
 		p.Locals[name] = v
 		return !d.HasErrors()
 	}
-	for _, name := range sortedKeys(attrs) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		eval(name)
 	}
 	return diags

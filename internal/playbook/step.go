@@ -2,6 +2,8 @@ package playbook
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +31,7 @@ func (p *Playbook) decodeStep(blk *hcl.Block, modules []string) (*Step, hcl.Diag
 			"Steps must be written in HCL native syntax."))
 	}
 	ctx := p.staticContext()
-	for _, name := range sortedKeys(body.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(body.Attributes)) {
 		a := body.Attributes[name]
 		expr := a.Expr
 		switch name {

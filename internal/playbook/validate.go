@@ -3,7 +3,9 @@ package playbook
 import (
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -261,7 +263,7 @@ func (p *Playbook) checkReferences() hcl.Diagnostics {
 
 func (p *Playbook) checkBody(b *hclsyntax.Body, roots []string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(b.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(b.Attributes)) {
 		diags = append(diags, p.checkExpr(b.Attributes[name].Expr, roots)...)
 	}
 	for _, blk := range b.Blocks {
@@ -283,14 +285,14 @@ func (p *Playbook) checkExpr(expr hcl.Expression, roots []string) hcl.Diagnostic
 			if n := attrName(tr); n != "" && p.Variables[n] == nil {
 				diags = append(diags, diag.Errorf(&r, "Undeclared variable",
 					"No variable %q is declared. Declare it with variable %q { … } or fix the name. %s",
-					n, n, diag.Hint(n, sortedKeys(p.Variables), "variables")))
+					n, n, diag.Hint(n, slices.Sorted(maps.Keys(p.Variables)), "variables")))
 			}
 		case root == "local":
 			if n := attrName(tr); n != "" {
 				if _, ok := p.Locals[n]; !ok {
 					diags = append(diags, diag.Errorf(&r, "Undeclared local",
 						"No local %q is defined. Define it in a locals { … } block or fix the name. %s",
-						n, diag.Hint(n, sortedKeys(p.Locals), "locals")))
+						n, diag.Hint(n, slices.Sorted(maps.Keys(p.Locals)), "locals")))
 				}
 			}
 		}

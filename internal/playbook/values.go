@@ -2,7 +2,6 @@ package playbook
 
 import (
 	"math/big"
-	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -64,11 +63,3 @@ func evalInt(expr hcl.Expression, ctx *hcl.EvalContext, name string) (int, hcl.D
 
 func hclIdent(s string) bool { return hclsyntax.ValidIdentifier(s) }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

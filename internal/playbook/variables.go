@@ -2,6 +2,8 @@ package playbook
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -146,7 +148,7 @@ func pathString(path cty.Path) string {
 // resolveVariables gives every variable its final value and runs its validations.
 func (p *Playbook) resolveVariables(extra map[string]cty.Value) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(p.Variables) {
+	for _, name := range slices.Sorted(maps.Keys(p.Variables)) {
 		v := p.Variables[name]
 		val, ok := extra[name]
 		if !ok {
@@ -166,7 +168,7 @@ func (p *Playbook) resolveVariables(extra map[string]cty.Value) hcl.Diagnostics 
 		return diags
 	}
 	ctx := p.staticContext()
-	for _, name := range sortedKeys(p.Variables) {
+	for _, name := range slices.Sorted(maps.Keys(p.Variables)) {
 		for _, vd := range p.Variables[name].Validations {
 			diags = append(diags, p.runValidation(name, vd, ctx)...)
 		}
