@@ -62,4 +62,3 @@ func evalInt(expr hcl.Expression, ctx *hcl.EvalContext, name string) (int, hcl.D
 }
 
 func hclIdent(s string) bool { return hclsyntax.ValidIdentifier(s) }
-
