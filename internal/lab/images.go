@@ -1,15 +1,13 @@
 package lab
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/omsrun/omsrun/internal/filehash"
 	"github.com/omsrun/omsrun/internal/lab/image"
 )
 
@@ -44,11 +42,11 @@ func buildImages(o Options, labDir string) (map[string]image.Result, error) {
 	if _, err := runEnvDir(o.Repo, []string{"CGO_ENABLED=0"}, "go", cmd...); err != nil {
 		return nil, fmt.Errorf("build the stand-in: %w", err)
 	}
-	binSum, err := fileSum(bin)
+	binSum, err := filehash.SHA256(bin)
 	if err != nil {
 		return nil, err
 	}
-	bbSum, err := fileSum("/bin/busybox")
+	bbSum, err := filehash.SHA256("/bin/busybox")
 	if err != nil {
 		return nil, fmt.Errorf("busybox (package busybox-static): %w", err)
 	}
@@ -86,19 +84,6 @@ func buildImages(o Options, labDir string) (map[string]image.Result, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func fileSum(file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func runEnvDir(dir string, env []string, name string, args ...string) (string, error) {

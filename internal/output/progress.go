@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/omsrun/omsrun/internal/engine"
+	"github.com/omsrun/omsrun/internal/textx"
 )
 
 // Progress shows transfers and long waits: one bar per host on a terminal,
@@ -82,7 +83,7 @@ func (p *Progress) Update(ev engine.Progress) {
 		if secs > 0 {
 			rate = float64(ev.Done) / secs
 		}
-		fmt.Fprintf(p.w, "    %s: %s of %s (%s/s, %s)\n", ev.Host, bytesText(ev.Done), bytesText(ev.Total), bytesText(int64(rate)), elapsed)
+		fmt.Fprintf(p.w, "    %s: %s of %s (%s/s, %s)\n", ev.Host, textx.HumanBytes(ev.Done), textx.HumanBytes(ev.Total), textx.HumanBytes(int64(rate)), elapsed)
 		return
 	}
 	if ev.Phase != "" {
@@ -163,17 +164,4 @@ func (p *Progress) Wait() {
 	p.mu.Unlock()
 	// Wait, not Shutdown: Shutdown drops the lines still queued above the bars.
 	m.Wait()
-}
-
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omsrun/omsrun/internal/filehash"
 	"github.com/omsrun/omsrun/internal/transport/transporttest"
 	"github.com/omsrun/omsrun/modules/modtest"
 )
@@ -190,7 +191,7 @@ func TestContainerRunCopiesCerts(t *testing.T) {
 	crt, key := filepath.Join(dir, "s.crt"), filepath.Join(dir, "s.key")
 	os.WriteFile(crt, []byte("CERT"), 0o644)
 	os.WriteFile(key, []byte("KEY"), 0o600)
-	crtSum, _ := fileSHA256(crt)
+	crtSum, _ := filehash.SHA256(crt)
 	rcrt, rkey := mount+"/cert/oms_server.crt", mount+"/cert/oms_server.key"
 	binds := omsBinds(mount+"/config.yaml", mount, rcrt, rkey)
 	check := dkImgNew + "\n" + runSep + "\n" + dkContainer(t, dkImgNew, "running", "10.0.0.11", binds) + "\n" + runSep + "\nfile\n" + runSep + "\n" +

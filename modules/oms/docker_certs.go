@@ -2,15 +2,13 @@ package oms
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"strings"
 
+	"github.com/omsrun/omsrun/internal/filehash"
 	"github.com/omsrun/omsrun/internal/remotefile"
 	"github.com/omsrun/omsrun/modules"
 )
@@ -54,7 +52,7 @@ func certsDiffer(localCrt, localKey, crt, key, sums string) (bool, error) {
 		}
 	}
 	for _, f := range [][2]string{{localCrt, crt}, {localKey, key}} {
-		sum, err := fileSHA256(f[0])
+		sum, err := filehash.SHA256(f[0])
 		if err != nil {
 			return false, err
 		}
@@ -66,16 +64,3 @@ func certsDiffer(localCrt, localKey, crt, key, sums string) (bool, error) {
 }
 
 var sumNameUnescaper = strings.NewReplacer(`\\`, `\`, `\n`, "\n", `\r`, "\r")
-
-func fileSHA256(name string) (string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
