@@ -283,7 +283,7 @@ func (b *builder) buildHost(d *hostDecl, groups []string, parents map[string][]s
 		conn[k] = s
 	}
 	// host_vars/ outrank the inventory's own host line.
-	for _, k := range sortedKeys(hostFile) {
+	for _, k := range slices.Sorted(maps.Keys(hostFile)) {
 		if ck, ok := ansibleVars[k]; ok {
 			conn[ck] = hostFile[k]
 		}
