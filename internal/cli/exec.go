@@ -61,23 +61,11 @@ func (a *App) execCmd() *cobra.Command {
 			return a.runExec(cmd, g, pattern, module, attrs, become)
 		},
 	}
+	addHostFlags(c, g)
 	f := c.Flags()
-	f.StringArrayVarP(&g.inventories, "inventory", "i", nil, "inventory file or directory (repeatable)")
 	f.StringVarP(&module, "module", "m", "", "module to run instead of a command")
 	f.StringVarP(&moduleArgs, "args", "a", "", "module arguments as key=value pairs")
 	f.BoolVarP(&become, "become", "b", false, "run through sudo")
-	f.BoolVarP(&g.check, "check", "C", false, "check mode")
-	f.BoolVarP(&g.diff, "diff", "D", false, "show diffs")
-	f.IntVarP(&g.forks, "forks", "f", 20, "how many hosts work at once")
-	f.BoolVar(&g.jsonOut, "json", false, "newline-delimited JSON events")
-	f.CountVarP(&g.verbose, "verbose", "v", "more output")
-	f.BoolVar(&g.noColor, "no-color", false, "no colours")
-	f.StringVar(&g.knownHosts, "known-hosts", "", "known_hosts file")
-	f.BoolVar(&g.acceptNew, "accept-new-host-keys", false, "record keys of new hosts")
-	f.BoolVar(&g.askPass, "ask-pass", false, "ask for the SSH password")
-	f.BoolVar(&g.askBecomePass, "ask-become-pass", false, "ask for the sudo password")
-	f.BoolVarP(&g.yes, "yes", "y", false, "answer yes to confirmations")
-	addSSHFlags(c, g)
 	return c
 }
 

@@ -134,16 +134,27 @@ every host finishes a step before any host starts the next one.
 	return root
 }
 
-// addRunFlags declares the flags shared by playbook runs.
+// addRunFlags declares the flags of a playbook run: the ones it shares with
+// exec (addHostFlags), then its own.
 func addRunFlags(c *cobra.Command, g *globals) {
+	addHostFlags(c, g)
 	f := c.Flags()
-	f.StringArrayVarP(&g.inventories, "inventory", "i", nil, "inventory file or directory (repeatable)")
 	f.StringVarP(&g.limit, "limit", "l", "", "limit to hosts or groups matching PATTERN (globs, !exclude)")
 	f.StringArrayVarP(&g.extraVars, "extra-vars", "e", nil, "set variables: k=v, or @file (HCL or JSON); repeatable")
+	f.StringVar(&g.startAt, "start-at-step", "", "skip the steps before the one with this name")
+	f.StringVar(&g.omsConfig, "oms-config", "", "take variables from an existing OMS config.yaml")
+	f.StringVar(&g.user, "user", "", "with --oms-config and no -i: the user to log on to its cm_nodes as")
+	f.StringVar(&g.keyFile, "key", "", "with --oms-config and no -i: the private key to log on with")
+}
+
+// addHostFlags declares the flags of every command that works on the hosts
+// of an inventory (a playbook run and exec), declared once so the two agree.
+func addHostFlags(c *cobra.Command, g *globals) {
+	f := c.Flags()
+	f.StringArrayVarP(&g.inventories, "inventory", "i", nil, "inventory file or directory (repeatable)")
 	f.BoolVarP(&g.check, "check", "C", false, "check mode: read the hosts and say what would change, touching nothing")
 	f.BoolVarP(&g.diff, "diff", "D", false, "show the content diff of every file change")
 	f.IntVarP(&g.forks, "forks", "f", 20, "how many hosts work at once")
-	f.StringVar(&g.startAt, "start-at-step", "", "skip the steps before the one with this name")
 	f.BoolVarP(&g.yes, "yes", "y", false, "answer yes to confirmations")
 	f.BoolVar(&g.jsonOut, "json", false, "write newline-delimited JSON events instead of text")
 	f.CountVarP(&g.verbose, "verbose", "v", "more output (-v remote commands, -vv SSH events)")
@@ -152,10 +163,7 @@ func addRunFlags(c *cobra.Command, g *globals) {
 	f.BoolVar(&g.acceptNew, "accept-new-host-keys", false, "record the keys of hosts not yet known (a changed key is still refused)")
 	f.BoolVar(&g.askPass, "ask-pass", false, "ask for the SSH password")
 	f.BoolVar(&g.askBecomePass, "ask-become-pass", false, "ask for the sudo password")
-	f.StringVar(&g.omsConfig, "oms-config", "", "take variables from an existing OMS config.yaml")
 	addSSHFlags(c, g)
-	f.StringVar(&g.user, "user", "", "with --oms-config and no -i: the user to log on to its cm_nodes as")
-	f.StringVar(&g.keyFile, "key", "", "with --oms-config and no -i: the private key to log on with")
 }
 
 func (a *App) versionCmd() *cobra.Command {
