@@ -185,3 +185,39 @@ func MaskSecrets(src []byte) []byte {
 	}
 	return out
 }
+
+// ExplainUnsupported adds to each of HCL's "unsupported argument" or
+// "unsupported block type" errors about body the list of valid names, when
+// HCL had no "did you mean" to offer (its rule is Suggest's). The errors are
+// found by where they point — at the name of an attribute or block of body
+// that names lists not — never by their wording, which an HCL upgrade may
+// change.
+func ExplainUnsupported(diags hcl.Diagnostics, body hcl.Body, names []string, what string) {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return
+	}
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
+	unexpected := map[hcl.Range]string{}
+	for n, a := range sb.Attributes {
+		if !known[n] {
+			unexpected[a.NameRange] = n
+		}
+	}
+	for _, b := range sb.Blocks {
+		if !known[b.Type] {
+			unexpected[b.TypeRange] = b.Type
+		}
+	}
+	for _, d := range diags {
+		if d.Subject == nil || d.Severity != hcl.DiagError {
+			continue
+		}
+		if n, ok := unexpected[*d.Subject]; ok && Suggest(n, names) == "" {
+			d.Detail += " " + List(names, what)
+		}
+	}
+}

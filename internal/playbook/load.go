@@ -4,7 +4,6 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -186,11 +185,7 @@ func content(body hcl.Body, schema *hcl.BodySchema, what string) (*hcl.BodyConte
 	for _, b := range schema.Blocks {
 		names = append(names, b.Type)
 	}
-	for _, d := range diags {
-		if (d.Summary == "Unsupported argument" || d.Summary == "Unsupported block type") && !strings.Contains(d.Detail, "Did you mean") {
-			d.Detail += " " + diag.List(names, what+" here")
-		}
-	}
+	diag.ExplainUnsupported(diags, body, names, what+" here")
 	return c, diags
 }
 

@@ -35,11 +35,7 @@ func DecodeStep(p *Playbook, st *Step, s Scope, args any, onMarked func(cty.Valu
 	if t := reflect.TypeOf(args); t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return diags
 	}
-	unsupported := false
-	for _, d := range diags {
-		unsupported = unsupported || d.Summary == "Unsupported argument" || d.Summary == "Unsupported block type"
-	}
-	if !unsupported {
+	if !diags.HasErrors() {
 		// The schema only names the arguments in a hint: no need to build it per host.
 		return diags
 	}
@@ -51,11 +47,7 @@ func DecodeStep(p *Playbook, st *Step, s Scope, args any, onMarked func(cty.Valu
 	for _, b := range schema.Blocks {
 		names = append(names, b.Type)
 	}
-	for _, d := range diags {
-		if (d.Summary == "Unsupported argument" || d.Summary == "Unsupported block type") && !strings.Contains(d.Detail, "Did you mean") {
-			d.Detail += " " + diag.List(names, "arguments of "+st.Module)
-		}
-	}
+	diag.ExplainUnsupported(diags, st.Body, names, "arguments of "+st.Module)
 	return diags
 }
 
