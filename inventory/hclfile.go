@@ -146,7 +146,7 @@ func (b *builder) hostAttrs(attrs hcl.Attributes) (conn, vars map[string]setting
 			continue
 		}
 		v, diags := a.Expr.Value(nil)
-		b.diags = append(b.diags, plainData(diags)...)
+		b.diags = append(b.diags, plainData(a.Expr, diags)...)
 		if diags.HasErrors() {
 			continue
 		}
@@ -176,7 +176,7 @@ func (b *builder) varsAttr(a *hcl.Attribute) map[string]setting {
 				continue
 			}
 			v, diags := item.ValueExpr.Value(nil)
-			b.diags = append(b.diags, plainData(diags)...)
+			b.diags = append(b.diags, plainData(item.ValueExpr, diags)...)
 			if !diags.HasErrors() {
 				out[k.AsString()] = setting{val: v, rng: item.ValueExpr.Range()}
 			}
@@ -184,7 +184,7 @@ func (b *builder) varsAttr(a *hcl.Attribute) map[string]setting {
 		return out
 	}
 	v, diags := a.Expr.Value(nil)
-	b.diags = append(b.diags, plainData(diags)...)
+	b.diags = append(b.diags, plainData(a.Expr, diags)...)
 	if diags.HasErrors() {
 		return out
 	}
@@ -200,13 +200,32 @@ func (b *builder) varsAttr(a *hcl.Attribute) map[string]setting {
 	return out
 }
 
-// plainData explains the errors HCL gives when an inventory value refers to
-// variables or functions: there are none in an inventory.
-func plainData(diags hcl.Diagnostics) hcl.Diagnostics {
+// plainData explains the errors of evaluating expr when it refers to
+// variables or calls functions: there are none in an inventory. It looks at
+// the expression itself, not at the wording of HCL's messages.
+func plainData(expr hcl.Expression, diags hcl.Diagnostics) hcl.Diagnostics {
+	if !diags.HasErrors() || (len(expr.Variables()) == 0 && !callsFunction(expr)) {
+		return diags
+	}
 	for _, d := range diags {
-		if d.Summary == "Variables not allowed" || d.Summary == "Function calls not allowed" {
+		if d.Severity == hcl.DiagError {
 			d.Detail += " An inventory is plain data: write the value itself, or use a playbook variable in the step instead."
 		}
 	}
 	return diags
+}
+
+func callsFunction(expr hcl.Expression) bool {
+	e, ok := expr.(hclsyntax.Expression)
+	if !ok {
+		return false
+	}
+	found := false
+	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+		if _, ok := n.(*hclsyntax.FunctionCallExpr); ok {
+			found = true
+		}
+		return nil
+	})
+	return found
 }

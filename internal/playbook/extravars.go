@@ -94,8 +94,15 @@ func varFile(path string, vars map[string]*Variable, values map[string]cty.Value
 		return diags
 	}
 	attrs, d := f.Body.JustAttributes()
+	// A block in a var file: found by where HCL's error points, not its words.
+	blocks := map[hcl.Range]bool{}
+	if sb, ok := f.Body.(*hclsyntax.Body); ok {
+		for _, blk := range sb.Blocks {
+			blocks[blk.TypeRange], blocks[blk.DefRange()] = true, true
+		}
+	}
 	for _, x := range d {
-		if x.Summary == "Unexpected \"variable\" block" || strings.HasPrefix(x.Summary, "Unexpected ") {
+		if x.Subject != nil && blocks[*x.Subject] {
 			x.Detail += " A var file holds only name = value lines, one per variable."
 		}
 	}
