@@ -13,8 +13,30 @@ import (
 // like gohcl.DecodeBody, but first evaluates every attribute and strips cty
 // marks: gocty refuses marked values, and sensitivity is tracked by value
 // (onMarked sees each marked value before it is stripped, to register it as a secret).
+//
+// An argument whose value is not known yet (it depends on a step's output,
+// or its expression failed) makes the decoder add an error of its own; such
+// errors carry UnknownValue in Extra, so callers tell them apart by type.
 func Decode(body hcl.Body, ctx *hcl.EvalContext, target any, onMarked func(cty.Value)) hcl.Diagnostics {
-	return gohcl.DecodeBody(&unmarkBody{inner: body, ctx: ctx, onMarked: onMarked}, nil, target)
+	unknown := map[hcl.Pos]bool{}
+	diags := gohcl.DecodeBody(&unmarkBody{inner: body, ctx: ctx, onMarked: onMarked, unknown: unknown}, nil, target)
+	for _, d := range diags {
+		if d.Subject != nil && d.Extra == nil && unknown[d.Subject.Start] {
+			d.Extra = UnknownValue{}
+		}
+	}
+	return diags
+}
+
+// UnknownValue is the Extra of a Decode error that only says an argument's
+// value is not known: it follows a failed expression, or comes before the
+// run when the value depends on one.
+type UnknownValue struct{}
+
+// IsUnknownValue reports whether d is such an error.
+func IsUnknownValue(d *hcl.Diagnostic) bool {
+	_, ok := d.Extra.(UnknownValue)
+	return ok
 }
 
 // Value evaluates expr and strips its marks, reporting marked values to onMarked.
@@ -33,6 +55,9 @@ type unmarkBody struct {
 	inner    hcl.Body
 	ctx      *hcl.EvalContext
 	onMarked func(cty.Value)
+	// unknown collects where the arguments whose value is not wholly known
+	// start: the decoder's error about such a value points there.
+	unknown map[hcl.Pos]bool
 }
 
 // WithAttr is the argument every module block accepts besides its own: an
@@ -77,7 +102,7 @@ func (b *unmarkBody) fillWith(w *hcl.Attribute, s *hcl.BodySchema, c *hcl.BodyCo
 		// checked once the values are known.
 		if !diags.HasErrors() {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsuitable value type",
-				Detail: "Unsuitable value: value must be known", Subject: w.Expr.Range().Ptr()})
+				Detail: "Unsuitable value: value must be known", Subject: w.Expr.Range().Ptr(), Extra: UnknownValue{}})
 		}
 		return diags
 	}
@@ -108,7 +133,7 @@ func (b *unmarkBody) fillWith(w *hcl.Attribute, s *hcl.BodySchema, c *hcl.BodyCo
 
 func (b *unmarkBody) PartialContent(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Body, hcl.Diagnostics) {
 	c, rest, diags := b.inner.PartialContent(s)
-	return b.wrap(c), &unmarkBody{inner: rest, ctx: b.ctx, onMarked: b.onMarked}, diags
+	return b.wrap(c), &unmarkBody{inner: rest, ctx: b.ctx, onMarked: b.onMarked, unknown: b.unknown}, diags
 }
 
 func (b *unmarkBody) JustAttributes() (hcl.Attributes, hcl.Diagnostics) {
@@ -125,7 +150,7 @@ func (b *unmarkBody) wrap(c *hcl.BodyContent) *hcl.BodyContent {
 	out := &hcl.BodyContent{Attributes: b.wrapAttrs(c.Attributes), MissingItemRange: c.MissingItemRange}
 	for _, blk := range c.Blocks {
 		nb := *blk
-		nb.Body = &unmarkBody{inner: blk.Body, ctx: b.ctx, onMarked: b.onMarked}
+		nb.Body = &unmarkBody{inner: blk.Body, ctx: b.ctx, onMarked: b.onMarked, unknown: b.unknown}
 		out.Blocks = append(out.Blocks, &nb)
 	}
 	return out
@@ -135,7 +160,7 @@ func (b *unmarkBody) wrapAttrs(attrs hcl.Attributes) hcl.Attributes {
 	out := make(hcl.Attributes, len(attrs))
 	for name, a := range attrs {
 		na := *a
-		na.Expr = &evaluated{inner: a.Expr, ctx: b.ctx, onMarked: b.onMarked}
+		na.Expr = &evaluated{inner: a.Expr, ctx: b.ctx, onMarked: b.onMarked, unknown: b.unknown}
 		out[name] = &na
 	}
 	return out
@@ -147,10 +172,15 @@ type evaluated struct {
 	inner    hcl.Expression
 	ctx      *hcl.EvalContext
 	onMarked func(cty.Value)
+	unknown  map[hcl.Pos]bool
 }
 
 func (e *evaluated) Value(*hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	return Value(e.inner, e.ctx, e.onMarked)
+	v, diags := Value(e.inner, e.ctx, e.onMarked)
+	if !v.IsWhollyKnown() && e.unknown != nil {
+		e.unknown[e.inner.StartRange().Start] = true
+	}
+	return v, diags
 }
 func (e *evaluated) Variables() []hcl.Traversal { return e.inner.Variables() }
 func (e *evaluated) Range() hcl.Range           { return e.inner.Range() }

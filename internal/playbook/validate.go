@@ -88,9 +88,8 @@ func splitUnknown(diags hcl.Diagnostics) (hcl.Diagnostics, bool) {
 	return out, unknown
 }
 
-func isEcho(d *hcl.Diagnostic) bool {
-	return d.Summary == "Unsuitable value type" && strings.Contains(d.Detail, "value must be known")
-}
+// isEcho: the decoder's "value must be known" error, told by its type.
+func isEcho(d *hcl.Diagnostic) bool { return hclx.IsUnknownValue(d) }
 
 // sentence ends s with a full stop unless it already ends a sentence.
 func sentence(s string) string {
