@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -29,12 +28,10 @@ func omsConfigVars(g *globals) (map[string]cty.Value, hcl.Diagnostics) {
 	}
 	c, d := omsconfig.Parse(src, g.omsConfig)
 	for _, x := range d {
-		if x.Severity == hcl.DiagWarning && strings.HasPrefix(x.Summary, "Unknown key ") {
+		if u, ok := x.Extra.(omsconfig.UnknownKey); ok {
 			// Parse keeps unknown keys in Config.Extra, but the playbook's
-			// variables are omsconfig's table of keys only:
-			// say where this one stops.
-			x.Detail = strings.Replace(x.Detail, "omsrun keeps it in the config.yaml it writes, but does not check it.",
-				"The playbook's variables are the config.yaml keys omsrun knows only, so this key does not reach the config.yaml rendered on the nodes; add it there by a template (render_config's template_file) if OMS needs it.", 1)
+			// variables are omsconfig's table of keys only: say where this one stops.
+			x.Detail = u.Detail("The playbook's variables are the config.yaml keys omsrun knows only, so this key does not reach the config.yaml rendered on the nodes; add it there by a template (render_config's template_file) if OMS needs it.")
 		}
 	}
 	diags = append(diags, d...)

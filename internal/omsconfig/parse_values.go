@@ -118,11 +118,9 @@ func (p *parser) listValue(key string, v *yaml.Node) []string {
 }
 
 func (p *parser) unknownKey(c *Config, k, v *yaml.Node) {
-	detail := "omsrun keeps it in the config.yaml it writes, but does not check it."
-	if s := suggest(k.Value); s != "" {
-		detail = fmt.Sprintf("Did you mean %s? ", s) + detail
-	}
-	p.warnAt(k.Line, k.Column, "Unknown key "+k.Value, detail)
+	u := UnknownKey{Key: k.Value, Suggestion: suggest(k.Value)}
+	p.warnAt(k.Line, k.Column, "Unknown key "+k.Value, u.Detail("omsrun keeps it in the config.yaml it writes, but does not check it."))
+	p.diags[len(p.diags)-1].Extra = u
 	// Comments above and below belong to the file's layout, not to the key;
 	// Render writes its own.
 	kc, vc := *k, *v
@@ -146,4 +144,18 @@ func describe(v *yaml.Node) string {
 		return "an alias"
 	}
 	return strconv.Quote(v.Value)
+}
+
+// UnknownKey is the Extra of Parse's warning about a key not in the table,
+// so a caller that says more about it finds the warning by type.
+type UnknownKey struct {
+	Key, Suggestion string
+}
+
+// Detail is the warning's detail: the did-you-mean, then what happens to the key.
+func (u UnknownKey) Detail(fate string) string {
+	if u.Suggestion != "" {
+		return fmt.Sprintf("Did you mean %s? ", u.Suggestion) + fate
+	}
+	return fate
 }
