@@ -58,6 +58,8 @@ func (b *builder) applyConn(h *Host, conn map[string]setting) bool {
 				h.BecomePassword = secret.String(str)
 			case "known_hosts_file":
 				h.KnownHostsFile = str
+			case "proxy_jump":
+				h.ProxyJump = str
 			}
 		}
 	}

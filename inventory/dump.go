@@ -37,6 +37,9 @@ func (inv *Inventory) Dump(w io.Writer) {
 		if h.KnownHostsFile != "" {
 			fmt.Fprintf(w, "  known_hosts_file = %s\n", h.KnownHostsFile)
 		}
+		if h.ProxyJump != "" {
+			fmt.Fprintf(w, "  proxy_jump = %s\n", h.ProxyJump)
+		}
 		fmt.Fprintf(w, "  groups = %s\n", strings.Join(h.Groups, ", "))
 		for _, k := range slices.Sorted(maps.Keys(h.Vars)) {
 			fmt.Fprintf(w, "  var %s = %s\n", k, renderValue(h.Vars[k]))

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -17,7 +16,7 @@ import (
 )
 
 // connKeys are the connection settings, by their HCL attribute names.
-var connKeys = []string{"address", "port", "user", "key_file", "password", "become", "become_password", "known_hosts_file"}
+var connKeys = []string{"address", "port", "user", "key_file", "password", "become", "become_password", "known_hosts_file", "proxy_jump"}
 
 // ansibleVars maps Ansible's connection variables (and their old aliases) to connKeys.
 var ansibleVars = map[string]string{
@@ -133,6 +132,7 @@ func (b *builder) finish() *Inventory {
 		b.diags = append(b.diags, diag.Errorf(diag.FileStart(first), "No hosts",
 			"The inventory declares no hosts. Add at least one (a host line in INI, host \"name\" {} in HCL)."))
 	}
+	b.reportUnsupported()
 	return inv
 }
 
@@ -300,31 +300,6 @@ func (b *builder) buildHost(d *hostDecl, groups []string, parents map[string][]s
 	if !ok {
 		return nil
 	}
-	if h.KnownHostsFile == "" {
-		h.KnownHostsFile = sshArgsKnownHosts(h.Vars)
-	}
+	b.checkUnsupported(h, merged)
 	return h
-}
-
-// userKnownHostsRe finds `-o UserKnownHostsFile=FILE` in OpenSSH arguments.
-var userKnownHostsRe = regexp.MustCompile(`UserKnownHostsFile[= ]+['"]?([^'"\s]+)`)
-
-// sshArgsKnownHosts honours the known_hosts file an Ansible inventory names
-// in ansible_ssh_common_args or ansible_ssh_extra_args, so an existing
-// inventory keeps verifying hosts against the file it always used.
-func sshArgsKnownHosts(vars map[string]cty.Value) string {
-	for _, k := range []string{"ansible_ssh_common_args", "ansible_ssh_extra_args"} {
-		v, ok := vars[k]
-		if !ok {
-			continue
-		}
-		v, _ = v.Unmark()
-		if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
-			continue
-		}
-		if m := userKnownHostsRe.FindStringSubmatch(v.AsString()); m != nil {
-			return m[1]
-		}
-	}
-	return ""
 }

@@ -20,6 +20,8 @@ type Host struct {
 	Become         bool
 	BecomePassword secret.String
 	KnownHostsFile string
+	// ProxyJump is ssh\'s -J: [user@]host[:port] hops, comma-separated.
+	ProxyJump string
 	// Vars are the host's variables after merging all < group < host.
 	Vars map[string]cty.Value
 	// Groups lists every group the host belongs to, directly or through children, sorted; always includes "all".

@@ -186,6 +186,8 @@ type builder struct {
 	defRange              *hcl.Range
 	diags                 hcl.Diagnostics
 	tooBig                bool // the size limit was reported; say it once
+	// unsupported lists, per setting omsrun cannot honour, the hosts it applies to.
+	unsupported map[warnKey][]string
 }
 
 // The limits bound the work a malformed or hostile inventory can cause

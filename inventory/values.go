@@ -66,7 +66,7 @@ func toBool(v cty.Value) (bool, error) {
 
 func toString(v cty.Value) (string, error) {
 	s, err := convert.Convert(v, cty.String)
-	if err != nil {
+	if err != nil || s.IsNull() || !s.IsKnown() {
 		return "", fmt.Errorf("is a %s", v.Type().FriendlyName())
 	}
 	return s.AsString(), nil

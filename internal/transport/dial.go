@@ -53,6 +53,9 @@ func (p *Pool) resolve(h *inventory.Host) (endpoint, error) {
 	if h.KnownHostsFile != "" {
 		ep.knownHosts = h.KnownHostsFile
 	}
+	if h.ProxyJump != "" {
+		ep.proxyJump = h.ProxyJump // the inventory's, over ~/.ssh/config's
+	}
 	return ep, nil
 }
 
