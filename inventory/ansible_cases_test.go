@@ -7,11 +7,12 @@ var ansibleCases = []ansibleCase{
 	{name: "host line quoting", files: map[string]string{"hosts": `[web]
 q1 a=plain b="double quoted" c='single quoted' d="a # not a comment" e='a ; b' f="x=y" g=x=y
 q2 a="quoted" # trailing comment
-q3 a='quoted' ; b=2
 q4 a=x#comment b=2
 q5 a="a\"b" b='a\b' c=a\ b d="a\\b" e=\#x f="" g=b"x" h=r'\n'
 q6 a="'1'" b="1" c='"text with spaces"' d="'a' 'b'" e="u'x'"
 `}},
+	{name: "semicolon is no comment on a host line", bothRefuse: true, files: map[string]string{"hosts": "[web]\nq3 a='quoted' ; b=2\n"}},
+	{name: "unclosed quote", bothRefuse: true, files: map[string]string{"hosts": "[web]\nq3 a='quoted\n"}},
 	{name: "host line literals", files: map[string]string{"hosts": `[web]
 l1 i=1 n=-5 z=0 o=010 h=0x10 oc=0o17 bn=0b11 us=1_000 f=1.5 e=1e3 d=.5 nf=-1.5 big=123456789012345678901234567890
 l2 t=True f=False tl=true y=yes on=on n=None none=none
@@ -137,5 +138,33 @@ order=all-ini
 	{name: "vault value", refused: "!vault", files: map[string]string{
 		"hosts":              "[web]\nw1\n",
 		"group_vars/web.yml": "pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6233\n",
+	}},
+	{name: "yaml inventory", inv: "hosts.yml", files: map[string]string{
+		"hosts.yml": `all:
+  vars:
+    ansible_user: deploy
+    tier: base
+  hosts:
+    lone:
+      ansible_host: 10.0.0.9
+  children:
+    web:
+      hosts:
+        web[1:2]:
+          http_port: 8080
+        web9:2222:
+      vars:
+        tier: front
+        flag: yes
+        mode: 0755
+    db:
+      hosts:
+        db1: {ansible_host: 10.0.1.1, ansible_become: on, nested: {a: [1, "two"]}}
+      children:
+        dbreplica:
+          hosts:
+            db2:
+`,
+		"group_vars/db.yml": "tier: data\n",
 	}},
 }

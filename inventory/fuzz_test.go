@@ -10,16 +10,12 @@ import (
 
 // fuzzLoad runs the whole loader on one source and uses the result the way
 // the CLI does; any panic fails the fuzz target.
-func fuzzLoad(t *testing.T, src []byte, asHCL bool) {
+func fuzzLoad(t *testing.T, src []byte, name string) {
 	b := newBuilder()
-	name := "fuzz.ini"
-	if asHCL {
-		name = "fuzz.hcl"
-	}
 	if diag.CheckSource(name, src).HasErrors() {
 		return
 	}
-	b.loadSource(name, src, asHCL)
+	b.loadSource(name, src)
 	if b.diags.HasErrors() {
 		_ = diag.Render(discard{}, b.files, b.diags, false)
 		return
@@ -57,10 +53,16 @@ func addSeeds(f *testing.F, glob string) {
 
 func FuzzInventoryHCL(f *testing.F) {
 	addSeeds(f, "*.hcl")
-	f.Fuzz(func(t *testing.T, src []byte) { fuzzLoad(t, src, true) })
+	f.Fuzz(func(t *testing.T, src []byte) { fuzzLoad(t, src, "fuzz.hcl") })
 }
 
 func FuzzInventoryINI(f *testing.F) {
 	addSeeds(f, "*.ini")
-	f.Fuzz(func(t *testing.T, src []byte) { fuzzLoad(t, src, false) })
+	f.Fuzz(func(t *testing.T, src []byte) { fuzzLoad(t, src, "fuzz.ini") })
+}
+
+func FuzzInventoryYAML(f *testing.F) {
+	addSeeds(f, "*.yml")
+	f.Add([]byte("all:\n  hosts:\n    h1: {ansible_port: 2222}\n  children:\n    web:\n      hosts:\n        w[1:3]:\n      vars: {x: 1}\n"))
+	f.Fuzz(func(t *testing.T, src []byte) { fuzzLoad(t, src, "fuzz.yml") })
 }

@@ -163,8 +163,13 @@ func (b *builder) iniHostLine(l iniLine, lead int, section string) {
 			vars[k] = s
 		}
 	}
-	pattern := head.text
-	// "name:port" and "[v6addr]:port" are Ansible's short forms for ansible_port.
+	b.addPattern(head.text, hr, section, conn, vars)
+}
+
+// addPattern declares the hosts of one pattern: "name:port" and
+// "[v6addr]:port" are Ansible's short forms for ansible_port, and ranges
+// (web[1:3]) expand.
+func (b *builder) addPattern(pattern string, hr hcl.Range, section string, conn, vars map[string]setting) {
 	if m := bracketHostPort.FindStringSubmatch(pattern); m != nil {
 		conn["port"] = setting{val: cty.StringVal(m[2]), rng: hr}
 		pattern = m[1]

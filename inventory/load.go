@@ -116,15 +116,37 @@ func (b *builder) loadFile(path string) {
 	if diags.HasErrors() {
 		return
 	}
-	b.loadSource(path, src, isHCL(path, src))
+	b.loadSource(path, src)
 }
 
-func (b *builder) loadSource(path string, src []byte, asHCL bool) {
-	if asHCL {
+func (b *builder) loadSource(path string, src []byte) {
+	switch {
+	case isYAML(path, src):
+		b.loadYAML(path, src)
+	case isHCL(path, src):
 		b.loadHCL(path, src)
-	} else {
+	default:
 		b.loadINI(path, src)
 	}
+}
+
+// isYAML: a .yml or .yaml file, or one whose first meaningful line is a
+// document marker or a lone "group:".
+func isYAML(path string, src []byte) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yml", ".yaml":
+		return true
+	case ".hcl", ".ini", ".cfg":
+		return false
+	}
+	for _, line := range strings.Split(string(src), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		return yamlStart.MatchString(t)
+	}
+	return false
 }
 
 var hclBlockStart = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*(\s+("[^"]*"|[A-Za-z_][A-Za-z0-9_-]*))*\s*\{`)

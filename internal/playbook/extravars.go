@@ -19,7 +19,8 @@ import (
 // variable's declared type. "name=value" takes the text as is for a string
 // (or untyped) variable and parses it as an HCL expression otherwise
 // (-e 'ports=[80, 443]'); "@file" reads HCL attributes like a tfvars file,
-// or JSON when the name ends in .json. A later argument wins. Naming a
+// JSON when the name ends in .json, or YAML (Ansible's vars files) when it
+// ends in .yml or .yaml or starts as YAML does. A later argument wins. Naming a
 // variable that is not declared is an error, so a typo is never ignored.
 // files holds the sources read (real and synthetic "-e #N" ones), for
 // rendering the diagnostics with snippets.
@@ -80,6 +81,9 @@ func varFile(path string, vars map[string]*Variable, values map[string]cty.Value
 	src, diags := diag.ReadFile(path)
 	if diags.HasErrors() {
 		return diags
+	}
+	if looksYAML(path, src) {
+		return yamlVarFile(path, src, vars, values, files)
 	}
 	var f *hcl.File
 	if strings.HasSuffix(strings.ToLower(path), ".json") {

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -24,7 +25,9 @@ import (
 type Var struct {
 	Name  string
 	Value cty.Value
-	Range hcl.Range
+	Range hcl.Range // the name
+	// ValueRange is where the value starts.
+	ValueRange hcl.Range
 }
 
 // maxDepth bounds nesting, so that a hostile file cannot exhaust the stack.
@@ -47,7 +50,7 @@ func Parse(filename string, src []byte) ([]Var, hcl.Diagnostics) {
 	if diags.HasErrors() || root == nil {
 		return nil, diags
 	}
-	return Mapping(filename, root)
+	return Mapping(filename, src, root)
 }
 
 // ParseNode parses src into its document node (nil for an empty file).
@@ -64,13 +67,13 @@ func ParseNode(filename string, src []byte) (*yaml.Node, hcl.Diagnostics) {
 }
 
 // Mapping reads a mapping node's entries as variables.
-func Mapping(filename string, n *yaml.Node) ([]Var, hcl.Diagnostics) {
+func Mapping(filename string, src []byte, n *yaml.Node) ([]Var, hcl.Diagnostics) {
 	n = resolveAlias(n)
 	if n.Kind == yaml.ScalarNode && Plain(n.Value).IsNull() && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
 		return nil, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, hcl.Diagnostics{diag.Errorf(diag.Ptr(Range(filename, n)), "Not a mapping",
+		return nil, hcl.Diagnostics{diag.Errorf(diag.Ptr(Range(filename, src, n)), "Not a mapping",
 			"The variables must be a mapping of names to values (name: value), not a %s.", kindName(n))}
 	}
 	var out []Var
@@ -79,16 +82,16 @@ func Mapping(filename string, n *yaml.Node) ([]Var, hcl.Diagnostics) {
 	for _, kv := range pairs(n, 0) {
 		k, v := kv[0], kv[1]
 		if k.Kind != yaml.ScalarNode {
-			diags = append(diags, diag.Errorf(diag.Ptr(Range(filename, k)), "Invalid variable name", "A variable name must be a plain word."))
+			diags = append(diags, diag.Errorf(diag.Ptr(Range(filename, src, k)), "Invalid variable name", "A variable name must be a plain word."))
 			continue
 		}
 		val, err := c.value(v, 0)
 		if err != nil {
-			diags = append(diags, diag.Errorf(diag.Ptr(Range(filename, err.node)), "Invalid value",
+			diags = append(diags, diag.Errorf(diag.Ptr(Range(filename, src, err.node)), "Invalid value",
 				"The value of %q %s.", k.Value, err.msg))
 			continue
 		}
-		out = append(out, Var{Name: k.Value, Value: val, Range: Range(filename, k)})
+		out = append(out, Var{Name: k.Value, Value: val, Range: Range(filename, src, k), ValueRange: Range(filename, src, v)})
 	}
 	return out, diags
 }
@@ -281,10 +284,38 @@ func yamlIntValue(s string) (*big.Int, bool) {
 	return n, ok
 }
 
-// Range is the range of a node's start in filename.
-func Range(filename string, n *yaml.Node) hcl.Range {
-	p := hcl.Pos{Line: n.Line, Column: n.Column}
-	return hcl.Range{Filename: filename, Start: p, End: hcl.Pos{Line: n.Line, Column: n.Column + 1}}
+// Range is the range of a node's start (a plain scalar's whole text) in
+// src, with byte offsets so that snippets show the right line.
+func Range(filename string, src []byte, n *yaml.Node) hcl.Range {
+	start := *diag.At(filename, src, offsetOf(src, n.Line, n.Column))
+	width := 1
+	if n.Kind == yaml.ScalarNode && n.Style == 0 && !strings.Contains(n.Value, "\n") {
+		width = max(1, len(n.Value))
+	}
+	end := start.Start
+	end.Byte += width
+	end.Column += width
+	if end.Byte > len(src) {
+		end = start.End
+	}
+	return hcl.Range{Filename: filename, Start: start.Start, End: end}
+}
+
+// offsetOf turns yaml.v3's line and column (1-based, in characters) into a byte offset.
+func offsetOf(src []byte, line, col int) int {
+	off := 0
+	for l := 1; l < line && off < len(src); l++ {
+		i := bytes.IndexByte(src[off:], '\n')
+		if i < 0 {
+			return len(src)
+		}
+		off += i + 1
+	}
+	for c := 1; c < col && off < len(src) && src[off] != '\n'; c++ {
+		_, n := utf8.DecodeRune(src[off:])
+		off += n
+	}
+	return off
 }
 
 func kindName(n *yaml.Node) string {
@@ -307,14 +338,7 @@ func errRange(filename string, src []byte, err error) *hcl.Range {
 	}
 	var line int
 	fmt.Sscan(m[1], &line)
-	off := 0
-	for l := 1; l < line && off < len(src); l++ {
-		i := bytes.IndexByte(src[off:], '\n')
-		if i < 0 {
-			break
-		}
-		off += i + 1
-	}
+	off := offsetOf(src, line, 1)
 	return diag.At(filename, src, off)
 }
 
