@@ -58,4 +58,3 @@ func yamlVarFile(path string, src []byte, vars map[string]*Variable, values map[
 	}
 	return diags
 }
-
