@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/omsrun/omsrun/inventory"
 )
 
@@ -14,25 +16,22 @@ type Pool struct {
 	kh   *knownHostsFiles
 	keys *keyCache
 
-	mu    sync.Mutex
-	conns map[string]*poolEntry
-	jumps map[string]*poolEntry // ProxyJump hops, keyed by the chain up to them
-	dials int
-	done  bool
-}
+	// flights makes concurrent asks for one connection share a single dial.
+	flights singleflight.Group
 
-// poolEntry lets concurrent Get calls for one host share a single dial.
-type poolEntry struct {
-	ready chan struct{}
-	host  *sshHost
-	err   error
+	mu       sync.Mutex
+	conns    map[string]*sshHost // live targets
+	jumps    map[string]*sshHost // ProxyJump hops, keyed by the chain up to them
+	dials    int
+	done     bool
+	inflight sync.WaitGroup // dials under way, which Close waits for
 }
 
 // NewPool returns a pool that dials lazily, on the first Get of each host.
 func NewPool(cfg Config) *Pool {
 	return &Pool{
 		cfg: cfg.withDefaults(), kh: newKnownHostsFiles(), keys: newKeyCache(),
-		conns: map[string]*poolEntry{}, jumps: map[string]*poolEntry{},
+		conns: map[string]*sshHost{}, jumps: map[string]*sshHost{},
 	}
 }
 
@@ -47,66 +46,75 @@ func (p *Pool) Get(ctx context.Context, h *inventory.Host) (Host, error) {
 	return c, nil
 }
 
+var errPoolClosed = errors.New("connection pool closed")
+
 // shared returns the live connection under key (among the jump hosts when
 // jump is set), dialling it once however many callers ask at the same time.
 // A failed dial is not kept (the next call tries again); a connection that
 // has died is dialled again.
 func (p *Pool) shared(ctx context.Context, jump bool, key, name string, dial func() (*sshHost, error)) (*sshHost, error) {
+	flight := "target " + key
+	if jump {
+		flight = "jump " + key
+	}
 	for {
 		p.mu.Lock()
-		entries := p.entries(jump)
 		if p.done {
 			p.mu.Unlock()
-			return nil, &UnreachableError{Host: name, Err: errors.New("connection pool closed")}
+			return nil, &UnreachableError{Host: name, Err: errPoolClosed}
 		}
-		e, ok := entries[key]
-		if !ok {
-			e = &poolEntry{ready: make(chan struct{})}
-			entries[key] = e
-			p.dials++
+		if c, ok := p.entries(jump)[key]; ok && c.alive() {
 			p.mu.Unlock()
-			e.host, e.err = dial()
-			close(e.ready)
-			if e.err != nil {
-				p.forget(jump, key, e)
-				return nil, e.err
-			}
-			return e.host, nil
+			return c, nil
 		}
 		p.mu.Unlock()
+		mine := false
+		ch := p.flights.DoChan(flight, func() (any, error) {
+			mine = true
+			p.mu.Lock()
+			if p.done {
+				p.mu.Unlock()
+				return nil, &UnreachableError{Host: name, Err: errPoolClosed}
+			}
+			p.dials++
+			p.inflight.Add(1)
+			p.mu.Unlock()
+			defer p.inflight.Done()
+			c, err := dial()
+			if err != nil {
+				return nil, err
+			}
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.done {
+				c.close(errPoolClosed)
+				return nil, &UnreachableError{Host: name, Err: errPoolClosed}
+			}
+			p.entries(jump)[key] = c
+			return c, nil
+		})
 		select {
-		case <-e.ready:
+		case r := <-ch:
+			if r.Err == nil {
+				return r.Val.(*sshHost), nil
+			}
+			// The dial was someone else's and ended with their context: try our own.
+			if !mine && isContextErr(r.Err) && ctx.Err() == nil {
+				continue
+			}
+			return nil, r.Err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if e.err != nil {
-			// The dial was someone else's and ended with their context: try our own.
-			if isContextErr(e.err) && ctx.Err() == nil {
-				continue
-			}
-			return nil, e.err
-		}
-		if e.host.alive() {
-			return e.host, nil
-		}
-		p.forget(jump, key, e)
 	}
 }
 
 // entries is the map of targets or of jump hosts; called with p.mu held.
-func (p *Pool) entries(jump bool) map[string]*poolEntry {
+func (p *Pool) entries(jump bool) map[string]*sshHost {
 	if jump {
 		return p.jumps
 	}
 	return p.conns
-}
-
-func (p *Pool) forget(jump bool, key string, e *poolEntry) {
-	p.mu.Lock()
-	if m := p.entries(jump); m[key] == e {
-		delete(m, key)
-	}
-	p.mu.Unlock()
 }
 
 // Dials reports how many connections the pool has opened (or tried to).
@@ -117,28 +125,19 @@ func (p *Pool) Dials() int {
 }
 
 // Close closes every connection; Runs still in flight fail as unreachable.
+// A dial under way is waited for (it closes what it opened).
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.done = true
-	entries := p.conns
-	p.conns = map[string]*poolEntry{}
-	jumps := p.jumps
-	p.jumps = map[string]*poolEntry{}
+	conns, jumps := p.conns, p.jumps
+	p.conns, p.jumps = map[string]*sshHost{}, map[string]*sshHost{}
 	p.mu.Unlock()
+	p.inflight.Wait()
 	var errs []error
 	// Targets first: their connections are tunnelled through the jump hosts.
-	for _, e := range entries {
-		<-e.ready
-		if e.host != nil {
-			if err := e.host.close(errors.New("connection pool closed")); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	for _, e := range jumps {
-		<-e.ready
-		if e.host != nil {
-			if err := e.host.close(errors.New("connection pool closed")); err != nil {
+	for _, group := range []map[string]*sshHost{conns, jumps} {
+		for _, c := range group {
+			if err := c.close(errPoolClosed); err != nil {
 				errs = append(errs, err)
 			}
 		}
