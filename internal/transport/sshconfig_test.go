@@ -1,8 +1,9 @@
 package transport
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -25,6 +26,9 @@ Host web-* !web-old
 Match host web-1
   User matched
 
+Match exec "test -e /nonexistent"
+  User never
+
 Host *
   User fallback
   Port 22
@@ -45,7 +49,7 @@ Host *
 	}
 	for _, c := range cases {
 		t.Run(c.alias, func(t *testing.T) {
-			got, err := parseSSHConfig(strings.NewReader(cfg), c.alias, "/home/u")
+			got, err := parseSSHConfig([]byte(cfg), c.alias, "/home/u")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,5 +57,26 @@ Host *
 				t.Fatalf("got %+v\nwant %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestSSHConfigInclude: Include is followed (a glob; a relative one is
+// relative to ~/.ssh, as OpenSSH does for the user's file), so settings kept
+// in a separate file apply.
+func TestSSHConfigInclude(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".ssh")
+	os.MkdirAll(filepath.Join(dir, "config.d"), 0o700)
+	os.WriteFile(filepath.Join(dir, "config.d", "oms.conf"), []byte("Host oms*\n  HostName 10.0.0.%h\n  User admin\n  Port 2200\n"), 0o600)
+	main := filepath.Join(dir, "config")
+	os.WriteFile(main, []byte("Include "+filepath.Join(dir, "config.d")+"/*.conf\n\nHost *\n  User fallback\n"), 0o600)
+	got, err := lookupSSHConfig(main, "oms1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.User != "admin" || got.Port != 2200 || got.HostName != "10.0.0.oms1" {
+		t.Fatalf("got %+v; the included file was not applied", got)
+	}
+	if got, _ := lookupSSHConfig(main, "other"); got.User != "fallback" {
+		t.Fatalf("other host: %+v", got)
 	}
 }
