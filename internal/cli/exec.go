@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/mattn/go-shellwords"
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 
@@ -135,7 +136,9 @@ func (s *execSink) HostResult(r engine.HostResult) {
 // strings unless they are HCL lists, objects or quoted strings; the module's
 // schema converts strings to numbers and booleans where it wants them.
 func parseModuleArgs(s string) (map[string]cty.Value, error) {
-	words, err := splitWords(s)
+	// POSIX shell word rules (quotes and backslashes), as the shell would
+	// split the same text; $VAR and `cmd` are left as they are.
+	words, err := shellwords.Parse(s)
 	if err != nil {
 		return nil, err
 	}
@@ -161,40 +164,6 @@ func parseModuleArgs(s string) (map[string]cty.Value, error) {
 		out[k] = val
 	}
 	return out, nil
-}
-
-// splitWords splits on blanks, honouring single and double quotes.
-func splitWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	var quote rune
-	inWord := false
-	for _, r := range s {
-		switch {
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote != 0:
-			cur.WriteRune(r)
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t' || r == '\n':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated %c quote", quote)
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
 }
 
 // staticBody is a module body built from the command line rather than a file.
