@@ -135,8 +135,8 @@ func TestFunctionsMeanWhatTerraformSays(t *testing.T) {
 func TestIndexErrors(t *testing.T) {
 	fns := (&objectCache{}).functions(&Playbook{Dir: t.TempDir()})
 	for src, want := range map[string]string{
-		`index(["a"], "z")`:    "not in the list",
-		`index("abc", "b")`:    "needs a list",
+		`index(["a"], "z")`:       "not in the list",
+		`index("abc", "b")`:       "needs a list",
 		`replace("a", "/(/", "")`: "missing closing",
 	} {
 		expr, _ := hclsyntax.ParseExpression([]byte(src), "t.hcl", hcl.InitialPos)
