@@ -25,14 +25,19 @@ func Names() []string {
 }
 
 // Resolve returns a path the loader can read for arg: arg itself when it
-// exists on disk, otherwise, when its base name is a shipped playbook, that
-// playbook written (with the files it includes) under dir. ok is false when
-// arg is neither.
+// exists on disk, otherwise, when arg is the bare name (no folder) of a
+// shipped playbook, that playbook written (with the files it includes)
+// under dir. ok is false when arg is neither.
 func Resolve(arg, dir string) (path string, ok bool, err error) {
 	if _, err := os.Stat(arg); err == nil {
 		return arg, true, nil
 	}
-	base := filepath.Base(arg)
+	// Only a bare name falls back: a path with a folder is the user's file,
+	// and a typo in it must not silently validate or run a shipped playbook.
+	if strings.ContainsRune(arg, '/') {
+		return "", false, nil
+	}
+	base := arg
 	if _, err := fs.Stat(files, base); err != nil || !strings.HasSuffix(base, ".hcl") {
 		return "", false, nil
 	}

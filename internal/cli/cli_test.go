@@ -57,6 +57,10 @@ func TestCommandsWithoutHosts(t *testing.T) {
 		{"too many args", []string{"validate", "a", "b"}, 4, "", "accepts 1 arg(s)"},
 		{"too few args", []string{"exec"}, 4, "", "requires at least 1 arg(s)"},
 		{"exec without command", []string{"exec", "-i", "../../testdata/inventory/lab.hcl", "all"}, 4, "", "nothing to run"},
+		{"exec module checked like a step", []string{"exec", "-i", "../../testdata/inventory/lab.hcl", "all", "-m", "copy", "-a", "content=x dest=relative/path"}, 4, "", "Invalid module arguments"},
+		{"exec module missing argument", []string{"exec", "-i", "../../testdata/inventory/lab.hcl", "all", "-m", "copy", "-a", "content=x"}, 4, "", "dest"},
+		{"exec module unknown argument", []string{"exec", "-i", "../../testdata/inventory/lab.hcl", "all", "-m", "wait_for", "-a", "urll=http://x"}, 4, "", "urll"},
+		{"playbook path with a folder never falls back", []string{"validate", "/nonexistent/typo/deploy.hcl", "-i", "../../testdata/inventory/lab.hcl"}, 4, "", "no playbook file /nonexistent/typo/deploy.hcl"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -111,4 +115,15 @@ func tinyArchive(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestBareNameFallsBack: a bare name that is no file here is the shipped
+// playbook, and the output says so.
+func TestBareNameFallsBack(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	img := tinyArchive(t)
+	out, errOut, code := run("validate", "status.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img)
+	if code != 0 || !strings.Contains(errOut, "using the playbook shipped in omsrun") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
 }

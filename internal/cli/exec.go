@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/engine"
 	"github.com/omsrun/omsrun/internal/playbook"
 	"github.com/omsrun/omsrun/internal/secret"
@@ -59,7 +60,11 @@ func (a *App) execCmd() *cobra.Command {
 			if _, ok := builtin.Lookup(module); !ok {
 				return invalid("unknown module %q; `omsrun modules` lists them", module)
 			}
-			return a.runExec(cmd, g, pattern, module, attrs, become)
+			cmdText := fmt.Sprintf("-m %s -a %q", module, moduleArgs)
+			if len(rest) > 0 {
+				cmdText = "-- " + strings.Join(rest, " ")
+			}
+			return a.runExec(cmd, g, pattern, module, cmdText, attrs, become)
 		},
 	}
 	addHostFlags(c, g)
@@ -70,7 +75,7 @@ func (a *App) execCmd() *cobra.Command {
 	return c
 }
 
-func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module string, attrs map[string]cty.Value, become bool) error {
+func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText string, attrs map[string]cty.Value, become bool) error {
 	if len(g.inventories) == 0 {
 		return invalid("no inventory: pass -i FILE")
 	}
@@ -93,8 +98,18 @@ func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module string, at
 			targets[i] = &c
 		}
 	}
-	st := &playbook.Step{Name: module, Hosts: pattern, Module: module, Body: &staticBody{attrs: attrs}}
+	st := &playbook.Step{Name: module, Hosts: pattern, Module: module, Body: &staticBody{attrs: attrs}, ModuleRange: cmdline, HostsRange: cmdline}
 	pb := &playbook.Playbook{Path: "exec", Vars: map[string]cty.Value{}, Locals: map[string]cty.Value{}, Steps: []*playbook.Step{st}, MaxFailPercentage: -1}
+	// The step is checked exactly as a playbook's step is, for every
+	// matched host, before any connection.
+	vd := playbook.Validate(pb, inv, moduleArgs, moduleValidate)
+	if len(diags)+len(vd) > 0 {
+		shown := map[string]*hcl.File{cmdline.Filename: {Bytes: []byte(cmdText)}}
+		a.renderDiags(g, shown, append(diags, vd...))
+	}
+	if vd.HasErrors() {
+		return withCode(ExitInvalid, fmt.Errorf("invalid module arguments; nothing was run"), true)
+	}
 	r := secret.NewRedactor()
 	for _, h := range inv.Hosts {
 		r.Add(h.Password.Reveal(), h.BecomePassword.Reveal())
@@ -153,6 +168,9 @@ func parseModuleArgs(s string) (map[string]cty.Value, error) {
 		}
 		val := cty.StringVal(v)
 		if strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{") {
+			if d := diag.CheckNesting("-a", []byte(v)); d.HasErrors() {
+				return nil, fmt.Errorf("%s: %s", k, d[0].Detail)
+			}
 			expr, diags := hclsyntax.ParseExpression([]byte(v), "-a", hcl.InitialPos)
 			if diags.HasErrors() {
 				return nil, fmt.Errorf("%s: %s", k, diags.Error())

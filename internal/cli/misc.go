@@ -21,7 +21,7 @@ func (a *App) validateCmd() *cobra.Command {
 		Short: "Run every static check of a playbook, inventory and variables; no SSH",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := resolvePlaybook(args[0])
+			path, err := a.resolvePlaybook(args[0])
 			if err != nil {
 				return err
 			}

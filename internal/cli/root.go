@@ -116,7 +116,7 @@ every host finishes a step before any host starts the next one.
 			if len(args) > 1 {
 				return invalid("one playbook at a time; got %q", args)
 			}
-			path, err := resolvePlaybook(args[0])
+			path, err := a.resolvePlaybook(args[0])
 			if err != nil {
 				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 					return invalid("unknown command %q; did you mean %q?", args[0], s[0])
@@ -190,9 +190,10 @@ func (g *globals) useColor(w io.Writer) bool {
 	return isTerminal(w)
 }
 
-// resolvePlaybook finds the playbook file: on disk, or else one shipped in
-// the binary (deploy.hcl, status.hcl, …), unpacked into the user's cache.
-func resolvePlaybook(arg string) (string, error) {
+// resolvePlaybook finds the playbook file: on disk, or else, for a bare
+// name, one shipped in the binary (deploy.hcl, status.hcl, …), unpacked into
+// the user's cache; it then says so, so that nobody mistakes it for a file.
+func (a *App) resolvePlaybook(arg string) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -202,7 +203,13 @@ func resolvePlaybook(arg string) (string, error) {
 		return "", invalid("%v", err)
 	}
 	if !ok {
+		if strings.ContainsRune(arg, '/') {
+			return "", invalid("no playbook file %s: check the path (only a bare name such as deploy.hcl falls back to a shipped playbook)", arg)
+		}
 		return "", invalid("no playbook %q: give a path to an .hcl file, or one of the shipped playbooks (%s)", arg, strings.Join(playbooks.Names(), ", "))
+	}
+	if path != arg {
+		fmt.Fprintf(a.Stderr, "omsrun: no file %s here; using the playbook shipped in omsrun (%s)\n", arg, path)
 	}
 	return path, nil
 }

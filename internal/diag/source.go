@@ -55,6 +55,32 @@ func CheckSource(filename string, src []byte) hcl.Diagnostics {
 		return hcl.Diagnostics{Errorf(At(filename, src, i), "Invalid UTF-8",
 			"The byte 0x%02x here is not valid UTF-8. Save the file as UTF-8 (for example with iconv -t UTF-8).", src[i])}
 	}
+	return CheckNesting(filename, src)
+}
+
+// MaxNesting bounds how deep brackets may nest in any source. The parsers
+// recurse once per level, so a file nested tens of thousands of levels
+// would overflow the stack (a crash with a goroutine dump); no real
+// playbook, inventory or var file comes near this.
+const MaxNesting = 256
+
+// CheckNesting refuses a source whose (, [ and { nest deeper than
+// MaxNesting, at the bracket that goes too deep.
+func CheckNesting(filename string, src []byte) hcl.Diagnostics {
+	depth := 0
+	for i, c := range src {
+		switch c {
+		case '(', '[', '{':
+			if depth++; depth > MaxNesting {
+				return hcl.Diagnostics{Errorf(At(filename, src, i), "Nested too deep",
+					"Brackets are nested more than %d levels deep here, which no playbook, inventory or value needs; simplify it.", MaxNesting)}
+			}
+		case ')', ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
 	return nil
 }
 

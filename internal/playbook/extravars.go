@@ -55,6 +55,10 @@ func ParseExtraVars(args []string, vars map[string]*Variable) (values map[string
 		if v.Type.IsPrimitiveType() || v.Type == cty.DynamicPseudoType {
 			val = cty.StringVal(text)
 		} else {
+			if d := diag.CheckNesting(name, []byte(arg)); d.HasErrors() {
+				diags = append(diags, d...)
+				continue
+			}
 			expr, d := hclsyntax.ParseExpression([]byte(text), name, valRange.Start)
 			if d.HasErrors() {
 				diags = append(diags, hintType(d, arg, v)...)

@@ -1,6 +1,9 @@
 package playbook
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
@@ -38,13 +41,21 @@ func (p *Playbook) includeBlocks(blocks hcl.Blocks) (hcl.Blocks, hcl.Diagnostics
 				"%q is already included; include each file once.", name))
 			continue
 		}
-		src, d := diag.ReadFile(path)
-		if d.HasErrors() {
-			for _, x := range d {
-				if x.Subject == nil {
-					x.Subject = diag.Ptr(blk.LabelRanges[0])
+		// A file that cannot be opened is the include line's problem: point there.
+		if st, err := os.Stat(path); err != nil || st.IsDir() {
+			why := "is a directory"
+			if err != nil {
+				why = "does not exist or cannot be read"
+				if errors.Is(err, fs.ErrPermission) {
+					why = "cannot be read (permission denied)"
 				}
 			}
+			diags = append(diags, diag.Errorf(diag.Ptr(blk.LabelRanges[0]), "Cannot read included file",
+				"include %q: %s %s. The path is relative to the playbook's folder (%s).", name, path, why, p.Dir))
+			continue
+		}
+		src, d := diag.ReadFile(path)
+		if d.HasErrors() {
 			diags = append(diags, d...)
 			continue
 		}

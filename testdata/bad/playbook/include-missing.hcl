@@ -1,0 +1,5 @@
+include "shared/missing-vars.hcl" {}
+
+step "a" {
+  shell { cmd = "echo" }
+}
