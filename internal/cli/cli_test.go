@@ -82,8 +82,22 @@ func TestValidateShippedPlaybooks(t *testing.T) {
 	}
 	// A bad value is refused with the playbook's file and line, before any connection.
 	_, errOut, code := run("validate", "../../playbooks/deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img, "-e", "cm_location=128")
-	if code != 4 || !strings.Contains(errOut, "deploy.hcl:") || !strings.Contains(errOut, "cm_location") {
+	if code != 4 || !strings.Contains(errOut, "Error: -e #3:1:13: Invalid module arguments") || !strings.Contains(errOut, `step "config.yaml" uses at ../../playbooks/deploy.hcl:`) {
 		t.Fatalf("cm_location=128: exit %d\n%s", code, errOut)
+	}
+	// Set in a var file, the error points at the file's line, the playbook's as context.
+	vars := filepath.Join(t.TempDir(), "vars.hcl")
+	src, err := os.ReadFile("../../testdata/cli/vars.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(vars, append(src, "\ncm_location = 300\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(string(src), "\n") + 2
+	_, errOut, code = run("validate", "../../playbooks/deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@"+vars, "-e", "image_file="+img)
+	if want := fmt.Sprintf("Error: %s:%d:15: Invalid module arguments", vars, line); code != 4 || !strings.Contains(errOut, want) || !strings.Contains(errOut, "cm_location = 300") {
+		t.Fatalf("cm_location = 300 in a var file: exit %d, want %q in\n%s", code, want, errOut)
 	}
 }
 

@@ -51,7 +51,7 @@ func (a *App) load(g *globals, path string) (*loaded, error) {
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			var d hcl.Diagnostics
-			pb, d = playbook.Load(path, playbook.Options{ExtraVars: args, Preset: preset, Modules: builtin.Names(), Inventory: inv})
+			pb, d = playbook.Load(path, playbook.Options{ExtraVars: args, Preset: preset, Modules: builtin.Names(), Inventory: inv, Sources: files})
 			diags = append(diags, d...)
 			if pb != nil {
 				for k, f := range pb.Files {

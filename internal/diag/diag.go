@@ -3,6 +3,7 @@
 package diag
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -42,6 +43,7 @@ func Render(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, colo
 			}
 		}
 	}
+	var hidden []string
 	for k, f := range all {
 		if f == nil {
 			delete(all, k)
@@ -50,12 +52,16 @@ func Render(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, colo
 		masked := *f
 		masked.Bytes = MaskSecrets(f.Bytes)
 		all[k] = &masked
+		hidden = append(hidden, maskedWords(f.Bytes, masked.Bytes)...)
 	}
 	tw := hcl.NewDiagnosticTextWriter(w, all, 0, color)
 	for _, d := range diags {
 		c := *d
+		// A message may quote a piece of a line that did not parse (a word
+		// of an unquoted password); what the snippet hides, it hides too.
+		c.Summary, c.Detail = hideWords(c.Summary, hidden), hideWords(c.Detail, hidden)
 		if d.Subject != nil {
-			c.Summary = Pos(*d.Subject) + ": " + d.Summary
+			c.Summary = Pos(*d.Subject) + ": " + c.Summary
 		}
 		if err := tw.WriteDiagnostic(&c); err != nil {
 			return err
@@ -146,44 +152,145 @@ func parseForContext(name string, src []byte) *hcl.File {
 	return f
 }
 
-// secretQuoted finds quoted values assigned to a name (become_password =
-// "…", "api_token": "…"); secretBare finds INI style ones (ansible_password=…).
-// A bare value after " = " is an HCL expression, such as var.metadb_password,
-// and is not a secret itself. Whether the name is a secret's is decided by
-// secret.IsSecretName, the one rule every output uses.
-var (
-	secretQuoted = regexp.MustCompile(`([A-Za-z0-9_.-]+)"?[ \t]*[=:][ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*')`)
-	secretBare   = regexp.MustCompile(`([A-Za-z0-9_.-]+)=([^\s"'][^\s]*)`)
-)
+// assignment finds "name = …", "name: …", "name=…" and JSON's "name": …
+// anywhere on a line; MaskSecrets then decides where the value ends.
+var assignment = regexp.MustCompile(`([A-Za-z0-9_.-]+)("?)([ \t]*)([=:])([ \t]*)`)
 
-// MaskSecrets hides, in a source shown as a snippet, the values assigned to
-// secret-looking names. Each byte becomes '*' so that diagnostic ranges
-// still point at the same bytes. It is a safety net for snippets only:
-// values are redacted properly, by value, where they are printed.
+// reference is an HCL value that only names another (var.metadb_password):
+// no secret itself, and the context a reader needs.
+var reference = regexp.MustCompile(`^(var|local|host|hosts|steps)\.[A-Za-z0-9_.\[\]"-]*\s*$`)
+
+// MaskSecrets hides, in a source shown as a snippet, the value of every
+// assignment to a name secret.IsSecretName calls secret, in HCL, INI, YAML,
+// JSON or -e text alike, and whether or not the line parses: a quoted value
+// up to its closing quote (or the end of the line when it is never
+// closed); an unquoted one after "name = " or "name: ", or at the start of
+// a line (INI [group:vars], -e), to the end of the line; an unquoted
+// name=value among others (an INI host line) to the next blank. Each byte
+// becomes '*' so that diagnostic ranges still point at the same bytes. It is
+// a safety net for snippets: values are redacted by value where printed.
 func MaskSecrets(src []byte) []byte {
-	var idx [][]int
-	for _, re := range []*regexp.Regexp{secretQuoted, secretBare} {
-		for _, m := range re.FindAllSubmatchIndex(src, -1) {
-			if secret.IsSecretName(string(src[m[2]:m[3]])) {
-				idx = append(idx, m)
+	var out []byte
+	for _, m := range assignment.FindAllSubmatchIndex(src, -1) {
+		if !secret.IsSecretName(string(src[m[2]:m[3]])) {
+			continue
+		}
+		from, to := valueSpan(src, m)
+		if to <= from {
+			continue
+		}
+		if out == nil {
+			out = append([]byte(nil), src...)
+		}
+		for k := from; k < to; k++ {
+			if out[k] != '\n' {
+				out[k] = '*'
 			}
 		}
 	}
-	if idx == nil {
+	if out == nil {
 		return src
 	}
-	out := append([]byte(nil), src...)
-	for _, m := range idx {
-		from, to := m[4], m[5]
-		if to-from >= 2 && (out[from] == '"' || out[from] == '\'') {
-			from, to = from+1, to-1
+	return out
+}
+
+// valueSpan finds the value assigned by match m (inside its quotes).
+func valueSpan(src []byte, m []int) (int, int) {
+	from := m[1]
+	return from + quoteSkip(src, from), valueEnd(src, m, from) - quoteSkip(src, from)
+}
+
+// quoteSkip is 1 when the value at from is a closed quoted string.
+func quoteSkip(src []byte, from int) int {
+	if from < len(src) && (src[from] == '"' || src[from] == '\'') && quotedEnd(src, from) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// quotedEnd is the offset after the closing quote of the string at from, or 0.
+func quotedEnd(src []byte, from int) int {
+	q := src[from]
+	for k := from + 1; k < len(src) && src[k] != '\n'; k++ {
+		if q == '"' && src[k] == '\\' {
+			k++
+			continue
 		}
-		// Byte for byte, so that every range's byte offsets stay right.
-		for i := from; i < to; i++ {
-			out[i] = '*'
+		if src[k] == q {
+			return k + 1
 		}
 	}
+	return 0
+}
+
+// valueEnd finds where the value assigned by match m, starting at from, ends.
+func valueEnd(src []byte, m []int, from int) int {
+	eol := from
+	for eol < len(src) && src[eol] != '\n' && src[eol] != '\r' {
+		eol++
+	}
+	if from >= eol {
+		return from
+	}
+	if q := src[from]; q == '"' || q == '\'' {
+		if end := quotedEnd(src, from); end > 0 {
+			return end
+		}
+		return eol // never closed: everything up to the end of the line
+	}
+	if reference.Match(src[from:eol]) || src[from] == '=' {
+		return from // var.x, or "==" in a comparison
+	}
+	spaced := m[6] != m[7] || m[10] != m[11]
+	lineStart := m[2]
+	for lineStart > 0 && src[lineStart-1] != '\n' {
+		lineStart--
+	}
+	atStart := len(bytes.TrimSpace(src[lineStart:m[2]])) == 0 || string(bytes.TrimSpace(src[lineStart:m[2]])) == "-"
+	if spaced || atStart || src[m[8]] == ':' {
+		return eol
+	}
+	for k := from; k < eol; k++ {
+		if src[k] == ' ' || src[k] == '\t' {
+			return k
+		}
+	}
+	return eol
+}
+
+// maskedWords lists the text MaskSecrets hid in src: each hidden run and
+// each of its words of four characters or more.
+func maskedWords(src, masked []byte) []string {
+	var out []string
+	for k := 0; k < len(src); {
+		if masked[k] != '*' || src[k] == '*' {
+			k++
+			continue
+		}
+		e := k
+		for e < len(src) && masked[e] == '*' && src[e] != '*' {
+			e++
+		}
+		run := string(src[k:e])
+		out = append(out, run)
+		for _, w := range strings.FieldsFunc(run, func(r rune) bool { return r == ' ' || r == '\t' || r == '"' || r == '\'' }) {
+			if len(w) >= 4 && w != run {
+				out = append(out, w)
+			}
+		}
+		k = e
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
+}
+
+func hideWords(s string, words []string) string {
+	for _, w := range words {
+		if len(w) >= 3 && strings.Contains(s, w) {
+			s = strings.ReplaceAll(s, w, secret.Mask)
+		}
+	}
+	return s
 }
 
 // ExplainUnsupported adds to each of HCL's "unsupported argument" or

@@ -85,6 +85,15 @@ func TestMaskSecrets(t *testing.T) {
 		"password = \"héé\"":                                                  "password = \"*****\"",
 		"key_file = \"~/.ssh/id\" apsara_audit_sls_access_key = \"AK\"":       "key_file = \"~/.ssh/id\" apsara_audit_sls_access_key = \"**\"",
 		"h ansible_ssh_private_key_file=/k ansible_become_pass=pw1":           "h ansible_ssh_private_key_file=/k ansible_become_pass=***",
+		// Lines that do not parse are masked too, in each input language.
+		"oms_meta_password = my secret value\nx = 1": "oms_meta_password = ***************\nx = 1",
+		"h1 ansible_password=\"abc def\n":            "h1 ansible_password=********\n",
+		"tsdb_password: a: b\n":                      "tsdb_password: ****\n",
+		"ansible_password=ab cd\n":                   "ansible_password=*****\n",
+		`"db_password": "x\"y", "port": 1`:           `"db_password": "****", "port": 1`,
+		"when = var.password == \"x\"":               "when = var.password == \"x\"",
+		"  - api_token: abc\n":                       "  - api_token: ***\n",
+		"unknown_secret_thing = 'zz'":                "unknown_secret_thing = '**'",
 	} {
 		if got := string(MaskSecrets([]byte(in))); got != want {
 			t.Errorf("MaskSecrets(%q) = %q, want %q", in, got, want)

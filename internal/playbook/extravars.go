@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/diag"
+	"github.com/omsrun/omsrun/internal/secret"
 )
 
 // ParseExtraVars turns -e arguments into variable values converted to each
@@ -25,10 +27,16 @@ import (
 // files holds the sources read (real and synthetic "-e #N" ones), for
 // rendering the diagnostics with snippets.
 func ParseExtraVars(args []string, vars map[string]*Variable) (values map[string]cty.Value, files map[string]*hcl.File, diags hcl.Diagnostics) {
-	values, files = map[string]cty.Value{}, map[string]*hcl.File{}
+	values, files, _, diags = parseExtraVars(args, vars)
+	return values, files, diags
+}
+
+// parseExtraVars is ParseExtraVars that also says where each value was written.
+func parseExtraVars(args []string, vars map[string]*Variable) (values map[string]cty.Value, files map[string]*hcl.File, origins map[string]hcl.Range, diags hcl.Diagnostics) {
+	values, files, origins = map[string]cty.Value{}, map[string]*hcl.File{}, map[string]hcl.Range{}
 	for i, arg := range args {
 		if path, ok := strings.CutPrefix(arg, "@"); ok {
-			diags = append(diags, varFile(path, vars, values, files)...)
+			diags = append(diags, varFile(path, vars, values, files, origins)...)
 			continue
 		}
 		name := fmt.Sprintf("-e #%d", i+1)
@@ -44,7 +52,7 @@ func ParseExtraVars(args []string, vars map[string]*Variable) (values map[string
 		v, known := vars[k]
 		if !known {
 			d := unknownVar(lineRange(name, 0, len(k)), k, vars)
-			d.Detail = fmt.Sprintf("In -e %q: %s", arg, d.Detail)
+			d.Detail = fmt.Sprintf("In -e %s: %s", shownArg(arg), d.Detail)
 			diags = append(diags, d)
 			continue
 		}
@@ -61,33 +69,34 @@ func ParseExtraVars(args []string, vars map[string]*Variable) (values map[string
 			}
 			expr, d := hclsyntax.ParseExpression([]byte(text), name, valRange.Start)
 			if d.HasErrors() {
-				diags = append(diags, hintType(d, arg, v)...)
+				diags = append(diags, hintType(d, shownArg(arg), v)...)
 				continue
 			}
 			val, d = expr.Value(nil)
 			if d.HasErrors() {
-				diags = append(diags, hintType(d, arg, v)...)
+				diags = append(diags, hintType(d, shownArg(arg), v)...)
 				continue
 			}
 		}
 		cv, err := convertVar(v, val)
 		if err != nil {
 			diags = append(diags, diag.Errorf(valRange, "Invalid value for variable",
-				"-e %q: %s%v. Variable %q is declared at %s with type %s.", arg, k, err, k, diag.Pos(v.DeclRange), typeexpr.TypeString(v.Type)))
+				"-e %s: %s%v. Variable %q is declared at %s with type %s.", shownArg(arg), k, err, k, diag.Pos(v.DeclRange), typeexpr.TypeString(v.Type)))
 			continue
 		}
 		values[k] = cv
+		origins[k] = *valRange
 	}
-	return values, files, diags
+	return values, files, origins, diags
 }
 
-func varFile(path string, vars map[string]*Variable, values map[string]cty.Value, files map[string]*hcl.File) hcl.Diagnostics {
+func varFile(path string, vars map[string]*Variable, values map[string]cty.Value, files map[string]*hcl.File, origins map[string]hcl.Range) hcl.Diagnostics {
 	src, diags := diag.ReadFile(path)
 	if diags.HasErrors() {
 		return diags
 	}
 	if looksYAML(path, src) {
-		return yamlVarFile(path, src, vars, values, files)
+		return yamlVarFile(path, src, vars, values, files, origins)
 	}
 	var f *hcl.File
 	if strings.HasSuffix(strings.ToLower(path), ".json") {
@@ -134,6 +143,7 @@ func varFile(path string, vars map[string]*Variable, values map[string]cty.Value
 			continue
 		}
 		values[k] = cv
+		origins[k] = a.Expr.Range()
 	}
 	return diags
 }
@@ -146,7 +156,7 @@ func unknownVar(r *hcl.Range, name string, vars map[string]*Variable) *hcl.Diagn
 
 func hintType(diags hcl.Diagnostics, arg string, v *Variable) hcl.Diagnostics {
 	for _, d := range diags {
-		d.Detail = fmt.Sprintf("In -e %q: %s", arg, d.Detail) + fmt.Sprintf(" Variable %q has type %s, so its -e value is read as an HCL expression: quote strings and write lists as [\"a\", \"b\"].", v.Name, typeexpr.TypeString(v.Type))
+		d.Detail = fmt.Sprintf("In -e %s: %s", arg, d.Detail) + fmt.Sprintf(" Variable %q has type %s, so its -e value is read as an HCL expression: quote strings and write lists as [\"a\", \"b\"].", v.Name, typeexpr.TypeString(v.Type))
 	}
 	return diags
 }
@@ -156,4 +166,15 @@ func lineRange(name string, from, to int) *hcl.Range {
 	return &hcl.Range{Filename: name,
 		Start: hcl.Pos{Line: 1, Column: from + 1, Byte: from},
 		End:   hcl.Pos{Line: 1, Column: to + 1, Byte: to}}
+}
+
+// shownArg is an -e argument as a message may quote it: the value of a
+// secret-named variable is masked, declared or not, so that a typo in the
+// name of a password variable does not print the password.
+func shownArg(arg string) string {
+	k, _, ok := strings.Cut(arg, "=")
+	if ok && secret.IsSecretName(strings.TrimSpace(k)) {
+		return strconv.Quote(k + "=" + secret.Mask)
+	}
+	return strconv.Quote(arg)
 }

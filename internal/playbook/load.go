@@ -30,6 +30,10 @@ type Options struct {
 	Preset map[string]cty.Value
 	// Inventory, when set, lets locals use `hosts` (the whole inventory).
 	Inventory *inventory.Inventory
+	// Sources, when set, receives every source read (var files and each -e
+	// argument as "-e #N"), even when Load fails, so that the caller can show
+	// a problem in an -e value with its text.
+	Sources map[string]*hcl.File
 }
 
 var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -102,9 +106,13 @@ func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 
 	values, pd := presetValues(opts.Preset, p.Variables)
 	diags = append(diags, pd...)
-	extra, files, ed := ParseExtraVars(opts.ExtraVars, p.Variables)
+	extra, files, origins, ed := parseExtraVars(opts.ExtraVars, p.Variables)
+	p.origins = origins
 	for k, v := range files {
 		p.Files[k] = v
+		if opts.Sources != nil {
+			opts.Sources[k] = v
+		}
 	}
 	diags = append(diags, ed...)
 	for k, v := range extra {

@@ -28,6 +28,10 @@ func (p *Playbook) evalLocals(blocks []*hcl.Block) hcl.Diagnostics {
 			attrs[name] = a
 		}
 	}
+	p.localExprs = map[string]hcl.Expression{}
+	for name, a := range attrs {
+		p.localExprs[name] = a.Expr
+	}
 	const (
 		todo = iota
 		busy

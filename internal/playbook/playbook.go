@@ -36,6 +36,12 @@ type Playbook struct {
 	// Dir is the playbook's directory: file() and templatefile() paths are relative to it.
 	Dir string
 
+	// origins are where the user set each variable (a var file's value, an
+	// -e argument), and localExprs each local's expression: a module's
+	// complaint about an argument is reported where its value was written.
+	origins    map[string]hcl.Range
+	localExprs map[string]hcl.Expression
+
 	// inv is the inventory given to Load, used when a Scope carries none.
 	inv *inventory.Inventory
 	// objects caches the cty objects of an inventory's hosts and groups,

@@ -183,8 +183,7 @@ func Validate(p *Playbook, inv *inventory.Inventory, newArgs func(module string)
 				continue
 			}
 			if err := validateArgs(st.Module, args); err != nil {
-				col.add(h.Name, hcl.Diagnostics{diag.Errorf(diag.Ptr(st.ModuleRange), "Invalid module arguments",
-					"%s: %v.", st.Module, strings.TrimSuffix(err.Error(), "."))})
+				col.add(h.Name, p.argErrors(st, err))
 			}
 		}
 		out = append(out, col.diags(len(hosts))...)

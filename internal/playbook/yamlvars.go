@@ -39,7 +39,7 @@ func looksYAML(path string, src []byte) bool {
 
 // yamlVarFile reads a YAML vars file (as Ansible's -e @vars.yml): each
 // top-level name must be a declared variable, converted to its type.
-func yamlVarFile(path string, src []byte, vars map[string]*Variable, values map[string]cty.Value, files map[string]*hcl.File) hcl.Diagnostics {
+func yamlVarFile(path string, src []byte, vars map[string]*Variable, values map[string]cty.Value, files map[string]*hcl.File, origins map[string]hcl.Range) hcl.Diagnostics {
 	files[path] = &hcl.File{Bytes: src}
 	list, diags := yamlvars.Parse(path, src)
 	for _, x := range list {
@@ -55,6 +55,7 @@ func yamlVarFile(path string, src []byte, vars map[string]*Variable, values map[
 			continue
 		}
 		values[x.Name] = cv
+		origins[x.Name] = x.ValueRange
 	}
 	return diags
 }

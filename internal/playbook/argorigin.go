@@ -1,0 +1,114 @@
+package playbook
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/omsrun/omsrun/internal/diag"
+	"github.com/omsrun/omsrun/internal/hclx"
+)
+
+// attributeError is a module's complaint about one of its arguments (an
+// omsconfig.Problem names the key it is about).
+type attributeError interface {
+	error
+	Attribute() string
+}
+
+// argErrors turns a module's Validate error into diagnostics. A problem
+// with one argument is reported where the user wrote its value — the var
+// file, the -e argument — when the argument is a variable they set, with
+// the playbook line that uses it as context; otherwise at the argument in
+// the playbook; the rest at the module block.
+func (p *Playbook) argErrors(st *Step, err error) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	var rest []error
+	for _, e := range splitJoined(err) {
+		var ae attributeError
+		if errors.As(e, &ae) {
+			if d := p.attrError(st, ae.Attribute(), e); d != nil {
+				out = append(out, d)
+				continue
+			}
+		}
+		rest = append(rest, e)
+	}
+	if len(rest) > 0 {
+		out = append(out, diag.Errorf(diag.Ptr(st.ModuleRange), "Invalid module arguments",
+			"%s: %v.", st.Module, strings.TrimSuffix(errors.Join(rest...).Error(), ".")))
+	}
+	return out
+}
+
+func splitJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, splitJoined(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func (p *Playbook) attrError(st *Step, name string, e error) *hcl.Diagnostic {
+	expr, at := p.argExpr(st, name)
+	if expr == nil {
+		return nil
+	}
+	msg := fmt.Sprintf("%s: %s.", st.Module, strings.TrimSuffix(e.Error(), "."))
+	subject := expr.Range()
+	if tr, ok := expr.(*hclsyntax.ScopeTraversalExpr); ok && tr.Traversal.RootName() == "var" && len(tr.Traversal) == 2 {
+		if a, ok := tr.Traversal[1].(hcl.TraverseAttr); ok {
+			if r, set := p.origins[a.Name]; set {
+				subject = r
+				msg += fmt.Sprintf(" This is the value given for var.%s, which step %q uses at %s.", a.Name, st.Name, diag.Pos(at))
+			} else if v := p.Variables[a.Name]; v != nil {
+				msg += fmt.Sprintf(" It is var.%s's default (declared at %s); set another with -e %s=… or in a var file.", a.Name, diag.Pos(v.DeclRange), a.Name)
+			}
+		}
+	}
+	return diag.Errorf(&subject, "Invalid module arguments", "%s", msg)
+}
+
+// argExpr finds the expression that gives the step's argument name: in the
+// module block, or in the object its `with` names (a local's object), and
+// the range of the step's own attribute that leads there.
+func (p *Playbook) argExpr(st *Step, name string) (hcl.Expression, hcl.Range) {
+	b, ok := st.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil, hcl.Range{}
+	}
+	if a, ok := b.Attributes[name]; ok {
+		return a.Expr, a.SrcRange
+	}
+	w, ok := b.Attributes[hclx.WithAttr]
+	if !ok {
+		return nil, hcl.Range{}
+	}
+	expr := hcl.Expression(w.Expr)
+	if tr, ok := expr.(*hclsyntax.ScopeTraversalExpr); ok && tr.Traversal.RootName() == "local" && len(tr.Traversal) == 2 {
+		if a, ok := tr.Traversal[1].(hcl.TraverseAttr); ok && p.localExprs[a.Name] != nil {
+			expr = p.localExprs[a.Name]
+		}
+	}
+	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return nil, hcl.Range{}
+	}
+	for _, item := range obj.Items {
+		k, d := item.KeyExpr.Value(nil)
+		if kw := hcl.ExprAsKeyword(item.KeyExpr); kw != "" {
+			k, d = cty.StringVal(kw), nil
+		}
+		if !d.HasErrors() && k.Type() == cty.String && k.IsKnown() && !k.IsNull() && k.AsString() == name {
+			return item.ValueExpr, w.SrcRange
+		}
+	}
+	return nil, hcl.Range{}
+}
