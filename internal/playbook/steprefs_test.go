@@ -92,6 +92,9 @@ step "dynamic" {
   when = steps[var.which][host.name].rc == 0
   shell { cmd = "echo ${length(keys(steps))}" }
 }
+step "never ran" {
+  shell { cmd = "true" }
+}
 step "missing" {
   when = steps["never ran"][host.name].rc == 0
   shell { cmd = "true" }
@@ -149,5 +152,37 @@ step "missing" {
 	_, full := st.When.Value(p.EvalContext(s))
 	if !narrow.HasErrors() || !full.HasErrors() || narrow[0].Summary != full[0].Summary || narrow[0].Detail != full[0].Detail {
 		t.Errorf("missing step: got %v, want %v", narrow, full)
+	}
+}
+
+// TestStepRefsChecked: validate refuses steps["name"] for a step that does
+// not exist (with did-you-mean), that runs later, or that is the step itself.
+func TestStepRefsChecked(t *testing.T) {
+	for _, tc := range []struct{ ref, want string }{
+		{`steps["read existng deployment"][host.name].rc == 0`, `Did you mean "read existing deployment"?`},
+		{`steps.later[host.name].rc == 0`, `Step runs later`},
+		{`steps["check"][host.name].rc == 0`, `its own outputs`},
+		{`steps["zzz"][host.name].rc == 0`, `Valid earlier steps: read existing deployment.`},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			src := `step "read existing deployment" {
+  shell { cmd = "true" }
+}
+step "check" {
+  shell { cmd = "echo ${` + tc.ref + `}" }
+}
+step "later" {
+  shell { cmd = "true" }
+}
+`
+			path := filepath.Join(t.TempDir(), "p.hcl")
+			if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, diags := Load(path, Options{Modules: fakeModules})
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) || !strings.Contains(diags.Error(), "p.hcl:5,") {
+				t.Fatalf("want %q at line 5, got %v", tc.want, diags)
+			}
+		})
 	}
 }

@@ -236,7 +236,8 @@ func (c *collector) diags(total int) hcl.Diagnostics {
 // even for steps whose hosts are not in this inventory.
 func (p *Playbook) checkReferences() hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	for _, st := range p.Steps {
+	for i, st := range p.Steps {
+		diags = append(diags, p.checkStepRefs(i)...)
 		roots := []string{"var", "local", "host", "hosts", "steps"}
 		if st.When != nil {
 			diags = append(diags, p.checkExpr(st.When, roots)...)
