@@ -166,7 +166,7 @@ var reference = regexp.MustCompile(`^(var|local|host|hosts|steps)\.[A-Za-z0-9_.\
 // up to its closing quote (or the end of the line when it is never
 // closed); an unquoted one after "name = " or "name: ", or at the start of
 // a line (INI [group:vars], -e), to the end of the line; an unquoted
-// name=value among others (an INI host line) to the next blank. Each byte
+// name=value among others (an INI host line) up to the next name=value. Each byte
 // becomes '*' so that diagnostic ranges still point at the same bytes. It is
 // a safety net for snippets: values are redacted by value where printed.
 func MaskSecrets(src []byte) []byte {
@@ -250,12 +250,27 @@ func valueEnd(src []byte, m []int, from int) int {
 	if spaced || atStart || src[m[8]] == ':' {
 		return eol
 	}
-	for k := from; k < eol; k++ {
-		if src[k] == ' ' || src[k] == '\t' {
-			return k
+	// name=value among other pairs (an INI host line): the value ends at a
+	// blank, but the words after it up to the next name=value are taken to
+	// be the rest of an unquoted value with blanks.
+	end := from
+	for end < eol {
+		k := end
+		for k < eol && src[k] != ' ' && src[k] != '\t' {
+			k++
+		}
+		if end > from && (bytes.IndexByte(src[end:k], '=') >= 0 || src[end] == '#') {
+			break
+		}
+		end = k
+		for end < eol && (src[end] == ' ' || src[end] == '\t') {
+			end++
 		}
 	}
-	return eol
+	for end > from && (src[end-1] == ' ' || src[end-1] == '\t') {
+		end--
+	}
+	return end
 }
 
 // maskedWords lists the text MaskSecrets hid in src: each hidden run and

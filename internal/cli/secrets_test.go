@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// omsrunBinary builds the real binary once: the secrets test runs it as an
+// operator would, so that every printing path (main's too) is covered.
+func omsrunBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "omsrun-secrets")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "omsrun")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/omsrun/omsrun/cmd/omsrun").CombinedOutput()
+		if err != nil {
+			binErr = err
+			binPath = string(out)
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("go build: %v\n%s", binErr, binPath)
+	}
+	return binPath
+}
+
+// TestNoSecretInDiagnostics runs `omsrun validate` on a corpus of broken
+// inputs (testdata/bad/secrets), each holding a distinctive secret in a line
+// that does not parse, or under a name the playbook does not declare, in
+// each input language (HCL, JSON, YAML, INI, config.yaml, -e). Neither the
+// secret nor any 8-character piece of it may appear in stdout, stderr or
+// the --json output.
+func TestNoSecretInDiagnostics(t *testing.T) {
+	const dir = "../../testdata/bad/secrets"
+	play, hosts := dir+"/_play.hcl", dir+"/_hosts.ini"
+	cases := []struct {
+		name, secret string
+		args         []string
+	}{
+		{"hcl unquoted", "Qx7Alpha Zr91Vw3k", []string{"-i", hosts, "-e", "@" + dir + "/vars-unquoted.hcl"}},
+		{"hcl unclosed quote", "Bq8Bravo-Ux22Lm", []string{"-i", hosts, "-e", "@" + dir + "/vars-unclosed.hcl"}},
+		{"json syntax", "Cw3Charlie-Jp33Yt", []string{"-i", hosts, "-e", "@" + dir + "/vars-broken.json"}},
+		{"yaml indentation", "Dk4Delta-Hz44Qn", []string{"-i", hosts, "-e", "@" + dir + "/vars-broken.yml"}},
+		{"yaml value with colon", "Fj6Fox: trot-Gm66Xc", []string{"-i", hosts, "-e", "@" + dir + "/vars-colon.yml"}},
+		{"undeclared secret-looking name", "Ev5Echo-Rk55Wb", []string{"-i", hosts, "-e", "@" + dir + "/vars-unknown.hcl"}},
+		{"ini unclosed quote", "Gz7Golf-Tq77Pd", []string{"-i", dir + "/inventory-unclosed.ini"}},
+		{"ini unquoted words", "Hy8Hotel-Vn88Ks", []string{"-i", dir + "/inventory-words.ini"}},
+		{"ini vars section", "Iu9India Wc99Lr", []string{"-i", dir + "/inventory-vars.ini"}},
+		{"yaml inventory", "Jt1Juliet-Xb11Mf", []string{"-i", dir + "/inventory-yaml.yml"}},
+		{"group_vars", "Kr2Kilo-Yd22Ng", []string{"-i", dir + "/groupvars/hosts"}},
+		{"oms config", "Lq3Lima: Zf33Oh", []string{"-i", hosts, "--oms-config", dir + "/oms-config.yaml"}},
+		{"-e undeclared", "Mp4Mike-Af44Ux", []string{"-i", hosts, "-e", "oms_meta_passwd=Mp4Mike-Af44Ux"}},
+		{"-e undeclared secret name", "Nw5Nov-Bg55Vy", []string{"-i", hosts, "-e", "db_token=Nw5Nov-Bg55Vy", "-e", "nmae=x"}},
+		{"-e beside a broken one", "Ox6Oscar-Ch66Wz", []string{"-i", hosts, "-e", "oms_meta_password=Ox6Oscar-Ch66Wz", "-e", "broken"}},
+	}
+	bin := omsrunBinary(t)
+	for _, tc := range cases {
+		for _, json := range []bool{false, true} {
+			args := append([]string{"validate", play}, tc.args...)
+			if json {
+				args = append(args, "--json")
+			}
+			cmd := exec.Command(bin, args...)
+			cmd.Env = append(os.Environ(), "NO_COLOR=1", "XDG_CACHE_HOME="+t.TempDir())
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			all := out.String() + errb.String()
+			if code != 4 {
+				t.Errorf("%s (json %v): exit %d, want 4 (the input is broken)\n%s", tc.name, json, code, all)
+			}
+			for i := 0; i+8 <= len(tc.secret); i++ {
+				if piece := tc.secret[i : i+8]; strings.Contains(all, piece) {
+					t.Errorf("%s (json %v): the output shows %q of the secret:\n%s", tc.name, json, piece, all)
+					break
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,2 @@
+oms_meta_password = "Bq8Bravo-Ux22Lm
+name = "x"

@@ -1,0 +1,2 @@
+some_api_token = "Ev5Echo-Rk55Wb"
+nmae = "x"

@@ -1,0 +1,2 @@
+name = "x"
+oms_meta_password = Qx7Alpha Zr91Vw3k
