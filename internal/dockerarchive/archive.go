@@ -8,6 +8,7 @@ package dockerarchive
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -26,10 +27,19 @@ type Image struct {
 	// digest of the image's config file.
 	ID       string   `json:"id"`
 	RepoTags []string `json:"repo_tags,omitempty"`
+	// Config and Layers are the archive's entry names manifest.json gives;
+	// DiffIDs are the config's rootfs.diff_ids, one per layer, and
+	// LayerSizes the layers' uncompressed sizes. They say which entries a
+	// host that already has some layers can be spared (see Delta).
+	Config     string   `json:"config,omitempty"`
+	Layers     []string `json:"layers,omitempty"`
+	DiffIDs    []string `json:"diff_ids,omitempty"`
+	LayerSizes []int64  `json:"layer_sizes,omitempty"`
 }
 
 // Archive is what a tarball holds, with the file identity it was read from.
 type Archive struct {
+	Format  int       `json:"format"` // cached answers of another format are read again
 	Path    string    `json:"path"`
 	Size    int64     `json:"size"`
 	ModTime time.Time `json:"mod_time"`
@@ -54,6 +64,10 @@ func (a *Archive) Tags() []string {
 	return tags
 }
 
+// format numbers what Archive records; raise it when a field is added so
+// that answers cached by an older omsrun are not taken as complete.
+const format = 2
+
 // manifestEntry is one element of manifest.json.
 type manifestEntry struct {
 	Config   string
@@ -69,6 +83,10 @@ var digestName = regexp.MustCompile(`^(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json)
 // maxConfigSize bounds the entries hashed as possible image configs; configs
 // are kilobytes, layers are what must not be hashed needlessly.
 const maxConfigSize = 8 << 20
+
+// maxKeptSize bounds the entries kept in memory until the manifest says
+// which one is the config.
+const maxKeptSize = 1 << 20
 
 // Read reads the archive at path.
 func Read(path string) (*Archive, error) {
@@ -88,7 +106,7 @@ func Read(path string) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read docker archive %s: %w", path, err)
 	}
-	return &Archive{Path: path, Size: st.Size(), ModTime: st.ModTime(), Images: images}, nil
+	return &Archive{Format: format, Path: path, Size: st.Size(), ModTime: st.ModTime(), Images: images}, nil
 }
 
 // ReadImages streams a docker-archive, gzip-compressed or plain, and returns
@@ -105,7 +123,7 @@ func ReadImages(r io.Reader) ([]Image, error) {
 		in = zr
 	}
 	tr := tar.NewReader(in)
-	hashes := map[string]string{} // entry name → hex sha256, for small entries
+	seen := &entries{hashes: map[string]string{}, configs: map[string][]byte{}, sizes: map[string]int64{}}
 	var manifest []manifestEntry
 	for {
 		hdr, err := tr.Next()
@@ -121,21 +139,21 @@ func ReadImages(r io.Reader) ([]Image, error) {
 		if hdr.Typeflag != tar.TypeReg {
 			continue
 		}
+		seen.sizes[hdr.Name] = hdr.Size
 		if hdr.Name == "manifest.json" {
 			if err := json.NewDecoder(tr).Decode(&manifest); err != nil {
 				return nil, fmt.Errorf("manifest.json: %w", err)
 			}
-			if configsNamed(manifest, hashes) {
+			if seen.complete(manifest) {
 				break // everything is known; skip the rest of the (large) archive
 			}
 			continue
 		}
-		if hdr.Size <= maxConfigSize {
-			h := sha256.New()
-			if _, err := io.Copy(h, tr); err != nil {
-				return nil, fmt.Errorf("%s: %w", hdr.Name, err)
-			}
-			hashes[hdr.Name] = hex.EncodeToString(h.Sum(nil))
+		if err := seen.add(hdr, tr); err != nil {
+			return nil, err
+		}
+		if manifest != nil && seen.complete(manifest) {
+			break
 		}
 	}
 	if manifest == nil {
@@ -146,33 +164,92 @@ func ReadImages(r io.Reader) ([]Image, error) {
 	}
 	images := make([]Image, 0, len(manifest))
 	for _, m := range manifest {
-		id, ok := configID(m.Config, hashes)
+		id, ok := seen.configID(m.Config)
 		if !ok {
 			return nil, fmt.Errorf("manifest.json names config %q, which is not in the archive", m.Config)
 		}
-		images = append(images, Image{ID: "sha256:" + id, RepoTags: m.RepoTags})
+		im := Image{ID: "sha256:" + id, RepoTags: m.RepoTags, Config: m.Config, Layers: m.Layers}
+		im.DiffIDs, im.LayerSizes = seen.layers(m)
+		images = append(images, im)
 	}
 	return images, nil
 }
 
-// configsNamed says whether every config's digest is known already.
-func configsNamed(manifest []manifestEntry, hashes map[string]string) bool {
+// entries is what the archive's entries told so far.
+type entries struct {
+	hashes  map[string]string // entry name → hex sha256, for small entries
+	configs map[string][]byte // small JSON entries: possible image configs
+	sizes   map[string]int64  // every regular entry's size
+	layered bool              // the layers' sizes were seen after the manifest
+}
+
+func (e *entries) add(hdr *tar.Header, r io.Reader) error {
+	if hdr.Size > maxConfigSize {
+		return nil
+	}
+	h := sha256.New()
+	var keep bytes.Buffer
+	w := io.Writer(h)
+	if hdr.Size <= maxKeptSize {
+		w = io.MultiWriter(h, &keep)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		return fmt.Errorf("%s: %w", hdr.Name, err)
+	}
+	e.hashes[hdr.Name] = hex.EncodeToString(h.Sum(nil))
+	if hdr.Size <= maxKeptSize {
+		e.configs[hdr.Name] = keep.Bytes()
+	}
+	return nil
+}
+
+// complete says whether every config has been read and every layer's entry
+// seen, so the rest of the archive can be skipped.
+func (e *entries) complete(manifest []manifestEntry) bool {
 	for _, m := range manifest {
-		if _, ok := configID(m.Config, hashes); !ok {
+		if _, ok := e.configs[m.Config]; !ok {
 			return false
+		}
+		for _, l := range m.Layers {
+			if _, ok := e.sizes[l]; !ok {
+				return false
+			}
 		}
 	}
 	return true
 }
 
-// configID is the hex digest of a config: hashed when the archive held it
-// before the manifest, otherwise taken from its digest-shaped name.
-func configID(name string, hashes map[string]string) (string, bool) {
-	if h, ok := hashes[name]; ok {
+// configID is the hex digest of a config: hashed when the archive held it,
+// otherwise taken from its digest-shaped name.
+func (e *entries) configID(name string) (string, bool) {
+	if h, ok := e.hashes[name]; ok {
 		return h, true
 	}
 	if m := digestName.FindStringSubmatch(name); m != nil {
 		return m[1], true
 	}
 	return "", false
+}
+
+// layers returns the config's diff IDs and the layers' sizes, or nothing
+// when the config cannot be read or does not match the manifest: the
+// image then loads whole, which is always right.
+func (e *entries) layers(m manifestEntry) ([]string, []int64) {
+	var cfg struct {
+		RootFS struct {
+			DiffIDs []string `json:"diff_ids"`
+		} `json:"rootfs"`
+	}
+	if json.Unmarshal(e.configs[m.Config], &cfg) != nil || len(cfg.RootFS.DiffIDs) != len(m.Layers) || len(m.Layers) == 0 {
+		return nil, nil
+	}
+	sizes := make([]int64, len(m.Layers))
+	for i, l := range m.Layers {
+		n, ok := e.sizes[l]
+		if !ok {
+			return nil, nil
+		}
+		sizes[i] = n
+	}
+	return cfg.RootFS.DiffIDs, sizes
 }

@@ -62,6 +62,8 @@ func TestReadImages(t *testing.T) {
 	config := []byte(`{"architecture":"amd64","config":{"Cmd":["/x"]}}`)
 	d := digest(config)
 	layer := bytes.Repeat([]byte("L"), 100000)
+	layered := []byte(`{"rootfs":{"type":"layers","diff_ids":["sha256:aa","sha256:bb"]}}`)
+	dl := digest(layered)
 	cases := []struct {
 		name    string
 		gz      bool
@@ -76,7 +78,7 @@ func TestReadImages(t *testing.T) {
 				{"abc/layer.tar", layer}, {d + ".json", config},
 				{"manifest.json", manifestJSON(t, manifestEntry{Config: d + ".json", RepoTags: []string{"oms:feature_4.2.5-ce"}, Layers: []string{"abc/layer.tar"}})},
 			},
-			want: []Image{{ID: "sha256:" + d, RepoTags: []string{"oms:feature_4.2.5-ce"}}},
+			want: []Image{{ID: "sha256:" + d, RepoTags: []string{"oms:feature_4.2.5-ce"}, Config: d + ".json", Layers: []string{"abc/layer.tar"}}},
 		},
 		{
 			name: "OCI layout, plain tar, manifest first",
@@ -84,7 +86,7 @@ func TestReadImages(t *testing.T) {
 				{"manifest.json", manifestJSON(t, manifestEntry{Config: "blobs/sha256/" + d, RepoTags: []string{"a:1", "b:2"}})},
 				{"blobs/sha256/" + d, config}, {"blobs/sha256/" + strings.Repeat("1", 64), layer},
 			},
-			want: []Image{{ID: "sha256:" + d, RepoTags: []string{"a:1", "b:2"}}},
+			want: []Image{{ID: "sha256:" + d, RepoTags: []string{"a:1", "b:2"}, Config: "blobs/sha256/" + d}},
 		},
 		{
 			name: "config with an arbitrary name is hashed",
@@ -92,7 +94,25 @@ func TestReadImages(t *testing.T) {
 				{"config.json", config},
 				{"manifest.json", manifestJSON(t, manifestEntry{Config: "config.json"})},
 			},
-			want: []Image{{ID: "sha256:" + d}},
+			want: []Image{{ID: "sha256:" + d, Config: "config.json"}},
+		},
+		{
+			name: "layers with diff IDs, manifest first: sizes from the tar headers",
+			gz:   true,
+			entries: []entry{
+				{"manifest.json", manifestJSON(t, manifestEntry{Config: dl + ".json", Layers: []string{"a/layer.tar", "b/layer.tar"}})},
+				{dl + ".json", layered}, {"a/layer.tar", layer}, {"b/layer.tar", layer[:10]},
+			},
+			want: []Image{{ID: "sha256:" + dl, Config: dl + ".json", Layers: []string{"a/layer.tar", "b/layer.tar"},
+				DiffIDs: []string{"sha256:aa", "sha256:bb"}, LayerSizes: []int64{100000, 10}}},
+		},
+		{
+			name: "diff IDs that do not match the layers: no layer facts, loads whole",
+			entries: []entry{
+				{dl + ".json", layered}, {"a/layer.tar", layer},
+				{"manifest.json", manifestJSON(t, manifestEntry{Config: dl + ".json", Layers: []string{"a/layer.tar"}})},
+			},
+			want: []Image{{ID: "sha256:" + dl, Config: dl + ".json", Layers: []string{"a/layer.tar"}}},
 		},
 		{
 			name:    "no manifest",

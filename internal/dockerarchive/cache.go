@@ -79,7 +79,7 @@ func (c *Cache) load(abs, key string) (*Archive, error) {
 	if file != "" {
 		if b, err := os.ReadFile(file); err == nil {
 			var a Archive
-			if json.Unmarshal(b, &a) == nil && a.Path == abs && len(a.Images) > 0 {
+			if json.Unmarshal(b, &a) == nil && a.Format == format && a.Path == abs && len(a.Images) > 0 {
 				return &a, nil
 			}
 		}

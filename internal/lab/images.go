@@ -26,6 +26,12 @@ var Variants = []Variant{
 	{Name: "v2-broken", RepoTag: "oms:feature_4.2.7-ce"},
 }
 
+// The variants share a base layer of baseMB and differ in an application
+// layer of appMB, so that an upgrade from v1 to v2 has a large layer to skip
+// and a small one to send, as a real OMS release would (issue 19). They stay
+// small: every deployment test loads them.
+const baseMB, appMB = 16, 4
+
 // ImageFile is where variant name's tarball lives under the .lab folder.
 func ImageFile(labDir, name string) string {
 	return filepath.Join(labDir, "images", "oms-"+name+".tar.gz")
@@ -57,14 +63,14 @@ func buildImages(o Options, labDir string) (map[string]image.Result, error) {
 			filler = o.ImageMB
 		}
 		dst := ImageFile(labDir, v.Name)
-		key := strings.Join([]string{"format-2", binSum, bbSum, v.Name, v.RepoTag, strconv.Itoa(filler)}, " ")
+		key := strings.Join([]string{"format-3", binSum, bbSum, v.Name, v.RepoTag, strconv.Itoa(filler), strconv.Itoa(baseMB), strconv.Itoa(appMB)}, " ")
 		if old, err := os.ReadFile(dst + ".key"); err == nil && string(old) == key {
 			if res, err := image.Inspect(dst); err == nil {
 				out[v.Name] = res
 				continue
 			}
 		}
-		spec, err := image.Standin(image.StandinOptions{Binary: bin, Version: v.Name, RepoTag: v.RepoTag, FillerMB: filler})
+		spec, err := image.Standin(image.StandinOptions{Binary: bin, Version: v.Name, RepoTag: v.RepoTag, FillerMB: filler, BaseMB: baseMB, AppMB: appMB})
 		if err != nil {
 			return nil, err
 		}

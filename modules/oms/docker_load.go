@@ -82,7 +82,8 @@ func (m *DockerLoad) Validate(args any) error {
 type dockerLoadPlan struct {
 	archive *dockerarchive.Archive
 	send    bool
-	tags    []string // names to apply with docker tag
+	delta   *dockerarchive.Delta // nil: the whole file
+	tags    []string             // names to apply with docker tag
 }
 
 // Check asks the host's Docker, in one command, which of the tarball's image
@@ -109,8 +110,17 @@ func (m *DockerLoad) Check(ctx context.Context, env *modules.Env, args any) (*mo
 		if a.Tag != "" {
 			p.tags = []string{a.Tag}
 		}
+		var why string
+		p.delta, why = planDelta(ctx, env, arch, a.KeepFile)
+		what := "send " + textx.HumanBytes(arch.Size)
+		if p.delta != nil {
+			what = fmt.Sprintf("send %d missing layers of %d (%s before compression; %d present)", p.delta.Missing,
+				p.delta.Missing+p.delta.Present, textx.HumanBytes(p.delta.MissingSize), p.delta.Present)
+		} else if why != "" {
+			what += ", " + why
+		}
 		return &modules.Plan{Change: true, Data: p,
-			Summary: fmt.Sprintf("send %s (image %s absent)", textx.HumanBytes(arch.Size), strings.Join(absent, ", "))}, nil
+			Summary: fmt.Sprintf("%s (image %s absent)", what, strings.Join(absent, ", "))}, nil
 	}
 	p.tags = missingTags(arch, a.Tag, have)
 	if len(p.tags) > 0 {
@@ -133,22 +143,12 @@ func (m *DockerLoad) Apply(ctx context.Context, env *modules.Env, args any, plan
 	}}
 	var msgs []string
 	if p.send {
-		n, took, err := m.send(ctx, env, a)
+		n, have, note, err := m.loadImage(ctx, env, a, p)
 		if err != nil {
 			return nil, err
-		}
-		have, err := imageTags(ctx, env, p.archive.IDs())
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range p.archive.IDs() {
-			if _, ok := have[id]; !ok {
-				return nil, fmt.Errorf("docker load finished but image %s is not on the host", id)
-			}
 		}
 		res.Outputs["bytes_sent"] = cty.NumberIntVal(n)
-		msgs = append(msgs, fmt.Sprintf("sent %s in %s (%s), loaded %s", textx.HumanBytes(n), took.Round(100*time.Millisecond),
-			rate(n, took), strings.Join(append(imageShortIDs(p.archive.IDs()), p.archive.Tags()...), " ")))
+		msgs = append(msgs, note+", loaded "+strings.Join(append(imageShortIDs(p.archive.IDs()), p.archive.Tags()...), " "))
 		p.tags = missingTags(p.archive, a.Tag, have)
 	}
 	for _, tag := range p.tags {

@@ -72,7 +72,11 @@ type Result struct {
 	ID       string   // sha256:<hex of the config>, the image ID after docker load
 	RepoTags []string // as in manifest.json
 	DiffIDs  []string
-	Size     int64 // bytes of the compressed archive
+	// LayerBytes are the compressed sizes of the layers, in DiffIDs order:
+	// each layer is its own gzip member, so its share of the file is exact.
+	// An upgrade that sends only the changed layers is measured against it.
+	LayerBytes []int64
+	Size       int64 // bytes of the compressed archive
 }
 
 type imageConfig struct {
@@ -169,7 +173,8 @@ func Write(w io.Writer, spec Spec) (Result, error) {
 		return Result{}, err
 	}
 
-	zw := &members{w: w}
+	cw := &countWriter{w: w}
+	zw := &members{w: cw}
 	if err := zw.level(gzip.BestSpeed); err != nil {
 		return Result{}, err
 	}
@@ -180,14 +185,21 @@ func Write(w io.Writer, spec Spec) (Result, error) {
 	if err := addBytes(tw, id+".json", cfgJSON); err != nil {
 		return Result{}, err
 	}
+	starts := make([]int64, 0, len(layers)+1)
 	for i, f := range layers {
 		lvl := gzip.BestSpeed
 		if spec.Layers[i].Stored {
 			lvl = gzip.NoCompression
 		}
-		if err := zw.level(lvl); err != nil {
+		// tar pads an entry when the next header is written: flushing here
+		// keeps the previous layer's padding in the previous member.
+		if err := tw.Flush(); err != nil {
 			return Result{}, err
 		}
+		if err := zw.restart(lvl); err != nil {
+			return Result{}, err
+		}
+		starts = append(starts, cw.n)
 		if err := copyLayer(tw, strings.TrimSuffix(layerPaths[i], "/layer.tar"), f); err != nil {
 			return Result{}, err
 		}
@@ -198,7 +210,12 @@ func Write(w io.Writer, spec Spec) (Result, error) {
 	if err := zw.Close(); err != nil {
 		return Result{}, err
 	}
-	return Result{ID: "sha256:" + id, RepoTags: spec.RepoTags, DiffIDs: cfg.RootFS.DiffIDs}, nil
+	starts = append(starts, cw.n)
+	sizes := make([]int64, len(layers))
+	for i := range sizes {
+		sizes[i] = starts[i+1] - starts[i]
+	}
+	return Result{ID: "sha256:" + id, RepoTags: spec.RepoTags, DiffIDs: cfg.RootFS.DiffIDs, LayerBytes: sizes}, nil
 }
 
 func addBytes(tw *tar.Writer, name string, data []byte) error {

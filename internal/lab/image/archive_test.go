@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -97,8 +99,24 @@ func TestWriteFileIsLoadableAndStable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != a.ID || got.RepoTags[0] != "oms:test" {
-		t.Errorf("Inspect = %+v, want ID %s", got, a.ID)
+	if got.ID != a.ID || got.RepoTags[0] != "oms:test" || !reflect.DeepEqual(got.DiffIDs, a.DiffIDs) {
+		t.Errorf("Inspect = %+v, want ID %s and diff IDs %v", got, a.ID, a.DiffIDs)
+	}
+	// Each layer's compressed share is the same read back as written, and
+	// decompressing that share alone gives the layer's tar entry.
+	if !reflect.DeepEqual(got.LayerBytes, a.LayerBytes) || len(a.LayerBytes) != 2 {
+		t.Fatalf("layer sizes: Inspect %v, Write %v", got.LayerBytes, a.LayerBytes)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "a.tar.gz"))
+	last := raw[len(raw)-int(a.LayerBytes[1]):]
+	zr, err := gzip.NewReader(bytes.NewReader(last))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	plain, err := io.ReadAll(zr)
+	if err != nil || !bytes.Contains(plain, files[man[0].Layers[1]][:512]) {
+		t.Errorf("the last layer's member does not hold the last layer: %v", err)
 	}
 }
 

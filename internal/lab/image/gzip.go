@@ -29,6 +29,15 @@ func (m *members) level(l int) error {
 	return nil
 }
 
+// restart closes the current member and starts one at level l, so that
+// what follows can be measured on its own.
+func (m *members) restart(l int) error {
+	if err := m.Close(); err != nil {
+		return err
+	}
+	return m.level(l)
+}
+
 func (m *members) Write(p []byte) (int, error) { return m.zw.Write(p) }
 
 func (m *members) Close() error {

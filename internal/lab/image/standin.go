@@ -16,6 +16,11 @@ type StandinOptions struct {
 	Version  string // baked into /etc/oms-standin/version; a "-broken" suffix makes it refuse to start
 	RepoTag  string // e.g. oms:feature_4.2.5-ce
 	FillerMB int    // adds an incompressible layer of this size, for throughput tests
+	// BaseMB and AppMB give the image the shape of a real release: a large
+	// base layer every version shares (the runtime, BaseMB of it) and a
+	// smaller application layer that changes with the version (AppMB, its
+	// bytes drawn from the version), so an upgrade has layers to skip.
+	BaseMB, AppMB int
 }
 
 // StandinPath is where the stand-in program lives inside the image.
@@ -75,9 +80,22 @@ func Standin(o StandinOptions) (Spec, error) {
 		{Path: "usr/bin/supervisord", Link: StandinPath},
 		{Path: "usr/bin/python", Link: StandinPath},
 	}}
-	ver := Layer{Comment: "version " + o.Version, Files: []File{
+	layers := []Layer{base}
+	if o.BaseMB > 0 {
+		size := int64(o.BaseMB) << 20
+		layers = append(layers, Layer{Comment: fmt.Sprintf("%d MiB runtime, the same in every version", o.BaseMB), Stored: true, Files: []File{
+			{Path: "opt/runtime.bin", Mode: 0o644, Size: size, Open: func() io.Reader { return seeded("runtime") }},
+		}})
+	}
+	// The version's layer is the application: it differs between versions
+	// even when the stand-in program does not.
+	ver := Layer{Comment: "version " + o.Version, Stored: o.AppMB > 0, Files: []File{
 		{Path: "etc/oms-standin/version", Mode: 0o644, Data: []byte(o.Version + "\n")},
 	}}
+	if o.AppMB > 0 {
+		size := int64(o.AppMB) << 20
+		ver.Files = append(ver.Files, File{Path: "opt/app.bin", Mode: 0o644, Size: size, Open: func() io.Reader { return seeded("app " + o.Version) }})
+	}
 	spec := Spec{
 		RepoTags: []string{o.RepoTag},
 		Config: Config{
@@ -86,7 +104,7 @@ func Standin(o StandinOptions) (Spec, error) {
 			WorkingDir: "/",
 			Labels:     map[string]string{"org.omsrun.standin.version": o.Version},
 		},
-		Layers: []Layer{base, prog, ver},
+		Layers: append(layers, prog, ver),
 	}
 	if o.FillerMB > 0 {
 		size := int64(o.FillerMB) << 20
@@ -101,6 +119,13 @@ func Standin(o StandinOptions) (Spec, error) {
 // gzip cannot shrink the transfer, seeded so that the image ID is stable.
 func filler() io.Reader {
 	return rand.NewChaCha8([32]byte{'o', 'm', 's', 'l', 'a', 'b'})
+}
+
+// seeded yields incompressible bytes that depend only on name.
+func seeded(name string) io.Reader {
+	var seed [32]byte
+	copy(seed[:], name)
+	return rand.NewChaCha8(seed)
 }
 
 func dir(p string, mode fs.FileMode) File { return File{Path: p, Dir: true, Mode: mode} }
