@@ -60,7 +60,7 @@ func main() {
 }
 
 func mainErr() error {
-	parts := flag.String("parts", "steps,image,deploy,scale", "which parts to run, comma-separated: steps image deploy scale")
+	parts := flag.String("parts", "steps,image,deploy,scale,upgrade,uplink", "which parts to run, comma-separated: steps image deploy scale upgrade uplink")
 	b := &bench{}
 	flag.IntVar(&b.runs, "runs", 9, "timed runs of omsrun and of the floor for the per-step figure (interleaved; median)")
 	flag.IntVar(&b.scaleRuns, "scale-runs", 3, "timed runs of each at every host count of the scale part")
@@ -81,7 +81,7 @@ func mainErr() error {
 	want := map[string]bool{}
 	for _, p := range strings.Split(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "steps", "image", "deploy", "scale":
+		case "steps", "image", "deploy", "scale", "upgrade", "uplink":
 			want[p] = true
 		default:
 			return fmt.Errorf("-parts: unknown part %q", p)
@@ -125,7 +125,7 @@ func mainErr() error {
 	for _, p := range []struct {
 		name string
 		fn   func(context.Context) error
-	}{{"steps", b.steps}, {"image", b.image}, {"deploy", b.deploy}, {"scale", b.scaleAll}} {
+	}{{"steps", b.steps}, {"image", b.image}, {"deploy", b.deploy}, {"scale", b.scaleAll}, {"upgrade", b.upgrade}, {"uplink", b.uplink}} {
 		if !want[p.name] || ctx.Err() != nil {
 			continue
 		}

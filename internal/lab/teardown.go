@@ -214,6 +214,11 @@ func Leftovers() []string {
 	if _, err := os.Stat(RunDir); err == nil {
 		out = append(out, "folder "+RunDir)
 	}
+	// The bench's link shaping, checked apart from the bridge itself so that
+	// check-clean also catches it while the lab is up.
+	if q := BridgeQdisc(); q != "" {
+		out = append(out, "queueing discipline on "+Bridge+" (bench shaping): "+q)
+	}
 	return out
 }
 

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/omsrun/omsrun/internal/lab"
+	"github.com/omsrun/omsrun/internal/lab/image"
+)
+
+// The uplink parts (issue 19) measure image distribution with the control
+// machine's link shaped like the field's: a bastion or a VPN at uplinkMbit.
+// Only the controller's side is shaped (a qdisc on the lab bridge), so what
+// the hosts send each other stays at full speed.
+const uplinkMbit = 100
+
+// upgradeBaseMB and upgradeAppMB shape the upgrade's two versions: a shared
+// base and a changed application layer, about 512 MB together.
+const upgradeBaseMB, upgradeAppMB = 480, 32
+
+// bridgeTx is what the controller's stack has sent into the lab bridge:
+// the bytes that crossed the control machine's link.
+func bridgeTx() (uint64, error) {
+	b, err := os.ReadFile(filepath.Join("/sys/class/net", lab.Bridge, "statistics", "tx_bytes"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+}
+
+// shaped runs fn with the uplink shaped, and always removes the shaping.
+func shaped(fn func() error) error {
+	undo, err := lab.ShapeUplink(uplinkMbit)
+	if err != nil {
+		return err
+	}
+	defer undo()
+	return fn()
+}
+
+// upgradeImages writes the two versions into the cache once.
+func (b *bench) upgradeImages() (v1, v2 string, r1, r2 image.Result, err error) {
+	bin := filepath.Join(b.cache, "oms-standin")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./internal/lab/standin")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", "", r1, r2, fmt.Errorf("build the stand-in: %w\n%s", err, out)
+	}
+	write := func(version string) (string, image.Result, error) {
+		file := filepath.Join(b.cache, fmt.Sprintf("upgrade-%s-%d+%dmb.tar.gz", version, upgradeBaseMB, upgradeAppMB))
+		if res, err := image.Inspect(file); err == nil && len(res.LayerBytes) > 0 {
+			return file, res, nil
+		}
+		logf("  writing the %s upgrade image to %s (once)", version, file)
+		spec, err := image.Standin(image.StandinOptions{Binary: bin, Version: "bench-" + version,
+			RepoTag: "omsrun-bench/oms:" + version, BaseMB: upgradeBaseMB, AppMB: upgradeAppMB})
+		if err != nil {
+			return "", image.Result{}, err
+		}
+		res, err := image.WriteFile(file, spec)
+		return file, res, err
+	}
+	if v1, r1, err = write("v1"); err != nil {
+		return
+	}
+	v2, r2, err = write("v2")
+	return
+}
+
+// upgrade is the v1 → v2 upgrade through the shaped uplink: omsrun sends
+// the layers each host lacks, the reference sends v2's archive by hand.
+func (b *bench) upgrade(ctx context.Context) error {
+	v1, v2, r1, r2, err := b.upgradeImages()
+	if err != nil {
+		return err
+	}
+	old := map[string]bool{}
+	for _, d := range r1.DiffIDs {
+		old[d] = true
+	}
+	var changed int64
+	for i, d := range r2.DiffIDs {
+		if !old[d] {
+			changed += r2.LayerBytes[i]
+		}
+	}
+	n := int64(len(b.hosts))
+	rm := func(ids ...string) string {
+		return "docker rmi -f " + strings.Join(ids, " ") + " >/dev/null 2>&1; true"
+	}
+	defer onHosts(context.Background(), b.hosts, rm(r1.ID, r2.ID))
+	if err := onHosts(ctx, b.hosts, rm(r1.ID, r2.ID)); err != nil {
+		return err
+	}
+	logf("  v1 to every host, unshaped")
+	if _, _, err := b.omsrunLoad(ctx, v1); err != nil {
+		return fmt.Errorf("load v1: %w", err)
+	}
+	var oms, hand transfer
+	var omsTx, handTx uint64
+	err = shaped(func() error {
+		syscall.Sync()
+		tx0, err := bridgeTx()
+		if err != nil {
+			return err
+		}
+		t, _, err := b.omsrunLoad(ctx, v2)
+		if err != nil {
+			return fmt.Errorf("omsrun docker_load v2: %w", err)
+		}
+		tx1, _ := bridgeTx()
+		oms, omsTx = t, tx1-tx0
+		logf("  omsrun v1 → v2: %s, %s through the uplink", secs(t.Wall), mb(int64(omsTx)))
+		if err := onHosts(ctx, b.hosts, "docker image inspect "+r2.ID+" >/dev/null"); err != nil {
+			return fmt.Errorf("v2 is not on every host after omsrun: %w", err)
+		}
+		if err := onHosts(ctx, b.hosts, rm(r2.ID)); err != nil {
+			return err
+		}
+		syscall.Sync()
+		tx0, _ = bridgeTx()
+		if t, err = b.sshAll(ctx, v2, "docker load"); err != nil {
+			return fmt.Errorf("ssh docker load v2: %w", err)
+		}
+		tx1, _ = bridgeTx()
+		hand, handTx = t, tx1-tx0
+		logf("  ssh docker load v2: %s, %s through the uplink", secs(t.Wall), mb(int64(handTx)))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r := float64(omsTx) / float64(changed*n)
+	b.add(row{Part: "U", Measure: fmt.Sprintf("upgrade v1→v2, %d hosts, %d Mbit/s uplink: bytes through the uplink vs changed layers", n, uplinkMbit),
+		Omsrun: mb(int64(omsTx)), Ref: fmt.Sprintf("%s (%d × %s)", mb(changed*n), n, mb(changed)),
+		Ratio: ratio(r), Target: "≤ 1.10×", Verdict: verdict(r <= 1.1)})
+	b.add(row{Part: "U", Measure: "upgrade v1→v2: time vs ssh docker load of v2's whole archive",
+		Omsrun: secs(oms.Wall), Ref: fmt.Sprintf("%s (%s through the uplink)", secs(hand.Wall), mb(int64(handTx))),
+		Ratio: ratio(float64(oms.Wall) / float64(hand.Wall))})
+	b.note("Part U: v2 is %s (%s of it in layers v1 lacks); the uplink bytes are the lab bridge's tx counter (packet headers and SSH framing included).",
+		mb(r2.Size), mb(changed))
+	return nil
+}
+
+// uplink is the whole image through the shaped uplink to one host and to
+// every host, against ssh docker load to every host.
+func (b *bench) uplink(ctx context.Context) error {
+	v1, _, r1, _, err := b.upgradeImages()
+	if err != nil {
+		return err
+	}
+	rm := "docker rmi -f " + r1.ID + " >/dev/null 2>&1; true"
+	defer onHosts(context.Background(), b.hosts, rm)
+	measure := func(what string, fn func() (transfer, error)) (transfer, uint64, error) {
+		if err := onHosts(ctx, b.hosts, rm); err != nil {
+			return transfer{}, 0, err
+		}
+		syscall.Sync()
+		tx0, err := bridgeTx()
+		if err != nil {
+			return transfer{}, 0, err
+		}
+		t, err := fn()
+		if err != nil {
+			return t, 0, fmt.Errorf("%s: %w", what, err)
+		}
+		tx1, _ := bridgeTx()
+		logf("  %s: %s, %s through the uplink", what, secs(t.Wall), mb(int64(tx1-tx0)))
+		return t, tx1 - tx0, nil
+	}
+	var one, all, hand transfer
+	var allTx, handTx uint64
+	err = shaped(func() error {
+		var err error
+		if one, _, err = measure("omsrun, 1 host", func() (transfer, error) {
+			p, err := run(ctx, procOpts{}, b.omsrun, "exec", "-i", b.inventory, b.hosts[0].Name, "-m", "docker_load", "-a", "file="+v1)
+			return transfer{Wall: p.Wall, MaxRSS: p.MaxRSS}, err
+		}); err != nil {
+			return err
+		}
+		if all, allTx, err = measure(fmt.Sprintf("omsrun, %d hosts", len(b.hosts)), func() (transfer, error) {
+			t, _, err := b.omsrunLoad(ctx, v1)
+			return t, err
+		}); err != nil {
+			return err
+		}
+		hand, handTx, err = measure(fmt.Sprintf("ssh docker load, %d hosts", len(b.hosts)), func() (transfer, error) { return b.sshAll(ctx, v1, "docker load") })
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	n := len(b.hosts)
+	r := float64(all.Wall) / float64(one.Wall)
+	b.add(row{Part: "U", Measure: fmt.Sprintf("image %s, %d Mbit/s uplink: %d hosts vs 1 host (time)", mb(r1.Size), uplinkMbit, n),
+		Omsrun: secs(all.Wall), Ref: secs(one.Wall), Ratio: ratio(r), Target: "≤ 1.25×", Verdict: verdict(r <= 1.25)})
+	r = float64(allTx) / float64(r1.Size)
+	b.add(row{Part: "U", Measure: fmt.Sprintf("image, %d hosts: bytes through the uplink vs the archive", n),
+		Omsrun: mb(int64(allTx)), Ref: mb(r1.Size), Ratio: ratio(r), Target: "≤ 1.05×", Verdict: verdict(r <= 1.05)})
+	b.add(row{Part: "U", Measure: fmt.Sprintf("image, %d hosts: time vs ssh docker load by hand", n),
+		Omsrun: secs(all.Wall), Ref: fmt.Sprintf("%s (%s through the uplink)", secs(hand.Wall), mb(int64(handTx))),
+		Ratio: ratio(float64(all.Wall) / float64(hand.Wall))})
+	return nil
+}
