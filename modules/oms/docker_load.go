@@ -49,11 +49,11 @@ type DockerLoadArgs struct {
 func (*DockerLoad) Doc() modules.Doc {
 	return modules.Doc{
 		Name:    "docker_load",
-		Summary: "Stream a docker-archive tarball (docker save, .tar or .tar.gz) from the control machine into the host's docker load; sends nothing when the image ID is present.",
+		Summary: "Stream a docker-archive tarball (docker save, .tar or .tar.gz) from the control machine into the host's docker load; sends nothing when the image ID is present, and only the layers the host lacks when it has some (classic image store; the whole file otherwise or when that fails).",
 		Args: map[string]string{
 			"file":      "the tarball on the control machine",
 			"tag":       "also name the image so (docker tag), e.g. the reference the playbook runs",
-			"keep_file": "keep a copy of the tarball on the host (default false: streamed, no temporary file)",
+			"keep_file": "keep a copy of the tarball on the host (default false: streamed, no temporary file); the whole file is then always sent",
 			"dest":      "where keep_file puts the copy (default /var/tmp/omsrun/<file name>)",
 		},
 	}
