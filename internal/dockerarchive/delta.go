@@ -35,10 +35,10 @@ type Delta struct {
 	// (classic store) does not open the file of a layer whose chain ID it
 	// already has, so the entry may be absent from the archive.
 	Skip map[string]bool
-	// Missing and Present count layers; MissingSize is the uncompressed
-	// size of the layers to send.
-	Missing, Present int
-	MissingSize      int64
+	// Missing and Present count layers; MissingSize and SkippedSize are the
+	// uncompressed sizes of the layers sent and of those left out.
+	Missing, Present         int
+	MissingSize, SkippedSize int64
 }
 
 // Delta computes, from the chain IDs a host has, which layers it can be
@@ -68,9 +68,10 @@ func (a *Archive) Delta(haveChains map[string]bool) *Delta {
 		return nil
 	}
 	for _, im := range a.Images {
-		for _, l := range im.Layers {
-			if !need[l] {
+		for i, l := range im.Layers {
+			if !need[l] && !d.Skip[l] {
 				d.Skip[l] = true
+				d.SkippedSize += im.LayerSizes[i]
 			}
 		}
 	}
@@ -81,7 +82,8 @@ func (a *Archive) Delta(haveChains map[string]bool) *Delta {
 // holding every entry except those in skip: the manifest and the config stay,
 // so the image ID after docker load is the same as from the whole file.
 // Layers that are sent are recompressed at gzip's default level because on
-// the slow links this exists for, bytes cost more than CPU.
+// the slow links this exists for, bytes cost more than CPU; layers that do
+// not compress are stored (see levelFor).
 func WriteDelta(w io.Writer, path string, skip map[string]bool) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -98,7 +100,7 @@ func WriteDelta(w io.Writer, path string, skip map[string]bool) error {
 		defer zr.Close()
 		in = zr
 	}
-	zw := gzip.NewWriter(w)
+	zw := &levelWriter{w: w, level: -2}
 	tr := tar.NewReader(in)
 	tw := tar.NewWriter(zw)
 	for {
@@ -112,10 +114,23 @@ func WriteDelta(w io.Writer, path string, skip map[string]bool) error {
 		if skip[hdr.Name] {
 			continue
 		}
+		// The previous entry's padding belongs to the previous member.
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		var body io.Reader = tr
+		level := gzip.DefaultCompression
+		if hdr.Size >= probeSize {
+			br := bufio.NewReaderSize(tr, probeSize)
+			body, level = br, levelFor(br)
+		}
+		if err := zw.setLevel(level); err != nil {
+			return err
+		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
-		if _, err := io.Copy(tw, tr); err != nil {
+		if _, err := io.Copy(tw, body); err != nil {
 			return fmt.Errorf("%s: %s: %w", path, hdr.Name, err)
 		}
 	}
@@ -123,4 +138,68 @@ func WriteDelta(w io.Writer, path string, skip map[string]bool) error {
 		return err
 	}
 	return zw.Close()
+}
+
+// probeSize is how much of a layer is test-compressed to choose its level.
+const probeSize = 256 << 10
+
+// levelFor picks the gzip level of one entry: layers of already compressed
+// or random data (the bulk of many images: jars, archives) are stored, since
+// deflating them costs CPU and saves nothing; the rest get the default level.
+func levelFor(body *bufio.Reader) int {
+	head, _ := body.Peek(probeSize)
+	var c counter
+	zw, _ := gzip.NewWriterLevel(&c, gzip.BestSpeed)
+	zw.Write(head)
+	zw.Close()
+	if c.n*100 >= int64(len(head))*97 {
+		return gzip.NoCompression
+	}
+	return gzip.DefaultCompression
+}
+
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// levelWriter is a gzip stream of members, a new one whenever the level
+// changes; gzip readers, docker load's among them, read the members as one
+// stream (RFC 1952).
+type levelWriter struct {
+	w     io.Writer
+	zw    *gzip.Writer
+	level int
+}
+
+func (l *levelWriter) setLevel(level int) error {
+	if l.zw != nil && level == l.level {
+		return nil
+	}
+	if err := l.Close(); err != nil {
+		return err
+	}
+	zw, err := gzip.NewWriterLevel(l.w, level)
+	if err != nil {
+		return err
+	}
+	l.zw, l.level = zw, level
+	return nil
+}
+
+func (l *levelWriter) Write(p []byte) (int, error) {
+	if l.zw == nil {
+		if err := l.setLevel(gzip.DefaultCompression); err != nil {
+			return 0, err
+		}
+	}
+	return l.zw.Write(p)
+}
+
+func (l *levelWriter) Close() error {
+	if l.zw == nil {
+		return nil
+	}
+	err := l.zw.Close()
+	l.zw = nil
+	return err
 }

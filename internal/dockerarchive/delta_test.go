@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/rand"
 	"errors"
 	"io"
 	"os"
@@ -128,5 +129,39 @@ func TestWriteDeltaKeepsManifestConfigAndMissingLayers(t *testing.T) {
 	os.WriteFile(cut, raw[:len(raw)/2], 0o644)
 	if err := WriteDelta(io.Discard, cut, d.Skip); err == nil {
 		t.Error("a truncated source gave no error")
+	}
+}
+
+// Random layers are stored rather than deflated for nothing, compressible
+// ones are deflated; both come back intact.
+func TestWriteDeltaLevels(t *testing.T) {
+	random := make([]byte, 1<<20)
+	rand.Read(random)
+	text := bytes.Repeat([]byte("compressible "), 80000)
+	cfg := []byte(`{"rootfs":{"type":"layers","diff_ids":["sha256:a1","sha256:b2","sha256:c3"]}}`)
+	d := digest(cfg)
+	file := filepath.Join(t.TempDir(), "img.tar")
+	os.WriteFile(file, tarOf(t, false,
+		entry{"manifest.json", manifestJSON(t, manifestEntry{Config: d + ".json", Layers: []string{"a/layer.tar", "b/layer.tar", "c/layer.tar"}})},
+		entry{d + ".json", cfg}, entry{"a/layer.tar", []byte("base")}, entry{"b/layer.tar", random}, entry{"c/layer.tar", text}), 0o644)
+	var buf bytes.Buffer
+	if err := WriteDelta(&buf, file, map[string]bool{"a/layer.tar": true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := buf.Len(); n > len(random)+len(random)/100+len(text)/10 || n < len(random) {
+		t.Errorf("partial archive of %d bytes for %d random and %d compressible", n, len(random), len(text))
+	}
+	zr, _ := gzip.NewReader(&buf)
+	tr := tar.NewReader(zr)
+	got := map[string][]byte{}
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		got[hdr.Name], _ = io.ReadAll(tr)
+	}
+	if !bytes.Equal(got["b/layer.tar"], random) || !bytes.Equal(got["c/layer.tar"], text) || got["a/layer.tar"] != nil {
+		t.Errorf("entries after the round trip: %d, %d bytes; skipped one present: %v", len(got["b/layer.tar"]), len(got["c/layer.tar"]), got["a/layer.tar"] != nil)
 	}
 }

@@ -18,11 +18,11 @@ import (
 	"github.com/omsrun/omsrun/modules/modtest"
 )
 
-// dkLayeredTarball writes an image of a 400 KiB base layer and a 20 KiB
-// application layer (both incompressible) whose config lists their diff IDs.
-func dkLayeredTarball(t *testing.T) (file, id string, diffIDs []string) {
+// dkLayeredTarball writes an image of a base layer and an application layer
+// (both incompressible) whose config lists their diff IDs.
+func dkLayeredTarball(t *testing.T, baseKB, appKB int) (file, id string, diffIDs []string) {
 	t.Helper()
-	layers := [][]byte{make([]byte, 400<<10), make([]byte, 20<<10)}
+	layers := [][]byte{make([]byte, baseKB<<10), make([]byte, appKB<<10)}
 	for _, l := range layers {
 		rand.Read(l)
 		sum := sha256.Sum256(l)
@@ -54,7 +54,7 @@ func dkLayeredTarball(t *testing.T) (file, id string, diffIDs []string) {
 }
 
 func TestDockerLoadSendsOnlyMissingLayers(t *testing.T) {
-	file, id, diffIDs := dkLayeredTarball(t)
+	file, id, diffIDs := dkLayeredTarball(t, 400, 20)
 	st, _ := os.Stat(file)
 	classic := `[["Backing Filesystem","extfs"],["Supports d_type","true"]]` + "\n--\n"
 	hasBase := classic + `["` + diffIDs[0] + `","sha256:other"]` + "\n"
@@ -152,5 +152,24 @@ func TestDockerLoadSendsOnlyMissingLayers(t *testing.T) {
 				t.Errorf("bytes_sent %s, stdin took %d", got, h.StdinN)
 			}
 		})
+	}
+}
+
+// A host that shares only a small base gets the file as it is: rebuilding
+// the archive would cost more than it saves.
+func TestDockerLoadSmallSharedBaseSendsTheFile(t *testing.T) {
+	file, id, diffIDs := dkLayeredTarball(t, 20, 400)
+	st, _ := os.Stat(file)
+	h := (&modtest.Host{}).Once("{{.Id}} {{json .RepoTags}}", 1, "", "Error: No such image: "+id+"\n").
+		Once("{{.Id}} {{json .RepoTags}}", 0, id+` ["oms:2"]`+"\n", "").
+		On("docker info", 0, `[]`+"\n--\n"+`["`+diffIDs[0]+`"]`+"\n", "").
+		On("docker load", 0, "Loaded image: oms:2\n", "")
+	env, _ := modtest.NewEnv(h)
+	plan, _, err := modtest.RunBoth(t, &DockerLoad{archives: dockerarchive.NewCache("")}, env, &DockerLoadArgs{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.Summary, "whole file: the host has only 20.0 KiB") || h.StdinN != st.Size() {
+		t.Errorf("plan %q, sent %d of %d", plan.Summary, h.StdinN, st.Size())
 	}
 }
