@@ -195,21 +195,33 @@ func TestLabVIPFollowsHealth(t *testing.T) {
 	for _, h := range l.Hosts {
 		labWaitHealthy(t, "http://"+h.Address+":8088/oms/health", 30*time.Second)
 	}
-	// Let haproxy see every node up before probing.
-	time.Sleep(time.Second)
+	// haproxy must see every node up before probing.
+	allUp := func(st map[string]string) bool {
+		for _, s := range st {
+			if s != "UP" {
+				return false
+			}
+		}
+		return len(st) == 2*len(l.Hosts)
+	}
+	waitHAProxy(t, "every node up", allUp)
 	probe := l.ProbeVIP(t)
 	console := labtest.StartProbe(t, "http://"+l.VIP+":8089/oms/health", 100*time.Millisecond)
 
 	first, second := l.Hosts[0].Name, l.Hosts[1].Name
-	time.Sleep(500 * time.Millisecond)
+	waitProbes(t, probe, 5)
 	l.Exec(t, first, "docker stop -t 5 labtest-vip >/dev/null")
-	time.Sleep(1500 * time.Millisecond)
+	waitHAProxy(t, first+" down", func(st map[string]string) bool {
+		return st["oms_8088/"+first] == "DOWN" && st["oms_8089/"+first] == "DOWN"
+	})
+	waitProbes(t, probe, 5)
 	// A supervisorctl restart closes the ports for more than two seconds.
 	l.Exec(t, second, "docker exec labtest-vip supervisorctl restart oms_console oms_drc_supervisor")
-	time.Sleep(500 * time.Millisecond)
+	waitProbes(t, probe, 5)
 	l.Exec(t, first, "docker start labtest-vip >/dev/null")
 	labWaitHealthy(t, "http://"+l.Hosts[0].Address+":8088/oms/health", 30*time.Second)
-	time.Sleep(time.Second)
+	waitHAProxy(t, "every node up again", allUp)
+	waitProbes(t, probe, 5)
 
 	for name, p := range map[string]*labtest.Probe{"8088": probe, "8089": console} {
 		r := p.Stop()
@@ -296,12 +308,16 @@ func TestLabStandinRestartRereadsConfig(t *testing.T) {
 	// While the restart runs, the port refuses connections.
 	refused := make(chan bool, 1)
 	go func() {
-		time.Sleep(time.Second)
-		c, err := net.DialTimeout("tcp", net.JoinHostPort(h.Address, "8088"), time.Second)
-		if err == nil {
+		// Poll until a connection is refused (or the restart surely ended).
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort(h.Address, "8088"), time.Second)
+			if err != nil {
+				refused <- true
+				return
+			}
 			c.Close()
 		}
-		refused <- err != nil
+		refused <- false
 	}()
 	start := time.Now()
 	if out, errOut, err := l.Run(context.Background(), h.Name, "docker exec labtest-rst supervisorctl restart oms_console oms_drc_supervisor"); err != nil {
@@ -482,5 +498,60 @@ func TestLabDownLeavesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(l.Dir, lab.EnvFile)); err == nil {
 		t.Error(".lab/env still exists after lab-down")
+	}
+}
+
+// haproxyStates reads the state ("UP", "DOWN", …) of every server of the
+// VIP's backends from haproxy's admin socket, keyed "backend/server".
+func haproxyStates(t *testing.T) map[string]string {
+	t.Helper()
+	c, err := net.DialTimeout("unix", lab.HAProxySocket, time.Second)
+	if err != nil {
+		t.Fatalf("haproxy admin socket: %v", err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "show stat\n")
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("haproxy show stat: %v", err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) < 18 || strings.HasPrefix(line, "#") || f[1] == "FRONTEND" || f[1] == "BACKEND" {
+			continue
+		}
+		out[f[0]+"/"+f[1]] = strings.Fields(f[17] + " ")[0] // "UP", "DOWN", "UP 1/2" → its first word
+	}
+	return out
+}
+
+// waitHAProxy waits until haproxy's server states satisfy ok.
+func waitHAProxy(t *testing.T, what string, ok func(map[string]string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := haproxyStates(t)
+		if ok(st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy never saw %s: %v", what, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitProbes waits until p has made n more probes, so each phase of a
+// scenario is seen by the probe before the next starts.
+func waitProbes(t *testing.T, p *labtest.Probe, n int) {
+	t.Helper()
+	want := p.Snapshot().Total + n
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Snapshot().Total < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the probe made %d of %d probes", p.Snapshot().Total, want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -55,7 +55,7 @@ func TestConnectTimeoutAndCallerCancel(t *testing.T) {
 	defer cancel()
 	first := make(chan error, 1)
 	go func() { _, err := p.Get(short, hi); first <- err }()
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, 5*time.Second, func() bool { return p.Dials() == 1 }) // the first caller's dial is under way
 	start := time.Now()
 	_, err := p.Get(context.Background(), hi)
 	if !IsUnreachable(err) {

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync"
@@ -101,11 +102,13 @@ func TestCloseFailsRunsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
+	// A duration no other process uses, so the wait below finds this one.
+	tag := fmt.Sprintf("3.%06d", time.Now().UnixNano()%1000000)
 	go func() {
-		_, err := h.Run(testCtx(t), Cmd{Argv: []string{"sleep", "3"}})
+		_, err := h.Run(testCtx(t), Cmd{Argv: []string{"sleep", tag}})
 		done <- err
 	}()
-	time.Sleep(500 * time.Millisecond)
+	waitFor(t, 10*time.Second, func() bool { return sleepers(tag) == 1 })
 	p.Close()
 	select {
 	case err := <-done:
