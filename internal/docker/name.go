@@ -12,15 +12,6 @@ import (
 // with "-" would reach docker as an option.
 var containerNameRE = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
-// checkContainerName refuses a container name docker would not accept; ""
-// (the module's default) is fine.
-func checkContainerName(arg, name string) error {
-	if name == "" || containerNameRE.MatchString(name) {
-		return nil
-	}
-	return fmt.Errorf("%s: %q is not a container name (letters, digits, _ . and -, starting with a letter or digit)", arg, name)
-}
-
 // CheckContainerName refuses a container name docker would not accept; ""
 // (the module's default) is fine.
 func CheckContainerName(arg, name string) error {

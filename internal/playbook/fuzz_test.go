@@ -38,11 +38,11 @@ func FuzzPlaybookLoad(f *testing.F) {
 			Modules: fakeModules, Inventory: inv,
 		})
 		if diags.HasErrors() {
-			_ = RenderDiags(discard{}, nil, diags, false)
+			_ = diag.Render(discard{}, nil, diags, false)
 			return
 		}
 		vd := Validate(p, inv, newArgs, validateArgs)
-		_ = RenderDiags(discard{}, p.Files, vd, false)
+		_ = diag.Render(discard{}, p.Files, vd, false)
 		dump(discard{}, p, inv)
 	})
 }

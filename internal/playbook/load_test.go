@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/omsrun/omsrun/internal/diag"
 )
 
 // extraArgs reads the -e arguments of a test case from NAME.args, one per line.
@@ -35,7 +37,7 @@ func TestLoadGolden(t *testing.T) {
 			p, diags := Load(path, Options{ExtraVars: extraArgs(t, path), Modules: fakeModules, Inventory: inv})
 			if diags.HasErrors() {
 				var buf bytes.Buffer
-				_ = RenderDiags(&buf, nil, diags, false)
+				_ = diag.Render(&buf, nil, diags, false)
 				t.Fatalf("unexpected errors:\n%s", buf.String())
 			}
 			if vd := Validate(p, inv, newArgs, validateArgs); len(vd) > 0 {
@@ -105,7 +107,7 @@ func checkBad(t *testing.T, path string, diags hcl.Diagnostics) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := RenderDiags(&buf, nil, diags, false); err != nil {
+	if err := diag.Render(&buf, nil, diags, false); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, path+".golden", buf.Bytes())

@@ -2,7 +2,6 @@ package playbook
 
 import (
 	"fmt"
-	"io"
 	"maps"
 	"reflect"
 	"slices"
@@ -18,13 +17,6 @@ import (
 	"github.com/omsrun/omsrun/internal/hclx"
 	"github.com/omsrun/omsrun/inventory"
 )
-
-// RenderDiags writes diagnostics with file:line:col and source snippets;
-// files may be nil (sources are then read from disk). It is the one place
-// the CLI turns loader and validation problems into text.
-func RenderDiags(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool) error {
-	return diag.Render(w, files, diags, color)
-}
 
 // DecodeStep decodes the step's module block into args (a pointer to the
 // module's argument struct) for the scope's host. Marks are stripped (the
