@@ -76,11 +76,11 @@ func (a *App) Main(args []string) int {
 	return code
 }
 
-// markUsage makes cobra's own flag and argument errors invalid input (exit
-// 4) by type, at the two places cobra reports them, rather than by matching
-// their text: a cobra upgrade that rewords them cannot change the code.
+// markUsage makes cobra's argument-count errors invalid input (exit 4) by
+// type, rather than by matching their text: a cobra upgrade that rewords
+// them cannot change the code. (Flag errors are typed by the root's flag
+// error func, which every subcommand inherits.)
 func markUsage(c *cobra.Command) {
-	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &ExitError{code: ExitInvalid, err: err} })
 	if args := c.Args; args != nil {
 		c.Args = func(cmd *cobra.Command, a []string) error {
 			if err := args(cmd, a); err != nil {
