@@ -21,11 +21,11 @@ func (a *App) validateCmd() *cobra.Command {
 		Short: "Run every static check of a playbook, inventory and variables; no SSH",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := a.resolvePlaybook(args[0])
+			ref, err := a.resolvePlaybook(args[0])
 			if err != nil {
 				return err
 			}
-			l, err := a.load(g, path)
+			l, err := a.load(g, ref)
 			if err != nil {
 				return err
 			}

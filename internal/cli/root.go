@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -116,14 +116,14 @@ every host finishes a step before any host starts the next one.
 			if len(args) > 1 {
 				return invalid("one playbook at a time; got %q", args)
 			}
-			path, err := a.resolvePlaybook(args[0])
+			ref, err := a.resolvePlaybook(args[0])
 			if err != nil {
 				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 					return invalid("unknown command %q; did you mean %q?", args[0], s[0])
 				}
 				return err
 			}
-			return a.runPlaybook(cmd.Context(), g, path)
+			return a.runPlaybook(cmd.Context(), g, ref)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalid("%s (see --help)", err) })
@@ -190,28 +190,30 @@ func (g *globals) useColor(w io.Writer) bool {
 	return isTerminal(w)
 }
 
-// resolvePlaybook finds the playbook file: on disk, or else, for a bare
-// name, one shipped in the binary (deploy.hcl, status.hcl, …), unpacked into
-// the user's cache; it then says so, so that nobody mistakes it for a file.
-func (a *App) resolvePlaybook(arg string) (string, error) {
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
+// playbookRef names the playbook to load: a file on disk, or (FS set) one
+// shipped in the binary, read from there with the files it includes.
+type playbookRef struct {
+	Path string
+	FS   fs.FS
+}
+
+// resolvePlaybook finds the playbook: a file on disk, or else, for a bare
+// name, one shipped in the binary (deploy.hcl, status.hcl, …), read from the
+// binary; it then says so, so that nobody mistakes it for a file.
+func (a *App) resolvePlaybook(arg string) (playbookRef, error) {
+	if _, err := os.Stat(arg); err == nil {
+		return playbookRef{Path: arg}, nil
 	}
-	path, ok, err := playbooks.Resolve(arg, filepath.Join(cache, "omsrun", "playbooks"))
-	if err != nil {
-		return "", invalid("%v", err)
+	// Only a bare name falls back: a path with a folder is the user's file,
+	// and a typo in it must not silently validate or run a shipped playbook.
+	if strings.ContainsRune(arg, '/') {
+		return playbookRef{}, invalid("no playbook file %s: check the path (only a bare name such as deploy.hcl falls back to a shipped playbook)", arg)
 	}
-	if !ok {
-		if strings.ContainsRune(arg, '/') {
-			return "", invalid("no playbook file %s: check the path (only a bare name such as deploy.hcl falls back to a shipped playbook)", arg)
-		}
-		return "", invalid("no playbook %q: give a path to an .hcl file, or one of the shipped playbooks (%s)", arg, strings.Join(playbooks.Names(), ", "))
+	if !playbooks.Has(arg) {
+		return playbookRef{}, invalid("no playbook %q: give a path to an .hcl file, or one of the shipped playbooks (%s)", arg, strings.Join(playbooks.Names(), ", "))
 	}
-	if path != arg {
-		fmt.Fprintf(a.Stderr, "omsrun: no file %s here; using the playbook shipped in omsrun (%s)\n", arg, path)
-	}
-	return path, nil
+	fmt.Fprintf(a.Stderr, "omsrun: no file %s here; using the playbook shipped in omsrun\n", arg)
+	return playbookRef{Path: arg, FS: playbooks.FS()}, nil
 }
 
 // addSSHFlags declares the connection tuning every command that connects shares.

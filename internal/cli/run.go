@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -32,7 +33,7 @@ type loaded struct {
 
 // load reads the inventory, variables and playbook and runs every static check.
 // Nothing here touches a host; all problems are rendered at once.
-func (a *App) load(g *globals, path string) (*loaded, error) {
+func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
 	cleanup, err := a.defaultOMSConfigInventory(g)
 	if err != nil {
 		return nil, err
@@ -42,6 +43,18 @@ func (a *App) load(g *globals, path string) (*loaded, error) {
 		return nil, invalid("no inventory: pass -i FILE (an HCL or INI inventory, or a directory of them), or --oms-config config.yaml to use its cm_nodes")
 	}
 	files := map[string]*hcl.File{}
+	if ref.FS != nil {
+		// Snippets of a shipped playbook come from the binary, even when
+		// loading stopped before the playbook's files were kept.
+		_ = fs.WalkDir(ref.FS, ".", func(name string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if b, err := fs.ReadFile(ref.FS, name); err == nil {
+					files[name] = &hcl.File{Bytes: b}
+				}
+			}
+			return nil
+		})
+	}
 	var diags hcl.Diagnostics
 	inv, d := inventory.Load(g.inventories)
 	diags = append(diags, d...)
@@ -51,7 +64,7 @@ func (a *App) load(g *globals, path string) (*loaded, error) {
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			var d hcl.Diagnostics
-			pb, d = playbook.Load(path, playbook.Options{ExtraVars: args, Preset: preset, Modules: builtin.Names(), Inventory: inv, Sources: files})
+			pb, d = playbook.Load(ref.Path, playbook.Options{ExtraVars: args, Preset: preset, Modules: builtin.Names(), Inventory: inv, Sources: files, FS: ref.FS})
 			diags = append(diags, d...)
 			if pb != nil {
 				for k, f := range pb.Files {
@@ -209,8 +222,8 @@ func (a *App) sink(g *globals, r *secret.Redactor) engine.Sink {
 	return output.NewText(a.Stdout, r, g.useColor(a.Stdout), g.verbose, output.NewProgress(a.Stdout, isTerminal(a.Stdout) && !g.noColor))
 }
 
-func (a *App) runPlaybook(ctx context.Context, g *globals, path string) error {
-	l, err := a.load(g, path)
+func (a *App) runPlaybook(ctx context.Context, g *globals, ref playbookRef) error {
+	l, err := a.load(g, ref)
 	if err != nil {
 		return err
 	}

@@ -143,3 +143,23 @@ func TestInitSLSFlags(t *testing.T) {
 		t.Errorf("the secret was shown:\n%s", errOut)
 	}
 }
+
+// TestShippedPlaybookFromBinary: a shipped playbook named by its base name
+// loads from the binary (nothing unpacked into the cache), and its errors
+// still show snippets of the embedded files.
+func TestShippedPlaybookFromBinary(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	img := tinyArchive(t)
+	_, errOut, code := run("validate", "deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl",
+		"-e", "image_file="+img, "-e", "sls_project=p")
+	if code != 4 || !strings.Contains(errOut, "oms-variables.hcl:") || !strings.Contains(errOut, `variable "sls_project"`) {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if ents, _ := os.ReadDir(cache); len(ents) != 0 {
+		t.Errorf("the cache holds %d entries; nothing should be unpacked", len(ents))
+	}
+	if _, errOut, code := run("validate", "deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img); code != 0 {
+		t.Fatalf("the shipped deploy.hcl: exit %d\n%s", code, errOut)
+	}
+}

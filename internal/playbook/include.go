@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
@@ -33,7 +34,11 @@ func (p *Playbook) includeBlocks(blocks hcl.Blocks) (hcl.Blocks, hcl.Diagnostics
 		}
 		name := blk.Labels[0]
 		path := name
-		if !filepath.IsAbs(path) {
+		switch {
+		case p.fsys != nil:
+			// Inside the binary's files: slash-separated, relative to the playbook.
+			path = pathpkg.Join(pathpkg.Dir(p.Path), name)
+		case !filepath.IsAbs(path):
 			path = filepath.Join(p.Dir, name)
 		}
 		if _, seen := p.Files[path]; seen {
@@ -42,7 +47,7 @@ func (p *Playbook) includeBlocks(blocks hcl.Blocks) (hcl.Blocks, hcl.Diagnostics
 			continue
 		}
 		// A file that cannot be opened is the include line's problem: point there.
-		if st, err := os.Stat(path); err != nil || st.IsDir() {
+		if st, err := p.stat(path); err != nil || st.IsDir() {
 			why := "is a directory"
 			if err != nil {
 				why = "does not exist or cannot be read"
@@ -54,7 +59,7 @@ func (p *Playbook) includeBlocks(blocks hcl.Blocks) (hcl.Blocks, hcl.Diagnostics
 				"include %q: %s %s. The path is relative to the playbook's folder (%s).", name, path, why, p.Dir))
 			continue
 		}
-		src, d := diag.ReadFile(path)
+		src, d := readSource(p.fsys, path)
 		if d.HasErrors() {
 			diags = append(diags, d...)
 			continue
@@ -70,4 +75,12 @@ func (p *Playbook) includeBlocks(blocks hcl.Blocks) (hcl.Blocks, hcl.Diagnostics
 		out = append(out, c.Blocks...)
 	}
 	return out, diags
+}
+
+// stat is os.Stat, or fs.Stat in the playbook's FS when it has one.
+func (p *Playbook) stat(path string) (fs.FileInfo, error) {
+	if p.fsys != nil {
+		return fs.Stat(p.fsys, path)
+	}
+	return os.Stat(path)
 }

@@ -1,6 +1,7 @@
 package playbook
 
 import (
+	"io/fs"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -34,6 +35,11 @@ type Options struct {
 	// argument as "-e #N"), even when Load fails, so that the caller can show
 	// a problem in an -e value with its text.
 	Sources map[string]*hcl.File
+	// FS, when set, is where the playbook's path and its includes are read
+	// (slash-separated names inside it), instead of the disk: the shipped
+	// playbooks load straight from the binary. file() and templatefile()
+	// paths are then relative to the working directory.
+	FS fs.FS
 }
 
 var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -55,11 +61,27 @@ var playbookSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 // evaluated per host later (see EvalContext, DecodeStep, Validate). Every
 // problem found is returned; the playbook is nil when any is an error.
 func Load(path string, opts Options) (*Playbook, hcl.Diagnostics) {
-	src, diags := diag.ReadFile(path)
+	src, diags := readSource(opts.FS, path)
 	if diags.HasErrors() {
 		return nil, diags
 	}
 	return load(path, src, opts)
+}
+
+// readSource reads a playbook or an included file from fsys, or from the
+// disk when fsys is nil, with the same checks (size, text) either way.
+func readSource(fsys fs.FS, name string) ([]byte, hcl.Diagnostics) {
+	if fsys == nil {
+		return diag.ReadFile(name)
+	}
+	src, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, hcl.Diagnostics{diag.Errorf(diag.FileStart(name), "Cannot read file", "%v.", err)}
+	}
+	if len(src) > diag.MaxFileSize {
+		return nil, hcl.Diagnostics{diag.Errorf(diag.FileStart(name), "File too large", "%s is larger than %d MiB.", name, diag.MaxFileSize>>20)}
+	}
+	return src, diag.CheckSource(name, src)
 }
 
 // load is Load on a source already read (the fuzz target's entry).
@@ -71,6 +93,7 @@ func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 	p := &Playbook{
 		Path:              path,
 		Dir:               filepath.Dir(path),
+		fsys:              opts.FS,
 		Files:             map[string]*hcl.File{path: f},
 		Vars:              map[string]cty.Value{},
 		Locals:            map[string]cty.Value{},

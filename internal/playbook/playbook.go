@@ -4,6 +4,7 @@
 package playbook
 
 import (
+	"io/fs"
 	"sync"
 	"time"
 
@@ -44,6 +45,10 @@ type Playbook struct {
 
 	// inv is the inventory given to Load, used when a Scope carries none.
 	inv *inventory.Inventory
+	// fsys, when set, holds the playbook and the files it includes (a
+	// shipped playbook embedded in the binary); nil reads the disk.
+	fsys fs.FS
+
 	// objects caches the cty objects of an inventory's hosts and groups,
 	// which every per-host EvalContext shares.
 	objects     *objectCache
