@@ -54,6 +54,26 @@ func Load(paths []string) (*Inventory, hcl.Diagnostics) {
 	return inv, b.diags
 }
 
+// LoadSource reads one inventory held in memory, as Load reads a file: name
+// gives its format (.hcl or .ini, else its first line decides) and is what
+// messages cite. Nothing beside it is read (no group_vars/host_vars).
+func LoadSource(name string, src []byte) (*Inventory, hcl.Diagnostics) {
+	b := newBuilder()
+	b.files[name] = &hcl.File{Bytes: src}
+	if d := diag.CheckSource(name, src); d.HasErrors() {
+		return nil, d
+	}
+	b.loadSource(name, src)
+	if b.diags.HasErrors() {
+		return nil, b.diags
+	}
+	inv := b.finish()
+	if b.diags.HasErrors() {
+		return nil, b.diags
+	}
+	return inv, b.diags
+}
+
 // expand turns a directory into its files.
 func (b *builder) expand(p string) []string {
 	st, err := os.Stat(p)

@@ -67,10 +67,10 @@ func omsConfigVars(g *globals) (map[string]cty.Value, hcl.Diagnostics) {
 // loaded again here rather than passed in because load reports its own
 // problems; a broken inventory simply gives no addresses.
 func deploymentAddrs(g *globals) []string {
-	if len(g.inventories) == 0 {
+	if !g.hasInventory() {
 		return nil
 	}
-	inv, diags := inventory.Load(g.inventories)
+	inv, diags := g.loadInventory()
 	if diags.HasErrors() || inv == nil {
 		return nil
 	}
@@ -149,48 +149,47 @@ func varSources(g *globals) (preset map[string]cty.Value, args []string, diags h
 // config.yaml, for runs given --oms-config without -i: every node in group
 // "oms", named oms1, oms2, … in cm_nodes order, logging on as user with
 // keyFile (either may be empty: ~/.ssh/config and the agent decide, and
-// --ask-pass supplies a password), with sudo unless the user is root. It is written to a 0600 temporary file
-// because the inventory loader reads files; cleanup removes it.
-func omsConfigInventory(cfgPath, user, keyFile string) (path string, cleanup func(), diags hcl.Diagnostics) {
-	src, diags := diag.ReadFile(cfgPath)
+// --ask-pass supplies a password), with sudo unless the user is root. It is
+// returned as HCL source, which the inventory loader reads from memory.
+func omsConfigInventory(cfgPath, user, keyFile string) (src []byte, diags hcl.Diagnostics) {
+	data, diags := diag.ReadFile(cfgPath)
 	if diags.HasErrors() {
-		return "", nil, diags
+		return nil, diags
 	}
-	c, diags := omsconfig.Parse(src, cfgPath)
+	c, diags := omsconfig.Parse(data, cfgPath)
 	if diags.HasErrors() {
-		return "", nil, diags
+		return nil, diags
 	}
 	// The seed: a user other than root must have sudo on the nodes.
 	become := user != "" && user != "root"
-	data := wizard.Inventory(&wizard.Answers{Nodes: c.CMNodes, SSHUser: user, SSHKey: keyFile, Become: become, Secrets: wizard.SecretsEnv})
-	f, err := os.CreateTemp("", "omsrun-inventory-*.hcl")
-	if err != nil {
-		return "", nil, hcl.Diagnostics{diag.Errorf(diag.FileStart(cfgPath), "Cannot build the inventory", "%v.", err)}
-	}
-	cleanup = func() { os.Remove(f.Name()) }
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, hcl.Diagnostics{diag.Errorf(diag.FileStart(cfgPath), "Cannot build the inventory", "%v.", err)}
-	}
-	return f.Name(), cleanup, nil
+	return wizard.Inventory(&wizard.Answers{Nodes: c.CMNodes, SSHUser: user, SSHKey: keyFile, Become: become, Secrets: wizard.SecretsEnv}), nil
 }
 
-// defaultOMSConfigInventory points g at an inventory built from
-// --oms-config's cm_nodes when no -i was given (--user and --key say how to
-// log on). The returned cleanup removes it once loading is over.
-func (a *App) defaultOMSConfigInventory(g *globals) (cleanup func(), err error) {
+// omsConfigInventoryName is what messages call that inventory (.hcl: its format).
+const omsConfigInventoryName = "--oms-config cm_nodes.hcl"
+
+// defaultOMSConfigInventory gives g an inventory built from --oms-config's
+// cm_nodes when no -i was given (--user and --key say how to log on).
+func (a *App) defaultOMSConfigInventory(g *globals) error {
 	if len(g.inventories) > 0 || g.omsConfig == "" {
-		return func() {}, nil
+		return nil
 	}
-	path, cleanup, diags := omsConfigInventory(g.omsConfig, g.user, g.keyFile)
+	src, diags := omsConfigInventory(g.omsConfig, g.user, g.keyFile)
 	if diags.HasErrors() {
 		a.renderDiags(g, nil, diags)
-		return nil, withCode(ExitInvalid, fmt.Errorf("%d problem(s) in %s; nothing was run", countErrors(diags), g.omsConfig), true)
+		return withCode(ExitInvalid, fmt.Errorf("%d problem(s) in %s; nothing was run", countErrors(diags), g.omsConfig), true)
 	}
-	g.inventories = []string{path}
-	return cleanup, nil
+	g.builtInventory = src
+	return nil
+}
+
+// hasInventory says whether g names an inventory (-i, or one built from --oms-config).
+func (g *globals) hasInventory() bool { return len(g.inventories) > 0 || g.builtInventory != nil }
+
+// loadInventory loads g's inventory: the -i files, or the one built in memory.
+func (g *globals) loadInventory() (*inventory.Inventory, hcl.Diagnostics) {
+	if len(g.inventories) == 0 && g.builtInventory != nil {
+		return inventory.LoadSource(omsConfigInventoryName, g.builtInventory)
+	}
+	return inventory.Load(g.inventories)
 }

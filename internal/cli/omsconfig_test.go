@@ -9,7 +9,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/secret"
-	"github.com/omsrun/omsrun/inventory"
 )
 
 const testConfig = `oms_meta_host: 10.0.0.1
@@ -110,12 +109,12 @@ func TestOMSConfigVarsAndArgs(t *testing.T) {
 
 func TestOMSConfigInventory(t *testing.T) {
 	cfg := writeTemp(t, "config.yaml", testConfig)
-	path, cleanup, diags := omsConfigInventory(cfg, "admin", "/keys/id")
+	src, diags := omsConfigInventory(cfg, "admin", "/keys/id")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	defer cleanup()
-	inv, diags := inventory.Load([]string{path})
+	g := &globals{builtInventory: src}
+	inv, diags := g.loadInventory()
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -125,8 +124,20 @@ func TestOMSConfigInventory(t *testing.T) {
 	if _, ok := inv.Groups["oms"]; !ok {
 		t.Errorf("no oms group")
 	}
-	cleanup()
-	if _, err := os.Stat(path); err == nil {
-		t.Errorf("cleanup left %s", path)
+}
+
+// TestOMSConfigWithoutInventory: --oms-config without -i validates against
+// an inventory of its cm_nodes built in memory (no file written).
+func TestOMSConfigWithoutInventory(t *testing.T) {
+	cfg := writeTemp(t, "config.yaml", testConfig)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	out, errOut, code := run("validate", "../../playbooks/deploy.hcl", "--oms-config", cfg, "--user", "root",
+		"-e", "image=oms:feature_4.2.5-ce", "-e", "image_file="+tinyArchive(t))
+	if code != 0 || !strings.Contains(out, "2 host(s) targeted") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) > 1 { // tinyArchive's own file may be there
+		t.Errorf("files left in TMPDIR: %v", ents)
 	}
 }

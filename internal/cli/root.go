@@ -44,6 +44,9 @@ type globals struct {
 	timeout       time.Duration
 	// user and keyFile log on to the cm_nodes of --oms-config when no -i is given.
 	user, keyFile string
+	// builtInventory is the HCL inventory made from --oms-config's cm_nodes
+	// when no -i is given, loaded from memory.
+	builtInventory []byte
 }
 
 // App holds the streams and build info of one invocation.

@@ -34,12 +34,10 @@ type loaded struct {
 // load reads the inventory, variables and playbook and runs every static check.
 // Nothing here touches a host; all problems are rendered at once.
 func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
-	cleanup, err := a.defaultOMSConfigInventory(g)
-	if err != nil {
+	if err := a.defaultOMSConfigInventory(g); err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	if len(g.inventories) == 0 {
+	if !g.hasInventory() {
 		return nil, invalid("no inventory: pass -i FILE (an HCL or INI inventory, or a directory of them), or --oms-config config.yaml to use its cm_nodes")
 	}
 	files := map[string]*hcl.File{}
@@ -56,7 +54,7 @@ func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
 		})
 	}
 	var diags hcl.Diagnostics
-	inv, d := inventory.Load(g.inventories)
+	inv, d := g.loadInventory()
 	diags = append(diags, d...)
 	var pb *playbook.Playbook
 	if !d.HasErrors() {
