@@ -87,6 +87,7 @@ func startSSHD(t *testing.T) *testSSHD {
 		"PidFile " + filepath.Join(d.dir, "sshd.pid"),
 		"LogLevel VERBOSE",
 		"MaxSessions 10",
+		"Subsystem sftp internal-sftp",
 	}, "\n") + "\n"
 	cfgFile := filepath.Join(d.dir, "sshd_config")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
