@@ -27,7 +27,7 @@ step "preflight" {
     metadb_host    = var.oms_meta_host
     metadb_port    = var.oms_meta_port
     tsdb_enabled   = var.tsdb_enabled
-    tsdb_url       = var.tsdb_url
+    tsdb_url       = local.tsdb_url
     tsdb_username  = var.tsdb_username
     tsdb_password  = var.tsdb_password
   }

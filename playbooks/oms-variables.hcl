@@ -88,6 +88,42 @@ variable "tsdb_password" {
   sensitive = true
 }
 
+# --- the InfluxDB omsrun deploys itself (tsdb.hcl) on the inventory group
+# `tsdb`; deploy.hcl then finds it when tsdb_url is empty (local.tsdb_url) ---
+variable "tsdb_image" {
+  type        = string
+  default     = "influxdb:1.8"
+  description = "the InfluxDB 1.x image tsdb.hcl runs"
+}
+variable "tsdb_image_file" {
+  type        = string
+  default     = ""
+  description = "that image's tarball on the control machine (docker save), as image_file is for OMS"
+}
+variable "tsdb_data_dir" {
+  type        = string
+  default     = "/data/influxdb"
+  description = "InfluxDB's data folder on the tsdb host, mounted at /var/lib/influxdb"
+}
+variable "tsdb_port" {
+  type    = number
+  default = 8086
+}
+variable "tsdb_container_name" {
+  type    = string
+  default = "influxdb"
+}
+variable "tsdb_admin_user" {
+  type        = string
+  default     = "admin"
+  description = "InfluxDB's admin, created first; tsdb_username is then created as OMS's user"
+}
+variable "tsdb_admin_password" {
+  type      = string
+  default   = ""
+  sensitive = true
+}
+
 # --- audit logs to Alibaba Cloud SLS ---
 # The config.yaml keys OMS reads (obd's names). They reach config.yaml only
 # when set; setting any asks for all five (render_config checks them).
@@ -249,6 +285,9 @@ locals {
   config_path = var.config_path != "" ? var.config_path : "${var.mount_dir}/config.yaml"
   # Every node of the oms group unless cm_nodes names them.
   cm_nodes = length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address]
+  # tsdb_url, or else the first host of the tsdb group (the InfluxDB tsdb.hcl deploys).
+  tsdb_hosts = [for h in lookup(hosts, "tsdb", []) : h.address]
+  tsdb_url   = var.tsdb_url != "" ? var.tsdb_url : (length(local.tsdb_hosts) > 0 ? "${local.tsdb_hosts[0]}:${var.tsdb_port}" : "")
 
   # config.yaml's content, shared by every playbook that writes or compares it
   # (render_config { with = local.oms_config }).
@@ -269,7 +308,7 @@ locals {
     cm_nodes            = local.cm_nodes
     tsdb_enabled        = var.tsdb_enabled
     tsdb_service        = var.tsdb_service
-    tsdb_url            = var.tsdb_url
+    tsdb_url            = local.tsdb_url
     tsdb_username       = var.tsdb_username
     tsdb_password       = var.tsdb_password
     # In config.yaml only when set.

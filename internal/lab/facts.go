@@ -197,6 +197,13 @@ func writeEnv(o Options, labDir string, hosts []Host, images map[string]image.Re
 		set(k+"_FILE", ImageFile(labDir, v.Name))
 		set(k+"_ID", images[v.Name].ID)
 	}
+	for _, d := range DebianImages {
+		k := "LAB_" + strings.ToUpper(d.Name) + "_IMAGE"
+		set(k, d.RepoTag)
+		set(k+"_FILE", DebianImageFile(labDir, d.Name))
+		set(k+"_ID", images[d.Name].ID)
+	}
+	set("LAB_KEEPALIVED_VIP", KeepalivedVIP)
 	tmp := filepath.Join(labDir, EnvFile+".tmp")
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
 		return err

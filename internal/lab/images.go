@@ -83,6 +83,13 @@ func buildImages(o Options, labDir string) (map[string]image.Result, error) {
 		}
 		out[v.Name] = res
 	}
+	deb, err := buildDebianImages(labDir)
+	if err != nil {
+		return nil, err
+	}
+	for name, res := range deb {
+		out[name] = res
+	}
 	// .lab/oms.tar.gz is the default image the vars point at: a hard link to v1.
 	def := filepath.Join(labDir, "oms.tar.gz")
 	os.Remove(def)

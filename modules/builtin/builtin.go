@@ -12,15 +12,16 @@ import (
 // all maps each module name to a constructor of a fresh instance.
 var all = map[string]func() modules.Module{
 	// Generic modules: any host, any job.
-	"command":   func() modules.Module { return &modules.Command{} },
-	"shell":     func() modules.Module { return &modules.Shell{} },
-	"copy":      func() modules.Module { return &modules.Copy{} },
-	"wait_for":  func() modules.Module { return &modules.WaitFor{} },
-	"note":      func() modules.Module { return &modules.Note{} },
-	"template":  func() modules.Module { return &modules.Template{} },
-	"file":      func() modules.Module { return &modules.File{} },
-	"fetch":     func() modules.Module { return &modules.Fetch{} },
-	"container": func() modules.Module { return &modules.Container{} },
+	"command":       func() modules.Module { return &modules.Command{} },
+	"shell":         func() modules.Module { return &modules.Shell{} },
+	"copy":          func() modules.Module { return &modules.Copy{} },
+	"wait_for":      func() modules.Module { return &modules.WaitFor{} },
+	"note":          func() modules.Module { return &modules.Note{} },
+	"template":      func() modules.Module { return &modules.Template{} },
+	"file":          func() modules.Module { return &modules.File{} },
+	"fetch":         func() modules.Module { return &modules.Fetch{} },
+	"container":     func() modules.Module { return &modules.Container{} },
+	"influxdb_user": func() modules.Module { return &modules.InfluxDBUser{} },
 
 	// OMS modules, in the order of a deployment.
 	"preflight":          func() modules.Module { return &oms.Preflight{} },

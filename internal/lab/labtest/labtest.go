@@ -65,8 +65,11 @@ type Lab struct {
 	DeployUser      string
 	DeployPassword  string
 	Docker          bool
-	// Images are the stand-in variants by name: v1 (the default), v2, v2-broken.
+	// Images are the stand-in variants by name: v1 (the default), v2, v2-broken,
+	// and the images of real software built from Debian packages: influxdb, keepalived.
 	Images map[string]Image
+	// KeepalivedVIP is the address vip.hcl manages on the lab.
+	KeepalivedVIP string
 
 	hosts []lab.Host
 }
@@ -131,6 +134,11 @@ func Load() (*Lab, error) {
 		k := "LAB_IMAGE_" + strings.ToUpper(strings.ReplaceAll(v.Name, "-", "_"))
 		l.Images[v.Name] = Image{Ref: env[k], ID: env[k+"_ID"], Path: env[k+"_FILE"]}
 	}
+	for _, d := range lab.DebianImages {
+		k := "LAB_" + strings.ToUpper(d.Name) + "_IMAGE"
+		l.Images[d.Name] = Image{Ref: env[k], ID: env[k+"_ID"], Path: env[k+"_FILE"]}
+	}
+	l.KeepalivedVIP = env["LAB_KEEPALIVED_VIP"]
 	return l, nil
 }
 
