@@ -124,6 +124,38 @@ variable "tsdb_admin_password" {
   sensitive = true
 }
 
+# --- omsrun's own VIP: keepalived (VRRP) on the oms nodes (vip.hcl) ---
+variable "vip" {
+  type        = string
+  default     = ""
+  description = "the VIP keepalived moves between healthy nodes; default: the host of cm_url"
+}
+variable "vip_password" {
+  type        = string
+  default     = ""
+  sensitive   = true
+  description = "VRRP password shared by the nodes (keepalived uses its first 8 characters)"
+}
+variable "vip_router_id" {
+  type        = number
+  default     = 0
+  description = "VRRP virtual_router_id (1-255), unique on the network; default: the VIP's last number"
+}
+variable "keepalived_image" {
+  type    = string
+  default = "keepalived:omsrun"
+}
+variable "keepalived_image_file" {
+  type        = string
+  default     = ""
+  description = "the keepalived image's tarball on the control machine (docker save)"
+}
+variable "vip_health_port" {
+  type        = number
+  default     = 8089
+  description = "the console (nginx) port whose /oms/health decides which node may hold the VIP"
+}
+
 # --- audit logs to Alibaba Cloud SLS ---
 # The config.yaml keys OMS reads (obd's names). They reach config.yaml only
 # when set; setting any asks for all five (render_config checks them).
@@ -287,6 +319,9 @@ locals {
   cm_nodes = length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address]
   # tsdb_url, or else the first host of the tsdb group (the InfluxDB tsdb.hcl deploys).
   tsdb_hosts = [for h in lookup(hosts, "tsdb", []) : h.address]
+  # The VIP is cm_url's host unless vip names it; its router id its last number.
+  vip           = var.vip != "" ? var.vip : regex("^(?:[a-z]+://)?([^:/]+)", var.cm_url)[0]
+  vip_router_id = var.vip_router_id != 0 ? var.vip_router_id : parseint(element(split(".", local.vip), 3), 10)
   tsdb_url   = var.tsdb_url != "" ? var.tsdb_url : (length(local.tsdb_hosts) > 0 ? "${local.tsdb_hosts[0]}:${var.tsdb_port}" : "")
 
   # config.yaml's content, shared by every playbook that writes or compares it

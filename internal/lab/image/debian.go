@@ -40,7 +40,7 @@ func Debian(o DebianOptions) (Spec, error) {
 		add(File{Path: d, Dir: true, Mode: mode})
 	}
 	add(File{Path: "bin/busybox", Mode: 0o755, Src: o.Busybox})
-	for _, a := range []string{"sh", "cat", "ls", "kill", "ps", "sleep", "ip", "wget"} {
+	for _, a := range []string{"sh", "cat", "ls", "kill", "ps", "sleep", "ip", "wget", "awk", "grep", "sed"} {
 		add(File{Path: "bin/" + a, Link: "/bin/busybox"})
 	}
 	add(File{Path: "etc/passwd", Mode: 0o644, Data: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")})

@@ -1,0 +1,109 @@
+# omsrun's own VIP for operators without a load balancer: keepalived (VRRP)
+# on every oms node, as a container (host network, NET_ADMIN and NET_RAW)
+# from an image tarball. The VIP sits on one healthy node at a time: each
+# node's keepalived checks its own console health (/oms/health on the nginx
+# port) every second, and a node whose OMS is unhealthy gives the VIP up.
+# virtual_router_id (the VIP's last number), the interface (the one holding
+# the node's inventory address, found when keepalived starts) and the
+# priorities (the order of the oms group) are derived; the VRRP password is
+# a secret. Operators with a load balancer (F5, LVS, a cloud SLB) skip this.
+#
+#   omsrun playbooks/vip.hcl -i inventory -e @vars.hcl   # needs keepalived_image_file, vip_password
+
+include "oms-variables.hcl" {}
+
+step "load keepalived image" {
+  hosts = "oms"
+  docker_load {
+    file = var.keepalived_image_file
+    tag  = var.keepalived_image
+  }
+}
+
+step "keepalived folder" {
+  hosts = "oms"
+  file {
+    path  = "${var.mount_dir}/keepalived"
+    state = "directory"
+    mode  = "0700"
+  }
+}
+
+# Unicast VRRP to the other nodes: it needs no multicast, which many clouds
+# and bridges drop. nopreempt keeps the VIP where it is when a node with a
+# higher priority comes back, so a recovering node never causes a move.
+step "keepalived config" {
+  hosts = "oms"
+  copy {
+    dest = "${var.mount_dir}/keepalived/keepalived.conf.in"
+    mode = "0600"
+    content = <<-EOT
+      # omsrun vip.hcl: keepalived for the OMS VIP ${local.vip}
+      global_defs {
+        router_id ${host.name}
+        enable_script_security
+        script_user root
+      }
+      vrrp_script oms_health {
+        script "/bin/wget -q -T 1 -O /dev/null http://127.0.0.1:${var.vip_health_port}/oms/health"
+        interval 1
+        timeout 2
+        fall 2
+        rise 2
+      }
+      vrrp_instance oms_vip {
+        state BACKUP
+        nopreempt
+        interface @IFACE@
+        virtual_router_id ${local.vip_router_id}
+        priority ${200 - lookup(zipmap([for h in hosts.oms : h.name], range(length(hosts.oms))), host.name, 0)}
+        advert_int 1
+        unicast_src_ip ${host.address}
+        unicast_peer {
+          ${join("\n    ", [for h in hosts.oms : h.address if h.name != host.name])}
+        }
+        authentication {
+          auth_type PASS
+          auth_pass ${substr(var.vip_password, 0, 8)}
+        }
+        virtual_ipaddress {
+          ${local.vip}/32 dev @IFACE@
+        }
+        track_script {
+          oms_health
+        }
+      }
+    EOT
+  }
+}
+
+step "keepalived container" {
+  hosts = "oms"
+  container {
+    name    = "omsrun-keepalived"
+    image   = var.keepalived_image
+    network = "host"
+    cap_add = ["NET_ADMIN", "NET_RAW"]
+    restart = "unless-stopped"
+    mounts  = ["${var.mount_dir}/keepalived:/etc/keepalived"]
+    env     = { NODE_ADDRESS = host.address }
+    # The interface is the one holding the node's own address, found where
+    # keepalived runs (names differ between hosts: eth0, ens3, bond0).
+    command = ["sh", "-c", <<-EOT
+      iface=$(ip -o -4 addr show | awk -v a="$NODE_ADDRESS" '{ split($4, p, "/"); if (p[1] == a) { print $2; exit } }')
+      [ -n "$iface" ] || { echo "no interface holds $NODE_ADDRESS" >&2; exit 1; }
+      sed "s/@IFACE@/$iface/g" /etc/keepalived/keepalived.conf.in >/tmp/keepalived.conf
+      exec keepalived -n -l -D -f /tmp/keepalived.conf
+    EOT
+    ]
+  }
+}
+
+# The config is read when keepalived starts: a changed file restarts it.
+step "reload keepalived" {
+  hosts = "oms"
+  when  = changed("keepalived config") && !changed("keepalived container")
+  command {
+    argv = ["docker", "restart", "omsrun-keepalived"]
+  }
+}
