@@ -6,7 +6,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAB := $(GO) run ./internal/lab/cmd/omslab
 
-.PHONY: help build test unit race e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo bench bench-go fuzz release deps golden
+.PHONY: help build test unit race e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo demo-full bench bench-go fuzz release deps golden
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -81,6 +81,21 @@ demo: deps build ## the main job: deploy a 3-node stand-in OMS cluster on the la
 	bin/omsrun playbooks/deploy.hcl -i .lab/inventory -e @.lab/vars.hcl
 	@. .lab/env && echo && echo "VIP $$LAB_VIP answers:" && curl -fsS "http://$$LAB_VIP:8088/oms/health" && echo
 	bin/omsrun playbooks/status.hcl -i .lab/inventory -e @.lab/vars.hcl
+	@echo && echo "Tear the lab down with: make lab-down"
+
+demo-full: deps build ## the whole path on bare lab hosts: InfluxDB (tsdb.hcl), OMS pointed at it (deploy.hcl), omsrun's own keepalived VIP (vip.hcl)
+	$(LAB) ensure
+	@. .lab/env && { cat .lab/inventory.hcl; printf 'group "tsdb" {\n  host "tsdb1" { address = "%s" }\n}\n' "$$LAB_HOST_3"; } > .lab/inventory-demo.hcl
+	@. .lab/env && bin/omsrun playbooks/tsdb.hcl -i .lab/inventory-demo.hcl -e @.lab/vars.hcl -e tsdb_url= \
+	  -e tsdb_image="$$LAB_INFLUXDB_IMAGE" -e tsdb_image_file="$$LAB_INFLUXDB_IMAGE_FILE" \
+	  -e tsdb_admin_password=demo-admin-pw -e tsdb_username=oms_monitor -e tsdb_password=demo-monitor-pw
+	bin/omsrun playbooks/deploy.hcl -i .lab/inventory-demo.hcl -e @.lab/vars.hcl -e tsdb_url= -e tsdb_enabled=true \
+	  -e tsdb_username=oms_monitor -e tsdb_password=demo-monitor-pw
+	@. .lab/env && bin/omsrun playbooks/vip.hcl -i .lab/inventory-demo.hcl -e @.lab/vars.hcl -e vip="$$LAB_KEEPALIVED_VIP" \
+	  -e keepalived_image="$$LAB_KEEPALIVED_IMAGE" -e keepalived_image_file="$$LAB_KEEPALIVED_IMAGE_FILE" -e vip_password=demo-vrrp
+	@. .lab/env && echo && echo "keepalived VIP $$LAB_KEEPALIVED_VIP answers:" && \
+	  for i in $$(seq 1 30); do curl -fsS "http://$$LAB_KEEPALIVED_VIP:8089/oms/health" && break; sleep 1; done && echo
+	bin/omsrun playbooks/status.hcl -i .lab/inventory-demo.hcl -e @.lab/vars.hcl -e tsdb_url=
 	@echo && echo "Tear the lab down with: make lab-down"
 
 release: ## cross-build linux/amd64, linux/arm64, darwin/arm64 with checksums in dist/
