@@ -90,7 +90,7 @@ step "keepalived container" {
     # The interface is the one holding the node's own address, found where
     # keepalived runs (names differ between hosts: eth0, ens3, bond0).
     command = ["sh", "-c", <<-EOT
-      iface=$(ip -o -4 addr show | awk -v a="$NODE_ADDRESS" '{ split($4, p, "/"); if (p[1] == a) { print $2; exit } }')
+      iface=$(ip -o -f inet addr show | awk -v a="$NODE_ADDRESS" '{ split($4, p, "/"); if (p[1] == a) { print $2; exit } }')
       [ -n "$iface" ] || { echo "no interface holds $NODE_ADDRESS" >&2; exit 1; }
       sed "s/@IFACE@/$iface/g" /etc/keepalived/keepalived.conf.in >/tmp/keepalived.conf
       exec keepalived -n -l -D -f /tmp/keepalived.conf
