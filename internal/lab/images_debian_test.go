@@ -2,8 +2,11 @@ package lab
 
 import (
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/omsrun/omsrun/internal/lab/image"
 )
 
 // TestDebianImageSpecs: each Debian image holds its program, every library
@@ -36,5 +39,30 @@ func TestDebianImageSpecs(t *testing.T) {
 				t.Errorf("image of %s: cmd %q", d.Name, spec.Config.Cmd)
 			}
 		})
+	}
+}
+
+// TestBuildDebianImages writes both tarballs as lab-up does, twice: the
+// second run reuses them (same IDs) instead of rebuilding.
+func TestBuildDebianImages(t *testing.T) {
+	for _, d := range DebianImages {
+		if _, err := exec.LookPath(d.Program); err != nil {
+			t.Skipf("%s not installed (package %s, see .ci/deps)", d.Program, d.Package)
+		}
+	}
+	dir := t.TempDir()
+	first, err := buildDebianImages(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := buildDebianImages(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range DebianImages {
+		res, err := image.Inspect(filepath.Join(dir, "images", d.Name+".tar.gz"))
+		if err != nil || res.ID != first[d.Name].ID || again[d.Name].ID != res.ID || len(res.RepoTags) != 1 || res.RepoTags[0] != d.RepoTag {
+			t.Errorf("%s: %+v %v (first %s, again %s)", d.Name, res, err, first[d.Name].ID, again[d.Name].ID)
+		}
 	}
 }
