@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +108,7 @@ func (*Container) Validate(args any) error {
 	if strings.HasPrefix(a.Image, "-") || strings.ContainsAny(a.Image, " \t\r\n\x00") {
 		add("image: %q is not an image reference", a.Image)
 	}
-	for _, k := range sortedKeys(a.Env) {
+	for _, k := range slices.Sorted(maps.Keys(a.Env)) {
 		if !envNameRE.MatchString(k) {
 			add("env: %q is not a variable name (letters, digits and _)", k)
 		}
@@ -235,7 +237,7 @@ func (a *ContainerArgs) runArgv() []string {
 // envFile is docker's env file format: one NAME=value per line.
 func (a *ContainerArgs) envFile() string {
 	var b strings.Builder
-	for _, k := range sortedKeys(a.Env) {
+	for _, k := range slices.Sorted(maps.Keys(a.Env)) {
 		b.WriteString(k + "=" + a.Env[k] + "\n")
 	}
 	return b.String()

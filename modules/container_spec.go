@@ -3,8 +3,9 @@ package modules
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -114,7 +115,7 @@ func (a *ContainerArgs) differences(c *inspected, imageID string) []string {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	for _, k := range sortedKeys(a.Env) {
+	for _, k := range slices.Sorted(maps.Keys(a.Env)) {
 		if old, ok := env[k]; !ok {
 			d = append(d, "env "+k+" unset")
 		} else if old != a.Env[k] {
@@ -169,12 +170,12 @@ func (a *ContainerArgs) differences(c *inspected, imageID string) []string {
 // setDiff names what want has and have lacks, and the reverse.
 func setDiff(what string, want, have map[string]bool) []string {
 	var d []string
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if !have[k] {
 			d = append(d, what+" "+strings.ReplaceAll(k, "|", " ")+" missing")
 		}
 	}
-	for _, k := range sortedKeys(have) {
+	for _, k := range slices.Sorted(maps.Keys(have)) {
 		if !want[k] {
 			d = append(d, "extra "+what+" "+strings.ReplaceAll(k, "|", " "))
 		}
@@ -190,15 +191,6 @@ func restartText(name string, n int) string {
 		return name + ":" + strconv.Itoa(n)
 	}
 	return name
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // shortID shortens an image ID for messages.

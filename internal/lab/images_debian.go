@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/omsrun/omsrun/internal/filehash"
 	"github.com/omsrun/omsrun/internal/lab/image"
 )
 
@@ -75,11 +76,11 @@ func DebianImageFile(labDir, name string) string {
 func buildDebianImages(labDir string) (map[string]image.Result, error) {
 	out := map[string]image.Result{}
 	for _, d := range DebianImages {
-		sum, err := fileSum(d.Program)
+		sum, err := filehash.SHA256(d.Program)
 		if err != nil {
 			return nil, fmt.Errorf("%s (Debian package %s, see .ci/deps): %w", d.Program, d.Package, err)
 		}
-		bb, err := fileSum("/bin/busybox")
+		bb, err := filehash.SHA256("/bin/busybox")
 		if err != nil {
 			return nil, fmt.Errorf("busybox (package busybox-static): %w", err)
 		}
