@@ -288,8 +288,9 @@ func (b *builder) buildHost(d *hostDecl, groups []string, parents map[string][]s
 			conn[ck] = hostFile[k]
 		}
 	}
-	h.Vars = map[string]cty.Value{}
+	h.Vars, h.VarRanges = map[string]cty.Value{}, map[string]hcl.Range{}
 	for k, s := range merged {
+		h.VarRanges[k] = s.rng
 		v := s.val
 		if secret.IsSecretName(k) {
 			v = v.Mark(secret.Mark)

@@ -24,6 +24,8 @@ type Host struct {
 	ProxyJump string
 	// Vars are the host's variables after merging all < group < host.
 	Vars map[string]cty.Value
+	// VarRanges say where each of Vars was set (the winning declaration).
+	VarRanges map[string]hcl.Range
 	// Groups lists every group the host belongs to, directly or through children, sorted; always includes "all".
 	Groups []string
 	// DeclRange is where the host was declared, for diagnostics.

@@ -241,28 +241,35 @@ variable "sls_access_key_secret" {
 
 # --- ports OMS listens on (the container uses the host's network) ---
 # null leaves OMS's default; a set port is written to config.yaml.
+# per_host: a host's (or its group's) inventory variable of the same name
+# overrides the value there (README: "Per-host values").
 variable "nginx_server_port" {
   type        = number
+  per_host    = true
   default     = null
   description = "the web console's port (nginx), also where /oms/health answers, 1025 to 65535 (OMS's default 8089)"
 }
 variable "cm_server_port" {
   type        = number
+  per_host    = true
   default     = null
   description = "the CM port, the one cm_url names, 1025 to 65535 (OMS's default 8088)"
 }
 variable "ghana_server_port" {
   type        = number
+  per_host    = true
   default     = null
   description = "the console backend's (Ghana) port, 1025 to 65535 (OMS's default 8090)"
 }
 variable "supervisor_server_port" {
   type        = number
+  per_host    = true
   default     = null
   description = "the DRC supervisor's port, 1025 to 65535 (OMS's default 9000)"
 }
 variable "sshd_server_port" {
   type        = number
+  per_host    = true
   default     = null
   description = "the port of the sshd inside the container, 1025 to 65535 (OMS's default 2023)"
 }
@@ -276,8 +283,10 @@ variable "image_file" {
   type        = string
   description = "the OMS package (.tar.gz) on the control machine"
 }
+# mount_dir and container_name are per_host too (a node whose data disk is elsewhere).
 variable "mount_dir" {
   type    = string
+  per_host = true
   default = "/data/oms"
 }
 variable "config_path" {
@@ -286,6 +295,7 @@ variable "config_path" {
 }
 variable "container_name" {
   type    = string
+  per_host = true
   default = "oms"
 }
 variable "https_crt" {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,4 +57,42 @@ func TestInventoryProxyJumpFromAnsibleArgs(t *testing.T) {
 	if strings.Contains(errb.String(), "not supported") {
 		t.Fatalf("ProxyJump was warned about as unsupported:\n%s", errb.String())
 	}
+}
+
+// TestDeployPerHostMountDir: a node whose data disk is elsewhere gets its
+// own mount_dir from the inventory, while the others keep the var file's:
+// its config.yaml and the container's mounts are there, and the cluster is
+// healthy.
+func TestDeployPerHostMountDir(t *testing.T) {
+	l := labtest.Require(t)
+	l.Reset(t)
+	l.DropMetaDatabases(t)
+	var b strings.Builder
+	fmt.Fprintf(&b, "defaults {\n  user = \"root\"\n  key_file = %q\n  known_hosts_file = %q\n}\ngroup \"oms\" {\n", l.Key, l.KnownHosts)
+	for i, h := range l.Hosts {
+		vars := ""
+		if i == 1 {
+			vars = ` vars = { mount_dir = "/data/oms-alt" }`
+		}
+		fmt.Fprintf(&b, "  host %q {\n    address = %q\n   %s\n  }\n", h.Name, h.Address, vars)
+	}
+	b.WriteString("}\n")
+	inv := filepath.Join(t.TempDir(), "inventory.hcl")
+	if err := os.WriteFile(inv, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := deploy(t, l, "deploy.hcl", inv)
+	expectCode(t, run, 0)
+	for i, h := range l.Hosts {
+		dir, other := "/data/oms", "/data/oms-alt"
+		if i == 1 {
+			dir, other = other, dir
+		}
+		got := l.Exec(t, h.Name, fmt.Sprintf("test -f %s/config.yaml && echo config; test -e %s && echo other; docker inspect -f '{{range .Mounts}}{{.Source}} {{end}}' oms", dir, other))
+		f := strings.Fields(got)
+		if len(f) < 2 || f[0] != "config" || slices.Contains(f, "other") || !strings.Contains(got, dir+"/") {
+			t.Errorf("%s: want %s/config.yaml, no %s and mounts under %s; got %q", h.Name, dir, other, dir, got)
+		}
+	}
+	vipAnswers(t, l, 8088)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/hclx"
+	"github.com/omsrun/omsrun/inventory"
 )
 
 // attributeError is a module's complaint about one of its arguments (an
@@ -25,13 +26,13 @@ type attributeError interface {
 // file, the -e argument — when the argument is a variable they set, with
 // the playbook line that uses it as context; otherwise at the argument in
 // the playbook; the rest at the module block.
-func (p *Playbook) argErrors(st *Step, err error) hcl.Diagnostics {
+func (p *Playbook) argErrors(st *Step, h *inventory.Host, err error) hcl.Diagnostics {
 	var out hcl.Diagnostics
 	var rest []error
 	for _, e := range splitJoined(err) {
 		var ae attributeError
 		if errors.As(e, &ae) {
-			if d := p.attrError(st, ae.Attribute(), e); d != nil {
+			if d := p.attrError(st, h, ae.Attribute(), e); d != nil {
 				out = append(out, d)
 				continue
 			}
@@ -56,7 +57,7 @@ func splitJoined(err error) []error {
 	return []error{err}
 }
 
-func (p *Playbook) attrError(st *Step, name string, e error) *hcl.Diagnostic {
+func (p *Playbook) attrError(st *Step, h *inventory.Host, name string, e error) *hcl.Diagnostic {
 	expr, at := p.argExpr(st, name)
 	if expr == nil {
 		return nil
@@ -65,7 +66,10 @@ func (p *Playbook) attrError(st *Step, name string, e error) *hcl.Diagnostic {
 	subject := expr.Range()
 	if tr, ok := expr.(*hclsyntax.ScopeTraversalExpr); ok && tr.Traversal.RootName() == "var" && len(tr.Traversal) == 2 {
 		if a, ok := tr.Traversal[1].(hcl.TraverseAttr); ok {
-			if r, set := p.origins[a.Name]; set {
+			if r, set := p.hostOrigin(h, a.Name); set {
+				subject = r
+				msg += fmt.Sprintf(" This is host %q's own value of var.%s, set in the inventory, which step %q uses at %s.", h.Name, a.Name, st.Name, diag.Pos(at))
+			} else if r, set := p.origins[a.Name]; set {
 				subject = r
 				msg += fmt.Sprintf(" This is the value given for var.%s, which step %q uses at %s.", a.Name, st.Name, diag.Pos(at))
 			} else if v := p.Variables[a.Name]; v != nil {

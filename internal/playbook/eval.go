@@ -42,6 +42,9 @@ func (p *Playbook) evalContext(s Scope, refs *stepRefs) *hcl.EvalContext {
 	}
 	if s.Host != nil {
 		vars["host"] = c.hostObject(s.Host)
+		if hs := p.hostScopeFor(c, s.Host); hs != nil && hs.vars.Type() != cty.NilType {
+			vars["var"], vars["local"] = hs.vars, hs.locals
+		}
 	}
 	if s.Result.Type() != cty.NilType {
 		vars["result"] = s.Result
@@ -103,6 +106,9 @@ type objectCache struct {
 	// vars and locals are var and local, set once Load has them all
 	// (cty.NilVal before, and for a Playbook built by hand).
 	vars, locals cty.Value
+	// scopes are the var and local of hosts with their own values (nil
+	// for a host that shares the run's).
+	scopes map[*inventory.Host]*hostScope
 }
 
 // stepRefs are the steps an expression reads as steps["name"] (or

@@ -27,16 +27,23 @@ import (
 // files holds the sources read (real and synthetic "-e #N" ones), for
 // rendering the diagnostics with snippets.
 func ParseExtraVars(args []string, vars map[string]*Variable) (values map[string]cty.Value, files map[string]*hcl.File, diags hcl.Diagnostics) {
-	values, files, _, diags = parseExtraVars(args, vars)
+	values, files, _, _, diags = parseExtraVars(args, vars)
 	return values, files, diags
 }
 
-// parseExtraVars is ParseExtraVars that also says where each value was written.
-func parseExtraVars(args []string, vars map[string]*Variable) (values map[string]cty.Value, files map[string]*hcl.File, origins map[string]hcl.Range, diags hcl.Diagnostics) {
-	values, files, origins = map[string]cty.Value{}, map[string]*hcl.File{}, map[string]hcl.Range{}
+// parseExtraVars is ParseExtraVars that also says where each value was
+// written, and which came from -e name=value (cmdline) rather than a file.
+func parseExtraVars(args []string, vars map[string]*Variable) (values map[string]cty.Value, files map[string]*hcl.File, origins map[string]hcl.Range, cmdline map[string]bool, diags hcl.Diagnostics) {
+	values, files, origins, cmdline = map[string]cty.Value{}, map[string]*hcl.File{}, map[string]hcl.Range{}, map[string]bool{}
 	for i, arg := range args {
 		if path, ok := strings.CutPrefix(arg, "@"); ok {
+			before := maps.Clone(origins)
 			diags = append(diags, varFile(path, vars, values, files, origins)...)
+			for k, r := range origins {
+				if b, ok := before[k]; !ok || b != r {
+					cmdline[k] = false // a later file wins over an earlier -e k=v
+				}
+			}
 			continue
 		}
 		name := fmt.Sprintf("-e #%d", i+1)
@@ -86,8 +93,9 @@ func parseExtraVars(args []string, vars map[string]*Variable) (values map[string
 		}
 		values[k] = cv
 		origins[k] = *valRange
+		cmdline[k] = true
 	}
-	return values, files, origins, diags
+	return values, files, origins, cmdline, diags
 }
 
 func varFile(path string, vars map[string]*Variable, values map[string]cty.Value, files map[string]*hcl.File, origins map[string]hcl.Range) hcl.Diagnostics {

@@ -129,8 +129,8 @@ func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 
 	values, pd := presetValues(opts.Preset, p.Variables)
 	diags = append(diags, pd...)
-	extra, files, origins, ed := parseExtraVars(opts.ExtraVars, p.Variables)
-	p.origins = origins
+	extra, files, origins, cmdline, ed := parseExtraVars(opts.ExtraVars, p.Variables)
+	p.origins, p.cmdline = origins, cmdline
 	for k, v := range files {
 		p.Files[k] = v
 		if opts.Sources != nil {

@@ -83,6 +83,7 @@ func (p *Playbook) evalLocals(blocks []*hcl.Block) hcl.Diagnostics {
 			v = cty.DynamicVal
 		}
 		p.Locals[name] = v
+		p.localOrder = append(p.localOrder, name)
 		return !d.HasErrors()
 	}
 	for _, name := range slices.Sorted(maps.Keys(attrs)) {

@@ -42,6 +42,12 @@ type Playbook struct {
 	// complaint about an argument is reported where its value was written.
 	origins    map[string]hcl.Range
 	localExprs map[string]hcl.Expression
+	// localOrder lists the locals in dependency order, to evaluate them
+	// again for a host whose per-host variables differ.
+	localOrder []string
+	// cmdline marks the variables whose value came from -e name=value,
+	// which no inventory variable overrides.
+	cmdline map[string]bool
 
 	// inv is the inventory given to Load, used when a Scope carries none.
 	inv *inventory.Inventory
@@ -64,6 +70,10 @@ type Variable struct {
 	Description string
 	Sensitive   bool
 	Nullable    bool
+	// PerHost lets an inventory host or group variable of the same name
+	// give this variable another value on that host (mount_dir on a node
+	// whose data disk is elsewhere); -e name=value still wins everywhere.
+	PerHost     bool
 	Validations []*Validation
 	DeclRange   hcl.Range
 }

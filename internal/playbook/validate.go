@@ -124,7 +124,7 @@ func EvalWhen(p *Playbook, st *Step, s Scope, onMarked func(cty.Value)) (bool, h
 // and checked by validateArgs (nil skips it). Problems that repeat across
 // hosts are reported once, naming the hosts.
 func Validate(p *Playbook, inv *inventory.Inventory, newArgs func(module string) (any, bool), validateArgs func(module string, args any) error) hcl.Diagnostics {
-	var out hcl.Diagnostics
+	out := p.HostValueDiags(inv)
 	for _, st := range p.Steps {
 		col := &collector{}
 		pattern := st.Hosts
@@ -175,7 +175,7 @@ func Validate(p *Playbook, inv *inventory.Inventory, newArgs func(module string)
 				continue
 			}
 			if err := validateArgs(st.Module, args); err != nil {
-				col.add(h.Name, p.argErrors(st, err))
+				col.add(h.Name, p.argErrors(st, h, err))
 			}
 		}
 		out = append(out, col.diags(len(hosts))...)

@@ -16,7 +16,7 @@ import (
 
 var variableSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}, {Name: "nullable"},
+		{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}, {Name: "nullable"}, {Name: "per_host"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "validation"}},
 }
@@ -62,6 +62,11 @@ func (p *Playbook) declareVariable(blk *hcl.Block) hcl.Diagnostics {
 		b, d := evalBool(a.Expr, nil, "sensitive")
 		diags = append(diags, d...)
 		v.Sensitive = b
+	}
+	if a, ok := c.Attributes["per_host"]; ok {
+		b, d := evalBool(a.Expr, nil, "per_host")
+		diags = append(diags, d...)
+		v.PerHost = b
 	}
 	if a, ok := c.Attributes["nullable"]; ok {
 		b, d := evalBool(a.Expr, nil, "nullable")
