@@ -34,17 +34,36 @@ func (p Problem) Error() string {
 // in key order. deploymentHosts are the addresses of the hosts the playbook
 // deploys to; each must be listed in cm_nodes. It may be nil when unknown.
 func Validate(c Config, deploymentHosts []string) []Problem {
-	var ps []Problem
-	add := func(key, summary, hint string) { ps = append(ps, Problem{Key: key, Summary: summary, Hint: hint}) }
-
+	v := &validation{c: c, multi: len(c.CMNodes) > 1 || len(deploymentHosts) > 1}
 	for _, kv := range c.strings() {
 		if !utf8.ValidString(kv.val) {
-			add(kv.key, "is not valid UTF-8 text", "config.yaml is YAML, which can only hold text")
+			v.add(kv.key, "is not valid UTF-8 text", "config.yaml is YAML, which can only hold text")
 		}
 	}
+	v.metaDB()
+	v.dbNames()
+	v.cm()
+	v.nodes(deploymentHosts)
+	v.tsdb()
+	v.sls()
+	v.ps = append(v.ps, checkPorts(c)...)
+	return v.ps
+}
 
-	multi := len(c.CMNodes) > 1 || len(deploymentHosts) > 1
+// validation collects the problems of one Config, section by section in
+// the table's order (each method checks the keys of one section).
+type validation struct {
+	c     Config
+	multi bool // several nodes: a loopback address means a different machine on each
+	ps    []Problem
+}
 
+func (v *validation) add(key, summary, hint string) {
+	v.ps = append(v.ps, Problem{Key: key, Summary: summary, Hint: hint})
+}
+
+func (v *validation) metaDB() {
+	c, add, multi := v.c, v.add, v.multi
 	if c.MetaHost == "" {
 		add(KeyMetaHost, "is required", "the address of the MetaDB (MySQL or an OceanBase MySQL tenant)")
 	} else if err := checkHost(c.MetaHost); err != nil {
@@ -65,7 +84,10 @@ func Validate(c Config, deploymentHosts []string) []Problem {
 	if c.MetaPassword == "" {
 		add(KeyMetaPassword, "is required", "the MetaDB user's password")
 	}
+}
 
+func (v *validation) dbNames() {
+	c, add := v.c, v.add
 	seen := map[string]string{}
 	for _, d := range []struct{ key, val string }{{KeyRMDB, c.RMDB}, {KeyCMDB, c.CMDB}, {KeyCMHeartbeatDB, c.CMHeartbeatDB}} {
 		if d.val == "" {
@@ -81,7 +103,10 @@ func Validate(c Config, deploymentHosts []string) []Problem {
 		}
 		seen[strings.ToLower(d.val)] = d.key
 	}
+}
 
+func (v *validation) cm() {
+	c, add, multi := v.c, v.add, v.multi
 	if c.CMURL == "" {
 		add(KeyCMURL, "is required", "the VIP or domain name in front of every CM node, on port 8088, e.g. http://VIP:8088")
 	} else if _, err := NormalizeCMURL(c.CMURL); err != nil {
@@ -93,7 +118,10 @@ func Validate(c Config, deploymentHosts []string) []Problem {
 	if c.CMLocation < 0 || c.CMLocation > 127 {
 		add(KeyCMLocation, fmt.Sprintf("%d is out of range", c.CMLocation), "the region code is an integer from 0 to 127")
 	}
+}
 
+func (v *validation) nodes(deploymentHosts []string) {
+	c, add, multi := v.c, v.add, v.multi
 	if len(c.CMNodes) == 0 {
 		add(KeyCMNodes, "is required", "list the IP address of every OMS node")
 	}
@@ -117,7 +145,10 @@ func Validate(c Config, deploymentHosts []string) []Problem {
 				"cm_nodes must list every host OMS is deployed to; leave it unset to use the inventory's addresses")
 		}
 	}
+}
 
+func (v *validation) tsdb() {
+	c, add := v.c, v.add
 	switch c.TSDBService {
 	case "", TSDBInfluxDB, TSDBCeresDB:
 	default:
@@ -140,7 +171,10 @@ func Validate(c Config, deploymentHosts []string) []Problem {
 			add(KeyTSDBPassword, "is required when tsdb_enabled is true", "that user's password")
 		}
 	}
+}
 
+func (v *validation) sls() {
+	c, add := v.c, v.add
 	if c.SLSEnabled() {
 		const when = "is required when any apsara_audit_sls_* key is set"
 		if c.SLSAccessKey == "" {
@@ -165,8 +199,6 @@ func Validate(c Config, deploymentHosts []string) []Problem {
 			}
 		}
 	}
-	ps = append(ps, checkPorts(c)...)
-	return ps
 }
 
 // checkIdent returns why s cannot be a MetaDB database name, or "".
