@@ -80,6 +80,9 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	defer func() { <-h.sessions }()
 
+	// Deciding the line: under sudo the group wrapper (its marker also tells
+	// sudo's prompt from the command's output); otherwise the tag that finds
+	// the command's processes if it must be killed.
 	mode := h.becomeMode(c.Become)
 	var line, tag string
 	if mode.sudo() {
@@ -94,29 +97,7 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 		return Result{}, err
 	}
 	defer sess.Close()
-
-	var res Result
-	var outBuf, errBuf bytes.Buffer
-	if c.Stdout != nil {
-		sess.Stdout = c.Stdout
-	} else {
-		sess.Stdout = &outBuf
-	}
-	errDst := c.Stderr
-	if errDst == nil {
-		errDst = &errBuf
-	}
-	var pg *pgidWriter
-	if mode.sudo() {
-		pg = newPgidWriter(errDst)
-		if mode == becomeSudoPassword {
-			pg.prompt = []byte(sudoPrompt)
-		}
-		sess.Stderr = pg
-	} else {
-		sess.Stderr = errDst
-	}
-
+	rio := h.wire(sess, c, mode)
 	var stdin io.WriteCloser
 	if c.Stdin != nil || mode == becomeSudoPassword {
 		if stdin, err = sess.StdinPipe(); err != nil {
@@ -137,15 +118,14 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 		close(ended)
 	}()
 	if stdin != nil {
-		go h.feedStdin(stdin, c.Stdin, mode, pg, ended)
+		go h.feedStdin(stdin, c.Stdin, mode, rio.pg, ended)
 	}
-
-	var werr error
 	select {
-	case werr = <-waited:
+	case werr := <-waited:
+		return h.result(c, mode, rio, werr)
 	case <-ctx.Done():
-		if pg != nil {
-			h.cancel(mode, pg, ended)
+		if rio.pg != nil {
+			h.cancel(mode, rio.pg, ended)
 		} else {
 			h.cancelTagged(tag, ended)
 		}
@@ -153,23 +133,61 @@ func (h *sshHost) Run(ctx context.Context, c Cmd) (Result, error) {
 	case <-h.dead:
 		return Result{}, h.unreachable(nil)
 	}
-	if pg != nil {
-		pg.flush()
-	}
-	res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
+}
+
+// runIO is where one command's output goes: the caller's writers, or
+// buffers for the Result; under sudo, stderr passes through pg, which finds
+// the wrapper's marker and answers sudo's prompt.
+type runIO struct {
+	out, err bytes.Buffer
+	pg       *pgidWriter
+}
+
+// wire connects the session's output streams for c.
+func (h *sshHost) wire(sess *ssh.Session, c Cmd, mode becomeMode) *runIO {
+	r := &runIO{}
 	if c.Stdout != nil {
-		res.Stdout = nil
+		sess.Stdout = c.Stdout
+	} else {
+		sess.Stdout = &r.out
 	}
+	var errDst io.Writer = &r.err
 	if c.Stderr != nil {
-		res.Stderr = nil
+		errDst = c.Stderr
+	}
+	if !mode.sudo() {
+		sess.Stderr = errDst
+		return r
+	}
+	r.pg = newPgidWriter(errDst)
+	if mode == becomeSudoPassword {
+		r.pg.prompt = []byte(sudoPrompt)
+	}
+	sess.Stderr = r.pg
+	return r
+}
+
+// result classifies how the session ended: an exit status (any, a failure
+// is the caller's to judge), sudo refusing before the command ran, the
+// connection gone, or no status at all.
+func (h *sshHost) result(c Cmd, mode becomeMode, r *runIO, werr error) (Result, error) {
+	if r.pg != nil {
+		r.pg.flush()
+	}
+	var res Result
+	if c.Stdout == nil {
+		res.Stdout = r.out.Bytes()
+	}
+	if c.Stderr == nil {
+		res.Stderr = r.err.Bytes()
 	}
 	var exitErr *ssh.ExitError
 	if errors.As(werr, &exitErr) {
 		res.ExitCode = exitErr.ExitStatus()
 	}
-	if pg != nil && !pg.seen() && h.alive() {
+	if r.pg != nil && !r.pg.seen() && h.alive() {
 		// sudo refused before our wrapper ever ran.
-		return res, h.becomeError(mode, pg.preamble())
+		return res, h.becomeError(mode, r.pg.preamble())
 	}
 	switch {
 	case werr == nil:

@@ -1,5 +1,16 @@
 // Package transport runs commands on remote hosts. The SSH implementation keeps
 // one persistent connection per host; everything above it sees only Host.
+//
+// The connections are golang.org/x/crypto/ssh clients, not ones made by
+// github.com/melbahja/goph, for capabilities goph's constructors and Run do
+// not have: a ProxyJump hop dials the target through the jump host's own
+// connection (goph.New and NewConn dial a TCP address themselves); host keys
+// are checked against several known_hosts files with accept-new; keepalives
+// mark a silent host unreachable; sudo reads its password on stdin, and a
+// cancelled command's process group is found and killed. The reason is
+// these capabilities, not speed, so nothing was measured. goph.Client only
+// embeds *ssh.Client, so goph's SFTP file transfer wraps a pool connection
+// as it is wherever it serves.
 package transport
 
 import (
