@@ -32,62 +32,77 @@ func (p *Playbook) decodeStep(blk *hcl.Block, modules []string) (*Step, hcl.Diag
 	}
 	ctx := p.staticContext()
 	for _, name := range slices.Sorted(maps.Keys(body.Attributes)) {
-		a := body.Attributes[name]
-		expr := a.Expr
-		switch name {
-		case "hosts":
-			st.HostsRange = expr.Range()
-			st.Hosts, diags = hostsAttr(expr, ctx, diags)
-		case "when":
-			st.When = expr
-			st.whenSteps = exprStepRefs(expr)
-		case "until":
-			st.Until = expr
-		case "serial":
-			s, d := serialAttr(expr, ctx)
-			diags = append(diags, d...)
-			st.Serial = s
-		case "run_once":
-			b, d := evalBool(expr, ctx, name)
-			diags = append(diags, d...)
-			st.RunOnce = b
-		case "ignore_errors":
-			b, d := evalBool(expr, ctx, name)
-			diags = append(diags, d...)
-			st.IgnoreErrors = b
-		case "confirm":
-			text, d := evalString(expr, ctx, name)
-			diags = append(diags, d...)
-			st.Confirm = text
-		case "check_mode":
-			b, d := evalBool(expr, ctx, name)
-			diags = append(diags, d...)
-			st.CheckMode = b
-		case "timeout", "delay":
-			dur, d := durationAttr(expr, ctx, name)
-			diags = append(diags, d...)
-			if name == "timeout" {
-				st.Timeout = dur
-			} else {
-				st.Delay = dur
-			}
-		case "retries":
-			n, d := evalInt(expr, ctx, name)
-			diags = append(diags, d...)
-			if !d.HasErrors() && (n < 0 || n > 1000) {
-				diags = append(diags, diag.Errorf(diag.Ptr(expr.Range()), "Invalid retries",
-					"retries is how many more times to try after a failure, from 0 to 1000; got %d.", n))
-			}
-			st.Retries = n
-		default:
-			hint := diag.Hint(name, stepAttrs, "step options")
-			if contains(modules, name) {
-				hint = fmt.Sprintf("%q is a module: write it as a block, %s { … }.", name, name)
-			}
-			diags = append(diags, diag.Errorf(diag.Ptr(a.NameRange), "Unsupported argument",
-				"An argument named %q is not expected in a step. %s", name, hint))
-		}
+		diags = append(diags, st.option(name, body.Attributes[name], ctx, modules)...)
 	}
+	diags = append(diags, st.moduleBlock(blk, body, modules)...)
+	return st, diags
+}
+
+// option decodes one of the step options core owns (hosts, when, serial, …);
+// any other attribute is an error, with a hint when it names a module.
+func (st *Step) option(name string, a *hclsyntax.Attribute, ctx *hcl.EvalContext, modules []string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	expr := a.Expr
+	switch name {
+	case "hosts":
+		st.HostsRange = expr.Range()
+		st.Hosts, diags = hostsAttr(expr, ctx, diags)
+	case "when":
+		st.When = expr
+		st.whenSteps = exprStepRefs(expr)
+	case "until":
+		st.Until = expr
+	case "serial":
+		s, d := serialAttr(expr, ctx)
+		diags = append(diags, d...)
+		st.Serial = s
+	case "run_once":
+		b, d := evalBool(expr, ctx, name)
+		diags = append(diags, d...)
+		st.RunOnce = b
+	case "ignore_errors":
+		b, d := evalBool(expr, ctx, name)
+		diags = append(diags, d...)
+		st.IgnoreErrors = b
+	case "confirm":
+		text, d := evalString(expr, ctx, name)
+		diags = append(diags, d...)
+		st.Confirm = text
+	case "check_mode":
+		b, d := evalBool(expr, ctx, name)
+		diags = append(diags, d...)
+		st.CheckMode = b
+	case "timeout", "delay":
+		dur, d := durationAttr(expr, ctx, name)
+		diags = append(diags, d...)
+		if name == "timeout" {
+			st.Timeout = dur
+		} else {
+			st.Delay = dur
+		}
+	case "retries":
+		n, d := evalInt(expr, ctx, name)
+		diags = append(diags, d...)
+		if !d.HasErrors() && (n < 0 || n > 1000) {
+			diags = append(diags, diag.Errorf(diag.Ptr(expr.Range()), "Invalid retries",
+				"retries is how many more times to try after a failure, from 0 to 1000; got %d.", n))
+		}
+		st.Retries = n
+	default:
+		hint := diag.Hint(name, stepAttrs, "step options")
+		if contains(modules, name) {
+			hint = fmt.Sprintf("%q is a module: write it as a block, %s { … }.", name, name)
+		}
+		diags = append(diags, diag.Errorf(diag.Ptr(a.NameRange), "Unsupported argument",
+			"An argument named %q is not expected in a step. %s", name, hint))
+	}
+	return diags
+}
+
+// moduleBlock takes the step's one module block, whose body is decoded per
+// host later against the module's own schema.
+func (st *Step) moduleBlock(blk *hcl.Block, body *hclsyntax.Body, modules []string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	switch len(body.Blocks) {
 	case 0:
 		diags = append(diags, diag.Errorf(diag.Ptr(blk.DefRange), "Missing module block",
@@ -113,7 +128,7 @@ func (p *Playbook) decodeStep(blk *hcl.Block, modules []string) (*Step, hcl.Diag
 				"There is no module named %q. %s Run `omsrun modules` for the list.", mb.Type, diag.Hint(mb.Type, modules, "modules")))
 		}
 	}
-	return st, diags
+	return diags
 }
 
 // hostsAttr accepts a pattern string or a list of patterns (joined with ",").
