@@ -36,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -184,6 +185,13 @@ func newHostileRig(t *testing.T) *hostileRig {
 
 func (r *hostileRig) writeFile(name, content string, mode fs.FileMode) {
 	r.t.Helper()
+	if mode&0o111 != 0 {
+		// No fork while a program is open for writing: a child forked by a
+		// parallel subtest would inherit the descriptor until it execs, and
+		// running the program meanwhile fails with "text file busy".
+		syscall.ForkLock.Lock()
+		defer syscall.ForkLock.Unlock()
+	}
 	if err := os.WriteFile(name, []byte(content), mode); err != nil {
 		r.t.Fatal(err)
 	}
