@@ -1,0 +1,111 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+)
+
+// NodeConfig is what the control machine hands a node, as JSON on the SSH
+// session's stdin: the secret must never appear in argv, where any user of
+// the host could read it in ps.
+type NodeConfig struct {
+	Secret   []byte    `json:"secret"` // SecretSize bytes (base64 in JSON)
+	Listen   string    `json:"listen"` // the node's cluster address and the relay port
+	Next     string    `json:"next,omitempty"`
+	Deadline time.Time `json:"deadline"` // stop listening then if no peer came
+}
+
+// Report is what a node tells the control machine when it is done.
+type Report struct {
+	Bytes   int64  `json:"bytes"`              // written to the sink
+	NextErr string `json:"next_err,omitempty"` // the next node stopped taking the stream
+	Err     string `json:"err,omitempty"`      // this node did not get the whole stream
+}
+
+// ReadConfig reads the node's configuration from r (the session's stdin)
+// and checks it.
+func ReadConfig(r io.Reader) (NodeConfig, error) {
+	var cfg NodeConfig
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("relay: configuration on stdin: %w", err)
+	}
+	if len(cfg.Secret) != SecretSize {
+		return cfg, fmt.Errorf("relay: the secret has %d bytes, want %d", len(cfg.Secret), SecretSize)
+	}
+	if host, _, err := net.SplitHostPort(cfg.Listen); err != nil || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
+		// A wildcard address would open the door on every interface.
+		return cfg, fmt.Errorf("relay: listen %q: want the node's cluster IP and a port", cfg.Listen)
+	}
+	if cfg.Deadline.IsZero() {
+		return cfg, errors.New("relay: no deadline")
+	}
+	return cfg, nil
+}
+
+// RunNode listens on cfg.Listen for the upstream peer, forwards to cfg.Next
+// and writes the stream to sink. Everything it opened is closed when it
+// returns, and it returns when ctx ends (the control machine's session went
+// away: the run was interrupted) however far the stream got.
+func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer) Report {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return Report{Err: err.Error()}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Closing the listener and the connections is what unblocks every read
+	// and write below when the run is interrupted.
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stop:
+		}
+		ln.Close()
+	}()
+	up, err := Accept(ln, cfg.Secret, cfg.Deadline)
+	close(stop)
+	if err != nil {
+		return Report{Err: err.Error()}
+	}
+	var down net.Conn
+	var rep Report
+	if cfg.Next != "" {
+		if down, err = Dial(cfg.Next, cfg.Secret, 10*time.Second); err != nil {
+			rep.NextErr = err.Error()
+		}
+	}
+	go func() {
+		<-ctx.Done()
+		up.Close()
+		if down != nil {
+			down.Close()
+		}
+	}()
+	var next io.Writer
+	if down != nil {
+		next = down
+	}
+	n, nextErr, err := Relay(up, sink, next)
+	rep.Bytes = n
+	if nextErr != nil && rep.NextErr == "" {
+		rep.NextErr = nextErr.Error()
+	}
+	if err != nil {
+		rep.Err = err.Error()
+	}
+	if ctx.Err() != nil && rep.Err == "" {
+		rep.Err = "relay: interrupted"
+	}
+	up.Close()
+	if down != nil {
+		down.Close()
+	}
+	return rep
+}
