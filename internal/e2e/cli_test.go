@@ -293,9 +293,15 @@ step "never" {
 	if !strings.Contains(out.String(), "RECAP") {
 		t.Fatalf("no recap after interrupt:\n%s", out.String())
 	}
-	time.Sleep(500 * time.Millisecond)
 	for _, h := range l.Hosts {
-		if ps := l.Exec(t, h.Name, "ps -eo args || true"); strings.Contains(ps, tag) {
+		// The kill is sent before omsrun exits; give the host a moment to reap.
+		ps := ""
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if ps = l.Exec(t, h.Name, "ps -eo args || true"); !strings.Contains(ps, tag) || time.Now().After(deadline) {
+				break
+			}
+		}
+		if strings.Contains(ps, tag) {
 			t.Errorf("%s still runs the interrupted command:\n%s", h.Name, ps)
 		}
 		if got := l.Exec(t, h.Name, "ls /tmp/"+tag+" 2>/dev/null || echo absent"); strings.TrimSpace(got) != "absent" {

@@ -838,10 +838,15 @@ func TestInitInterruptAtPasswordPrompt(t *testing.T) {
 	dir := t.TempDir()
 	p := startPTY(t, "init", "--out", dir, "--mode", "multi", "--meta-host", l.MetaDB.Host, "--meta-port", strconv.Itoa(l.MetaDB.Port), "--meta-user", l.MetaDB.User)
 	p.expect("MetaDB password: ")
-	time.Sleep(200 * time.Millisecond) // let the prompt switch echo off
-	// The master sees the terminal's modes: echo is off while the password is asked.
-	if st, err := unix.IoctlGetTermios(int(p.master.Fd()), unix.TCGETS); err != nil || st.Lflag&unix.ECHO != 0 {
-		t.Fatalf("echo is on at the password prompt (%v)", err)
+	// The master sees the terminal's modes: echo goes off while the password
+	// is asked (the prompt is written just before, so wait for it).
+	echoOff := false
+	for deadline := time.Now().Add(5 * time.Second); !echoOff && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		st, err := unix.IoctlGetTermios(int(p.master.Fd()), unix.TCGETS)
+		echoOff = err == nil && st.Lflag&unix.ECHO == 0
+	}
+	if !echoOff {
+		t.Fatal("echo is on at the password prompt")
 	}
 	if _, err := p.master.Write([]byte{3}); err != nil {
 		t.Fatal(err)
