@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -139,5 +140,32 @@ func TestBareNameFallsBack(t *testing.T) {
 	out, errOut, code := run("validate", "status.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img)
 	if code != 0 || !strings.Contains(errOut, "using the playbook shipped in omsrun") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// Under --json, an error that ends the command before any recap is one JSON
+// event on stdout with its exit code, so a script reading stdout sees it.
+func TestUsageErrorsAsJSON(t *testing.T) {
+	for _, args := range [][]string{
+		{"--json", "--bogus"},
+		{"--json"},
+		{"--json", "../../playbooks/deploy.hcl"},
+		{"exec", "--json", "-i", "../../testdata/inventory/lab.hcl", "all"},
+	} {
+		out, _, code := run(args...)
+		var ev struct {
+			Type     string `json:"type"`
+			ExitCode int    `json:"exit_code"`
+			Error    string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &ev); err != nil {
+			t.Fatalf("%q: stdout is not one JSON event: %q", args, out)
+		}
+		if code != 4 || ev.Type != "error" || ev.ExitCode != 4 || ev.Error == "" {
+			t.Fatalf("%q: exit %d, event %+v", args, code, ev)
+		}
+	}
+	if out, _, _ := run("--bogus"); out != "" {
+		t.Fatalf("without --json, stdout stays empty: %q", out)
 	}
 }

@@ -14,6 +14,8 @@ const (
 	ExitFailed      = 2
 	ExitUnreachable = 3
 	ExitInvalid     = 4
+	ExitDeclined    = 5
+	ExitRunError    = 7
 	ExitInterrupted = 130
 )
 
@@ -23,6 +25,8 @@ type ExitError struct {
 	err  error
 	// Printed is true when the message was already shown (diagnostics, the recap).
 	Printed bool
+	// Recapped is true when the run's recap, which carries the code, is out.
+	Recapped bool
 }
 
 func (e *ExitError) Error() string {
@@ -43,6 +47,11 @@ func invalid(format string, args ...any) error {
 
 func withCode(code int, err error, printed bool) error {
 	return &ExitError{code: code, err: err, Printed: printed}
+}
+
+// recapped is the error of a run whose recap was emitted.
+func recapped(code int, err error) error {
+	return &ExitError{code: code, err: err, Printed: true, Recapped: true}
 }
 
 // Code maps any error to an exit code.

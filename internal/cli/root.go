@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,16 +68,39 @@ func (a *App) Main(args []string) int {
 	root.SetErr(a.Stderr)
 	err := root.ExecuteContext(ctx)
 	code := Code(err)
+	recapOut := false
 	if err != nil {
 		var e *ExitError
-		if !errors.As(err, &e) || !e.Printed {
+		isExit := errors.As(err, &e)
+		if !isExit || !e.Printed {
 			fmt.Fprintf(a.Stderr, "omsrun: %s\n", err)
 		}
+		recapOut = isExit && e.Recapped
 	}
 	if ctx.Err() != nil && code != ExitInvalid {
-		return ExitInterrupted
+		code = ExitInterrupted
+	}
+	// Under --json a script reads stdout only: an error that ended the
+	// command without a recap (bad usage, bad input) is one event there too.
+	if err != nil && !recapOut && wantsJSON(args) {
+		b, _ := json.Marshal(map[string]any{"type": "error", "exit_code": code, "error": err.Error()})
+		fmt.Fprintf(a.Stdout, "%s\n", b)
 	}
 	return code
+}
+
+// wantsJSON reports whether --json was given, read from the raw arguments
+// because a usage error may come before the flags are parsed.
+func wantsJSON(args []string) bool {
+	for _, s := range args {
+		if s == "--" {
+			return false
+		}
+		if s == "--json" || s == "--json=true" {
+			return true
+		}
+	}
+	return false
 }
 
 // markUsage makes cobra's argument-count errors invalid input (exit 4) by

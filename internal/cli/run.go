@@ -238,23 +238,30 @@ func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Si
 	defer pool.Close()
 	runner := &engine.Runner{
 		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
-		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(), Lock: lock, Verbose: g.verbose},
+		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(), Lock: lock, Verbose: g.verbose,
+			ExitCode: func(r *engine.Recap) int { return Code(recapCode(r)) }},
 	}
 	recap, err := runner.Run(ctx)
 	if err != nil {
-		return withCode(ExitInvalid, err, false)
+		// The run had started: its recap, with the error, is already out.
+		return recapped(ExitRunError, err)
 	}
 	return recapCode(recap)
 }
 
+// recapCode is the one place a recap becomes an exit code.
 func recapCode(r *engine.Recap) error {
 	switch {
+	case r.Error != "":
+		return recapped(ExitRunError, fmt.Errorf("%s", r.Error))
+	case r.Declined != "":
+		return recapped(ExitDeclined, fmt.Errorf("%s", r.Declined))
 	case r.Interrupted:
-		return withCode(ExitInterrupted, fmt.Errorf("interrupted"), true)
+		return recapped(ExitInterrupted, fmt.Errorf("interrupted"))
 	case r.Failed():
-		return withCode(ExitFailed, fmt.Errorf("some step failed"), true)
+		return recapped(ExitFailed, fmt.Errorf("some step failed"))
 	case r.Unreachable():
-		return withCode(ExitUnreachable, fmt.Errorf("some host was unreachable"), true)
+		return recapped(ExitUnreachable, fmt.Errorf("some host was unreachable"))
 	}
 	return nil
 }

@@ -152,11 +152,22 @@ func TestUninstallWithPurge(t *testing.T) {
 	if got := l.Exec(t, l.Hosts[0].Name, "docker ps -q | wc -l"); got != "1" {
 		t.Fatalf("check mode removed the container")
 	}
-	// Without a terminal and without --yes, purge refuses.
+	// Without a terminal and without --yes, purge refuses before its first
+	// step: the containers, which the first step removes, are still there.
 	r = deploy(t, l, "uninstall.hcl", inv, "-e", "purge=true")
-	expectCode(t, r, 2)
-	if !strings.Contains(r.stdout, "--yes") {
-		t.Fatalf("the refusal should mention --yes:\n%s", r.stdout)
+	expectCode(t, r, 5)
+	if !strings.Contains(r.stdout, "--yes") || !strings.Contains(r.stdout, "nothing was changed") {
+		t.Fatalf("the refusal should mention --yes and that nothing changed:\n%s", r.stdout)
+	}
+	r = deploy(t, l, "uninstall.hcl", inv, "-e", "purge=true", "--json")
+	expectCode(t, r, 5)
+	if !strings.Contains(r.stdout, `"exit_code":5`) || strings.Contains(r.stdout, `"host_result"`) {
+		t.Fatalf("the JSON recap should carry exit code 5 and no step ran:\n%s", r.stdout)
+	}
+	for _, h := range l.Hosts[:2] {
+		if got := l.Exec(t, h.Name, "docker ps -q | wc -l"); got != "1" {
+			t.Fatalf("%s: a refused purge removed the container", h.Name)
+		}
 	}
 	expectCode(t, deploy(t, l, "uninstall.hcl", inv, "-e", "purge=true", "--yes"), 0)
 	for _, h := range l.Hosts[:2] {

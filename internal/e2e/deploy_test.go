@@ -280,15 +280,29 @@ func TestDeployAsksAboutForeignDatabasesOnATerminal(t *testing.T) {
 	}
 	vipAnswers(t, l, 8088)
 
-	// Uninstall with purge asks too; "n" deletes nothing.
+	// Uninstall with purge asks too, before its first step: while the
+	// question waits, and after "n", every container still runs.
 	p = startPTY(t, "playbooks/uninstall.hcl", "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "purge=true")
 	p.expect("for good")
+	p.expect("Go ahead? [y/N]")
+	time.Sleep(time.Second)
+	for _, h := range l.Hosts {
+		if got := l.Exec(t, h.Name, "docker ps -q | wc -l"); got != "1" {
+			t.Fatalf("%s: the container went while the question waited", h.Name)
+		}
+	}
 	p.send("n")
-	p.expect("RECAP")
-	if code := p.wait(); code != 2 {
-		t.Fatalf("exit %d after answering n, want 2:\n%s", code, p.transcript())
+	p.expect("not confirmed: nothing was changed")
+	if code := p.wait(); code != 5 {
+		t.Fatalf("exit %d after answering n, want 5:\n%s", code, p.transcript())
 	}
-	if got := l.Exec(t, l.Hosts[0].Name, "ls /data/oms/config.yaml"); got != "/data/oms/config.yaml" {
-		t.Fatalf("purge answered n still deleted the mount directory")
+	if strings.Contains(p.transcript(), "failed=1") {
+		t.Fatalf("a declined run reports no failure:\n%s", p.transcript())
 	}
+	for _, h := range l.Hosts {
+		if got := l.Exec(t, h.Name, "docker ps -q | wc -l; ls /data/oms/config.yaml"); got != "1\n/data/oms/config.yaml" {
+			t.Fatalf("%s: purge answered n still changed the node: %q", h.Name, got)
+		}
+	}
+	vipAnswers(t, l, 8088)
 }

@@ -42,6 +42,9 @@ type Options struct {
 	Confirm func(question string) (bool, error)
 	// Targets are the hosts the run may touch (inventory narrowed by --limit).
 	Targets []*inventory.Host
+	// ExitCode, when set, gives the recap its process exit code before it is
+	// emitted (the command line owns the codes; --json reports them).
+	ExitCode func(*Recap) int
 }
 
 // Runner runs one playbook once.
@@ -56,8 +59,9 @@ type Runner struct {
 	Modules func(name string) (modules.Module, bool)
 
 	mu      sync.Mutex
-	askMu   sync.Mutex  // one question on the terminal at a time
-	holder  *LockHolder // this run in lock files; nil when it takes no lock
+	askMu   sync.Mutex      // one question on the terminal at a time
+	holder  *LockHolder     // this run in lock files; nil when it takes no lock
+	settled map[string]bool // steps whose confirmation was answered yes before the run
 	state   map[string]*hostState
 	tallies map[string]*HostTally
 	// outputs: step name → host name → the module's outputs as an object.
@@ -73,8 +77,9 @@ type hostState struct {
 	changed map[string]bool
 }
 
-// Run executes every step and returns the recap. The error is non-nil only for
-// problems of the run itself (a bad `serial`, say), not for host failures.
+// Run executes every step and returns the recap, also when it returns an
+// error. The error is non-nil only for problems of the run itself (a bad
+// `serial`, say), not for host failures.
 func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	if r.Modules == nil {
 		r.Modules = builtin.Lookup
@@ -91,6 +96,12 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	}
 	r.Sink.RunStart(RunInfo{Playbook: r.Playbook.Path, Hosts: names, Check: r.Opts.Check, Steps: len(r.Playbook.Steps)})
 	recap := &Recap{Check: r.Opts.Check}
+	// Every question is settled before any host is contacted: a "no" leaves
+	// everything as it was.
+	if why := r.settleConfirmations(); why != "" {
+		recap.Declined = why
+		return r.finish(recap, start, nil)
+	}
 
 	// Dial every host that some step will use, all at once, so dial latency is
 	// paid once in parallel rather than per step.
@@ -115,7 +126,9 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 		}
 		end, err := r.runStep(ctx, i, st)
 		if err != nil {
-			return nil, err
+			// The run started: the recap still says what was done before.
+			recap.Error = r.Redactor.Scrub(err.Error())
+			return r.finish(recap, start, err)
 		}
 		recap.Steps = append(recap.Steps, end)
 		if ctx.Err() != nil {
@@ -127,12 +140,21 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 			break
 		}
 	}
+	return r.finish(recap, start, nil)
+}
+
+// finish completes the recap, emits it and returns it with err: every run
+// that started ends with its recap, whatever stopped it.
+func (r *Runner) finish(recap *Recap, start time.Time, err error) (*Recap, error) {
 	for _, h := range r.Opts.Targets {
 		recap.Hosts = append(recap.Hosts, *r.tallies[h.Name])
 	}
 	recap.Duration = time.Since(start)
+	if r.Opts.ExitCode != nil {
+		recap.ExitCode = r.Opts.ExitCode(recap)
+	}
 	r.Sink.Recap(*recap)
-	return recap, nil
+	return recap, err
 }
 
 // connectAll dials every target at once, so dial latency is paid once in
@@ -253,7 +275,7 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	}
 	r.Sink.StepStart(StepInfo{Index: idx, Name: st.Name, Module: st.Module, Hosts: names})
 	groups := batches(hosts, st.Serial)
-	if err := r.confirm(st, r.hostsToRun(st, hosts)); err != nil {
+	if err := r.confirmLate(st, hosts); err != nil {
 		for _, h := range hosts {
 			r.record(st, HostResult{Step: st.Name, Host: h.Name, Status: StatusFailed, Error: err.Error()})
 		}
@@ -295,52 +317,6 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	end.Duration = time.Since(start)
 	r.Sink.StepEnd(end)
 	return end, nil
-}
-
-// moduleConfirm is the question-asker modules get: one question at a time
-// (hosts run concurrently), and none in check mode, which must not wait on a person.
-func (r *Runner) moduleConfirm() func(string) (bool, error) {
-	if r.Opts.Confirm == nil || r.Opts.Check {
-		return nil
-	}
-	return func(q string) (bool, error) {
-		r.askMu.Lock()
-		defer r.askMu.Unlock()
-		return r.Opts.Confirm(r.Redactor.Scrub(q))
-	}
-}
-
-// hostsToRun names the hosts whose `when` lets the step run, so a step
-// that will be skipped everywhere asks no confirmation.
-func (r *Runner) hostsToRun(st *playbook.Step, hosts []*inventory.Host) []string {
-	var out []string
-	for _, h := range hosts {
-		run, diags := playbook.EvalWhen(r.Playbook, st, r.scope(h, cty.NilVal), r.Redactor.AddValue)
-		if run || diags.HasErrors() {
-			out = append(out, h.Name)
-		}
-	}
-	return out
-}
-
-// confirm asks before a step that says it needs a yes (deleting data, say).
-// Check mode never asks: it changes nothing.
-func (r *Runner) confirm(st *playbook.Step, hosts []string) error {
-	if st.Confirm == "" || r.Opts.Check || st.CheckMode || r.Opts.Yes || len(hosts) == 0 {
-		return nil
-	}
-	q := fmt.Sprintf("%s\n  on hosts: %s\nGo ahead?", r.Redactor.Scrub(st.Confirm), strings.Join(hosts, ", "))
-	if r.Opts.Confirm == nil {
-		return fmt.Errorf("step %q needs a confirmation and there is no terminal to ask on: %s; re-run with --yes to confirm", st.Name, r.Redactor.Scrub(st.Confirm))
-	}
-	ok, err := r.Opts.Confirm(q)
-	if err != nil {
-		return fmt.Errorf("confirmation: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("not confirmed: nothing was done")
-	}
-	return nil
 }
 
 func (r *Runner) batchFailed(st *playbook.Step, batch []*inventory.Host) bool {

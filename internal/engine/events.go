@@ -84,6 +84,13 @@ type Recap struct {
 	Check       bool
 	// Stopped says why the run ended early ("any_errors_fatal", "max_fail_percentage"), if it did.
 	Stopped string
+	// Declined says why no step ran: a confirmation answered no, or one that
+	// could not be asked (no terminal, no --yes).
+	Declined string
+	// Error is a problem of the run itself that ended it after it started.
+	Error string
+	// ExitCode is the process exit code the run ends with (see Options.ExitCode).
+	ExitCode int
 }
 
 // Failed reports whether any host failed a step.

@@ -120,5 +120,6 @@ func (j *JSON) Recap(r engine.Recap) {
 	for _, s := range r.Steps {
 		steps = append(steps, map[string]any{"step": s.Name, "duration_ms": ms(s.Duration), "slowest_host": s.Slowest})
 	}
-	j.emit(map[string]any{"type": "recap", "hosts": hosts, "steps": steps, "duration_ms": ms(r.Duration), "interrupted": r.Interrupted, "check": r.Check, "stopped": r.Stopped})
+	j.emit(map[string]any{"type": "recap", "hosts": hosts, "steps": steps, "duration_ms": ms(r.Duration), "interrupted": r.Interrupted, "check": r.Check, "stopped": r.Stopped,
+		"declined": r.Declined, "error": r.Error, "exit_code": r.ExitCode})
 }

@@ -235,6 +235,12 @@ func (t *Text) Recap(r engine.Recap) {
 	if r.Stopped != "" {
 		fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprint("stopped: "+r.Stopped))
 	}
+	if r.Declined != "" {
+		fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprint("declined: "+r.Declined))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprint("error: "+r.Error))
+	}
 	t.printf("%s", b.String())
 }
 
