@@ -43,6 +43,13 @@ type Waiter interface {
 	OnlyWaits() bool
 }
 
+// ReadOnly is implemented by modules that never change a host (reads,
+// waits, notes). A run made only of such steps, or of check-mode steps,
+// takes no run lock and is never refused by one.
+type ReadOnly interface {
+	ReadOnly() bool
+}
+
 // Doc is the reference text of a module.
 type Doc struct {
 	Name    string

@@ -87,6 +87,14 @@ step "config.yaml" {
   }
 }
 
+step "loaded config" {
+  hosts = "oms"
+  config_loaded {
+    container   = var.container_name
+    config_path = local.config_path
+  }
+}
+
 # New nodes start all at once; nodes that already run are replaced one at a
 # time (an upgrade to a new image), each healthy before the next, so the VIP
 # always has nodes to send traffic to.
@@ -109,12 +117,16 @@ step "container (rolling)" {
 
 # A node that already ran keeps its container when only config.yaml changed:
 # reload it in place, one node at a time, so the VIP always has healthy nodes.
+# "Changed" is read from the node (the config it last loaded, see
+# config_loaded), so a run interrupted before a node's reload reloads it next time.
 step "reload changed config" {
   hosts  = "oms"
   serial = "1"
-  when   = changed("config.yaml") && !changed("container (new nodes)") && !changed("container (rolling)")
+  when   = (steps["loaded config"][host.name].stale || changed("config.yaml")) && !changed("container (new nodes)") && !changed("container (rolling)")
   supervisor_restart {
-    container = var.container_name
+    container   = var.container_name
+    mount_dir   = var.mount_dir
+    config_path = local.config_path
   }
 }
 

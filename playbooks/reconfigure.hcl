@@ -15,11 +15,25 @@ step "config.yaml" {
   }
 }
 
+# Whether each node runs the config.yaml on its disk is read from the node
+# (the hash recorded at its last healthy (re)load), so a reconfigure that was
+# interrupted or failed halfway reloads the nodes it did not reach on the
+# next run, even though config.yaml itself no longer changes.
+step "loaded config" {
+  hosts = "oms"
+  config_loaded {
+    container   = var.container_name
+    config_path = local.config_path
+  }
+}
+
 step "reload OMS, one node at a time" {
   hosts  = "oms"
   serial = "1"
-  when   = changed("config.yaml")
+  when   = steps["loaded config"][host.name].stale || changed("config.yaml")
   supervisor_restart {
-    container = var.container_name
+    container   = var.container_name
+    mount_dir   = var.mount_dir
+    config_path = local.config_path
   }
 }

@@ -24,6 +24,17 @@ step "config.yaml drift" {
   }
 }
 
+# "needs a reload" here means the OMS running on that node has not loaded the
+# config.yaml on its disk (a reconfigure that stopped before reaching it):
+# reconfigure.hcl or deploy.hcl reloads it.
+step "loaded config" {
+  hosts = "oms"
+  config_loaded {
+    container   = var.container_name
+    config_path = local.config_path
+  }
+}
+
 step "notice" {
   hosts    = "oms"
   run_once = true

@@ -32,6 +32,7 @@ var all = map[string]func() modules.Module{
 	"container_info":     func() modules.Module { return &oms.ContainerInfo{} },
 	"container_run":      func() modules.Module { return &oms.ContainerRun{} },
 	"supervisor_restart": func() modules.Module { return &oms.SupervisorRestart{} },
+	"config_loaded":      func() modules.Module { return &oms.ConfigLoaded{} },
 	"oms_status":         func() modules.Module { return &oms.OMSStatus{} },
 	"metadb_backup":      func() modules.Module { return &oms.MetadbBackup{} },
 	"container_remove":   func() modules.Module { return &oms.ContainerRemove{} },

@@ -249,6 +249,11 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 			return nil, err
 		}
 	}
+	// What the container will load, recorded once it is healthy (config_loaded).
+	loading, err := configHash(ctx, env, a.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
 	id := p.containerID
 	switch p.action {
 	case "start":
@@ -287,6 +292,9 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 			return nil, fmt.Errorf("%w\nto roll %s back: its previous image %s is still loaded; re-run the playbook with -l %s -e image=%s (and the previous image_file), or by hand: docker rm -f %s and docker run with image %s",
 				err, env.HostName, shortID(p.oldImage), env.HostName, p.oldImage, a.Name, p.oldImage)
 		}
+		return nil, err
+	}
+	if err := recordLoaded(ctx, env, a.ConfigPath, loading); err != nil {
 		return nil, err
 	}
 	return &modules.Result{

@@ -30,6 +30,7 @@ type SupervisorRestartArgs struct {
 	HealthPort int      `hcl:"health_port,optional"`
 	Timeout    string   `hcl:"timeout,optional"`
 	MountDir   string   `hcl:"mount_dir,optional"`
+	ConfigPath string   `hcl:"config_path,optional"`
 }
 
 // Doc describes the module.
@@ -45,6 +46,7 @@ func (*SupervisorRestart) Doc() modules.Doc {
 			"health_port": "port of /oms/health (default 8089)",
 			"timeout":     "duration: how long to wait for RUNNING and health (default 120s)",
 			"mount_dir":   "the mount directory, for docker_init logs on failure (default /data/oms)",
+			"config_path": "config.yaml on the host, recorded as loaded once healthy (see config_loaded; default <mount_dir>/config.yaml)",
 		},
 	}
 }
@@ -71,6 +73,9 @@ func (a *SupervisorRestartArgs) fill(env *modules.Env) {
 	}
 	if a.MountDir == "" {
 		a.MountDir = defaultMountDir
+	}
+	if a.ConfigPath == "" {
+		a.ConfigPath = a.MountDir + "/config.yaml"
 	}
 }
 
@@ -117,6 +122,12 @@ func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any,
 	a.fill(env)
 	timeout, _ := modules.ParseDuration("timeout", a.Timeout, 120*time.Second)
 	exec := []string{"docker", "exec", a.Container}
+	// What this reload reads, recorded once OMS is healthy on it (config_loaded).
+	cfg := a.ConfigPath
+	loading, err := configHash(ctx, env, cfg)
+	if err != nil {
+		return nil, err
+	}
 	if *a.InitConfig {
 		env.Report.Phase("init-config-file")
 		if _, err := env.RunArgv(ctx, append(exec, "python", "-m", "omsflow.scripts.units.oms_init_manager", "--init-config-file")...); err != nil {
@@ -147,6 +158,9 @@ func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any,
 		} else if herr := omsHealth(ctx, dial, addr); herr != nil {
 			why = herr.Error()
 		} else {
+			if err := recordLoaded(ctx, env, cfg, loading); err != nil {
+				return nil, err
+			}
 			return &modules.Result{Changed: true, Msg: fmt.Sprintf("restarted %s; healthy after %s",
 				strings.Join(a.Programs, ", "), time.Since(start).Round(100*time.Millisecond))}, nil
 		}

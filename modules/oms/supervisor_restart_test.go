@@ -17,6 +17,8 @@ func TestSupervisorRestart(t *testing.T) {
 	)
 	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
 		On("docker inspect", 0, "true\n", "").
+		On("sha256sum <", 0, "abc123\n", "").
+		On("loaded-sha256", 0, "", "").
 		On("oms_init_manager --init-config-file", 0, "", "").
 		On("supervisorctl restart", 0, "oms_console: stopped\noms_console: started\n", "").
 		Once("supervisorctl status", 3, starting, "").
@@ -36,10 +38,13 @@ func TestSupervisorRestart(t *testing.T) {
 	cmds := h.Commands()
 	want := []string{
 		"docker inspect --format '{{.State.Running}}' oms",
+		"[ -f /data/oms/config.yaml ] && sha256sum < /data/oms/config.yaml | cut -d' ' -f1 || true",
 		"docker exec oms python -m omsflow.scripts.units.oms_init_manager --init-config-file",
 		"docker exec oms supervisorctl restart oms_console oms_drc_supervisor",
 		"docker exec oms supervisorctl status",
 		"docker exec oms supervisorctl status",
+		// Healthy on it: the hash read before the reload is recorded as loaded.
+		"umask 077; printf '%s\\n' abc123 > /data/oms/config.yaml.loaded-sha256.tmp && mv -f /data/oms/config.yaml.loaded-sha256.tmp /data/oms/config.yaml.loaded-sha256",
 	}
 	if strings.Join(cmds, "\n") != strings.Join(want, "\n") {
 		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(cmds, "\n"), strings.Join(want, "\n"))
