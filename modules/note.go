@@ -7,6 +7,10 @@ import "context"
 type Note struct{}
 
 var _ Module = (*Note)(nil)
+var _ ReadOnly = (*Note)(nil)
+
+// ReadOnly implements ReadOnly: it only reads.
+func (*Note) ReadOnly() bool { return true }
 
 // NoteArgs are note's arguments.
 type NoteArgs struct {

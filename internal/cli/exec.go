@@ -64,7 +64,7 @@ func (a *App) execCmd() *cobra.Command {
 			if len(rest) > 0 {
 				cmdText = "-- " + strings.Join(rest, " ")
 			}
-			return a.runExec(cmd, g, pattern, module, cmdText, attrs, become)
+			return a.runExec(cmd, g, pattern, module, cmdText, attrs, become, len(rest) > 0)
 		},
 	}
 	addHostFlags(c, g)
@@ -75,7 +75,7 @@ func (a *App) execCmd() *cobra.Command {
 	return c
 }
 
-func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText string, attrs map[string]cty.Value, become bool) error {
+func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText string, attrs map[string]cty.Value, become, adhoc bool) error {
 	if len(g.inventories) == 0 {
 		return invalid("no inventory: pass -i FILE")
 	}
@@ -121,8 +121,15 @@ func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText s
 	} else {
 		sink = &execSink{Sink: a.sink(g, r), w: a.Stdout}
 	}
-	// Ad-hoc commands take no run lock: they are how one looks at a locked cluster.
-	return a.execute(cmd.Context(), g, l, sink, false)
+	// A module runs as a playbook step would: a changing one takes the run
+	// lock. A command cannot be classified: it is never refused (it is how
+	// one looks at a locked cluster) but is audited, with a warning when
+	// another run holds the lock.
+	mode := runLock
+	if adhoc {
+		mode = auditOnly
+	}
+	return a.execute(cmd.Context(), g, l, sink, mode)
 }
 
 // execSink adds each host's command output, as one block per host, to the usual lines.

@@ -225,11 +225,23 @@ func (a *App) runPlaybook(ctx context.Context, g *globals, ref playbookRef) erro
 	if err != nil {
 		return err
 	}
-	return a.execute(ctx, g, l, a.sink(g, l.redactor), true)
+	return a.execute(ctx, g, l, a.sink(g, l.redactor), runLock)
 }
 
+// lockMode is how a run treats the run lock.
+type lockMode int
+
+const (
+	// runLock: the run takes the lock when it may change hosts (the engine
+	// reads that from its modules) and writes the audit line.
+	runLock lockMode = iota
+	// auditOnly: a command that cannot be classified (exec -- CMD) is never
+	// refused by a lock; it writes the audit line and warns when one is held.
+	auditOnly
+)
+
 // execute runs a loaded playbook and turns the recap into an exit code.
-func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Sink, lock bool) error {
+func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Sink, mode lockMode) error {
 	cfg, err := a.transportConfig(g, l.redactor)
 	if err != nil {
 		return err
@@ -238,7 +250,7 @@ func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Si
 	defer pool.Close()
 	runner := &engine.Runner{
 		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
-		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(), Lock: lock, Verbose: g.verbose,
+		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(), Lock: mode == runLock, Audit: mode == auditOnly, Verbose: g.verbose,
 			ExitCode: func(r *engine.Recap) int { return Code(recapCode(r)) }},
 	}
 	recap, err := runner.Run(ctx)

@@ -379,6 +379,30 @@ func TestCLIRunLock(t *testing.T) {
 	}
 	// Check mode takes no lock and so is not stopped by one.
 	expectCode(t, omsrun(t, pb, "-i", l.InventoryHCL, "--check"), 0)
+	// Nor is a run of read-only modules (status.hcl's kind) or of a check_mode step.
+	ro := writePlaybook(t, "step \"read\" {\n  config_loaded {}\n}\nstep \"drift\" {\n  check_mode = true\n  command { argv = [\"true\"] }\n}\n")
+	expectCode(t, omsrun(t, ro, "-i", l.InventoryHCL), 0)
+	expectCode(t, omsrun(t, "exec", "-i", l.InventoryHCL, h.Name, "-m", "config_loaded"), 0)
+	// exec of a module that may change the host takes the lock like a playbook.
+	r = omsrun(t, "exec", "-i", l.InventoryHCL, h.Name, "-m", "command", "-a", `argv=["true"]`)
+	expectCode(t, r, 2)
+	if !strings.Contains(r.stdout, "alice@laptop") {
+		t.Fatalf("exec -m command should be refused naming the holder:\n%s", r.stdout)
+	}
+	// exec -- CMD cannot be classified: never refused, but it warns naming
+	// the holder and leaves its audit line.
+	before := l.Exec(t, h.Name, "cat /var/log/omsrun/audit.log 2>/dev/null | wc -l")
+	r = omsrun(t, "exec", "-i", l.InventoryHCL, h.Name, "--", "true")
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "warning") || !strings.Contains(r.stdout, "alice@laptop") {
+		t.Fatalf("exec -- CMD should warn that alice holds the lock:\n%s", r.stdout)
+	}
+	if after := l.Exec(t, h.Name, "cat /var/log/omsrun/audit.log | wc -l"); after == before {
+		t.Fatalf("exec -- CMD wrote no audit line")
+	}
+	if audit := l.Exec(t, h.Name, "tail -n 1 /var/log/omsrun/audit.log"); !strings.Contains(audit, "playbook=exec") {
+		t.Fatalf("exec audit line: %q", audit)
+	}
 	r = omsrun(t, "unlock", "-i", l.InventoryHCL, h.Name)
 	expectCode(t, r, 0)
 	if !strings.Contains(r.stdout, "alice@laptop") {
@@ -388,6 +412,18 @@ func TestCLIRunLock(t *testing.T) {
 	audit := l.Exec(t, h.Name, "tail -n 1 /var/log/omsrun/audit.log")
 	if !strings.Contains(audit, pb) || !strings.Contains(audit, "result=ok") || !strings.Contains(audit, "touch") {
 		t.Fatalf("audit line: %q", audit)
+	}
+	// A lock left by a dead run of this machine is taken over, and said so.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	me, _ := os.Hostname()
+	l.Exec(t, h.Name, fmt.Sprintf("echo 'holder=bob@%s pid=%d start=2026-01-01T00:00:00Z playbook=old.hcl' > /var/lock/omsrun/lock", me, dead.Process.Pid))
+	r = omsrun(t, pb, "-i", l.InventoryHCL)
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "took over a stale run lock") || !strings.Contains(r.stdout, "bob@"+me) {
+		t.Fatalf("the takeover should be reported naming the old holder:\n%s", r.stdout)
 	}
 }
 

@@ -143,3 +143,49 @@ func TestRunErrorStillEmitsRecap(t *testing.T) {
 		t.Fatalf("recap emitted: %+v", rec.recap)
 	}
 }
+
+// readOnlyProbe is the probe declaring itself read-only.
+type readOnlyProbe struct{ probe }
+
+func (*readOnlyProbe) ReadOnly() bool { return true }
+
+// A run that cannot change anything takes no lock: on these fake hosts,
+// which give no answer to the lock's acquisition, it runs; a changing run
+// tries the lock (and fails here for want of an answer).
+func TestReadOnlyRunTakesNoLock(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		readOnly  bool
+		checkMode bool
+		check     bool
+		wantLock  bool
+	}{
+		{name: "read-only modules", readOnly: true},
+		{name: "check_mode steps", checkMode: true},
+		{name: "--check", check: true},
+		{name: "a changing module", wantLock: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := testInventory(2)
+			st := step(t, "s", ``)
+			st.CheckMode = tc.checkMode
+			rec := &recorder{}
+			pb := &playbook.Playbook{Path: "t.hcl", Vars: map[string]cty.Value{}, Locals: map[string]cty.Value{}, Steps: []*playbook.Step{st}, MaxFailPercentage: -1}
+			log := &eventLog{}
+			r := &Runner{Playbook: pb, Inventory: inv, Conn: &fakeConn{}, Sink: rec, Redactor: secret.NewRedactor(),
+				Opts: Options{Forks: 2, Targets: inv.Hosts, Lock: true, Check: tc.check},
+				Modules: func(string) (modules.Module, bool) {
+					if tc.readOnly {
+						return &readOnlyProbe{probe{log: log}}, true
+					}
+					return &probe{log: log}, true
+				}}
+			if _, err := r.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if locked := r.holder != nil; locked != tc.wantLock {
+				t.Fatalf("lock taken: %v, want %v", locked, tc.wantLock)
+			}
+		})
+	}
+}

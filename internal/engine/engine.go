@@ -36,8 +36,12 @@ type Options struct {
 	StartAt string
 	// Verbose > 0 reports every remote command (-v).
 	Verbose int
-	// Lock takes the run lock on every host before the first step (never in check mode).
+	// Lock takes the run lock on every host before the first step, when the
+	// run may change hosts: never in check mode, nor for read-only playbooks.
 	Lock bool
+	// Audit, for a run that cannot be classified (exec -- CMD), takes no lock
+	// but appends the audit line and warns when another run holds the lock.
+	Audit bool
 	// Confirm asks the user a yes/no question; nil (no terminal) means no one can answer.
 	Confirm func(question string) (bool, error)
 	// Targets are the hosts the run may touch (inventory narrowed by --limit).
@@ -105,7 +109,7 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 
 	// Dial every host that some step will use, all at once, so dial latency is
 	// paid once in parallel rather than per step.
-	if r.Opts.Lock && !r.Opts.Check {
+	if r.Opts.Lock && !r.Opts.Check && r.mayChange() {
 		h := NewLockHolder(r.Playbook.Path)
 		r.holder = &h
 		defer r.unlockAll(h, recap)
@@ -139,6 +143,9 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 			recap.Stopped = why
 			break
 		}
+	}
+	if r.Opts.Audit && !r.Opts.Check {
+		r.auditOnly(recap)
 	}
 	return r.finish(recap, start, nil)
 }
@@ -190,13 +197,7 @@ func (r *Runner) attach(s *hostState, c transport.Host) {
 func (r *Runner) unlockAll(me LockHolder, recap *Recap) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	result := "ok"
-	switch {
-	case recap.Interrupted:
-		result = "interrupted"
-	case recap.Failed():
-		result = "failed"
-	}
+	result := runResult(recap)
 	eachHost(r.Opts.Targets, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
 		r.mu.Lock()
 		s := r.state[h.Name]
@@ -209,10 +210,25 @@ func (r *Runner) unlockAll(me LockHolder, recap *Recap) {
 		if lk == nil {
 			return nil
 		}
-		sort.Strings(changed)
-		audit := fmt.Sprintf("%s %s@%s playbook=%s result=%s changed=%q", time.Now().UTC().Format(time.RFC3339), me.User, me.Controller, me.Playbook, result, strings.Join(changed, ", "))
-		return lk.finish(ctx, audit)
+		return lk.finish(ctx, auditLine(me, result, changed))
 	})
+}
+
+// runResult is the audit log's word for how the run ended.
+func runResult(recap *Recap) string {
+	switch {
+	case recap.Interrupted:
+		return "interrupted"
+	case recap.Failed():
+		return "failed"
+	}
+	return "ok"
+}
+
+// auditLine is one run's line in a host's audit log.
+func auditLine(me LockHolder, result string, changed []string) string {
+	sort.Strings(changed)
+	return fmt.Sprintf("%s %s@%s playbook=%s result=%s changed=%q", time.Now().UTC().Format(time.RFC3339), me.User, me.Controller, me.Playbook, result, strings.Join(changed, ", "))
 }
 
 // shouldStop applies any_errors_fatal and max_fail_percentage after a step.

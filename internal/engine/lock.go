@@ -12,6 +12,7 @@ import (
 
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/inventory"
+	"github.com/omsrun/omsrun/modules"
 )
 
 // Host locks keep two runs from interleaving on one cluster: a run that may
@@ -137,4 +138,71 @@ func Unlock(ctx context.Context, c transport.Host, h *inventory.Host) (string, e
 		return "", err
 	}
 	return strings.TrimSpace(string(res.Stdout)), nil
+}
+
+// mayChange reports whether some step of the run may change a host: one
+// whose module does not declare itself read-only (modules.ReadOnly, or a
+// Waiter that only waits) and that is not forced into check mode. A run
+// that cannot change anything takes no lock, so it is never refused by one.
+func (r *Runner) mayChange() bool {
+	started := r.Opts.StartAt == ""
+	for _, st := range r.Playbook.Steps {
+		if !started {
+			if st.Name != r.Opts.StartAt {
+				continue
+			}
+			started = true
+		}
+		if st.CheckMode {
+			continue
+		}
+		m, ok := r.Modules(st.Module)
+		if !ok {
+			return true
+		}
+		if ro, ok := m.(modules.ReadOnly); ok && ro.ReadOnly() {
+			continue
+		}
+		if w, ok := m.(modules.Waiter); ok && w.OnlyWaits() {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// auditOnly ends a run that takes no lock but may change hosts (exec --
+// CMD, which cannot be classified): each host it reached gets its audit
+// line, and a lock held by another run is reported, never obeyed, so a
+// command can always look at (or repair) a locked cluster.
+func (r *Runner) auditOnly(recap *Recap) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	me := NewLockHolder(r.Playbook.Path)
+	controller, _ := os.Hostname()
+	p := hostPaths()
+	eachHost(r.Opts.Targets, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
+		r.mu.Lock()
+		s := r.state[h.Name]
+		conn := s.conn
+		var changed []string
+		for step := range s.changed {
+			changed = append(changed, step)
+		}
+		r.mu.Unlock()
+		if conn == nil {
+			return nil
+		}
+		script := fmt.Sprintf("l=; read -r l 2>/dev/null < %s; printf '%%s\\n' \"$l\"; [ -d %[2]s ] || mkdir -p %[2]s; printf '%%s\\n' %[3]s >> %[4]s",
+			p.File, p.AuditDir, transport.Quote(auditLine(me, runResult(recap), changed)), p.AuditFile)
+		res, err := conn.Run(ctx, transport.Cmd{Script: script, Become: h.Become})
+		if err != nil || res.ExitCode != 0 {
+			r.Sink.Progress(Progress{Host: h.Name, Warn: fmt.Sprintf("could not append to %s: %v %s", p.AuditFile, err, strings.TrimSpace(string(res.Stderr)))})
+			return nil
+		}
+		if held := strings.TrimSpace(string(res.Stdout)); held != "" && !staleOnThisMachine(held, controller) {
+			r.Sink.Progress(Progress{Host: h.Name, Warn: "another omsrun run holds the run lock (" + held + "); this command ran anyway"})
+		}
+		return nil
+	})
 }

@@ -53,6 +53,8 @@ type lockedHost struct {
 	err     error         // why the lock is lockFailed
 	tried   bool          // an acquisition was sent: the release must run even if its answer was lost
 	release *hostRelease
+	// tookOver is the line of a stale lock this run replaced, until reported.
+	tookOver string
 }
 
 var _ transport.Host = (*lockedHost)(nil)
@@ -206,8 +208,21 @@ func (l *lockedHost) takeOver(ctx context.Context, held string) error {
 		l.settle(lockFailed, err)
 		return err
 	}
+	l.mu.Lock()
+	l.tookOver = held
+	l.mu.Unlock()
 	l.settle(lockHeld, nil)
 	return nil
+}
+
+// takenOver returns, once, the line of a stale lock this run took over, so
+// the run reports it rather than taking it silently.
+func (l *lockedHost) takenOver() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	held := l.tookOver
+	l.tookOver = ""
+	return held
 }
 
 // finish gives the lock back with the audit line ("" appends none). A host

@@ -174,6 +174,13 @@ func TestLockStaleHolderOnThisMachineIsTakenOver(t *testing.T) {
 	if got := readFile(t, paths.File); got != me.String()+"\n" {
 		t.Errorf("lock file %q after the takeover", got)
 	}
+	// Reported once, naming the lock it replaced.
+	if got := l.takenOver(); got != stale {
+		t.Errorf("takeover reported as %q, want %q", got, stale)
+	}
+	if got := l.takenOver(); got != "" {
+		t.Errorf("takeover reported twice: %q", got)
+	}
 	if err := l.finish(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}

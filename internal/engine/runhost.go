@@ -143,6 +143,9 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 		}
 	}
 	if lock != nil {
+		if held := lock.takenOver(); held != "" {
+			env.Report.Warn("took over a stale run lock whose process is gone on this machine (" + held + ")")
+		}
 		if lerr := lock.refused(); lerr != nil {
 			// Whatever the module made of it: this host is not ours to change.
 			return done(StatusFailed, lerr.Error())

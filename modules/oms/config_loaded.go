@@ -24,6 +24,7 @@ import (
 type ConfigLoaded struct{}
 
 var _ modules.Module = (*ConfigLoaded)(nil)
+var _ modules.ReadOnly = (*ConfigLoaded)(nil)
 var _ modules.Validator = (*ConfigLoaded)(nil)
 
 // ConfigLoadedArgs are config_loaded's arguments.

@@ -19,6 +19,11 @@ import (
 type ContainerInfo struct{}
 
 var _ modules.Module = (*ContainerInfo)(nil)
+var _ modules.ReadOnly = (*ContainerInfo)(nil)
+
+// ReadOnly implements modules.ReadOnly: it only reads.
+func (*ContainerInfo) ReadOnly() bool { return true }
+
 var _ modules.Validator = (*ContainerInfo)(nil)
 
 // ContainerInfoArgs are container_info's arguments.

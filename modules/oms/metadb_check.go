@@ -22,6 +22,11 @@ import (
 type MetadbCheck struct{}
 
 var _ modules.Module = (*MetadbCheck)(nil)
+var _ modules.ReadOnly = (*MetadbCheck)(nil)
+
+// ReadOnly implements modules.ReadOnly: it only reads.
+func (*MetadbCheck) ReadOnly() bool { return true }
+
 var _ modules.Validator = (*MetadbCheck)(nil)
 
 // MetadbCheckArgs are the arguments of metadb_check.

@@ -19,6 +19,11 @@ import (
 type OMSStatus struct{}
 
 var _ modules.Module = (*OMSStatus)(nil)
+var _ modules.ReadOnly = (*OMSStatus)(nil)
+
+// ReadOnly implements modules.ReadOnly: it only reads.
+func (*OMSStatus) ReadOnly() bool { return true }
+
 var _ modules.Validator = (*OMSStatus)(nil)
 
 // OMSStatusArgs are oms_status's arguments.

@@ -29,6 +29,11 @@ import (
 type Preflight struct{}
 
 var _ modules.Module = (*Preflight)(nil)
+var _ modules.ReadOnly = (*Preflight)(nil)
+
+// ReadOnly implements modules.ReadOnly: it only reads.
+func (*Preflight) ReadOnly() bool { return true }
+
 var _ modules.Validator = (*Preflight)(nil)
 
 // PreflightArgs are the arguments of preflight.
