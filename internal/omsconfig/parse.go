@@ -7,9 +7,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"gopkg.in/yaml.v3"
+
+	"github.com/omsrun/omsrun/internal/diag"
 )
 
 // Parse reads a config.yaml written from the seed's template (or by Render)
@@ -142,16 +143,9 @@ func (p *parser) quoteBareIndicators() []byte {
 	return out.Bytes()
 }
 
-// suggest returns the known key closest to key, if close enough to be a typo.
-func suggest(key string) string {
-	best, bestD := "", 4
-	for _, k := range Keys {
-		if d := levenshtein.Distance(strings.ToLower(key), k, nil); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
+// suggest returns the known key closest to key, if close enough to be a
+// typo: diag.Suggest's rule, which every "did you mean" follows.
+func suggest(key string) string { return diag.Suggest(strings.ToLower(key), Keys) }
 
 func lineStarts(src []byte) []int {
 	starts := []int{0}
