@@ -188,19 +188,19 @@ func knownKey(k string) bool { return Help(k) != "" }
 
 var questions = []struct{ key, help string }{
 	{"mode", "deployment mode: single or multi (multiple nodes in a single region)"},
-	{"meta-host", "MetaDB address (MySQL or an OceanBase MySQL tenant)"},
-	{"meta-port", "MetaDB port"},
-	{"meta-user", "MetaDB user (user@tenant#cluster for OceanBase)"},
-	{"meta-password", "MetaDB password (better: the OMS_META_PASSWORD environment variable)"},
+	{"meta-host", keyDoc(omsconfig.KeyMetaHost)},
+	{"meta-port", keyDoc(omsconfig.KeyMetaPort)},
+	{"meta-user", keyDoc(omsconfig.KeyMetaUser)},
+	{"meta-password", keyDoc(omsconfig.KeyMetaPassword) + " (better: the OMS_META_PASSWORD environment variable)"},
 	{"db-prefix", "prefix of the three MetaDB database names (<prefix>_rm, _cm, _cm_hb)"},
 	{"allow-existing", "yes: go on when the databases already exist in the MetaDB"},
-	{"cm-url", "CM URL: the VIP or domain name in front of every node's port 8088"},
-	{"nodes", "IP addresses of all nodes, comma-separated"},
+	{"cm-url", keyDoc(omsconfig.KeyCMURL)},
+	{"nodes", "IP addresses of all nodes, comma-separated (cm_nodes)"},
 	{"tsdb", "yes: enable historical monitoring with a time-series database"},
-	{"tsdb-type", "time-series database type (INFLUXDB)"},
-	{"tsdb-url", "time-series database address, host:port"},
-	{"tsdb-user", "time-series database user"},
-	{"tsdb-password", "time-series database password (better: OMS_TSDB_PASSWORD)"},
+	{"tsdb-type", "time-series database type (INFLUXDB) (tsdb_service)"},
+	{"tsdb-url", keyDoc(omsconfig.KeyTSDBURL)},
+	{"tsdb-user", keyDoc(omsconfig.KeyTSDBUsername)},
+	{"tsdb-password", keyDoc(omsconfig.KeyTSDBPassword) + " (better: OMS_TSDB_PASSWORD)"},
 	{"sls", "yes: write audit logs to Alibaba Cloud Simple Log Service (SLS)"},
 	{"sls-endpoint", keyDoc(omsconfig.KeySLSEndpoint)},
 	{"sls-ops-site-topic", keyDoc(omsconfig.KeySLSOpsSiteTopic)},
@@ -227,7 +227,8 @@ var questions = []struct{ key, help string }{
 var errRetry = errors.New("retry section")
 
 // keyDoc is a config key's description from omsconfig's table, with the key
-// named, so a flag's help and the config.yaml reference say the same.
+// named, so a flag's help and the config.yaml reference say the same (the
+// questions about config keys take their help from the table).
 func keyDoc(name string) string {
 	k, _ := omsconfig.Lookup(name)
 	return k.Doc + " (" + name + ")"
