@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/omsrun/omsrun/internal/lab/image"
+	"github.com/omsrun/omsrun/internal/transport"
 )
 
 // Lab fact files, all under the repo's git-ignored .lab folder. EnvFile is
@@ -152,7 +153,7 @@ tsdb_password = %s
 // by labtest.
 func writeEnv(o Options, labDir string, hosts []Host, images map[string]image.Result) error {
 	var b strings.Builder
-	set := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, shq(v)) }
+	set := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, transport.Quote(v)) }
 	b.WriteString("# omslab: facts of the running lab (written last by lab-up, removed by lab-down)\n")
 	set("LAB_DIR", labDir)
 	set("LAB_STATE", StateDir)
@@ -228,7 +229,7 @@ func ReadEnv(file string) (map[string]string, error) {
 	return env, nil
 }
 
-// unshq reverses shq (transport.Quote): bare characters, '...' segments,
+// unshq reverses transport.Quote: bare characters, '...' segments,
 // and the "'" or \' that put a single quote between them.
 func unshq(s string) string {
 	var b strings.Builder

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/omsrun/omsrun/internal/transport"
 )
 
 func TestHostAddressesSkipTheVIP(t *testing.T) {
@@ -29,7 +31,7 @@ func TestEnvRoundTrip(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "env")
 	var body string
 	for k, v := range values {
-		body += k + "=" + shq(v) + "\n"
+		body += k + "=" + transport.Quote(v) + "\n"
 	}
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/omsrun/omsrun/internal/transport"
 )
 
 // run executes a command on the controller and returns its trimmed stdout;
@@ -119,8 +117,6 @@ func stopPID(pid int, grace time.Duration) {
 }
 
 // shq quotes s for a POSIX shell.
-// shq quotes s for the shell with the one quoter omsrun sends commands with.
-func shq(s string) string { return transport.Quote(s) }
 
 func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
 
