@@ -42,7 +42,13 @@ func BridgeQdisc() string {
 	if err != nil {
 		return ""
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	return shapingQdisc(string(out))
+}
+
+// shapingQdisc picks, from `tc qdisc show` output, a qdisc other than the
+// kernel's default.
+func shapingQdisc(out string) string {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if f := strings.Fields(line); len(f) > 1 && f[1] != "noqueue" {
 			return strings.TrimSpace(line)
 		}
