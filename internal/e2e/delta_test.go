@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,8 +109,10 @@ func TestDockerLoadDeltaFallsBackE2E(t *testing.T) {
 	host := l.Hosts[0].Name
 	nonce := make([]byte, 8)
 	crand.Read(nonce)
-	base := image.Layer{Comment: "base", Stored: true, Files: []image.File{{Path: "base.bin", Mode: 0o644, Size: 2 << 20,
-		Open: func() io.Reader { return io.LimitReader(crand.Reader, 2<<20) }}}}
+	// The same random bytes in both images: the base layer is shared.
+	baseData := make([]byte, 2<<20)
+	crand.Read(baseData)
+	base := image.Layer{Comment: "base", Stored: true, Files: []image.File{{Path: "base.bin", Mode: 0o644, Data: baseData}}}
 	app := image.Layer{Comment: "app", Files: []image.File{{Path: "app.txt", Mode: 0o644, Data: []byte(fmt.Sprintf("%x", nonce))}}}
 	dir := t.TempDir()
 	baseImg, err := image.WriteFile(filepath.Join(dir, "base.tar.gz"), image.Spec{RepoTags: []string{"oms-e2e-delta:base"}, Config: image.Config{Cmd: []string{"/x"}}, Layers: []image.Layer{base}})
