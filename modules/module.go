@@ -101,6 +101,10 @@ type Plan struct {
 	// Outputs are facts read by Check; read-only modules expose them here so
 	// later steps can use them in check mode too.
 	Outputs map[string]cty.Value
+	// Unhealthy is a read-only module's finding that the host is not in the
+	// state intended for it (status.hcl: container down, another image,
+	// config not loaded), in a few words; the run then exits 6.
+	Unhealthy string
 }
 
 // Result is what Apply did.

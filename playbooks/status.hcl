@@ -1,6 +1,8 @@
 # One line per OMS node: container state, image, supervisor programs, the
 # health of 8088 and 8089, and whether config.yaml still matches what
-# deploy.hcl would write. Read-only: safe at any time.
+# deploy.hcl would write. Read-only: safe at any time, and it takes no lock.
+# Exits 6 when a node is not healthy and running the intended image and
+# config; the recap's last line names the nodes and why.
 #
 #   omsrun playbooks/status.hcl -i inventory -e @vars.hcl
 
@@ -11,6 +13,7 @@ step "status" {
   oms_status {
     container = var.container_name
     host_ip   = host.address
+    image     = var.image
   }
 }
 
@@ -32,6 +35,7 @@ step "loaded config" {
   config_loaded {
     container   = var.container_name
     config_path = local.config_path
+    require     = true
   }
 }
 

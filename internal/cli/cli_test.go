@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/omsrun/omsrun/internal/engine"
 )
 
 // run runs the CLI in-process and returns its output and exit code.
@@ -167,5 +169,25 @@ func TestUsageErrorsAsJSON(t *testing.T) {
 	}
 	if out, _, _ := run("--bogus"); out != "" {
 		t.Fatalf("without --json, stdout stays empty: %q", out)
+	}
+}
+
+// One recap, one code: the order in which the codes win.
+func TestRecapCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		recap engine.Recap
+		code  int
+	}{
+		{"ok", engine.Recap{}, 0},
+		{"unhealthy node", engine.Recap{Unhealthy: []string{"oms2: container absent"}}, 6},
+		{"failure wins over unhealthy", engine.Recap{Unhealthy: []string{"x"}, Hosts: []engine.HostTally{{Host: "a", Failed: 1}}}, 2},
+		{"declined", engine.Recap{Declined: "not confirmed: nothing was changed"}, 5},
+		{"error after start", engine.Recap{Error: "step \"x\": bad pattern", Declined: "x"}, 7},
+		{"interrupted", engine.Recap{Interrupted: true, Hosts: []engine.HostTally{{Host: "a", Failed: 1}}}, 130},
+	} {
+		if got := Code(recapCode(&tc.recap)); got != tc.code {
+			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.code)
+		}
 	}
 }

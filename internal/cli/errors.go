@@ -15,6 +15,7 @@ const (
 	ExitUnreachable = 3
 	ExitInvalid     = 4
 	ExitDeclined    = 5
+	ExitUnhealthy   = 6
 	ExitRunError    = 7
 	ExitInterrupted = 130
 )

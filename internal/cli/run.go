@@ -274,6 +274,8 @@ func recapCode(r *engine.Recap) error {
 		return recapped(ExitFailed, fmt.Errorf("some step failed"))
 	case r.Unreachable():
 		return recapped(ExitUnreachable, fmt.Errorf("some host was unreachable"))
+	case len(r.Unhealthy) > 0:
+		return recapped(ExitUnhealthy, fmt.Errorf("%d host(s) not as intended", len(r.Unhealthy)))
 	}
 	return nil
 }

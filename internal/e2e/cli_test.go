@@ -380,7 +380,7 @@ func TestCLIRunLock(t *testing.T) {
 	// Check mode takes no lock and so is not stopped by one.
 	expectCode(t, omsrun(t, pb, "-i", l.InventoryHCL, "--check"), 0)
 	// Nor is a run of read-only modules (status.hcl's kind) or of a check_mode step.
-	ro := writePlaybook(t, "step \"read\" {\n  config_loaded {}\n}\nstep \"drift\" {\n  check_mode = true\n  command { argv = [\"true\"] }\n}\n")
+	ro := writePlaybook(t, "step \"read\" {\n  config_loaded {}\n}\nstep \"drift\" {\n  check_mode = true\n  command {\n    argv = [\"true\"]\n    creates = \"/\"\n  }\n}\n")
 	expectCode(t, omsrun(t, ro, "-i", l.InventoryHCL), 0)
 	expectCode(t, omsrun(t, "exec", "-i", l.InventoryHCL, h.Name, "-m", "config_loaded"), 0)
 	// exec of a module that may change the host takes the lock like a playbook.

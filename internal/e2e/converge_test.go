@@ -100,6 +100,7 @@ func TestReconfigureInterruptedDuringReloadConverges(t *testing.T) {
 	}
 	// status says which nodes run another config than their config.yaml.
 	st := deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]")
+	expectCode(t, st, 6)
 	for _, h := range l.Hosts[1:] {
 		found := false
 		for _, ev := range jsonEvents(t, st.stdout) {
@@ -138,5 +139,39 @@ func TestReconfigureInterruptedDuringReloadConverges(t *testing.T) {
 	expectCode(t, again, 0)
 	if n := recapChanged(t, again.stdout); n != 0 {
 		t.Fatalf("a converged cluster changed %d thing(s):\n%s", n, again.stdout)
+	}
+}
+
+// status hides nothing: a stopped container and a stopped Docker daemon are
+// findings, with exit 6 and the reason in the recap's last line.
+func TestStatusHidesNothing(t *testing.T) {
+	l := labtest.Require(t)
+	inv := freshCluster(t, l, 2)
+	expectCode(t, deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]"), 0)
+	a, b := l.Hosts[0].Name, l.Hosts[1].Name
+	l.Exec(t, a, "docker stop oms >/dev/null")
+	l.StopDocker(t, b)
+	t.Cleanup(func() { l.StartDocker(t, b) })
+	r := deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]")
+	expectCode(t, r, 6)
+	var unhealthy []any
+	for _, ev := range jsonEvents(t, r.stdout) {
+		if ev["type"] == "recap" {
+			unhealthy, _ = ev["unhealthy"].([]any)
+			if ev["exit_code"] != float64(6) {
+				t.Errorf("recap exit_code %v", ev["exit_code"])
+			}
+		}
+	}
+	got := fmt.Sprint(unhealthy)
+	if !strings.Contains(got, a+": container exited") || !strings.Contains(got, b+": Docker daemon down") {
+		t.Fatalf("unhealthy %s:\n%s", got, r.stdout)
+	}
+	// The text form says it in its last line.
+	text := omsrun(t, "playbooks/status.hcl", "-i", inv, "-e", "@"+l.Vars, "-e", "cm_nodes=[]")
+	expectCode(t, text, 6)
+	lines := strings.Split(strings.TrimSpace(text.stdout), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "Docker daemon down") || !strings.Contains(last, "container exited") {
+		t.Fatalf("last line %q", last)
 	}
 }

@@ -189,3 +189,42 @@ func TestReadOnlyRunTakesNoLock(t *testing.T) {
 		})
 	}
 }
+
+// finder is a read-only module that finds h2 not as intended.
+type finder struct{ readOnlyProbe }
+
+func (f *finder) Check(_ context.Context, env *modules.Env, _ any) (*modules.Plan, error) {
+	p := &modules.Plan{Summary: "read"}
+	if env.HostName == "h2" {
+		p.Unhealthy = "container absent"
+	}
+	return p, nil
+}
+
+// Findings of read-only steps, and drift found by check_mode steps, end up
+// in the recap by host (status.hcl's exit 6 and last line).
+func TestUnhealthyFindingsInRecap(t *testing.T) {
+	inv := testInventory(3)
+	read := step(t, "status", ``)
+	read.Module = "finder"
+	drift := step(t, "config.yaml drift", `change = true`)
+	drift.CheckMode = true
+	drift.Hosts = "h3"
+	rec := &recorder{}
+	pb := &playbook.Playbook{Path: "t.hcl", Vars: map[string]cty.Value{}, Locals: map[string]cty.Value{}, Steps: []*playbook.Step{read, drift}, MaxFailPercentage: -1}
+	r := &Runner{Playbook: pb, Inventory: inv, Conn: &fakeConn{}, Sink: rec, Redactor: secret.NewRedactor(), Opts: Options{Forks: 3, Targets: inv.Hosts},
+		Modules: func(name string) (modules.Module, bool) {
+			if name == "finder" {
+				return &finder{}, true
+			}
+			return &probe{log: &eventLog{}}, true
+		}}
+	recap, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"h2: container absent", `h3: config.yaml drift: would change: probe`}
+	if strings.Join(recap.Unhealthy, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("unhealthy %q, want %q", recap.Unhealthy, want)
+	}
+}

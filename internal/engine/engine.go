@@ -79,6 +79,8 @@ type hostState struct {
 	lock    *lockedHost // conn in a changing run: takes the run lock, gives it back at the end
 	dialErr error       // the first dial's failure, reported at the host's first step instead of dialling again
 	changed map[string]bool
+	// unhealthy are the findings of read-only steps that this host is not as intended.
+	unhealthy []string
 }
 
 // Run executes every step and returns the recap, also when it returns an
@@ -155,6 +157,9 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 func (r *Runner) finish(recap *Recap, start time.Time, err error) (*Recap, error) {
 	for _, h := range r.Opts.Targets {
 		recap.Hosts = append(recap.Hosts, *r.tallies[h.Name])
+		if u := r.state[h.Name].unhealthy; len(u) > 0 {
+			recap.Unhealthy = append(recap.Unhealthy, h.Name+": "+strings.Join(u, "; "))
+		}
 	}
 	recap.Duration = time.Since(start)
 	if r.Opts.ExitCode != nil {
@@ -353,7 +358,12 @@ func (r *Runner) record(st *playbook.Step, res HostResult) {
 	res.Stdout = r.Redactor.ScrubOutput(res.Stdout)
 	res.Stderr = r.Redactor.ScrubOutput(res.Stderr)
 	res.Diff = r.Redactor.Scrub(res.Diff)
+	res.Unhealthy = r.Redactor.Scrub(res.Unhealthy)
 	r.mu.Lock()
+	if res.Unhealthy != "" {
+		s := r.state[res.Host]
+		s.unhealthy = append(s.unhealthy, res.Unhealthy)
+	}
 	t := r.tallies[res.Host]
 	s := r.state[res.Host]
 	switch res.Status {

@@ -45,6 +45,8 @@ type HostResult struct {
 	Attempts int
 	// Stdout and Stderr are the module's outputs of those names, when it has them (command, shell).
 	Stdout, Stderr string
+	// Unhealthy says why the host is not as intended (see modules.Plan.Unhealthy).
+	Unhealthy string
 }
 
 // StepEnd closes a step.
@@ -91,6 +93,9 @@ type Recap struct {
 	Error string
 	// ExitCode is the process exit code the run ends with (see Options.ExitCode).
 	ExitCode int
+	// Unhealthy lists "host: why" for every host a step found not as
+	// intended, in inventory order (status.hcl).
+	Unhealthy []string
 }
 
 // Failed reports whether any host failed a step.

@@ -168,6 +168,12 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 	} else if plan != nil {
 		r.setOutputs(st.Name, h.Name, plan.Outputs)
 	}
+	res.Unhealthy = plan.Unhealthy
+	if st.CheckMode && (plan.Change || plan.Unknown) && res.Unhealthy == "" {
+		// A check_mode step reports drift: the host differs from what the
+		// playbook would make it (status.hcl's config.yaml drift).
+		res.Unhealthy = st.Name + ": " + wouldText("would change: ", plan.Summary)
+	}
 	if r.Opts.Check || st.CheckMode {
 		res.Diff = plan.Diff
 		if w, ok := mod.(modules.Waiter); ok && w.OnlyWaits() {

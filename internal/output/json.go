@@ -121,5 +121,13 @@ func (j *JSON) Recap(r engine.Recap) {
 		steps = append(steps, map[string]any{"step": s.Name, "duration_ms": ms(s.Duration), "slowest_host": s.Slowest})
 	}
 	j.emit(map[string]any{"type": "recap", "hosts": hosts, "steps": steps, "duration_ms": ms(r.Duration), "interrupted": r.Interrupted, "check": r.Check, "stopped": r.Stopped,
-		"declined": r.Declined, "error": r.Error, "exit_code": r.ExitCode})
+		"declined": r.Declined, "error": r.Error, "exit_code": r.ExitCode, "unhealthy": unhealthyList(r.Unhealthy)})
+}
+
+// unhealthyList is the recap's list, empty rather than null.
+func unhealthyList(u []string) []string {
+	if u == nil {
+		return []string{}
+	}
+	return u
 }

@@ -241,6 +241,10 @@ func (t *Text) Recap(r engine.Recap) {
 	if r.Error != "" {
 		fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprint("error: "+r.Error))
 	}
+	if len(r.Unhealthy) > 0 {
+		// The last line, so a script or a glance at the end says why (exit 6).
+		fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprint(fmt.Sprintf("not as intended (%d): %s", len(r.Unhealthy), strings.Join(r.Unhealthy, " | "))))
+	}
 	t.printf("%s", b.String())
 }
 

@@ -31,6 +31,9 @@ var _ modules.Validator = (*ConfigLoaded)(nil)
 type ConfigLoadedArgs struct {
 	Container  string `hcl:"container,optional"`
 	ConfigPath string `hcl:"config_path,optional"`
+	// Require makes a stale node unhealthy (status.hcl); deploy and
+	// reconfigure read the same thing to decide a reload, which is not a fault.
+	Require bool `hcl:"require,optional"`
 }
 
 // Doc implements modules.Module.
@@ -40,6 +43,7 @@ func (*ConfigLoaded) Doc() modules.Doc {
 		Args: map[string]string{
 			"container":   "container name (default `oms`)",
 			"config_path": "config.yaml on the host (default /data/oms/config.yaml)",
+			"require":     "a node whose OMS has not loaded its config.yaml is unhealthy (exit 6; status.hcl)",
 		}}
 }
 
@@ -159,7 +163,11 @@ func (*ConfigLoaded) Check(ctx context.Context, env *modules.Env, a any) (*modul
 	case st.Stale():
 		summary = "OMS runs config " + short(st.Loaded) + ", config.yaml is " + short(st.Current) + ": needs a reload"
 	}
-	return &modules.Plan{Summary: summary, Outputs: map[string]cty.Value{
+	unhealthy := ""
+	if args.Require && st.Stale() {
+		unhealthy = "runs another config than its config.yaml (needs a reload)"
+	}
+	return &modules.Plan{Summary: summary, Unhealthy: unhealthy, Outputs: map[string]cty.Value{
 		"running": cty.BoolVal(st.Running),
 		"current": cty.StringVal(st.Current),
 		"loaded":  cty.StringVal(st.Loaded),

@@ -30,6 +30,7 @@ var _ modules.Validator = (*OMSStatus)(nil)
 type OMSStatusArgs struct {
 	Container string `hcl:"container,optional"`
 	HostIP    string `hcl:"host_ip,optional"`
+	Image     string `hcl:"image,optional"`
 }
 
 // Doc implements modules.Module.
@@ -38,6 +39,7 @@ func (*OMSStatus) Doc() modules.Doc {
 		Args: map[string]string{
 			"container": "container name (default `oms`)",
 			"host_ip":   "address the health endpoints listen on (default: the host's address)",
+			"image":     "the image the node should run; another one makes the node unhealthy (exit 6)",
 		}}
 }
 
@@ -60,17 +62,25 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 		ip = env.Address
 	}
 	name := transport.Quote(args.Container)
-	script := fmt.Sprintf("docker inspect --format '{{.State.Status}} {{.Config.Image}} {{.Image}}' %s 2>/dev/null || echo absent; echo %s; "+
+	// `docker info` first: with the daemon down every inspect fails too, and
+	// the node must read "Docker daemon down", not "absent".
+	script := fmt.Sprintf("docker info --format '{{.ServerVersion}}' >/dev/null 2>&1 || { echo docker-down; exit 0; }; "+
+		"docker inspect --format '{{.State.Status}} {{.Config.Image}} {{.Image}}' %s 2>/dev/null || echo absent; echo %s; "+
 		"docker exec %s supervisorctl status 2>/dev/null; true", name, infoSep, name)
 	res, err := env.Try(ctx, transport.Cmd{Script: script})
 	if err != nil {
 		return nil, err
 	}
+	if strings.TrimSpace(string(res.Stdout)) == "docker-down" {
+		return &modules.Plan{Summary: "Docker daemon down", Unhealthy: "Docker daemon down", Outputs: map[string]cty.Value{
+			"state": cty.StringVal("docker-down"), "image": cty.StringVal("-"), "programs": cty.NumberIntVal(0), "healthy": cty.False,
+		}}, nil
+	}
 	head, progs, _ := strings.Cut(string(res.Stdout), infoSep)
 	f := strings.Fields(head)
-	state, image := "absent", "-"
+	state, image, ref := "absent", "-", ""
 	if len(f) >= 3 {
-		state, image = f[0], f[1]+" ("+shortID(f[2])+")"
+		state, image, ref = f[0], f[1]+" ("+shortID(f[2])+")", f[1]
 	}
 	running, total := 0, 0
 	for _, line := range strings.Split(progs, "\n") {
@@ -92,7 +102,20 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 	}
 	h8088, h8089 := health("8088"), health("8089")
 	row := fmt.Sprintf("%-8s %-40s programs %d/%d RUNNING  8088 %-4s 8089 %-4s", state, image, running, total, h8088, h8089)
-	return &modules.Plan{Summary: row, Outputs: map[string]cty.Value{
+	var why []string
+	switch {
+	case state != "running":
+		why = append(why, "container "+state)
+	case running < total || total == 0:
+		why = append(why, fmt.Sprintf("programs %d/%d RUNNING", running, total))
+	}
+	if state == "running" && (h8088 != "ok" || h8089 != "ok") {
+		why = append(why, "8088 "+h8088+", 8089 "+h8089)
+	}
+	if args.Image != "" && ref != "" && ref != args.Image {
+		why = append(why, "runs image "+ref+", not "+args.Image)
+	}
+	return &modules.Plan{Summary: row, Unhealthy: strings.Join(why, ", "), Outputs: map[string]cty.Value{
 		"state":    cty.StringVal(state),
 		"image":    cty.StringVal(image),
 		"programs": cty.NumberIntVal(int64(running)),
