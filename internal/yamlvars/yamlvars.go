@@ -133,7 +133,7 @@ func (e *ValueError) Error() string { return e.msg }
 
 // maxNodes bounds the values one file may expand to through aliases (a
 // "billion laughs" file refers to a list of lists of lists …).
-const maxNodes = 1_000_000
+const maxNodes = 100_000
 
 type converter struct{ budget int }
 
