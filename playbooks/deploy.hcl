@@ -127,6 +127,8 @@ step "reload changed config" {
     container   = var.container_name
     mount_dir   = var.mount_dir
     config_path = local.config_path
+    vip         = local.vip
+    vip_port    = var.vip_health_port
   }
 }
 

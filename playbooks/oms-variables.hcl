@@ -329,9 +329,11 @@ locals {
   cm_nodes = length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address]
   # tsdb_url, or else the first host of the tsdb group (the InfluxDB tsdb.hcl deploys).
   tsdb_hosts = [for h in lookup(hosts, "tsdb", []) : h.address]
-  # The VIP is cm_url's host unless vip names it; its router id its last number.
-  vip           = var.vip != "" ? var.vip : regex("^(?:[a-z]+://)?([^:/]+)", var.cm_url)[0]
-  vip_router_id = var.vip_router_id != 0 ? var.vip_router_id : parseint(element(split(".", local.vip), 3), 10)
+  # The VIP is cm_url's host unless vip names it; its router id its last
+  # number (51 for a VIP that is a name). regexall, not regex: a cm_url or
+  # vip of another shape must not break the playbooks that never use them.
+  vip           = var.vip != "" ? var.vip : concat(flatten(regexall("^(?:[a-z]+://)?([^:/]+)", var.cm_url)), [""])[0]
+  vip_router_id = var.vip_router_id != 0 ? var.vip_router_id : parseint(concat(flatten(regexall("^[0-9]+[.][0-9]+[.][0-9]+[.]([0-9]+)$", local.vip)), ["51"])[0], 10)
   tsdb_url   = var.tsdb_url != "" ? var.tsdb_url : (length(local.tsdb_hosts) > 0 ? "${local.tsdb_hosts[0]}:${var.tsdb_port}" : "")
 
   # config.yaml's content, shared by every playbook that writes or compares it

@@ -35,5 +35,8 @@ step "reload OMS, one node at a time" {
     container   = var.container_name
     mount_dir   = var.mount_dir
     config_path = local.config_path
+    # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
+    vip      = local.vip
+    vip_port = var.vip_health_port
   }
 }

@@ -78,9 +78,10 @@ func TestVIPFailover(t *testing.T) {
 		t.Fatalf("re-run changed %d:\n%s", n, r.stdout)
 	}
 
-	// A rolling reconfigure with a probe through the VIP every 100 ms. The
-	// graceful hand-over before restarting the holder is not in omsrun yet
-	// (issue #18): the failed probes are reported, not asserted.
+	// A rolling reconfigure with a probe through the VIP every 100 ms: the
+	// holder hands the VIP over before its restart (supervisor_restart's vip).
+	// The goal is 0 failed probes; the count is reported, not asserted, since
+	// the shared 2-core machine can delay a VRRP advert.
 	stop := make(chan struct{})
 	probes := make(chan [2]int)
 	go func() {

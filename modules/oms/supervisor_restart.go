@@ -31,6 +31,8 @@ type SupervisorRestartArgs struct {
 	Timeout    string   `hcl:"timeout,optional"`
 	MountDir   string   `hcl:"mount_dir,optional"`
 	ConfigPath string   `hcl:"config_path,optional"`
+	VIP        string   `hcl:"vip,optional"`
+	VIPPort    int      `hcl:"vip_port,optional"`
 }
 
 // Doc describes the module.
@@ -42,6 +44,8 @@ func (*SupervisorRestart) Doc() modules.Doc {
 			"container":   `the OMS container (default "oms")`,
 			"init_config": "run python -m omsflow.scripts.units.oms_init_manager --init-config-file first (default true)",
 			"programs":    `supervisor programs to restart (default ["oms_console", "oms_drc_supervisor"])`,
+			"vip":         "omsrun's keepalived VIP (vip.hcl): when this node holds it, its keepalived hands it to another node first and gets it back once healthy",
+			"vip_port":    "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
 			"host_ip":     "where GET /oms/health is probed (default: the host's inventory address)",
 			"health_port": "port of /oms/health (default 8089)",
 			"timeout":     "duration: how long to wait for RUNNING and health (default 120s)",
@@ -134,6 +138,18 @@ func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any,
 			return nil, err
 		}
 	}
+	// The hand-over takes a few seconds (one VRRP advert); a short step timeout shortens its wait too.
+	vip := vipHandover{vip: a.VIP, port: a.VIPPort, container: "omsrun-keepalived", timeout: min(30*time.Second, timeout)}
+	if vip.port == 0 {
+		vip.port = 8089
+	}
+	restore, err := vip.handOver(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	// keepalived comes back whatever happens to this node: with it stopped
+	// the node could never hold the VIP again.
+	defer restore(context.WithoutCancel(ctx))
 	env.Report.Phase("supervisorctl restart " + strings.Join(a.Programs, " "))
 	start := time.Now()
 	if _, err := env.RunArgv(ctx, append(append(exec, "supervisorctl", "restart"), a.Programs...)...); err != nil {

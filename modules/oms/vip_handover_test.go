@@ -1,0 +1,96 @@
+package oms
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/omsrun/omsrun/modules/modtest"
+)
+
+const (
+	addrWithVIP    = "2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\n2: eth0    inet 10.0.0.201/32 scope global eth0\n"
+	addrWithoutVIP = "2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\n"
+	runningTable   = "oms_console          RUNNING   pid 11, uptime 0:00:02\noms_drc_supervisor   RUNNING   pid 12, uptime 0:00:02\n"
+)
+
+// TestSupervisorRestartHandsTheVIPOver: on the node holding omsrun's
+// keepalived VIP, keepalived is stopped first, the restart waits until the
+// VIP has left and answers from elsewhere, and keepalived starts again after
+// the node is healthy. A node without the VIP, or without keepalived, is
+// restarted as before.
+func TestSupervisorRestartHandsTheVIPOver(t *testing.T) {
+	srv := dkHealthServer(t, true)
+	for _, tc := range []struct {
+		name             string
+		keepalived, addr string
+		want             []string
+	}{
+		{"holder", "true\n", addrWithVIP, []string{
+			"docker inspect --format '{{.State.Running}}' -- omsrun-keepalived",
+			"ip -o -f inet addr show",
+			"docker stop -t 10 -- omsrun-keepalived",
+			"ip -o -f inet addr show",
+			"docker exec oms supervisorctl restart oms_console oms_drc_supervisor",
+			"docker exec oms supervisorctl status",
+			"docker start -- omsrun-keepalived",
+		}},
+		{"not the holder", "true\n", addrWithoutVIP, []string{
+			"docker inspect --format '{{.State.Running}}' -- omsrun-keepalived",
+			"ip -o -f inet addr show",
+			"docker exec oms supervisorctl restart oms_console oms_drc_supervisor",
+			"docker exec oms supervisorctl status",
+		}},
+		{"no keepalived", "", addrWithVIP, []string{
+			"docker inspect --format '{{.State.Running}}' -- omsrun-keepalived",
+			"docker exec oms supervisorctl restart oms_console oms_drc_supervisor",
+			"docker exec oms supervisorctl status",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &modtest.Host{Targets: map[string]string{
+				"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.201:8089": srv.Listener.Addr().String()}}
+			h.On("omsrun-keepalived", 0, tc.keepalived, "")
+			h.Once("ip -o -f inet addr show", 0, tc.addr, "")
+			h.On("ip -o -f inet addr show", 0, addrWithoutVIP, "")
+			h.On("supervisorctl restart", 0, "", "")
+			h.On("supervisorctl status", 0, runningTable, "")
+			env, _ := modtest.NewEnv(h)
+			f := false
+			a := &SupervisorRestartArgs{InitConfig: &f, VIP: "10.0.0.201"}
+			if err := (&SupervisorRestart{}).Validate(a); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := (&SupervisorRestart{}).Apply(t.Context(), env, a, nil); err != nil {
+				t.Fatal(err)
+			}
+			var cmds []string
+			for _, c := range h.Commands() {
+				if !strings.Contains(c, "sha256sum") { // config_loaded's read, not the hand-over's
+					cmds = append(cmds, c)
+				}
+			}
+			if got := strings.Join(cmds, "\n"); got != strings.Join(tc.want, "\n") {
+				t.Errorf("commands:\n%s\nwant:\n%s", got, strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestVIPHandoverNobodyTakesIt: when no other node takes the VIP, keepalived
+// is started again and the node is not restarted.
+func TestVIPHandoverNobodyTakesIt(t *testing.T) {
+	h := (&modtest.Host{}).
+		On("docker inspect", 0, "true\n", "").
+		On("ip -o -f inet addr show", 0, addrWithVIP, "").
+		On("docker stop", 0, "", "").
+		On("docker start", 0, "", "")
+	env, _ := modtest.NewEnv(h)
+	f := false
+	_, err := (&SupervisorRestart{}).Apply(t.Context(), env, &SupervisorRestartArgs{InitConfig: &f, VIP: "10.0.0.201", Timeout: "1"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "no other node took the VIP 10.0.0.201") {
+		t.Fatalf("err = %v", err)
+	}
+	if !h.Ran("docker start -- omsrun-keepalived") || h.Ran("supervisorctl restart") {
+		t.Errorf("commands: %q", h.Commands())
+	}
+}
