@@ -14,6 +14,8 @@ step "status" {
     container = var.container_name
     host_ip   = host.address
     image     = var.image
+    # The node holding omsrun's keepalived VIP (vip.hcl) says so.
+    vip = local.vip
   }
 }
 

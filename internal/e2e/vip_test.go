@@ -72,6 +72,15 @@ func TestVIPFailover(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// status names the holder, and only the holder.
+	st := deploy(t, l, "status.hcl", l.InventoryHCL, "-e", "vip="+vip)
+	for _, ev := range jsonEvents(t, st.stdout) {
+		if ev["type"] == "host_result" && ev["step"] == "status" {
+			if says := strings.Contains(fmt.Sprint(ev["msg"]), "holds VIP "+vip); says != (ev["host"] == holder) {
+				t.Errorf("status of %v: %v (holder %s)", ev["host"], ev["msg"], holder)
+			}
+		}
+	}
 	r = deploy(t, l, "vip.hcl", l.InventoryHCL, vars...)
 	expectCode(t, r, 0)
 	if n := recapChanged(t, r.stdout); n != 0 {

@@ -31,6 +31,7 @@ type OMSStatusArgs struct {
 	Container string `hcl:"container,optional"`
 	HostIP    string `hcl:"host_ip,optional"`
 	Image     string `hcl:"image,optional"`
+	VIP       string `hcl:"vip,optional"`
 }
 
 // Doc implements modules.Module.
@@ -40,6 +41,7 @@ func (*OMSStatus) Doc() modules.Doc {
 			"container": "container name (default `oms`)",
 			"host_ip":   "address the health endpoints listen on (default: the host's address)",
 			"image":     "the image the node should run; another one makes the node unhealthy (exit 6)",
+			"vip":       "omsrun's keepalived VIP (vip.hcl): the row says \"holds VIP <addr>\" on the node that has it",
 		}}
 }
 
@@ -102,6 +104,15 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 	}
 	h8088, h8089 := health("8088"), health("8089")
 	row := fmt.Sprintf("%-8s %-40s programs %d/%d RUNNING  8088 %-4s 8089 %-4s", state, image, running, total, h8088, h8089)
+	holds := false
+	if args.VIP != "" {
+		if holds, err = (vipHandover{vip: args.VIP}).holds(ctx, env); err != nil {
+			return nil, err
+		}
+		if holds {
+			row += "  holds VIP " + args.VIP
+		}
+	}
 	var why []string
 	switch {
 	case state != "running":
@@ -120,6 +131,7 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 		"image":    cty.StringVal(image),
 		"programs": cty.NumberIntVal(int64(running)),
 		"healthy":  cty.BoolVal(h8088 == "ok" && h8089 == "ok"),
+		"vip":      cty.BoolVal(holds),
 	}}, nil
 }
 

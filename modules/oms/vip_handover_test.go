@@ -94,3 +94,24 @@ func TestVIPHandoverNobodyTakesIt(t *testing.T) {
 		t.Errorf("commands: %q", h.Commands())
 	}
 }
+
+// TestOMSStatusShowsTheVIPHolder: status's row names the VIP on the node
+// that holds it, and only there.
+func TestOMSStatusShowsTheVIPHolder(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		want bool
+	}{{addrWithVIP, true}, {addrWithoutVIP, false}} {
+		h := (&modtest.Host{}).
+			On("docker info", 0, "running oms:x sha256:abcdef\n"+infoSep+"\n"+runningTable, "").
+			On("ip -o -f inet addr show", 0, tc.addr, "")
+		env, _ := modtest.NewEnv(h)
+		p, err := (&OMSStatus{}).Check(t.Context(), env, &OMSStatusArgs{VIP: "10.0.0.201"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(p.Summary, "holds VIP 10.0.0.201"); got != tc.want || p.Outputs["vip"].True() != tc.want {
+			t.Errorf("holder %v: row %q, vip output %v", tc.want, p.Summary, p.Outputs["vip"])
+		}
+	}
+}
