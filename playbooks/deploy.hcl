@@ -151,3 +151,13 @@ step "VIP answers on 8089" {
     timeout = "60s"
   }
 }
+
+# OMS's /oms/health answer names no node (docs/oms-facts.md H3), so through a
+# load balancer a VIP mapped to a single node passes the checks above too.
+step "VIP reaches every node?" {
+  hosts    = "oms"
+  run_once = true
+  note {
+    text = "the VIP answers, but OMS's health answer does not say which node sent it: make sure the load balancer sends to every node (omsrun's own VIP, vip.hcl, needs no such check)"
+  }
+}
