@@ -85,7 +85,7 @@ demo: deps build ## the main job: deploy a 3-node stand-in OMS cluster on the la
 
 demo-full: deps build ## the whole path on bare lab hosts: InfluxDB (tsdb.hcl), OMS pointed at it (deploy.hcl), omsrun's own keepalived VIP (vip.hcl)
 	$(LAB) ensure
-	@. .lab/env && { cat .lab/inventory.hcl; printf 'group "tsdb" {\n  host "tsdb1" { address = "%s" }\n}\n' "$$LAB_HOST_3"; } > .lab/inventory-demo.hcl
+	@. .lab/env && { cat .lab/inventory.hcl; printf 'group "tsdb" {\n  host "%s" {}\n}\n' "$$LAB_HOST_3_NAME"; } > .lab/inventory-demo.hcl
 	@. .lab/env && bin/omsrun playbooks/tsdb.hcl -i .lab/inventory-demo.hcl -e @.lab/vars.hcl -e tsdb_url= \
 	  -e tsdb_image="$$LAB_INFLUXDB_IMAGE" -e tsdb_image_file="$$LAB_INFLUXDB_IMAGE_FILE" \
 	  -e tsdb_admin_password=demo-admin-pw -e tsdb_username=oms_monitor -e tsdb_password=demo-monitor-pw

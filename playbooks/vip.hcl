@@ -29,6 +29,23 @@ step "keepalived folder" {
   }
 }
 
+# The health check keepalived runs every second: the node's own console
+# health. curl when the image has it, else wget (busybox's in small images).
+step "keepalived health check" {
+  hosts = "oms"
+  copy {
+    dest    = "${var.mount_dir}/keepalived/oms_health.sh"
+    mode    = "0700"
+    content = <<-EOT
+      #!/bin/sh
+      # omsrun vip.hcl: succeeds while this node's OMS console answers /oms/health.
+      url=http://127.0.0.1:${var.vip_health_port}/oms/health
+      if command -v curl >/dev/null 2>&1; then exec curl -fsS -m 2 -o /dev/null "$url"; fi
+      exec wget -q -T 2 -O /dev/null "$url"
+    EOT
+  }
+}
+
 # Unicast VRRP to the other nodes: it needs no multicast, which many clouds
 # and bridges drop. nopreempt keeps the VIP where it is when a node with a
 # higher priority comes back, so a recovering node never causes a move.
@@ -45,7 +62,7 @@ step "keepalived config" {
         script_user root
       }
       vrrp_script oms_health {
-        script "/bin/wget -q -T 1 -O /dev/null http://127.0.0.1:${var.vip_health_port}/oms/health"
+        script "/etc/keepalived/oms_health.sh"
         interval 1
         timeout 2
         fall 2
@@ -102,7 +119,7 @@ step "keepalived container" {
 # The config is read when keepalived starts: a changed file restarts it.
 step "reload keepalived" {
   hosts = "oms"
-  when  = changed("keepalived config") && !changed("keepalived container")
+  when  = (changed("keepalived config") || changed("keepalived health check")) && !changed("keepalived container")
   command {
     argv = ["docker", "restart", "omsrun-keepalived"]
   }

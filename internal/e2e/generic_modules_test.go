@@ -32,7 +32,7 @@ step "config file" {
     src  = "%s"
     dest = "/data/e2e-generic/conf/app.conf"
     mode = "0640"
-    vars = { name = host.name, peers = [for h in hosts : h.address] }
+    vars = { name = host.name, peers = [for h in hosts.oms : h.address] }
   }
 }
 

@@ -11,9 +11,9 @@ import (
 	"github.com/omsrun/omsrun/internal/lab/labtest"
 )
 
-// tsdbInventory is the lab's inventory plus a tsdb group: a third name for
-// the last lab host, so InfluxDB shares a host with an OMS node as it may
-// on a small real deployment.
+// tsdbInventory is the lab's inventory plus a tsdb group holding the last
+// lab host, so InfluxDB shares a host with an OMS node as it may on a small
+// real deployment.
 func tsdbInventory(t *testing.T, l *labtest.Lab) (path, addr string) {
 	t.Helper()
 	b, err := os.ReadFile(l.InventoryHCL)
@@ -22,7 +22,7 @@ func tsdbInventory(t *testing.T, l *labtest.Lab) (path, addr string) {
 	}
 	addr = l.Hosts[len(l.Hosts)-1].Address
 	path = filepath.Join(t.TempDir(), "inventory.hcl")
-	inv := string(b) + "\ngroup \"tsdb\" {\n  host \"tsdb1\" { address = \"" + addr + "\" }\n}\n"
+	inv := string(b) + "\ngroup \"tsdb\" {\n  host \"" + l.Hosts[len(l.Hosts)-1].Name + "\" {}\n}\n"
 	if err := os.WriteFile(path, []byte(inv), 0o600); err != nil {
 		t.Fatal(err)
 	}

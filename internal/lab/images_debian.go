@@ -19,12 +19,15 @@ type DebianImage struct {
 	RepoTag string
 	Program string // the controller's program
 	Package string // the Debian package that installs it (.ci/deps)
+	// Also are more programs in the image, e.g. curl for keepalived's health
+	// check: busybox-static's wget crashes without glibc's NSS modules.
+	Also []string
 }
 
 // DebianImages are built by lab-up next to the stand-in variants.
 var DebianImages = []DebianImage{
 	{Name: "influxdb", RepoTag: "influxdb:omslab", Program: "/usr/bin/influxd", Package: "influxdb"},
-	{Name: "keepalived", RepoTag: "keepalived:omslab", Program: "/usr/sbin/keepalived", Package: "keepalived"},
+	{Name: "keepalived", RepoTag: "keepalived:omslab", Program: "/usr/sbin/keepalived", Package: "keepalived", Also: []string{"/usr/bin/curl"}},
 }
 
 // KeepalivedVIP is the lab's VRRP address (vip.hcl), apart from the haproxy VIP.
@@ -51,7 +54,7 @@ bind-address = "127.0.0.1:8088"
 
 // debianSpec is the image spec of d.
 func debianSpec(d DebianImage) (image.Spec, error) {
-	o := image.DebianOptions{RepoTag: d.RepoTag, Programs: []string{d.Program}}
+	o := image.DebianOptions{RepoTag: d.RepoTag, Programs: append([]string{d.Program}, d.Also...)}
 	switch d.Name {
 	case "influxdb":
 		o.Files = []image.File{
@@ -85,7 +88,7 @@ func buildDebianImages(labDir string) (map[string]image.Result, error) {
 			return nil, fmt.Errorf("busybox (package busybox-static): %w", err)
 		}
 		dst := DebianImageFile(labDir, d.Name)
-		key := strings.Join([]string{"debian-1", d.RepoTag, sum, bb, influxConf}, " ")
+		key := strings.Join(append([]string{"debian-2", d.RepoTag, sum, bb, influxConf}, d.Also...), " ")
 		if old, err := os.ReadFile(dst + ".key"); err == nil && string(old) == key {
 			if res, err := image.Inspect(dst); err == nil {
 				out[d.Name] = res
