@@ -124,11 +124,12 @@ step "reload changed config" {
   serial = "1"
   when   = (steps["loaded config"][host.name].stale || changed("config.yaml")) && !changed("container (new nodes)") && !changed("container (rolling)")
   supervisor_restart {
-    container   = var.container_name
-    mount_dir   = var.mount_dir
-    config_path = local.config_path
-    vip         = local.vip
-    vip_port    = var.vip_health_port
+    container    = var.container_name
+    mount_dir    = var.mount_dir
+    config_path  = local.config_path
+    vip          = local.vip
+    vip_port     = var.vip_health_port
+    restore_from = try(steps["config.yaml"][host.name].backup, "")
   }
 }
 

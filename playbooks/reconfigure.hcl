@@ -3,24 +3,107 @@
 # answering: the seed's "edit config.yaml, --init-config-file, supervisorctl
 # restart" on each node, done for you.
 #
+# Safe by construction:
+#   - deploy's checks first (preflight, MetaDB), before anything is rewritten;
+#   - the first node of the oms group alone first (config.yaml, reload,
+#     healthy), the others only then;
+#   - a node that does not come up on the new config.yaml gets its previous
+#     one back and is reloaded on it, and the run stops there, showing the
+#     log line that says why;
+#   - whether a node runs the config.yaml on its disk is read from the node
+#     (config_loaded), so a run interrupted or failed halfway reloads the
+#     nodes it did not reach on the next run.
+#
 #   omsrun playbooks/reconfigure.hcl -i inventory -e @vars.hcl -e cm_location=101 --check --diff
 #   omsrun playbooks/reconfigure.hcl -i inventory -e @vars.hcl -e cm_location=101
 
 include "oms-variables.hcl" {}
 
-step "config.yaml" {
+playbook {
+  # A node that fails stops the run: the nodes after it keep what they run.
+  any_errors_fatal = true
+}
+
+step "read existing deployment" {
   hosts = "oms"
+  container_info {
+    name        = var.container_name
+    config_path = local.config_path
+  }
+}
+
+step "preflight" {
+  hosts = "oms"
+  preflight {
+    mount_dir      = var.mount_dir
+    container_name = var.container_name
+    min_free_gb    = var.min_free_gb
+    peers          = local.cm_nodes
+    metadb_host    = var.oms_meta_host
+    metadb_port    = var.oms_meta_port
+    tsdb_enabled   = var.tsdb_enabled
+    tsdb_url       = local.tsdb_url
+    tsdb_username  = var.tsdb_username
+    tsdb_password  = var.tsdb_password
+  }
+}
+
+step "check MetaDB" {
+  hosts    = "oms"
+  run_once = true
+  metadb_check {
+    host                = var.oms_meta_host
+    port                = var.oms_meta_port
+    user                = var.oms_meta_user
+    password            = var.oms_meta_password
+    databases           = [local.rm_db, local.cm_db, local.hb_db]
+    existing_deployment = length([for name, o in steps["read existing deployment"] : name if o.exists && contains(o.databases, local.rm_db)]) > 0
+    allow_existing      = var.allow_existing_databases
+  }
+}
+
+step "config.yaml, first node" {
+  hosts = "oms"
+  when  = host.name == hosts.oms[0].name
   render_config {
     with = local.oms_config
   }
 }
 
-# Whether each node runs the config.yaml on its disk is read from the node
-# (the hash recorded at its last healthy (re)load), so a reconfigure that was
-# interrupted or failed halfway reloads the nodes it did not reach on the
-# next run, even though config.yaml itself no longer changes.
+step "loaded config, first node" {
+  hosts = "oms"
+  when  = host.name == hosts.oms[0].name
+  config_loaded {
+    container   = var.container_name
+    config_path = local.config_path
+  }
+}
+
+step "reload OMS, first node" {
+  hosts = "oms"
+  when  = host.name == hosts.oms[0].name && (try(steps["loaded config, first node"][host.name].stale, false) || changed("config.yaml, first node"))
+  supervisor_restart {
+    container    = var.container_name
+    mount_dir    = var.mount_dir
+    config_path  = local.config_path
+    restore_from = try(steps["config.yaml, first node"][host.name].backup, "")
+    # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
+    vip      = local.vip
+    vip_port = var.vip_health_port
+  }
+}
+
+step "config.yaml" {
+  hosts = "oms"
+  when  = host.name != hosts.oms[0].name
+  render_config {
+    with = local.oms_config
+  }
+}
+
 step "loaded config" {
   hosts = "oms"
+  when  = host.name != hosts.oms[0].name
   config_loaded {
     container   = var.container_name
     config_path = local.config_path
@@ -30,11 +113,12 @@ step "loaded config" {
 step "reload OMS, one node at a time" {
   hosts  = "oms"
   serial = "1"
-  when   = steps["loaded config"][host.name].stale || changed("config.yaml")
+  when   = host.name != hosts.oms[0].name && (try(steps["loaded config"][host.name].stale, false) || changed("config.yaml"))
   supervisor_restart {
-    container   = var.container_name
-    mount_dir   = var.mount_dir
-    config_path = local.config_path
+    container    = var.container_name
+    mount_dir    = var.mount_dir
+    config_path  = local.config_path
+    restore_from = try(steps["config.yaml"][host.name].backup, "")
     # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
     vip      = local.vip
     vip_port = var.vip_health_port

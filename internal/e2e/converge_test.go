@@ -78,50 +78,51 @@ func TestReconfigureInterruptedDuringReloadConverges(t *testing.T) {
 			t.Fatalf("%s after deploy: loaded %q, config.yaml %q", h.Name, loaded, current)
 		}
 	}
-	// SIGINT while the first node reloads: config.yaml is new on every node,
-	// and the other two still run the old one.
+	// SIGINT when the rollout reaches the second node: the first node is
+	// done, config.yaml is new on the other two, the third was never reloaded.
 	cmd, out := startJSON(t, func(ev map[string]any) bool {
 		return ev["type"] == "step_start" && ev["step"] == "reload OMS, one node at a time"
-	}, "playbooks/reconfigure.hcl", "-i", inv, "-e", "@"+l.Vars, "-e", "cm_nodes=[]", "-e", "cm_location=101", "--json")
+	}, "playbooks/reconfigure.hcl", "-i", inv, "-e", "@"+l.Vars, "-e", "cm_nodes=[]", "-e", "min_free_gb=1", "-e", "cm_location=101", "--json")
 	time.Sleep(300 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 		t.Fatalf("exit %v, want 130:\n%s", err, out)
 	}
-	// The first node was mid-reload; the other two never got theirs.
-	for i, h := range l.Hosts {
+	first, last := l.Hosts[0], l.Hosts[2]
+	for _, h := range l.Hosts {
 		if got := l.Exec(t, h.Name, "grep -c '^cm_location: 101' /data/oms/config.yaml || true"); got != "1" {
-			t.Fatalf("%s: config.yaml not rewritten before the reload step", h.Name)
-		}
-		if i > 0 && fmt.Sprint(nodeConfig(t, h.Address)["cm_location"]) == "101" {
-			t.Fatalf("%s was reloaded although the run stopped at the first node:\n%s", h.Name, out)
+			t.Fatalf("%s: config.yaml not rewritten before the rollout step", h.Name)
 		}
 	}
-	// status says which nodes run another config than their config.yaml.
+	if got := fmt.Sprint(nodeConfig(t, first.Address)["cm_location"]); got != "101" {
+		t.Fatalf("the first node runs cm_location %s; it is reloaded alone before the others", got)
+	}
+	if fmt.Sprint(nodeConfig(t, last.Address)["cm_location"]) == "101" {
+		t.Fatalf("%s was reloaded although the run stopped before it:\n%s", last.Name, out)
+	}
+	// status says which node runs another config than its config.yaml, and exits 6.
 	st := deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]")
 	expectCode(t, st, 6)
-	for _, h := range l.Hosts[1:] {
-		found := false
-		for _, ev := range jsonEvents(t, st.stdout) {
-			found = found || ev["type"] == "host_result" && ev["step"] == "loaded config" && ev["host"] == h.Name &&
-				strings.Contains(fmt.Sprint(ev["msg"]), "needs a reload")
-		}
-		if !found {
-			t.Fatalf("status does not show that %s needs a reload:\n%s", h.Name, st.stdout)
-		}
+	found := false
+	for _, ev := range jsonEvents(t, st.stdout) {
+		found = found || ev["type"] == "host_result" && ev["step"] == "loaded config" && ev["host"] == last.Name &&
+			strings.Contains(fmt.Sprint(ev["msg"]), "needs a reload")
 	}
-	// One re-run, with nothing new to write, reloads those nodes.
+	if !found {
+		t.Fatalf("status does not show that %s needs a reload:\n%s", last.Name, st.stdout)
+	}
+	// One re-run, with nothing new to write, reloads what was not reached.
 	re := deploy(t, l, "reconfigure.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=101")
 	expectCode(t, re, 0)
 	reloaded := map[string]bool{}
 	for _, ev := range jsonEvents(t, re.stdout) {
-		if ev["type"] == "host_result" && ev["step"] == "reload OMS, one node at a time" && ev["status"] == "changed" {
+		if ev["type"] == "host_result" && strings.HasPrefix(fmt.Sprint(ev["step"]), "reload OMS") && ev["status"] == "changed" {
 			reloaded[fmt.Sprint(ev["host"])] = true
 		}
 	}
-	if !reloaded[l.Hosts[1].Name] || !reloaded[l.Hosts[2].Name] {
-		t.Fatalf("the re-run reloaded %v, want at least %s and %s:\n%s", reloaded, l.Hosts[1].Name, l.Hosts[2].Name, re.stdout)
+	if !reloaded[last.Name] || reloaded[first.Name] {
+		t.Fatalf("the re-run reloaded %v, want %s and not %s:\n%s", reloaded, last.Name, first.Name, re.stdout)
 	}
 	for _, h := range l.Hosts {
 		if got := fmt.Sprint(nodeConfig(t, h.Address)["cm_location"]); got != "101" {
@@ -134,6 +135,7 @@ func TestReconfigureInterruptedDuringReloadConverges(t *testing.T) {
 			t.Errorf("%s: a lock was left: %s", h.Name, got)
 		}
 	}
+	expectCode(t, deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]"), 0)
 	// Converged: deploy.hcl with the same values changes nothing.
 	again := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=101")
 	expectCode(t, again, 0)
@@ -174,4 +176,46 @@ func TestStatusHidesNothing(t *testing.T) {
 	if last := lines[len(lines)-1]; !strings.Contains(last, "Docker daemon down") || !strings.Contains(last, "container exited") {
 		t.Fatalf("last line %q", last)
 	}
+}
+
+// reconfigure checks first, then changes one node first; a node that does
+// not come up on the new config.yaml gets the previous one back, the run
+// stops there, and the output shows why (the init log's Access denied).
+func TestReconfigureChecksFirstAndRestores(t *testing.T) {
+	l := labtest.Require(t)
+	inv := freshCluster(t, l, 3)
+	has102 := func() []string {
+		var out []string
+		for _, h := range l.Hosts {
+			if l.Exec(t, h.Name, "grep -c '^cm_location: 102' /data/oms/config.yaml || true") == "1" {
+				out = append(out, h.Name)
+			}
+		}
+		return out
+	}
+	// A wrong MetaDB password is refused by the checks: nothing rewritten.
+	r := deploy(t, l, "reconfigure.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=102", "-e", "oms_meta_password=not-the-password")
+	expectCode(t, r, 2)
+	if got := has102(); len(got) > 0 {
+		t.Fatalf("config.yaml rewritten on %v although the MetaDB check failed:\n%s", got, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "oms_meta_password") {
+		t.Fatalf("the refusal should name the password to check:\n%s", r.stdout)
+	}
+	// Past the checks (--start-at-step), the first node fails on the new
+	// file, gets the old one back and is healthy on it; the others are untouched.
+	r = deploy(t, l, "reconfigure.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=102", "-e", "oms_meta_password=not-the-password",
+		"--start-at-step", "config.yaml, first node")
+	expectCode(t, r, 2)
+	if !strings.Contains(r.stdout, "Access denied") || !strings.Contains(r.stdout, "put back") {
+		t.Fatalf("the failure should show the init log's reason and the restore:\n%s", r.stdout)
+	}
+	if got := has102(); len(got) > 0 {
+		t.Fatalf("config.yaml with the failed change left on %v", got)
+	}
+	if got := fmt.Sprint(nodeConfig(t, l.Hosts[0].Address)["cm_location"]); got == "102" {
+		t.Fatalf("the first node still runs the failed config")
+	}
+	vipAnswers(t, l, 8088)
+	expectCode(t, deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]"), 0)
 }

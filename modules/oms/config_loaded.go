@@ -186,3 +186,11 @@ func short(h string) string {
 	}
 	return h
 }
+
+// restoreConfig puts the previous config.yaml back in place: written into
+// the existing file (not renamed over it), since config.yaml is bind-mounted
+// into the container by its inode.
+func restoreConfig(ctx context.Context, env *modules.Env, from, to string) error {
+	_, err := env.Run(ctx, transport.Cmd{Script: fmt.Sprintf("[ -f %[1]s ] && cat %[1]s > %[2]s", transport.Quote(from), transport.Quote(to))})
+	return err
+}

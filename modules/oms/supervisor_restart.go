@@ -33,6 +33,9 @@ type SupervisorRestartArgs struct {
 	ConfigPath string   `hcl:"config_path,optional"`
 	VIP        string   `hcl:"vip,optional"`
 	VIPPort    int      `hcl:"vip_port,optional"`
+	// RestoreFrom is the previous config.yaml (render_config's backup), put
+	// back and reloaded when the node does not come up on the new one.
+	RestoreFrom string `hcl:"restore_from,optional"`
 }
 
 // Doc describes the module.
@@ -41,16 +44,17 @@ func (*SupervisorRestart) Doc() modules.Doc {
 		Name:    "supervisor_restart",
 		Summary: "Inside the OMS container: init-config-file, supervisorctl restart, then wait for RUNNING and health.",
 		Args: map[string]string{
-			"container":   `the OMS container (default "oms")`,
-			"init_config": "run python -m omsflow.scripts.units.oms_init_manager --init-config-file first (default true)",
-			"programs":    `supervisor programs to restart (default ["oms_console", "oms_drc_supervisor"])`,
-			"vip":         "omsrun's keepalived VIP (vip.hcl): when this node holds it, its keepalived hands it to another node first and gets it back once healthy",
-			"vip_port":    "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
-			"host_ip":     "where GET /oms/health is probed (default: the host's inventory address)",
-			"health_port": "port of /oms/health (default 8089)",
-			"timeout":     "duration: how long to wait for RUNNING and health (default 120s)",
-			"mount_dir":   "the mount directory, for docker_init logs on failure (default /data/oms)",
-			"config_path": "config.yaml on the host, recorded as loaded once healthy (see config_loaded; default <mount_dir>/config.yaml)",
+			"container":    `the OMS container (default "oms")`,
+			"init_config":  "run python -m omsflow.scripts.units.oms_init_manager --init-config-file first (default true)",
+			"programs":     `supervisor programs to restart (default ["oms_console", "oms_drc_supervisor"])`,
+			"vip":          "omsrun's keepalived VIP (vip.hcl): when this node holds it, its keepalived hands it to another node first and gets it back once healthy",
+			"vip_port":     "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
+			"host_ip":      "where GET /oms/health is probed (default: the host's inventory address)",
+			"health_port":  "port of /oms/health (default 8089)",
+			"timeout":      "duration: how long to wait for RUNNING and health (default 120s)",
+			"mount_dir":    "the mount directory, for docker_init logs on failure (default /data/oms)",
+			"config_path":  "config.yaml on the host, recorded as loaded once healthy (see config_loaded; default <mount_dir>/config.yaml)",
+			"restore_from": "the previous config.yaml (render_config's `backup` output): put back and reloaded when the node is not healthy on the new one",
 		},
 	}
 }
@@ -120,22 +124,44 @@ func (*SupervisorRestart) Check(ctx context.Context, env *modules.Env, args any)
 	return &modules.Plan{Unknown: true, Summary: what}, nil
 }
 
-// Apply re-initialises the config, restarts the programs and waits.
+// Apply re-initialises the config, restarts the programs and waits. When
+// that fails and restore_from names the previous config.yaml, it is put back
+// and reloaded, so a bad change leaves the node as it was.
 func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any, plan *modules.Plan) (*modules.Result, error) {
 	a := args.(*SupervisorRestartArgs)
 	a.fill(env)
+	msg, err := a.reload(ctx, env)
+	if err == nil || a.RestoreFrom == "" || ctx.Err() != nil {
+		if err != nil {
+			return nil, err
+		}
+		return &modules.Result{Changed: true, Msg: msg}, nil
+	}
+	env.Report.Phase("restoring the previous config.yaml")
+	if rerr := restoreConfig(ctx, env, a.RestoreFrom, a.ConfigPath); rerr != nil {
+		return nil, fmt.Errorf("%w\nputting back the previous config.yaml from %s failed too: %v", err, a.RestoreFrom, rerr)
+	}
+	if _, rerr := a.reload(ctx, env); rerr != nil {
+		return nil, fmt.Errorf("%w\nthe previous config.yaml (%s) was put back, but the node is not healthy on it either: %v", err, a.RestoreFrom, rerr)
+	}
+	return nil, fmt.Errorf("%w\nthe previous config.yaml was put back (from %s) and reloaded: the node is healthy on it again", err, a.RestoreFrom)
+}
+
+// reload is one init-config-file, restart and wait for health; the config it
+// read is recorded as loaded once healthy (config_loaded).
+func (a *SupervisorRestartArgs) reload(ctx context.Context, env *modules.Env) (string, error) {
 	timeout, _ := modules.ParseDuration("timeout", a.Timeout, 120*time.Second)
 	exec := []string{"docker", "exec", a.Container}
-	// What this reload reads, recorded once OMS is healthy on it (config_loaded).
+	w := omsWait{name: a.Container, mountDir: a.MountDir}
 	cfg := a.ConfigPath
 	loading, err := configHash(ctx, env, cfg)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if *a.InitConfig {
 		env.Report.Phase("init-config-file")
 		if _, err := env.RunArgv(ctx, append(exec, "python", "-m", "omsflow.scripts.units.oms_init_manager", "--init-config-file")...); err != nil {
-			return nil, err
+			return "", fmt.Errorf("%w%s", err, omsDiagnostics(ctx, env, w))
 		}
 	}
 	// The hand-over takes a few seconds (one VRRP advert); a short step timeout shortens its wait too.
@@ -145,7 +171,7 @@ func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any,
 	}
 	restore, err := vip.handOver(ctx, env)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	// keepalived comes back whatever happens to this node: with it stopped
 	// the node could never hold the VIP again.
@@ -153,7 +179,8 @@ func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any,
 	env.Report.Phase("supervisorctl restart " + strings.Join(a.Programs, " "))
 	start := time.Now()
 	if _, err := env.RunArgv(ctx, append(append(exec, "supervisorctl", "restart"), a.Programs...)...); err != nil {
-		return nil, err
+		// "ERROR (spawn error)" says nothing of why: the init log does.
+		return "", fmt.Errorf("%w%s", err, omsDiagnostics(ctx, env, w))
 	}
 	dial := probe.Bounded(env.Host.Dial)
 	addr := hostPort(a.HostIP, a.HealthPort)
@@ -164,7 +191,7 @@ func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any,
 		// running; its table is the answer either way.
 		res, err := env.Try(ctx, transport.Cmd{Argv: statusArgv})
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		status := string(res.Stdout)
 		notRunning := programsNotRunning(status, a.Programs)
@@ -175,22 +202,20 @@ func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any,
 			why = herr.Error()
 		} else {
 			if err := recordLoaded(ctx, env, cfg, loading); err != nil {
-				return nil, err
+				return "", err
 			}
-			return &modules.Result{Changed: true, Msg: fmt.Sprintf("restarted %s; healthy after %s",
-				strings.Join(a.Programs, ", "), time.Since(start).Round(100*time.Millisecond))}, nil
+			return fmt.Sprintf("restarted %s; healthy after %s", strings.Join(a.Programs, ", "), time.Since(start).Round(100*time.Millisecond)), nil
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("waiting for %s: %w", a.Container, ctx.Err())
+			return "", fmt.Errorf("waiting for %s: %w", a.Container, ctx.Err())
 		}
 		if time.Now().After(deadline) {
-			w := omsWait{name: a.Container, mountDir: a.MountDir}
-			return nil, fmt.Errorf("%s not healthy %s after the restart (%s)\n--- supervisorctl status:\n%s%s",
+			return "", fmt.Errorf("%s not healthy %s after the restart (%s)\n--- supervisorctl status:\n%s%s",
 				a.Container, timeout, why, strings.TrimSpace(status+string(res.Stderr)), omsDiagnostics(ctx, env, w))
 		}
 		env.Report.Phase(fmt.Sprintf("waiting for health (%s)", time.Since(start).Round(time.Second)))
 		if err := modules.SleepCtx(ctx, 500*time.Millisecond); err != nil {
-			return nil, fmt.Errorf("waiting for %s: %w", a.Container, err)
+			return "", fmt.Errorf("waiting for %s: %w", a.Container, err)
 		}
 	}
 }

@@ -74,3 +74,32 @@ func TestSupervisorRestartTimeout(t *testing.T) {
 		t.Error("init_config = false still ran the init")
 	}
 }
+
+// A node that does not come up on the new config.yaml gets the previous one
+// back and is reloaded on it; the error shows the init log's reason.
+func TestSupervisorRestartRestoresThePreviousConfig(t *testing.T) {
+	srv := dkHealthServer(t, true)
+	running := "oms_console RUNNING pid 11\noms_drc_supervisor RUNNING pid 12\n"
+	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+		On("sha256sum <", 0, "abc\n", "").
+		On("loaded-sha256", 0, "", "").
+		Once("supervisorctl restart", 1, "oms_console: ERROR (spawn error)\n", "").
+		On("supervisorctl restart", 0, "", "").
+		On("docker_init", 0, "docker_init.log\nERROR 1045 (28000): Access denied for user 'oms_meta_user'\n"+diagSep+"\n", "").
+		On("config.yaml.20261206.bak", 0, "", "").
+		On("supervisorctl status", 0, running, "")
+	env, _ := modtest.NewEnv(h)
+	f := false
+	_, err := (&SupervisorRestart{}).Apply(context.Background(), env, &SupervisorRestartArgs{InitConfig: &f, RestoreFrom: "/data/oms/config.yaml.20261206.bak"}, &modules.Plan{})
+	if err == nil {
+		t.Fatal("a node that failed on the new config must fail the step")
+	}
+	for _, want := range []string{"spawn error", "Access denied", "put back", "healthy on it again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if !h.Ran("cat '/data/oms/config.yaml.20261206.bak' > '/data/oms/config.yaml'") && !h.Ran("cat /data/oms/config.yaml.20261206.bak > /data/oms/config.yaml") {
+		t.Errorf("the previous config.yaml was not put back:\n%s", strings.Join(h.Commands(), "\n"))
+	}
+}
