@@ -79,7 +79,8 @@ golden: ## rewrite every golden file (each package whose tests use internal/gold
 demo: deps build ## the main job: deploy a 3-node stand-in OMS cluster on the lab
 	$(LAB) ensure
 	bin/omsrun playbooks/deploy.hcl -i .lab/inventory -e @.lab/vars.hcl
-	@. .lab/env && echo && echo "VIP $$LAB_VIP answers:" && curl -fsS "http://$$LAB_VIP:8088/oms/health" && echo
+	@. .lab/env && echo && echo "VIP $$LAB_VIP answers:" && curl -fsS "http://$$LAB_VIP:8089/oms/health" && \
+	  curl -sS -o /dev/null -w "8088 (CM, no health endpoint): HTTP %{http_code}\n" "http://$$LAB_VIP:8088/"
 	bin/omsrun playbooks/status.hcl -i .lab/inventory -e @.lab/vars.hcl
 	@echo && echo "Tear the lab down with: make lab-down"
 

@@ -1,7 +1,7 @@
 # Deploy OMS Community Edition on every host of the `oms` group, behind a VIP.
 # The seed guide's multi-node flow, in one run: checks first, then image,
-# mount folders, config.yaml, container and health on every node at once,
-# and a rolling restart of nodes whose config changed while they ran.
+# mount folders and config.yaml on every node at once; new containers (one
+# first, then the rest) and a rolling restart of nodes whose config changed.
 #
 #   omsrun playbooks/deploy.hcl -i inventory -e @vars.hcl --check --diff
 #   omsrun playbooks/deploy.hcl -i inventory -e @vars.hcl
@@ -30,6 +30,9 @@ step "preflight" {
     tsdb_url       = local.tsdb_url
     tsdb_username  = var.tsdb_username
     tsdb_password  = var.tsdb_password
+    image          = var.image
+    metadb_user    = var.oms_meta_user
+    ports          = local.oms_ports
   }
 }
 
@@ -95,23 +98,42 @@ step "loaded config" {
   }
 }
 
-# New nodes start all at once; nodes that already run are replaced one at a
-# time (an upgrade to a new image), each healthy before the next, so the VIP
-# always has nodes to send traffic to.
-step "container (new nodes)" {
+# A first deployment starts one new node alone until it is healthy: it
+# creates the MetaDB schema, and fresh nodes initialising an empty MetaDB at
+# the same moment race on it (the guide starts nodes one after another, obd
+# sleeps 60 s after each). Then every other new node starts at once; they
+# find the schema made. Sorted names pick the first, so a re-run after an
+# interruption picks the same one. (HCL evaluates both sides of &&, hence
+# try() for a run with no new node.)
+step "container (first new node)" {
   hosts = "oms"
-  when  = !steps["read existing deployment"][host.name].exists
+  when  = !steps["read existing deployment"][host.name].exists && host.name == try(sort([for name, o in steps["read existing deployment"] : name if !o.exists])[0], "")
   container_run {
     with = local.oms_container
   }
 }
 
+# Only once the first new node is up: when it failed, the rest stay as
+# they are rather than racing on the schema.
+step "container (other new nodes)" {
+  hosts = "oms"
+  when = (!steps["read existing deployment"][host.name].exists &&
+    can(steps["container (first new node)"][try(sort([for name, o in steps["read existing deployment"] : name if !o.exists])[0], "")].action))
+  container_run {
+    with = local.oms_container
+  }
+}
+
+# Nodes that already run are replaced one at a time (an upgrade to a new
+# image), each healthy and back in the balancer before the next, so the VIP
+# always has nodes to send traffic to.
 step "container (rolling)" {
   hosts  = "oms"
   serial = "1"
   when   = steps["read existing deployment"][host.name].exists
   container_run {
-    with = local.oms_container
+    with   = local.oms_container
+    settle = var.balancer_settle
   }
 }
 
@@ -122,7 +144,7 @@ step "container (rolling)" {
 step "reload changed config" {
   hosts  = "oms"
   serial = "1"
-  when   = (steps["loaded config"][host.name].stale || changed("config.yaml")) && !changed("container (new nodes)") && !changed("container (rolling)")
+  when   = (steps["loaded config"][host.name].stale || changed("config.yaml")) && !changed("container (first new node)") && !changed("container (other new nodes)") && !changed("container (rolling)")
   supervisor_restart {
     container    = var.container_name
     mount_dir    = var.mount_dir
@@ -130,16 +152,22 @@ step "reload changed config" {
     vip          = local.vip
     vip_port     = var.vip_health_port
     restore_from = try(steps["config.yaml"][host.name].backup, "")
+    timeout      = var.health_timeout
+    settle       = var.balancer_settle
+    health_port  = local.nginx_port
+    cm_port      = local.cm_port
   }
 }
 
+# CM has no health endpoint: through the VIP its port must answer HTTP
+# (any status but the balancer's own 502/503/504), and on every node
+# supervisord must run oms_drc_cm.
 step "VIP answers on 8088" {
-  hosts    = "oms"
-  run_once = true
-  wait_for {
-    url     = "${trimsuffix(var.cm_url, "/")}/oms/health"
-    via     = "controller"
-    timeout = "60s"
+  hosts = "oms"
+  oms_cm_ready {
+    url       = var.cm_url
+    container = var.container_name
+    timeout   = var.vip_timeout
   }
 }
 
@@ -147,9 +175,9 @@ step "VIP answers on 8089" {
   hosts    = "oms"
   run_once = true
   wait_for {
-    url     = "${replace(trimsuffix(var.cm_url, "/"), ":8088", ":8089")}/oms/health"
+    url     = "${replace(trimsuffix(var.cm_url, "/"), ":${local.cm_port}", ":${local.nginx_port}")}/oms/health"
     via     = "controller"
-    timeout = "60s"
+    timeout = var.vip_timeout
   }
 }
 

@@ -320,6 +320,23 @@ variable "allow_existing_databases" {
   default = false
 }
 
+# --- waits (the real services take minutes: obd waits at least 900 s) ---
+variable "health_timeout" {
+  type        = string
+  default     = "15m"
+  description = "how long a node may take to become healthy after a start or a restart"
+}
+variable "vip_timeout" {
+  type        = string
+  default     = "5m"
+  description = "how long the VIP may take to answer once every node is healthy"
+}
+variable "balancer_settle" {
+  type        = string
+  default     = "4s"
+  description = "pause after each node of a rolling operation is healthy, so the load balancer takes it back: its rise × inter (2 × 2s)"
+}
+
 locals {
   rm_db       = var.drc_rm_db != null ? var.drc_rm_db : "${var.db_prefix}_rm"
   cm_db       = var.drc_cm_db != null ? var.drc_cm_db : "${var.db_prefix}_cm"
@@ -371,13 +388,22 @@ locals {
     sshd_server_port                 = var.sshd_server_port
   }
 
+  # The ports omsrun checks: the configured ones, or OMS's defaults.
+  nginx_port = coalesce(var.nginx_server_port, 8089)
+  cm_port    = coalesce(var.cm_server_port, 8088)
+  oms_ports = [local.nginx_port, local.cm_port, coalesce(var.ghana_server_port, 8090),
+  coalesce(var.supervisor_server_port, 9000), coalesce(var.sshd_server_port, 2023)]
+
   # The container as the OMS CE guide runs it (container_run { with = local.oms_container }).
   oms_container = {
-    name        = var.container_name
-    image       = var.image
-    config_path = local.config_path
-    mount_dir   = var.mount_dir
-    https_crt   = var.https_crt
-    https_key   = var.https_key
+    name           = var.container_name
+    image          = var.image
+    config_path    = local.config_path
+    mount_dir      = var.mount_dir
+    https_crt      = var.https_crt
+    https_key      = var.https_key
+    health_timeout = var.health_timeout
+    health_port    = local.nginx_port
+    cm_port        = local.cm_port
   }
 }

@@ -119,6 +119,9 @@ step "reload OMS, one node at a time" {
     mount_dir    = var.mount_dir
     config_path  = local.config_path
     restore_from = try(steps["config.yaml"][host.name].backup, "")
+    timeout      = var.health_timeout
+    health_port  = local.nginx_port
+    cm_port      = local.cm_port
     # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
     vip      = local.vip
     vip_port = var.vip_health_port

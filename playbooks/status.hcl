@@ -11,9 +11,11 @@ include "oms-variables.hcl" {}
 step "status" {
   hosts = "oms"
   oms_status {
-    container = var.container_name
-    host_ip   = host.address
-    image     = var.image
+    container  = var.container_name
+    host_ip    = host.address
+    image      = var.image
+    nginx_port = local.nginx_port
+    cm_port    = local.cm_port
     # The node holding omsrun's keepalived VIP (vip.hcl) says so.
     vip = local.vip
   }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omsrun/omsrun/internal/lab"
 	"github.com/omsrun/omsrun/internal/lab/labtest"
 )
 
@@ -46,7 +47,7 @@ func recapChanged(t *testing.T, out string) int {
 func nodeConfig(t *testing.T, addr string) map[string]any {
 	t.Helper()
 	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + addr + ":8088/oms/config")
+	resp, err := c.Get("http://" + addr + ":8089/oms/config")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,16 +73,26 @@ func cmNodes(t *testing.T, cfg map[string]any) []string {
 	return out
 }
 
+// vipAnswers checks the VIP as a real OMS can pass: on 8089 /oms/health
+// is healthy; on 8088 CM, which has no health endpoint, answers HTTP with
+// a status of its own (not the balancer's 502/503/504).
 func vipAnswers(t *testing.T, l *labtest.Lab, port int) {
 	t.Helper()
 	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(fmt.Sprintf("http://%s:%d/oms/health", l.VIP, port))
+	url := fmt.Sprintf("http://%s:%d/oms/health", l.VIP, port)
+	if port == 8088 {
+		url = fmt.Sprintf("http://%s:%d/", l.VIP, port)
+	}
+	resp, err := c.Get(url)
 	if err != nil {
-		t.Fatalf("VIP :%d: %v", port, err)
+		t.Fatalf("VIP %s: %v", url, err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("VIP :%d answered %d", port, resp.StatusCode)
+	switch {
+	case port == 8088 && resp.StatusCode >= 502 && resp.StatusCode <= 504:
+		t.Fatalf("VIP %s: the balancer answered %d (no CM behind it)", url, resp.StatusCode)
+	case port != 8088 && resp.StatusCode != 200:
+		t.Fatalf("VIP %s answered %d", url, resp.StatusCode)
 	}
 }
 
@@ -127,6 +138,7 @@ func TestDeployFromBareHosts(t *testing.T) {
 	}
 	vipAnswers(t, l, 8088)
 	vipAnswers(t, l, 8089)
+	realOMSShape(t, l)
 	dbs := l.MetaSQL(t, "SHOW DATABASES")
 	for _, db := range []string{"oms_rm", "oms_cm", "oms_cm_heartbeat"} {
 		if !strings.Contains(dbs, db) {
@@ -204,6 +216,29 @@ func TestDeployScaleOutAndReconfigureKeepVIP(t *testing.T) {
 	}
 	if r := probe.Stop(); r.Failed > 0 || r.Total < 10 {
 		t.Fatalf("VIP probe: %d of %d failed: %v", r.Failed, r.Total, r.Failures)
+	}
+
+	// A rolling reload through deploy.hcl (which waits balancer_settle
+	// between nodes), measured on both ports with the balancer's retries
+	// and without them. With retries nothing may fail; without, the
+	// numbers show what a balancer that does not retry lets through while
+	// it has not yet noticed a node going down (up to fall × inter).
+	for i, retries := range []bool{true, false} {
+		if !retries {
+			l.ConfigureVIP(t, lab.VIPOptions{NoRetries: true})
+			time.Sleep(5 * time.Second) // every node back up (rise × inter)
+		}
+		cm, console := l.ProbeVIP(t), l.ProbeConsole(t)
+		r := deploy(t, l, "deploy.hcl", l.InventoryHCL, "-e", "cm_nodes=[]", "-e", fmt.Sprintf("cm_location=%d", 102+i))
+		expectCode(t, r, 0)
+		rc, rn := cm.Stop(), console.Stop()
+		t.Logf("rolling reload, haproxy retries %v: VIP 8088 %d of %d probes failed, VIP 8089 %d of %d failed", retries, rc.Failed, rc.Total, rn.Failed, rn.Total)
+		if retries && (rc.Failed > 0 || rn.Failed > 0) {
+			t.Errorf("with retries the VIP dropped requests: 8088 %v; 8089 %v", rc.Failures, rn.Failures)
+		}
+		if !retries {
+			t.Logf("without retries, failures seen: 8088 %v; 8089 %v", rc.Failures, rn.Failures)
+		}
 	}
 }
 

@@ -238,22 +238,22 @@ tsdb_enabled: false
 `, l.MetaDB.Host, l.MetaDB.Port, l.MetaDB.User, l.MetaDB.Password, l.CMURL, cmLocation, addr)
 }
 
-// dkFreeHost picks a lab host whose 8088 and 8089 are free, since the
+// dkFreeHost picks a lab host whose five OMS ports are free, since the
 // stand-in runs with --net host; when an earlier test left OMS running on
 // every host, the lab is reset to bare first.
 func dkFreeHost(t *testing.T, l *labtest.Lab) int {
 	t.Helper()
 	for attempt := 0; attempt < 2; attempt++ {
 		for i, h := range l.Hosts {
-			out, _, err := l.Run(context.Background(), h.Name, `cat /proc/net/tcp /proc/net/tcp6 | awk '$4=="0A"{print $2}' | grep -ciE ':(1F98|1F99)$' || true`)
+			out, _, err := l.Run(context.Background(), h.Name, `cat /proc/net/tcp /proc/net/tcp6 | awk '$4=="0A"{print $2}' | grep -ciE ':(1F98|1F99|1F9A|2328|07E7)$' || true`)
 			if err == nil && strings.TrimSpace(out) == "0" {
 				return i
 			}
 		}
-		t.Log("8088/8089 are held on every lab host: resetting the lab")
+		t.Log("OMS ports are held on every lab host: resetting the lab")
 		l.Reset(t)
 	}
-	t.Fatal("no lab host has ports 8088 and 8089 free, even after a reset")
+	t.Fatal("no lab host has the OMS ports free, even after a reset")
 	return 0
 }
 
@@ -405,7 +405,7 @@ func TestContainerLifecycleE2E(t *testing.T) {
 		t.Errorf("preflight with a wrong TSDB password: %v", err)
 	}
 	pf.TSDBPassword, pf.ContainerName = l.TSDB.Password, "someone-else"
-	if _, _, err = dkStep(t, env, "preflight", pf, true); err == nil || !strings.Contains(err.Error(), "8088, 8089 already in use") {
+	if _, _, err = dkStep(t, env, "preflight", pf, true); err == nil || !strings.Contains(err.Error(), "port(s) 8089, 8088, 8090, 9000, 2023 already in use") {
 		t.Errorf("preflight with the ports taken: %v", err)
 	}
 

@@ -808,11 +808,11 @@ func TestOMSConfigDeployOnLab(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, body := get(l.CMURL + "/oms/health"); code != http.StatusOK {
+	if code, body := get("http://" + l.VIP + ":8089/oms/health"); code != http.StatusOK {
 		t.Errorf("VIP health: %d %s", code, body)
 	}
 	for _, n := range nodes {
-		code, body := get("http://" + n + ":8088/oms/config")
+		code, body := get("http://" + n + ":8089/oms/config")
 		if code != http.StatusOK {
 			t.Errorf("%s /oms/config: %d %s", n, code, body)
 			continue

@@ -189,11 +189,16 @@ func TestLabVIPFollowsHealth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, h := range l.Hosts {
+	// The first node alone creates the MetaDB schema, then the rest: fresh
+	// nodes initialising an empty MetaDB at once fail, as the real ones race.
+	for i, h := range l.Hosts {
 		labRunStandin(t, l, h.Name, "labtest-vip", "v1")
+		if i == 0 {
+			labWaitHealthy(t, "http://"+h.Address+":8089/oms/health", 30*time.Second)
+		}
 	}
 	for _, h := range l.Hosts {
-		labWaitHealthy(t, "http://"+h.Address+":8088/oms/health", 30*time.Second)
+		labWaitHealthy(t, "http://"+h.Address+":8089/oms/health", 30*time.Second)
 	}
 	// haproxy must see every node up before probing.
 	allUp := func(st map[string]string) bool {
@@ -219,7 +224,7 @@ func TestLabVIPFollowsHealth(t *testing.T) {
 	l.Exec(t, second, "docker exec labtest-vip supervisorctl restart oms_console oms_drc_supervisor")
 	waitProbes(t, probe, 5)
 	l.Exec(t, first, "docker start labtest-vip >/dev/null")
-	labWaitHealthy(t, "http://"+l.Hosts[0].Address+":8088/oms/health", 30*time.Second)
+	labWaitHealthy(t, "http://"+l.Hosts[0].Address+":8089/oms/health", 30*time.Second)
 	waitHAProxy(t, "every node up again", allUp)
 	waitProbes(t, probe, 5)
 
@@ -265,7 +270,7 @@ func TestLabStandinRefusesBadConfig(t *testing.T) {
 			if status == "0" {
 				t.Fatalf("stand-in %s accepted a bad config (exit 0)", tc.version)
 			}
-			logs := l.Exec(t, host, fmt.Sprintf("cat /data/%s/logs/docker_init_*.log", name))
+			logs := l.Exec(t, host, fmt.Sprintf("cat /data/%s/logs/docker_init.log.*", name))
 			if !strings.Contains(logs, tc.reason) {
 				t.Errorf("docker_init log does not give the reason %q:\n%s", tc.reason, logs)
 			}

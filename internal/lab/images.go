@@ -109,3 +109,8 @@ func runEnvDir(dir string, env []string, name string, args ...string) (string, e
 	}
 	return string(out), nil
 }
+
+// StandinDelayFile is where the stand-in reads its start-up delay inside
+// the container (internal/lab/standin's DelayFile): the run folder, which
+// the host mounts from <mount_dir>/run. Without it the stand-in takes 3 s.
+const StandinDelayFile = "/home/ds/run/omslab-startup-delay"

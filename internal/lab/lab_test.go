@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/omsrun/omsrun/internal/transport"
@@ -48,6 +49,29 @@ func TestEnvRoundTrip(t *testing.T) {
 		out, err := exec.Command("sh", "-c", ". "+file+" && printf %s \"$"+k+"\"").Output()
 		if err != nil || string(out) != v {
 			t.Errorf("sh read %s = %q (%v), want %q", k, out, err, v)
+		}
+	}
+}
+
+// TestVIPConfig: every variant is a valid haproxy configuration with the
+// balancer settings the README documents.
+func TestVIPConfig(t *testing.T) {
+	for _, o := range []VIPOptions{{}, {NoRetries: true}, {TLSCheck: true}} {
+		cfg := vipConfig(Hosts(3), o)
+		for _, want := range []string{"inter 2s fall 3 rise 2", "option httpchk GET /oms/health", "server oms1 10.77.0.11:8088 check port 8089"} {
+			if !strings.Contains(cfg, want) {
+				t.Errorf("%+v: no %q in\n%s", o, want, cfg)
+			}
+		}
+		if strings.Contains(cfg, "redispatch") == o.NoRetries {
+			t.Errorf("%+v: retries wrong in\n%s", o, cfg)
+		}
+		f := filepath.Join(t.TempDir(), "haproxy.cfg")
+		// The stats socket's folder must exist for the check to pass.
+		cfg = strings.ReplaceAll(cfg, HAProxySocket, filepath.Join(t.TempDir(), "admin.sock"))
+		os.WriteFile(f, []byte(cfg), 0o644)
+		if out, err := exec.Command("haproxy", "-c", "-q", "-f", f).CombinedOutput(); err != nil {
+			t.Errorf("%+v: haproxy -c: %v\n%s\n%s", o, err, out, cfg)
 		}
 	}
 }

@@ -204,12 +204,38 @@ var (
 	HAProxySocket = filepath.Join(RunDir, "haproxy", "admin.sock")
 )
 
-// startHAProxy puts the VIP in front of every host's 8088 and 8089. A
-// restarting node drops out after one failed check (500 ms); requests that
-// hit it meanwhile are retried on another node (redispatch).
-func startHAProxy(hosts []Host) error {
-	if err := os.MkdirAll(haproxyRun, 0o755); err != nil {
-		return err
+// VIPOptions are the haproxy settings a test may change.
+type VIPOptions struct {
+	// NoRetries turns off re-sending a refused request to another node, to
+	// measure what a balancer without retries lets through.
+	NoRetries bool
+	// TLSCheck checks the nodes' nginx port with TLS (no verification), for
+	// nodes whose console serves HTTPS only.
+	TLSCheck bool
+}
+
+// Balancer settings a real one would use (README, "The VIP"): a node is
+// checked on its nginx port's /oms/health every 2 s, out after 3 failed
+// checks and back after 2 good ones. CM has no health endpoint, so the 8088
+// backend follows the same check.
+const (
+	vipInter = "2s"
+	vipFall  = 3
+	vipRise  = 2
+)
+
+// startHAProxy puts the VIP in front of every host's 8088 and 8089.
+func startHAProxy(hosts []Host) error { return ConfigureVIP(hosts, VIPOptions{}) }
+
+// vipConfig is haproxy.cfg for the hosts.
+func vipConfig(hosts []Host, o VIPOptions) string {
+	// redispatch 1: every retry may go to another node, not only the last.
+	retries := `  option redispatch 1
+  retries 3
+  retry-on conn-failure empty-response response-timeout
+`
+	if o.NoRetries {
+		retries = "  retries 0\n"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `# omslab: the VIP
@@ -221,21 +247,33 @@ defaults
   timeout connect 1s
   timeout client 60s
   timeout server 60s
-  timeout check 1s
-  option redispatch
-  retries 3
-  retry-on conn-failure empty-response response-timeout
-  default-server inter 500ms fastinter 500ms downinter 500ms fall 1 rise 1
-`, HAProxySocket)
+  timeout check 2s
+%s  default-server inter %s fall %d rise %d
+`, HAProxySocket, retries, vipInter, vipFall, vipRise)
 	for _, port := range []int{8088, 8089} {
 		fmt.Fprintf(&b, "frontend vip_%d\n  bind %s:%d\n  default_backend oms_%d\n", port, VIP, port, port)
 		fmt.Fprintf(&b, "backend oms_%d\n  option httpchk GET /oms/health\n  http-check expect status 200\n", port)
+		check := "check port 8089"
+		switch {
+		case o.TLSCheck && port == 8089:
+			check = "check ssl verify none" // the console itself speaks only TLS then
+		case o.TLSCheck:
+			check += " check-ssl verify none"
+		}
 		for _, h := range hosts {
-			fmt.Fprintf(&b, "  server %s %s:%d check\n", h.Name, h.Address, port)
+			fmt.Fprintf(&b, "  server %s %s:%d %s\n", h.Name, h.Address, port, check)
 		}
 	}
+	return b.String()
+}
+
+// ConfigureVIP (re)starts haproxy with the given options.
+func ConfigureVIP(hosts []Host, o VIPOptions) error {
+	if err := os.MkdirAll(haproxyRun, 0o755); err != nil {
+		return err
+	}
 	cf := filepath.Join(haproxyRun, "haproxy.cfg")
-	if err := os.WriteFile(cf, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(cf, []byte(vipConfig(hosts, o)), 0o644); err != nil {
 		return err
 	}
 	if _, err := run("haproxy", "-c", "-q", "-f", cf); err != nil {

@@ -50,14 +50,15 @@ func Status(repo string) ([]Check, error) {
 		vip.Detail = "haproxy not running"
 	} else {
 		vip.OK = true
-		code, body, err := httpGet(context.Background(), "http://"+VIP+":8088/oms/health")
+		// Health lives on the nginx port; CM on 8088 has no health endpoint.
+		code, body, err := httpGet(context.Background(), "http://"+VIP+":8089/oms/health")
 		switch {
 		case err != nil:
-			vip.Detail = "haproxy up; 8088: " + err.Error()
+			vip.Detail = "haproxy up; 8089: " + err.Error()
 		case code == 200:
-			vip.Detail = "haproxy up; 8088 healthy: " + strings.TrimSpace(body)
+			vip.Detail = "haproxy up; 8089 healthy: " + strings.TrimSpace(body)
 		default:
-			vip.Detail = fmt.Sprintf("haproxy up; 8088 answers %d (no healthy OMS node behind it yet)", code)
+			vip.Detail = fmt.Sprintf("haproxy up; 8089 answers %d (no healthy OMS node behind it yet)", code)
 		}
 	}
 	return append(out, vip), nil

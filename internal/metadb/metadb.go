@@ -45,6 +45,9 @@ type Report struct {
 	// Absent are the asked-for databases that do not exist (and that the user
 	// may create), in the order asked.
 	Absent []string
+	// AuthPlugin is the user's authentication plugin when the server lets
+	// the user read it (mysql.user), else "".
+	AuthPlugin string
 }
 
 // Kind says which of the failures a user can act on happened.
@@ -134,6 +137,12 @@ func Check(ctx context.Context, t Target, dbs []string) (Report, error) {
 	defer c.Close()
 	if err := c.QueryRowContext(ctx, "SELECT VERSION()").Scan(&r.Version); err != nil {
 		return r, t.classify(err)
+	}
+	// Best effort: most MetaDB users may not read mysql.user, and then the
+	// plugin stays unknown. CURRENT_USER() is the account the server matched.
+	var plugin sql.NullString
+	if c.QueryRowContext(ctx, "SELECT plugin FROM mysql.user WHERE CONCAT(user, '@', host) = CURRENT_USER()").Scan(&plugin) == nil {
+		r.AuthPlugin = plugin.String
 	}
 	// USE rather than information_schema, which silently hides a database
 	// the user may not see: USE answers 1049 (unknown database: absent, and

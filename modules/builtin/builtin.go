@@ -34,6 +34,7 @@ var all = map[string]func() modules.Module{
 	"supervisor_restart": func() modules.Module { return &oms.SupervisorRestart{} },
 	"config_loaded":      func() modules.Module { return &oms.ConfigLoaded{} },
 	"oms_status":         func() modules.Module { return &oms.OMSStatus{} },
+	"oms_cm_ready":       func() modules.Module { return &oms.CMReady{} },
 	"metadb_backup":      func() modules.Module { return &oms.MetadbBackup{} },
 	"container_remove":   func() modules.Module { return &oms.ContainerRemove{} },
 	"metadb_drop":        func() modules.Module { return &oms.MetadbDrop{} },

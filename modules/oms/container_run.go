@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -37,6 +36,8 @@ type ContainerRunArgs struct {
 	ExtraEnv      map[string]string `hcl:"extra_env,optional"`
 	HealthTimeout string            `hcl:"health_timeout,optional"`
 	HealthPort    int               `hcl:"health_port,optional"`
+	CMPort        int               `hcl:"cm_port,optional"`
+	Settle        string            `hcl:"settle,optional"`
 	Upgrade       *bool             `hcl:"upgrade,optional"`
 }
 
@@ -44,7 +45,7 @@ type ContainerRunArgs struct {
 func (*ContainerRun) Doc() modules.Doc {
 	return modules.Doc{
 		Name:    "container_run",
-		Summary: "Run the OMS container (docker run -d --net host … --privileged), recreate it when it differs, wait until healthy.",
+		Summary: "Run the OMS container (docker run -dit --net host … --privileged), recreate it when it differs, wait until healthy.",
 		Args: map[string]string{
 			"name":           `container name (default "oms")`,
 			"image":          "image reference or ID, e.g. oms:feature_4.2.5-ce",
@@ -54,8 +55,10 @@ func (*ContainerRun) Doc() modules.Doc {
 			"https_crt":      "HTTPS certificate on the control machine, copied to <mount_dir>/cert/oms_server.crt",
 			"https_key":      "its private key, copied to <mount_dir>/cert/oms_server.key (mode 0600)",
 			"extra_env":      "more -e variables for the container",
-			"health_timeout": "duration: how long to wait for health (default 180s)",
-			"health_port":    "port of GET /oms/health (default 8089)",
+			"health_timeout": "duration: how long to wait for health (default 15m, as patient as the real product's first start)",
+			"health_port":    "the nginx port, where GET /oms/health answers (default 8089)",
+			"cm_port":        "CM's port: healthy also needs it to answer HTTP (any status) and oms_drc_cm RUNNING (default 8088)",
+			"settle":         "duration: pause after a change once healthy, so a load balancer takes the node back (rise × inter) before the next node is touched (default 0)",
 			"upgrade":        "pass IS_UPGRADE=true when (re)creating; default: only when replacing a container on an older image",
 		},
 	}
@@ -79,7 +82,10 @@ func (a *ContainerRunArgs) fill(env *modules.Env) {
 		a.HostIP = env.Address
 	}
 	if a.HealthPort == 0 {
-		a.HealthPort = 8089
+		a.HealthPort = defaultNginxPort
+	}
+	if a.CMPort == 0 {
+		a.CMPort = defaultCMPort
 	}
 }
 
@@ -129,6 +135,17 @@ func (*ContainerRun) Validate(args any) error {
 	if _, err := modules.ParseDuration("health_timeout", a.HealthTimeout, 0); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := modules.ParseDuration("settle", a.Settle, 0); err != nil {
+		errs = append(errs, err)
+	}
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"health_port", a.HealthPort}, {"cm_port", a.CMPort}} {
+		if p.port < 1 || p.port > 65535 {
+			errs = append(errs, fmt.Errorf("%s: %d is not a TCP port", p.name, p.port))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -144,8 +161,23 @@ type containerPlan struct {
 const runSep = "--omsrun-run--"
 
 // Check reads the image, the container, config.yaml and the certificates in
-// one command and compares them with what the arguments ask for.
+// one command and compares them with what the arguments ask for. Its
+// output "action" (create, recreate, start or none) lets a later step run
+// only once this one went through, in check mode as in a real run.
 func (m *ContainerRun) Check(ctx context.Context, env *modules.Env, args any) (*modules.Plan, error) {
+	plan, err := m.check(ctx, env, args)
+	if err != nil {
+		return nil, err
+	}
+	action := "none"
+	if p, ok := plan.Data.(*containerPlan); ok && plan.Change {
+		action = p.action
+	}
+	plan.Outputs = map[string]cty.Value{"action": cty.StringVal(action)}
+	return plan, nil
+}
+
+func (m *ContainerRun) check(ctx context.Context, env *modules.Env, args any) (*modules.Plan, error) {
 	a := args.(*ContainerRunArgs)
 	a.fill(env)
 	crt, key := a.certPaths()
@@ -236,7 +268,8 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 	if !ok {
 		return nil, errors.New("container_run: apply without a plan from check")
 	}
-	timeout, _ := modules.ParseDuration("health_timeout", a.HealthTimeout, 180*time.Second)
+	timeout, _ := modules.ParseDuration("health_timeout", a.HealthTimeout, DefaultHealthTimeout)
+	settle, _ := modules.ParseDuration("settle", a.Settle, 0)
 	if p.imageID == "" {
 		id, err := env.RunArgv(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", a.Image)
 		if err != nil {
@@ -284,7 +317,8 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 		}
 		id = textx.TailLines(string(res.Stdout), 1)
 	}
-	w := omsWait{name: a.Name, mountDir: a.MountDir, addr: hostPort(a.HostIP, a.HealthPort), timeout: timeout, needLog: true}
+	w := omsWait{name: a.Name, mountDir: a.MountDir, addr: hostPort(a.HostIP, a.HealthPort), cmAddr: hostPort(a.HostIP, a.CMPort),
+		timeout: timeout, needLog: true}
 	if err := waitHealthy(ctx, env, w); err != nil {
 		if p.action == "recreate" && p.oldImage != "" && p.oldImage != p.imageID {
 			// The rollout stops here with the other nodes untouched; say how
@@ -297,6 +331,12 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 	if err := recordLoaded(ctx, env, a.ConfigPath, loading); err != nil {
 		return nil, err
 	}
+	if settle > 0 {
+		env.Report.Phase(fmt.Sprintf("healthy; %s for the load balancer to take it back", settle))
+		if err := modules.SleepCtx(ctx, settle); err != nil {
+			return nil, err
+		}
+	}
 	return &modules.Result{
 		Changed: true,
 		Msg:     plan.Summary + "; healthy",
@@ -304,6 +344,7 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 			"container_id": cty.StringVal(id),
 			"image_id":     cty.StringVal(p.imageID),
 			"recreated":    cty.BoolVal(p.action == "recreate"),
+			"action":       cty.StringVal(p.action),
 		},
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,11 +70,13 @@ func TestContainerRun(t *testing.T) {
 			name:     "absent: create with the documented flags",
 			check:    checkOut(dkImgNew, "[]", "file"),
 			wantPlan: "create container oms",
-			wantCmds: []string{"exec docker run -d --net host -v /data/oms/config.yaml:/home/admin/conf/config.yaml -v /data/oms/logs:/home/admin/logs -v /data/oms/store:/home/ds/store -v /data/oms/run:/home/ds/run -e OMS_HOST_IP=10.0.0.11 --privileged=true --pids-limit -1 --ulimit nproc=65535:65535 --name oms oms:4.2.5"},
+			wantCmds: []string{"exec docker run -dit --net host -v /data/oms/config.yaml:/home/admin/conf/config.yaml -v /data/oms/logs:/home/admin/logs -v /data/oms/store:/home/ds/store -v /data/oms/run:/home/ds/run -e OMS_HOST_IP=10.0.0.11 --privileged=true --pids-limit -1 --ulimit nproc=65535:65535 --name oms oms:4.2.5"},
 			notCmds:  []string{"IS_UPGRADE", "docker rm"},
 		},
 		{
-			name:     "same and running: ok",
+			// dkContainer has no Tty/OpenStdin, as a container started with
+			// plain -d: a difference in -i/-t alone never recreates it.
+			name:     "same and running, started with -d rather than -dit: ok",
 			check:    checkOut(dkImgNew, dkContainer(t, dkImgNew, "running", "10.0.0.11", binds), "file"),
 			wantPlan: "running on image 111111111111",
 		},
@@ -103,11 +106,12 @@ func TestContainerRun(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := dkHealthServer(t, true)
-			h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+			h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.11:8088": srv.Listener.Addr().String()}}).
 				On("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, tc.check, "").
 				On("docker rm -f", 0, "oms\n", "").On("docker start", 0, "oms\n", "").
 				On("exec docker run", 0, "newid\n", "").
-				On("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "")
+				On("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "").
+				On("supervisorctl status oms_drc_cm", 0, "oms_drc_cm    RUNNING   pid 102, uptime 0:00:03\n", "")
 			env, _ := modtest.NewEnv(h)
 			args := &ContainerRunArgs{Image: "oms:4.2.5"}
 			if err := (&ContainerRun{}).Validate(args); err != nil {
@@ -139,8 +143,8 @@ func TestContainerRun(t *testing.T) {
 			if res.Outputs["recreated"].True() != tc.recreated || res.Outputs["image_id"].AsString() != dkImgNew {
 				t.Errorf("outputs %v", res.Outputs)
 			}
-			if len(h.Dials) == 0 {
-				t.Error("health never probed through the host")
+			if !slices.Contains(h.Dials, "10.0.0.11:8089") || !slices.Contains(h.Dials, "10.0.0.11:8088") {
+				t.Errorf("health and CM not both probed through the host: %q", h.Dials)
 			}
 		})
 	}
@@ -152,13 +156,13 @@ func TestContainerRunFailureShowsInitLog(t *testing.T) {
 		On("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, check, "").
 		On("exec docker run", 0, "newid\n", "").
 		On("docker inspect --format", 0, "exited 1\ninit failed\n", "").
-		On("docker_init", 0, "/data/oms/logs/docker_init_20250101.log\ncm_location must be in [0,127], got 300\n"+diagSep+"\ninit failed\n", "")
+		On("docker_init", 0, "/data/oms/logs/docker_init.log.2025-01-01.10:00:00\ncm_location must be in [0,127], got 300\n"+diagSep+"\ninit failed\n", "")
 	env, _ := modtest.NewEnv(h)
 	_, _, err := modtest.RunBoth(t, &ContainerRun{}, env, &ContainerRunArgs{Image: "oms:4.2.5"})
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, want := range []string{"container oms stopped (exited 1)", "docker_init_20250101.log", "cm_location must be in [0,127]", "docker logs --tail 30 oms"} {
+	for _, want := range []string{"container oms stopped (exited 1)", "docker_init.log.2025-01-01.10:00:00", "cm_location must be in [0,127]", "docker logs --tail 30 oms"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%s", want, err)
 		}
@@ -197,9 +201,10 @@ func TestContainerRunCopiesCerts(t *testing.T) {
 	check := dkImgNew + "\n" + runSep + "\n" + dkContainer(t, dkImgNew, "running", "10.0.0.11", binds) + "\n" + runSep + "\nfile\n" + runSep + "\n" +
 		crtSum + "  " + rcrt + "\nffff  " + rkey + "\n"
 	srv := dkHealthServer(t, true)
-	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}, Fallback: transporttest.NewLocal(t)}).
+	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.11:8088": srv.Listener.Addr().String()}, Fallback: transporttest.NewLocal(t)}).
 		On("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, check, "").On("docker rm -f", 0, "", "").
-		On("exec docker run", 0, "newid\n", "").On("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "")
+		On("exec docker run", 0, "newid\n", "").On("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "").
+		On("supervisorctl status oms_drc_cm", 0, "oms_drc_cm    RUNNING   pid 102, uptime 0:00:03\n", "")
 	env, _ := modtest.NewEnv(h)
 	env.Become = false // the local host has no sudo
 	plan, _, err := modtest.RunBoth(t, &ContainerRun{}, env, &ContainerRunArgs{Image: "oms:4.2.5", MountDir: mount, HTTPSCrt: crt, HTTPSKey: key})

@@ -68,7 +68,10 @@ func omsBinds(configPath, mountDir, crt, key string) []string {
 
 // runArgv is the documented OMS CE docker run command line.
 func (s containerSpec) runArgv(upgrade bool) []string {
-	argv := []string{"docker", "run", "-d", "--net", "host"}
+	// -dit as obd and the docs run it (docs/oms-facts.md R1): whether the
+	// entrypoint needs a terminal is unconfirmed. differences never looks at
+	// -i/-t, so a container started with plain -d is not recreated for them.
+	argv := []string{"docker", "run", "-dit", "--net", "host"}
 	for _, b := range s.binds {
 		argv = append(argv, "-v", b)
 	}
@@ -146,8 +149,9 @@ func (s containerSpec) differences(c *containerJSON, imageID string) []string {
 // omsWait says where and how long to wait for an OMS container to be healthy.
 type omsWait struct {
 	name     string // container
-	mountDir string // for docker_init*.log
-	addr     string // host:port of /oms/health
+	mountDir string // for the docker_init log
+	addr     string // host:port of /oms/health (the nginx port)
+	cmAddr   string // host:port of CM; "" skips CM's check
 	timeout  time.Duration
 	// needLog asks for the last log line "OMS service start successfully"
 	// as well, which a fresh container prints when up; a supervisor restart
@@ -185,6 +189,9 @@ func waitHealthy(ctx context.Context, env *modules.Env, w omsWait) error {
 			last = fmt.Sprintf("last log line %q", textx.TailLines(logLine, 1))
 		default:
 			herr := omsHealth(ctx, dial, w.addr)
+			if herr == nil && w.cmAddr != "" {
+				herr = cmReady(ctx, env, dial, w.name, w.cmAddr)
+			}
 			if herr == nil {
 				return nil
 			}
@@ -196,7 +203,7 @@ func waitHealthy(ctx context.Context, env *modules.Env, w omsWait) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("container %s not healthy after %s (%s)%s", w.name, w.timeout, last, omsDiagnostics(ctx, env, w))
 		}
-		env.Report.Phase(fmt.Sprintf("waiting for health (%s)", time.Since(start).Round(time.Second)))
+		env.Report.Phase(waitPhase("health", start, w.timeout))
 		if err := modules.SleepCtx(ctx, time.Second); err != nil {
 			return fmt.Errorf("waiting for %s to be healthy: %w", w.name, err)
 		}
@@ -206,14 +213,16 @@ func waitHealthy(ctx context.Context, env *modules.Env, w omsWait) error {
 const diagSep = "--omsrun-diag--"
 
 // omsDiagnostics returns the seed's advice done for the user: the tail of
-// the newest docker_init*.log and of docker logs, to append to an error.
+// the newest docker_init log and of docker logs, to append to an error.
 func omsDiagnostics(ctx context.Context, env *modules.Env, w omsWait) string {
 	// A fresh context: the step's may be what just ran out.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	// ls lists names inside the logs folder only, so a mount directory
-	// holding a line break cannot cut the answer apart.
-	script := fmt.Sprintf(`if cd -- %s/logs 2>/dev/null; then f=$(ls -t docker_init*.log 2>/dev/null | head -n 1); if [ -n "$f" ]; then echo "$f"; tail -n 20 -- "$f"; fi; fi
+	// holding a line break cannot cut the answer apart. The real name is
+	// docker_init.log.<YYYY-MM-DD>.<HH:MM:SS> (docs/oms-facts.md L1); any
+	// name starting with docker_init counts, newest first.
+	script := fmt.Sprintf(`if cd -- %s/logs 2>/dev/null; then f=$(ls -t -- docker_init* 2>/dev/null | head -n 1); if [ -n "$f" ]; then echo "$f"; tail -n 20 -- "$f"; fi; fi
 echo %s
 docker logs --tail 30 %s 2>&1`, transport.Quote(w.mountDir), diagSep, transport.Quote(w.name))
 	res, err := env.Try(ctx, transport.Cmd{Script: script})
@@ -226,7 +235,7 @@ docker logs --tail 30 %s 2>&1`, transport.Quote(w.mountDir), diagSep, transport.
 		name, body, _ := strings.Cut(init, "\n")
 		fmt.Fprintf(&b, "\n--- %s (last 20 lines):\n%s", w.mountDir+"/logs/"+path.Base(name), body)
 	} else {
-		fmt.Fprintf(&b, "\n--- no %s/logs/docker_init*.log", w.mountDir)
+		fmt.Fprintf(&b, "\n--- no %s/logs/docker_init*", w.mountDir)
 	}
 	if len(parts) > 1 {
 		fmt.Fprintf(&b, "\n--- docker logs --tail 30 %s:\n%s", w.name, strings.TrimSpace(parts[1]))

@@ -38,6 +38,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -754,6 +755,7 @@ func TestHostileContainerRun(t *testing.T) {
 	hostileEach(t, func(t *testing.T, r *hostileRig, v string) {
 		r.host.to = srv.Listener.Addr().String()
 		r.writeFile(r.state+"/image", dkImgNew+"\n", 0o644)
+		r.writeFile(r.state+"/status", "oms_drc_cm RUNNING pid 10\n", 0o644)
 		base := func() *ContainerRunArgs {
 			// A healthy first probe returns at once; only a host_ip that
 			// cannot be probed waits, so the timeout is short.
@@ -778,7 +780,7 @@ func TestHostileContainerRun(t *testing.T) {
 			if plan == nil || plan.Summary != "create container oms" {
 				t.Errorf("%s: plan %q", name, plan.Summary)
 			}
-			want := []string{"run", "-d", "--net", "host",
+			want := []string{"run", "-dit", "--net", "host",
 				"-v", a.ConfigPath + ":/home/admin/conf/config.yaml", "-v", a.MountDir + "/logs:/home/admin/logs",
 				"-v", a.MountDir + "/store:/home/ds/store", "-v", a.MountDir + "/run:/home/ds/run"}
 			if a.HTTPSCrt != "" {
@@ -801,7 +803,7 @@ func TestHostileContainerRun(t *testing.T) {
 			if err == nil && len(r.host.dialed()) == 0 {
 				t.Errorf("%s: healthy without a probe", name)
 			}
-			r.httpDialled(net.JoinHostPort(a.HostIP, "8089"))
+			r.httpDialled(net.JoinHostPort(a.HostIP, "8089"), net.JoinHostPort(a.HostIP, "8088"))
 			if a.HTTPSCrt != "" && (r.readFile(a.MountDir+"/cert/oms_server.crt") != "CERT" || r.readFile(a.MountDir+"/cert/oms_server.key") != "KEY") {
 				t.Errorf("%s: certificates not copied", name)
 			}
@@ -942,7 +944,7 @@ func TestHostileSupervisorRestart(t *testing.T) {
 		} else {
 			r.host.to = srv.Listener.Addr().String()
 			a := &SupervisorRestartArgs{Programs: []string{v, "oms_console"}, InitConfig: &no, Timeout: "5"}
-			r.writeFile(r.state+"/status", v+"   RUNNING   pid 12, uptime 0:00:01\noms_console RUNNING pid 13\n", 0o644)
+			r.writeFile(r.state+"/status", v+"   RUNNING   pid 12, uptime 0:00:01\noms_console RUNNING pid 13\noms_drc_cm RUNNING pid 10\n", 0o644)
 			r.valid(&SupervisorRestart{}, a)
 			if _, _, err := modtest.RunBoth(t, &SupervisorRestart{}, r.env, a); err != nil {
 				t.Fatal(err)
@@ -953,7 +955,7 @@ func TestHostileSupervisorRestart(t *testing.T) {
 			r.host.to = ""
 		}
 		// host_ip is only dialled.
-		r.writeFile(r.state+"/status", "oms_console RUNNING pid 13\n", 0o644)
+		r.writeFile(r.state+"/status", "oms_console RUNNING pid 13\noms_drc_cm RUNNING pid 10\n", 0o644)
 		r.host.to = srv.Listener.Addr().String()
 		r.resetDials()
 		a := &SupervisorRestartArgs{HostIP: v, Programs: []string{"oms_console"}, InitConfig: &no, Timeout: "0.01"}
@@ -962,7 +964,7 @@ func TestHostileSupervisorRestart(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "not healthy") || err == nil && (res == nil || len(r.host.dialed()) == 0) {
 			t.Errorf("host_ip: %+v %v", res, err)
 		}
-		r.httpDialled(net.JoinHostPort(v, "8089"))
+		r.httpDialled(net.JoinHostPort(v, "8089"), net.JoinHostPort(v, "8088"))
 		r.host.to = ""
 		// mount_dir only names the logs shown on failure, absolute and relative.
 		r.writeFile(r.state+"/status", "oms_console FATAL Exited too quickly\n", 0o644)
@@ -971,11 +973,14 @@ func TestHostileSupervisorRestart(t *testing.T) {
 			if !filepath.IsAbs(mount) {
 				logs = r.work + "/" + logs
 			}
-			r.writeFile(r.mkdir(logs)+"/docker_init_1.log", "INIT LOG of "+v+" END\n", 0o644)
+			// The real name; an older init log beside it is not the one shown.
+			r.writeFile(r.mkdir(logs)+"/docker_init.log.2026-01-01.09:00:00", "OLD\n", 0o644)
+			os.Chtimes(logs+"/docker_init.log.2026-01-01.09:00:00", time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+			r.writeFile(logs+"/docker_init.log.2026-01-01.10:00:00", "INIT LOG of "+v+" END\n", 0o644)
 			a := &SupervisorRestartArgs{MountDir: mount, Programs: []string{"oms_console"}, InitConfig: &no, Timeout: "0.01"}
 			r.valid(&SupervisorRestart{}, a)
 			_, err := (&SupervisorRestart{}).Apply(context.Background(), r.env, a, &modules.Plan{})
-			want := "\n--- " + mount + "/logs/docker_init_1.log (last 20 lines):\nINIT LOG of " + v + " END\n"
+			want := "\n--- " + mount + "/logs/docker_init.log.2026-01-01.10:00:00 (last 20 lines):\nINIT LOG of " + v + " END\n"
 			if err == nil || !strings.Contains(err.Error()+"\n", want) {
 				t.Errorf("mount_dir %q: error lacks %q:\n%v", mount, want, err)
 			}

@@ -198,7 +198,21 @@ func (m *MetadbCheck) Apply(ctx context.Context, env *modules.Env, args any, pla
 	if len(p.Existing) > 0 && !a.ExistingDeployment {
 		res.Warnings = append(res.Warnings, "MetaDB databases already exist and will be reused: "+strings.Join(p.Existing, ", "))
 	}
+	if w := authWarning(p.Version, p.AuthPlugin); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	return res, nil
+}
+
+// authWarning warns about MySQL 8's caching_sha2_password for the MetaDB
+// user: no source says OMS CE's JDBC clients cope with it
+// (docs/oms-facts.md P6), so it is a warning, not a refusal.
+func authWarning(version, plugin string) string {
+	if plugin != "caching_sha2_password" || !strings.HasPrefix(version, "8.") || strings.Contains(strings.ToLower(version), "mariadb") {
+		return ""
+	}
+	return "MetaDB is MySQL " + version + " and its user authenticates with caching_sha2_password, which OMS may not support: " +
+		"consider ALTER USER … IDENTIFIED WITH mysql_native_password"
 }
 
 // metadbNames is a list output, empty rather than null when there are none.

@@ -73,3 +73,23 @@ func TestMetadbCheckUnreachable(t *testing.T) {
 		t.Fatalf("took %v; the timeout is 3s", time.Since(start))
 	}
 }
+
+// TestAuthWarning covers MySQL 8, which the lab (MariaDB) cannot show.
+func TestAuthWarning(t *testing.T) {
+	cases := []struct {
+		version, plugin string
+		warn            bool
+	}{
+		{"8.0.36", "caching_sha2_password", true},
+		{"8.0.36", "mysql_native_password", false},
+		{"8.0.36", "", false},
+		{"5.7.44", "caching_sha2_password", false},
+		{"10.11.6-MariaDB-0+deb12u1", "mysql_native_password", false},
+		{"5.7.25-OceanBase_CE-v4.2.1.8", "", false},
+	}
+	for _, tc := range cases {
+		if got := authWarning(tc.version, tc.plugin); (got != "") != tc.warn {
+			t.Errorf("%s %s: %q", tc.version, tc.plugin, got)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package oms
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -32,16 +31,20 @@ type OMSStatusArgs struct {
 	HostIP    string `hcl:"host_ip,optional"`
 	Image     string `hcl:"image,optional"`
 	VIP       string `hcl:"vip,optional"`
+	NginxPort int    `hcl:"nginx_port,optional"`
+	CMPort    int    `hcl:"cm_port,optional"`
 }
 
 // Doc implements modules.Module.
 func (*OMSStatus) Doc() modules.Doc {
-	return modules.Doc{Name: "oms_status", Summary: "Read-only: container state, image, supervisor programs and 8088/8089 health of an OMS node.",
+	return modules.Doc{Name: "oms_status", Summary: "Read-only: container state, image, supervisor programs, CM (8088) and console health (8089) of an OMS node.",
 		Args: map[string]string{
-			"container": "container name (default `oms`)",
-			"host_ip":   "address the health endpoints listen on (default: the host's address)",
-			"image":     "the image the node should run; another one makes the node unhealthy (exit 6)",
-			"vip":       "omsrun's keepalived VIP (vip.hcl): the row says \"holds VIP <addr>\" on the node that has it",
+			"container":  "container name (default `oms`)",
+			"host_ip":    "address the services listen on (default: the host's address)",
+			"image":      "the image the node should run; another one makes the node unhealthy (exit 6)",
+			"nginx_port": "the console's port, where GET /oms/health must report healthy (default 8089)",
+			"cm_port":    "CM's port: ok when it answers HTTP (any status) and oms_drc_cm is RUNNING (default 8088)",
+			"vip":        "omsrun's keepalived VIP (vip.hcl): the row says \"holds VIP <addr>\" on the node that has it",
 		}}
 }
 
@@ -85,6 +88,7 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 		state, image, ref = f[0], f[1]+" ("+shortID(f[2])+")", f[1]
 	}
 	running, total := 0, 0
+	cmRunning := false
 	for _, line := range strings.Split(progs, "\n") {
 		fs := strings.Fields(line)
 		if len(fs) < 2 {
@@ -93,17 +97,31 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 		total++
 		if fs[1] == "RUNNING" {
 			running++
+			cmRunning = cmRunning || fs[0] == "oms_drc_cm"
 		}
 	}
+	nginxPort, cmPort := args.NginxPort, args.CMPort
+	if nginxPort == 0 {
+		nginxPort = defaultNginxPort
+	}
+	if cmPort == 0 {
+		cmPort = defaultCMPort
+	}
 	dial := probe.Bounded(env.Host.Dial)
-	health := func(port string) string {
-		if err := omsHealth(ctx, dial, net.JoinHostPort(ip, port)); err != nil {
+	word := func(err error) string {
+		if err != nil {
 			return "down"
 		}
 		return "ok"
 	}
-	h8088, h8089 := health("8088"), health("8089")
-	row := fmt.Sprintf("%-8s %-40s programs %d/%d RUNNING  8088 %-4s 8089 %-4s", state, image, running, total, h8088, h8089)
+	// CM has no health endpoint (docs/oms-facts.md H5): it is up when its
+	// port answers HTTP with any status and supervisord runs it.
+	cmErr := cmAnswers(ctx, dial, hostPort(ip, cmPort))
+	if cmErr == nil && !cmRunning {
+		cmErr = fmt.Errorf("oms_drc_cm not RUNNING")
+	}
+	hCM, hConsole := word(cmErr), word(omsHealth(ctx, dial, hostPort(ip, nginxPort)))
+	row := fmt.Sprintf("%-8s %-40s programs %d/%d RUNNING  %d %-4s %d %-4s", state, image, running, total, cmPort, hCM, nginxPort, hConsole)
 	holds := false
 	if args.VIP != "" {
 		if holds, err = (vipHandover{vip: args.VIP}).holds(ctx, env); err != nil {
@@ -120,8 +138,8 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 	case running < total || total == 0:
 		why = append(why, fmt.Sprintf("programs %d/%d RUNNING", running, total))
 	}
-	if state == "running" && (h8088 != "ok" || h8089 != "ok") {
-		why = append(why, "8088 "+h8088+", 8089 "+h8089)
+	if state == "running" && (hCM != "ok" || hConsole != "ok") {
+		why = append(why, fmt.Sprintf("%d %s, %d %s", cmPort, hCM, nginxPort, hConsole))
 	}
 	if args.Image != "" && ref != "" && ref != args.Image {
 		why = append(why, "runs image "+ref+", not "+args.Image)
@@ -130,7 +148,7 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 		"state":    cty.StringVal(state),
 		"image":    cty.StringVal(image),
 		"programs": cty.NumberIntVal(int64(running)),
-		"healthy":  cty.BoolVal(h8088 == "ok" && h8089 == "ok"),
+		"healthy":  cty.BoolVal(hCM == "ok" && hConsole == "ok"),
 		"vip":      cty.BoolVal(holds),
 	}}, nil
 }

@@ -51,6 +51,8 @@ type PreflightArgs struct {
 	TSDBUsername  string   `hcl:"tsdb_username,optional"`
 	TSDBPassword  string   `hcl:"tsdb_password,optional"`
 	MaxClockSkew  string   `hcl:"max_clock_skew,optional"`
+	Image         string   `hcl:"image,optional"`
+	MetaDBUser    string   `hcl:"metadb_user,optional"`
 }
 
 // Doc describes the module.
@@ -60,7 +62,7 @@ func (*Preflight) Doc() modules.Doc {
 		Summary: "Read-only checks before deploying OMS on a host; fails listing every problem.",
 		Args: map[string]string{
 			"mount_dir":      "where OMS will keep its data (default /data/oms); its free space is checked",
-			"ports":          "ports that must be free or held by our container (default [8088, 8089])",
+			"ports":          "ports that must be free or held by our container (default the five OMS ports [8089, 8088, 8090, 9000, 2023])",
 			"container_name": `our OMS container, allowed to hold the ports (default "oms")`,
 			"min_free_gb":    "warn when less is free under mount_dir or Docker's data root (default 50; 0 disables)",
 			"peers":          "other nodes (address or address:port) that must be reachable from this host",
@@ -72,6 +74,8 @@ func (*Preflight) Doc() modules.Doc {
 			"tsdb_username":  "TSDB user",
 			"tsdb_password":  "TSDB password (sensitive)",
 			"max_clock_skew": `duration: largest allowed difference from the controller's clock (default "2s"; "0" skips)`,
+			"image":          "the OMS image to run: a tag of 4.2.4 or older warns on a cgroup v2 host",
+			"metadb_user":    "the MetaDB user: refused when it is in OceanBase's sys tenant (@sys)",
 		},
 	}
 }
@@ -84,7 +88,7 @@ func (a *PreflightArgs) fill() {
 		a.MountDir = defaultMountDir
 	}
 	if a.Ports == nil {
-		a.Ports = []int{8088, 8089}
+		a.Ports = defaultOMSPorts
 	}
 	if a.ContainerName == "" {
 		a.ContainerName = "oms"
@@ -125,6 +129,12 @@ func (*Preflight) Validate(args any) error {
 		errs = append(errs, err)
 	}
 	if err := docker.CheckContainerName("container_name", a.ContainerName); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkPortList(a.Ports); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkMetaUser(a.MetaDBUser); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -189,13 +199,15 @@ echo %[1]s
 p=%[3]s; while [ ! -e "$p" ]; do p=$(dirname -- "$p"; echo .); p=${p%%??}; done; df -Pk -- "$p" | tail -n 1
 echo %[1]s
 [ -n "$r" ] && df -Pk -- "$r" | tail -n 1 | sed "s|^|$r |"
-true`, preflightSep, transport.Quote(a.ContainerName), transport.Quote(a.MountDir))
+echo %[1]s
+%[4]s
+true`, preflightSep, transport.Quote(a.ContainerName), transport.Quote(a.MountDir), resourceScript)
 	res, err := env.Run(ctx, transport.Cmd{Script: script})
 	if err != nil {
 		return err
 	}
 	parts := textx.SplitSections(string(res.Stdout), preflightSep)
-	if len(parts) != 5 {
+	if len(parts) != 6 {
 		return fmt.Errorf("preflight: unexpected answer: %s", textx.TailLines(string(res.Stdout), 5))
 	}
 	state, detail, _ := strings.Cut(strings.TrimSpace(parts[0]), "|")
@@ -232,6 +244,7 @@ true`, preflightSep, transport.Quote(a.ContainerName), transport.Quote(a.MountDi
 		note("ports free")
 	}
 	(&MkdirMounts{}).warnSpace(env, &MkdirMountsArgs{Path: a.MountDir, MinFreeGB: a.MinFreeGB}, parts[3], parts[4])
+	warnResources(env, parts[5], a.Image)
 	if f := strings.Fields(parts[3]); len(f) >= 6 {
 		if kb, err := strconv.ParseInt(f[3], 10, 64); err == nil {
 			note(textx.HumanBytes(kb*1024) + " free under " + a.MountDir)

@@ -53,7 +53,7 @@ func TestPreflight(t *testing.T) {
 	peer, influx := dkListener(t), dkInflux(t)
 	local := func(docker, running string) string {
 		return docker + "\n" + preflightSep + "\n" + running + "\n" + preflightSep + "\n" + dkProcTCP + preflightSep + "\n" +
-			"tmpfs 104857600 0 104857600 0% /data\n" + preflightSep + "\n"
+			"tmpfs 104857600 0 104857600 0% /data\n" + preflightSep + "\n" + preflightSep + "\n8\n16318412\nv1\n"
 	}
 	now := func(off time.Duration) string {
 		return fmt.Sprintf("%.6f\n", float64(time.Now().Add(off).UnixNano())/1e9)
@@ -139,5 +139,51 @@ func TestListeningPorts(t *testing.T) {
 	got := listeningPorts(dkProcTCP + "   2: 00000000000000000000000000000000:1F99 00000000000000000000000000000000:0000 0A 0 0 0\n")
 	if !got[8088] || !got[8089] || len(got) != 2 {
 		t.Errorf("got %v", got)
+	}
+}
+
+// TestResourceWarnings covers what the lab cannot show: a small host, and
+// cgroup v2 under an image of 4.2.4 or older (the lab runs 4.2.5 and later).
+func TestResourceWarnings(t *testing.T) {
+	cases := []struct {
+		name  string
+		out   string
+		image string
+		want  []string
+	}{
+		{"big host, cgroup v1", "16\n65000000\nv1\n", "oms:feature_4.2.4-ce", nil},
+		{"8 CPUs and a 16 GB machine pass", "8\n16318412\nv2\n", "oms:feature_4.2.5-ce", nil},
+		{"small host", "4\n8000000\nv1\n", "oms:feature_4.2.5-ce", []string{"4 CPUs: OMS wants at least 8", "7.6 GiB of memory"}},
+		{"cgroup v2 on 4.2.4", "8\n16318412\nv2\n", "reg.example:5000/oms:feature_4.2.4-ce", []string{"cgroup v2"}},
+		{"cgroup v2 on 4.1.0", "8\n16318412\nv2\n", "oms:4.1.0", []string{"cgroup v2"}},
+		{"cgroup v2, no version in the tag", "8\n16318412\nv2\n", "oms:latest", nil},
+		{"cgroup v2, registry port but no tag", "8\n16318412\nv2\n", "reg.example:5000/oms", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := resourceWarnings(parseResources(tc.out), tc.image)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %q, want %d warning(s) like %q", got, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("warning %q lacks %q", got[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestPreflightRefusesBeforeAnyHost(t *testing.T) {
+	for name, a := range map[string]*PreflightArgs{
+		"@sys":         {MetaDBUser: "root@sys#cluster"},
+		"a port twice": {Ports: []int{8089, 8088, 8089}},
+	} {
+		if err := (&Preflight{}).Validate(a); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+	if err := (&Preflight{}).Validate(&PreflightArgs{MetaDBUser: "oms@tenant#cluster"}); err != nil {
+		t.Errorf("a tenant user refused: %v", err)
 	}
 }

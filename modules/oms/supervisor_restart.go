@@ -3,6 +3,7 @@ package oms
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -28,7 +29,9 @@ type SupervisorRestartArgs struct {
 	Programs   []string `hcl:"programs,optional"`
 	HostIP     string   `hcl:"host_ip,optional"`
 	HealthPort int      `hcl:"health_port,optional"`
+	CMPort     int      `hcl:"cm_port,optional"`
 	Timeout    string   `hcl:"timeout,optional"`
+	Settle     string   `hcl:"settle,optional"`
 	MountDir   string   `hcl:"mount_dir,optional"`
 	ConfigPath string   `hcl:"config_path,optional"`
 	VIP        string   `hcl:"vip,optional"`
@@ -50,8 +53,10 @@ func (*SupervisorRestart) Doc() modules.Doc {
 			"vip":          "omsrun's keepalived VIP (vip.hcl): when this node holds it, its keepalived hands it to another node first and gets it back once healthy",
 			"vip_port":     "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
 			"host_ip":      "where GET /oms/health is probed (default: the host's inventory address)",
-			"health_port":  "port of /oms/health (default 8089)",
-			"timeout":      "duration: how long to wait for RUNNING and health (default 120s)",
+			"health_port":  "the nginx port, where GET /oms/health answers (default 8089)",
+			"cm_port":      "CM's port, which must answer HTTP (any status) once oms_drc_cm runs (default 8088)",
+			"timeout":      "duration: how long to wait for RUNNING and health (default 15m)",
+			"settle":       "duration: pause once healthy, so a load balancer takes the node back (rise × inter) before the next node (default 0)",
 			"mount_dir":    "the mount directory, for docker_init logs on failure (default /data/oms)",
 			"config_path":  "config.yaml on the host, recorded as loaded once healthy (see config_loaded; default <mount_dir>/config.yaml)",
 			"restore_from": "the previous config.yaml (render_config's `backup` output): put back and reloaded when the node is not healthy on the new one",
@@ -77,7 +82,10 @@ func (a *SupervisorRestartArgs) fill(env *modules.Env) {
 		a.HostIP = env.Address
 	}
 	if a.HealthPort == 0 {
-		a.HealthPort = 8089
+		a.HealthPort = defaultNginxPort
+	}
+	if a.CMPort == 0 {
+		a.CMPort = defaultCMPort
 	}
 	if a.MountDir == "" {
 		a.MountDir = defaultMountDir
@@ -104,7 +112,10 @@ func (*SupervisorRestart) Validate(args any) error {
 	if err := docker.CheckContainerName("container", a.Container); err != nil {
 		return err
 	}
-	_, err := modules.ParseDuration("timeout", a.Timeout, 0)
+	if _, err := modules.ParseDuration("timeout", a.Timeout, 0); err != nil {
+		return err
+	}
+	_, err := modules.ParseDuration("settle", a.Settle, 0)
 	return err
 }
 
@@ -150,7 +161,8 @@ func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any,
 // reload is one init-config-file, restart and wait for health; the config it
 // read is recorded as loaded once healthy (config_loaded).
 func (a *SupervisorRestartArgs) reload(ctx context.Context, env *modules.Env) (string, error) {
-	timeout, _ := modules.ParseDuration("timeout", a.Timeout, 120*time.Second)
+	timeout, _ := modules.ParseDuration("timeout", a.Timeout, DefaultRestartTimeout)
+	settle, _ := modules.ParseDuration("settle", a.Settle, 0)
 	exec := []string{"docker", "exec", a.Container}
 	w := omsWait{name: a.Container, mountDir: a.MountDir}
 	cfg := a.ConfigPath
@@ -194,15 +206,25 @@ func (a *SupervisorRestartArgs) reload(ctx context.Context, env *modules.Env) (s
 			return "", err
 		}
 		status := string(res.Stdout)
-		notRunning := programsNotRunning(status, a.Programs)
+		// CM must run too, whichever programs were restarted: its port is
+		// what cm_url and the VIP's 8088 reach.
+		notRunning := programsNotRunning(status, withCM(a.Programs))
 		var why string
 		if len(notRunning) > 0 {
 			why = "not RUNNING: " + strings.Join(notRunning, ", ")
 		} else if herr := omsHealth(ctx, dial, addr); herr != nil {
 			why = herr.Error()
+		} else if cerr := cmAnswers(ctx, dial, hostPort(a.HostIP, a.CMPort)); cerr != nil {
+			why = "CM: " + cerr.Error()
 		} else {
 			if err := recordLoaded(ctx, env, cfg, loading); err != nil {
 				return "", err
+			}
+			if settle > 0 {
+				env.Report.Phase(fmt.Sprintf("healthy; %s for the load balancer to take it back", settle))
+				if err := modules.SleepCtx(ctx, settle); err != nil {
+					return "", err
+				}
 			}
 			return fmt.Sprintf("restarted %s; healthy after %s", strings.Join(a.Programs, ", "), time.Since(start).Round(100*time.Millisecond)), nil
 		}
@@ -213,7 +235,7 @@ func (a *SupervisorRestartArgs) reload(ctx context.Context, env *modules.Env) (s
 			return "", fmt.Errorf("%s not healthy %s after the restart (%s)\n--- supervisorctl status:\n%s%s",
 				a.Container, timeout, why, strings.TrimSpace(status+string(res.Stderr)), omsDiagnostics(ctx, env, w))
 		}
-		env.Report.Phase(fmt.Sprintf("waiting for health (%s)", time.Since(start).Round(time.Second)))
+		env.Report.Phase(waitPhase("health", start, timeout))
 		if err := modules.SleepCtx(ctx, 500*time.Millisecond); err != nil {
 			return "", fmt.Errorf("waiting for %s: %w", a.Container, err)
 		}
@@ -240,4 +262,12 @@ func programsNotRunning(status string, programs []string) []string {
 		}
 	}
 	return out
+}
+
+// withCM is the programs plus oms_drc_cm, once.
+func withCM(programs []string) []string {
+	if slices.Contains(programs, "oms_drc_cm") {
+		return programs
+	}
+	return append(slices.Clip(programs), "oms_drc_cm")
 }

@@ -2,6 +2,7 @@ package oms
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,9 +14,9 @@ func TestSupervisorRestart(t *testing.T) {
 	srv := dkHealthServer(t, true)
 	const (
 		starting = "oms_console          STARTING\noms_drc_supervisor   RUNNING   pid 12, uptime 0:00:01\n"
-		running  = "nginx                RUNNING   pid 9, uptime 1:00:00\noms_console          RUNNING   pid 11, uptime 0:00:02\noms_drc_supervisor   RUNNING   pid 12, uptime 0:00:02\n"
+		running  = "nginx                RUNNING   pid 9, uptime 1:00:00\noms_console          RUNNING   pid 11, uptime 0:00:02\noms_drc_cm           RUNNING   pid 10, uptime 1:00:00\noms_drc_supervisor   RUNNING   pid 12, uptime 0:00:02\n"
 	)
-	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.11:8088": srv.Listener.Addr().String()}}).
 		On("docker inspect", 0, "true\n", "").
 		On("sha256sum <", 0, "abc123\n", "").
 		On("loaded-sha256", 0, "", "").
@@ -49,7 +50,7 @@ func TestSupervisorRestart(t *testing.T) {
 	if strings.Join(cmds, "\n") != strings.Join(want, "\n") {
 		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(cmds, "\n"), strings.Join(want, "\n"))
 	}
-	if !res.Changed || len(h.Dials) != 1 {
+	if !res.Changed || !slices.Contains(h.Dials, "10.0.0.11:8088") || !slices.Contains(h.Dials, "10.0.0.11:8089") {
 		t.Errorf("result %+v, dials %v", res, h.Dials)
 	}
 }

@@ -2,7 +2,9 @@ package labtest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -169,4 +171,34 @@ func (l *Lab) SSHDLog(t testing.TB, host string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// SetStartupDelay makes the stand-in on every host take d to start (and to
+// come back from every supervisorctl restart) in containers that mount
+// mountDir, by writing the file it reads under mountDir/run. The end of the
+// test puts the lab's default back.
+func (l *Lab) SetStartupDelay(t testing.TB, mountDir string, d time.Duration) {
+	t.Helper()
+	file := filepath.Join(mountDir, "run", filepath.Base(lab.StandinDelayFile))
+	for _, h := range l.Hosts {
+		l.Exec(t, h.Name, fmt.Sprintf("mkdir -p %s && echo %s > %s", filepath.Dir(file), d, file))
+	}
+	t.Cleanup(func() {
+		for _, h := range l.Hosts {
+			l.Run(context.Background(), h.Name, "rm -f "+file)
+		}
+	})
+}
+
+// ConfigureVIP restarts the VIP's haproxy with o until the end of the test.
+func (l *Lab) ConfigureVIP(t testing.TB, o lab.VIPOptions) {
+	t.Helper()
+	if err := lab.ConfigureVIP(l.hosts, o); err != nil {
+		t.Fatalf("configure the VIP: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := lab.ConfigureVIP(l.hosts, lab.VIPOptions{}); err != nil {
+			t.Errorf("restore the VIP: %v", err)
+		}
+	})
 }

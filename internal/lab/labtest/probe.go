@@ -12,7 +12,9 @@ import (
 )
 
 // Probe polls a URL on a fixed interval from the controller and counts
-// the answers that were not a healthy 200.
+// the failed answers: for /oms/health anything but a healthy 200; for any
+// other URL (CM on 8088, which has no health endpoint) no HTTP answer at
+// all, or the balancer's own 502/503/504 when it has no node to send to.
 type Probe struct {
 	URL      string
 	Interval time.Duration
@@ -32,9 +34,14 @@ type ProbeResult struct {
 	Failures []string // "15:04:05.000 reason", at most 20
 }
 
-// ProbeVIP starts probing GET http://VIP:8088/oms/health every 100 ms.
+// ProbeVIP starts probing CM through the VIP, GET http://VIP:8088/, every 100 ms.
 func (l *Lab) ProbeVIP(t testing.TB) *Probe {
-	return StartProbe(t, "http://"+l.VIP+":8088/oms/health", 100*time.Millisecond)
+	return StartProbe(t, "http://"+l.VIP+":8088/", 100*time.Millisecond)
+}
+
+// ProbeConsole starts probing GET http://VIP:8089/oms/health every 100 ms.
+func (l *Lab) ProbeConsole(t testing.TB) *Probe {
+	return StartProbe(t, "http://"+l.VIP+":8089/oms/health", 100*time.Millisecond)
 }
 
 // StartProbe starts probing url every interval until Stop (or the end of the test).
@@ -71,10 +78,12 @@ func (p *Probe) once(ctx context.Context, client *http.Client) {
 	} else {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
+		health := strings.HasSuffix(p.URL, "/oms/health")
 		switch {
-		case resp.StatusCode != http.StatusOK:
+		case health && resp.StatusCode != http.StatusOK,
+			resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout:
 			reason = fmt.Sprintf("status %d", resp.StatusCode)
-		case strings.HasSuffix(p.URL, "/oms/health") && !strings.Contains(string(body), `"healthy":true`):
+		case health && !strings.Contains(string(body), `"healthy":true`):
 			reason = "not healthy: " + strings.TrimSpace(string(body))
 		}
 	}

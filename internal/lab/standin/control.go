@@ -57,10 +57,10 @@ func (s *supervisor) command(w io.Writer, verb string, names []string) int {
 		fmt.Fprintf(w, "%s: ERROR (no such process)\n", bad)
 		return 1
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch verb {
 	case "status":
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		code := 0
 		for _, name := range names {
 			fmt.Fprintf(w, "%-33s%s\n", name, s.describe(name))
@@ -70,23 +70,27 @@ func (s *supervisor) command(w io.Writer, verb string, names []string) int {
 		}
 		return code
 	case "stop":
+		s.op.Lock()
+		defer s.op.Unlock()
 		s.stop()
 		for _, name := range names {
 			fmt.Fprintf(w, "%s: stopped\n", name)
 		}
 		return 0
 	case "start", "restart":
+		// op, not mu, is held while the services come back, so status
+		// answers STARTING meanwhile, as the real supervisord does.
+		s.op.Lock()
+		defer s.op.Unlock()
 		if verb == "restart" {
 			s.stop()
 			for _, name := range names {
 				fmt.Fprintf(w, "%s: stopped\n", name)
 			}
 		}
-		s.state, s.since = "STARTING", time.Now()
-		// Every program restart takes the whole service down: the stand-in
-		// has one process, and the callers only need "ports closed, then
-		// the new config served".
-		time.Sleep(restartPause)
+		// Every program restart takes the whole service down for the
+		// start-up delay: the stand-in has one process, and the callers
+		// only need "ports closed, then the new config served".
 		lg := newInitLog(s.p.logDir)
 		defer lg.close()
 		if err := s.start(lg); err != nil {

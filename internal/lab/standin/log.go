@@ -8,16 +8,19 @@ import (
 	"time"
 )
 
-// initLog writes one docker_init_<time>.log under the logs folder (the file
-// the seed tells users to read when a deployment fails) and echoes each line
-// to stdout, which is what `docker logs` shows.
+// initLog writes one docker_init.log.<YYYY-MM-DD>.<HH:MM:SS> under the logs
+// folder, the real product's name for the file the seed tells users to read
+// when a deployment fails (docs/oms-facts.md L1), and echoes each line to
+// stdout, which is what `docker logs` shows.
 type initLog struct {
 	f *os.File
 }
 
 func newInitLog(dir string) *initLog {
 	_ = os.MkdirAll(dir, 0o755)
-	name := filepath.Join(dir, "docker_init_"+time.Now().Format("20060102150405.000000")+".log")
+	// Two inits in the same second (a restart right after the start) share
+	// the file, as they would on the real image: lines are appended.
+	name := filepath.Join(dir, "docker_init.log."+time.Now().Format("2006-01-02.15:04:05"))
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stand-in: cannot write %s: %v\n", name, err)

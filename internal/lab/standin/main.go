@@ -1,7 +1,8 @@
 // Command oms-standin is the lab's stand-in for the OceanBase Migration
-// Service CE container: the few behaviours omsrun relies on (config.yaml
-// validation, MetaDB init, health and config endpoints on 8088/8089,
-// supervisorctl, the init-config-file script) without the real product.
+// Service CE container: the behaviours omsrun relies on (config.yaml
+// validation, MetaDB init with a start-up delay, the five ports with health
+// on the nginx port only, supervisorctl, the init-config-file script)
+// without the real product.
 //
 // It is one static binary installed under several names, like busybox:
 // oms-standin (the container's command, a tiny supervisord), supervisorctl
@@ -22,6 +23,7 @@ type paths struct {
 	logDir  string
 	socket  string
 	version string
+	delay   string // the start-up delay, written by the lab under the mount folder
 }
 
 func defaultPaths() paths {
@@ -31,6 +33,7 @@ func defaultPaths() paths {
 		logDir:  filepath.Join(root, "/home/admin/logs"),
 		socket:  filepath.Join(root, "/run/oms-supervisor.sock"),
 		version: filepath.Join(root, "/etc/oms-standin/version"),
+		delay:   filepath.Join(root, DelayFile),
 	}
 }
 
@@ -45,6 +48,10 @@ func main() {
 		os.Exit(superviseMain(p))
 	}
 }
+
+// DelayFile is where the stand-in reads its start-up delay inside the
+// container: the run folder, mounted from <mount_dir>/run on the host.
+const DelayFile = "/home/ds/run/omslab-startup-delay"
 
 // initModule is the only python module the stand-in understands; the seed's
 // reconfiguration runs it before `supervisorctl restart`.

@@ -1,52 +1,50 @@
 package main
 
 import (
-	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 )
 
 // programs are the supervisor programs of the real image that omsrun names.
 var programs = []string{"nginx", "oms_console", "oms_drc_cm", "oms_drc_supervisor", "sshd"}
 
-// restartPause is how long a restart keeps the ports closed. The real
-// services take seconds to come back; a rolling restart that does not wait
-// for health would be caught by the VIP probe.
-const restartPause = 2500 * time.Millisecond
-
 // successLine is the last log line of a started container; omsrun waits for it.
 const successLine = "OMS service start successfully"
 
-// supervisor is PID 1 of the container: it owns the HTTP listeners and the
+// supervisor is PID 1 of the container: it owns the listeners and the
 // program states that supervisorctl reports.
 type supervisor struct {
 	p       paths
 	version string
-	ports   []int
 
-	mu      sync.Mutex // serialises start/stop; guards the fields below
+	op sync.Mutex // serialises start, stop and restart, which may take the start-up delay
+
+	mu      sync.Mutex // guards the fields below; never held across the delay
 	state   string     // RUNNING, STOPPED, STARTING, FATAL
 	since   time.Time
 	cfg     config
-	servers []*http.Server
+	closers []func()
 }
 
 func superviseMain(p paths) int {
-	s := &supervisor{p: p, version: readVersion(p.version), ports: listenPorts(), state: "STOPPED"}
+	s := &supervisor{p: p, version: readVersion(p.version), state: "STOPPED"}
 	go reapChildren()
+	// Signals first: PID 1 ignores a signal it has no handler for, so a
+	// docker stop during the start-up delay would otherwise wait for SIGKILL.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		got := <-sig
+		fmt.Printf("%s [INFO] received %v, stopping\n", time.Now().Format("2006-01-02 15:04:05.000"), got)
+		s.stop()
+		os.Exit(0)
+	}()
 	lg := newInitLog(p.logDir)
 	if strings.HasSuffix(s.version, "-broken") {
 		lg.errorf("OMS %s cannot start: component oms_drc_cm failed its self-check (this stand-in build is broken on purpose)", s.version)
@@ -54,7 +52,10 @@ func superviseMain(p paths) int {
 		return 1
 	}
 	lg.infof("stand-in OMS %s starting, host ip %q, upgrade %v", s.version, os.Getenv("OMS_HOST_IP"), os.Getenv("IS_UPGRADE") == "true")
-	if err := s.start(lg); err != nil {
+	s.op.Lock()
+	err := s.start(lg)
+	s.op.Unlock()
+	if err != nil {
 		lg.errorf("%v", err)
 		lg.close()
 		return 1
@@ -66,41 +67,45 @@ func superviseMain(p paths) int {
 		fmt.Fprintf(os.Stderr, "stand-in: control socket: %v\n", err)
 		return 1
 	}
-	go s.serveControl(ln)
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	got := <-sig
-	fmt.Printf("%s [INFO] received %v, stopping\n", time.Now().Format("2006-01-02 15:04:05.000"), got)
-	s.stop()
-	ln.Close()
+	s.serveControl(ln)
 	return 0
 }
 
-// start loads config.yaml, initialises the MetaDB and opens the ports.
+func (s *supervisor) setState(state string) {
+	s.mu.Lock()
+	s.state, s.since = state, time.Now()
+	s.mu.Unlock()
+}
+
+// start loads config.yaml, initialises the MetaDB (taking the start-up
+// delay, as the real Java services take minutes) and opens the ports.
+// The caller holds op.
 func (s *supervisor) start(lg *initLog) error {
-	s.state, s.since = "STARTING", time.Now()
+	s.setState("STARTING")
 	cfg, err := loadConfig(s.p.config)
 	if err == nil {
 		err = checkHostIP(cfg)
 	}
 	if err != nil {
-		s.state = "FATAL"
+		s.setState("FATAL")
 		return fmt.Errorf("check config failed: %w", err)
 	}
-	lg.infof("config %s loaded: metadb %s:%s user %s, cm_url %s, cm_nodes %s", s.p.config,
-		cfg.str("oms_meta_host"), cfg.str("oms_meta_port"), cfg.str("oms_meta_user"), cfg.str("cm_url"), cfg.str("cm_nodes"))
-	if err := initMetaDB(cfg); err != nil {
-		s.state = "FATAL"
-		return fmt.Errorf("init metadb failed: %w", err)
+	delay := readDelay(s.p.delay)
+	lg.infof("config %s loaded: metadb %s:%s user %s, cm_url %s, cm_nodes %s; start-up takes %s", s.p.config,
+		cfg.str("oms_meta_host"), cfg.str("oms_meta_port"), cfg.str("oms_meta_user"), cfg.str("cm_url"), cfg.str("cm_nodes"), delay)
+	if err := initMetaDB(cfg, delay, lg); err != nil {
+		s.setState("FATAL")
+		return fmt.Errorf("docker_init: init metadb failed: %w", err)
 	}
-	lg.infof("metadb databases ready: %s", strings.Join(cfg.databases(), ", "))
-	s.cfg = cfg
-	if err := s.listen(); err != nil {
-		s.state = "FATAL"
+	closers, err := s.listen(cfg)
+	if err != nil {
+		s.setState("FATAL")
 		return err
 	}
+	s.mu.Lock()
+	s.cfg, s.closers = cfg, closers
 	s.state, s.since = "RUNNING", time.Now()
+	s.mu.Unlock()
 	lg.infof("%s", successLine)
 	return nil
 }
@@ -108,102 +113,17 @@ func (s *supervisor) start(lg *initLog) error {
 // stop closes the listeners so that clients get refused connections, as
 // they do while the real services restart.
 func (s *supervisor) stop() {
-	for _, srv := range s.servers {
-		srv.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.closers {
+		c()
 	}
-	s.servers = nil
+	s.closers = nil
 	s.state, s.since = "STOPPED", time.Now()
 }
 
-func (s *supervisor) listen() error {
-	for _, port := range s.ports {
-		ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
-		if err != nil {
-			s.stop()
-			return fmt.Errorf("listen on %d: %w", port, err)
-		}
-		srv := &http.Server{Handler: s.handler(port), ReadHeaderTimeout: 5 * time.Second}
-		s.servers = append(s.servers, srv)
-		go srv.Serve(ln)
-	}
-	return nil
-}
-
-func (s *supervisor) handler(port int) http.Handler {
-	cfg, version := s.cfg, s.version
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /oms/health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]any{"success": true, "data": map[string]any{
-			"healthy": true, "version": version, "host_ip": os.Getenv("OMS_HOST_IP"), "port": port,
-			"is_upgrade": os.Getenv("IS_UPGRADE") == "true", "https": httpsMounted(),
-		}})
-	})
-	mux.HandleFunc("GET /oms/config", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, cfg)
-	})
-	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "OMS stand-in %s on port %d\n", version, port)
-	})
-	return mux
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-	}
-}
-
-// initMetaDB creates the three databases as OMS init does, retrying for a
-// while because the MetaDB may come up after the container.
-func initMetaDB(cfg config) error {
-	mc := mysql.NewConfig()
-	mc.User = cfg.str("oms_meta_user")
-	mc.Passwd = cfg.str("oms_meta_password")
-	mc.Net = "tcp"
-	mc.Addr = net.JoinHostPort(cfg.str("oms_meta_host"), cfg.str("oms_meta_port"))
-	mc.Timeout = 3 * time.Second
-	conn, err := mysql.NewConnector(mc)
-	if err != nil {
-		return err
-	}
-	db := sql.OpenDB(conn)
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		err = db.PingContext(ctx)
-		if err == nil || ctx.Err() != nil {
-			break
-		}
-		var me *mysql.MySQLError
-		if errors.As(err, &me) {
-			break // a server answer (bad password, no privilege) will not change by retrying
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	if err != nil {
-		return fmt.Errorf("connect to %s as %s: %w", mc.Addr, mc.User, err)
-	}
-	for _, name := range cfg.databases() {
-		if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+name+"`"); err != nil {
-			return fmt.Errorf("create database %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// httpsMounted reports whether the SSL certificate and key of the seed's
-// HTTPS option are mounted where the real image's nginx reads them.
-func httpsMounted() bool {
-	root := os.Getenv("OMS_STANDIN_ROOT")
-	for _, f := range []string{"/etc/pki/nginx/oms_server.crt", "/etc/pki/nginx/oms_server.key"} {
-		if st, err := os.Stat(root + f); err != nil || st.Size() == 0 {
-			return false
-		}
-	}
-	return true
-}
+// closeServer is a closer for an HTTP server.
+func closeServer(srv *http.Server) func() { return func() { srv.Close() } }
 
 func readVersion(file string) string {
 	b, err := os.ReadFile(file)
@@ -213,20 +133,24 @@ func readVersion(file string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// listenPorts are 8088 (CM) and 8089 (console) unless OMS_STANDIN_PORTS
-// says otherwise, which only tests outside a container need.
-func listenPorts() []int {
-	v := os.Getenv("OMS_STANDIN_PORTS")
-	if v == "" {
-		return []int{8088, 8089}
+// defaultDelay is the start-up delay without a delay file: the lab's
+// default, short so that the end-to-end suite stays fast.
+const defaultDelay = 3 * time.Second
+
+// readDelay reads the start-up delay (a Go duration such as "40s") from the
+// file the lab writes under the mount folder. omsrun starts the container
+// with the real product's flags only, so a file is the one way in.
+func readDelay(file string) time.Duration {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return defaultDelay
 	}
-	var out []int
-	for _, f := range strings.Split(v, ",") {
-		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
-			out = append(out, n)
-		}
+	d, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	if err != nil || d < 0 {
+		fmt.Fprintf(os.Stderr, "stand-in: %s: %q is not a duration; using %s\n", file, strings.TrimSpace(string(b)), defaultDelay)
+		return defaultDelay
 	}
-	return out
+	return d
 }
 
 // reapChildren collects orphans re-parented to PID 1 (processes left by
