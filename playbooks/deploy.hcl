@@ -118,6 +118,7 @@ step "container (first new node)" {
 step "container (other new nodes)" {
   hosts = "oms"
   when = (!steps["read existing deployment"][host.name].exists &&
+    host.name != try(sort([for name, o in steps["read existing deployment"] : name if !o.exists])[0], "") &&
     can(steps["container (first new node)"][try(sort([for name, o in steps["read existing deployment"] : name if !o.exists])[0], "")].action))
   container_run {
     with = local.oms_container

@@ -11,7 +11,7 @@ import (
 // status hides nothing: each way a node can be off is a finding (exit 6),
 // and a healthy node on the intended image is none.
 func TestOMSStatusFindings(t *testing.T) {
-	progs := "oms_console RUNNING pid 1\noms_drc_supervisor RUNNING pid 2\n"
+	progs := "oms_console RUNNING pid 1\noms_drc_cm RUNNING pid 3\noms_drc_supervisor RUNNING pid 2\n"
 	for _, tc := range []struct {
 		name    string
 		out     string
@@ -23,8 +23,10 @@ func TestOMSStatusFindings(t *testing.T) {
 		{name: "docker daemon down", out: "docker-down\n", want: "Docker daemon down"},
 		{name: "container absent", out: "absent\n" + infoSep + "\n", want: "container absent"},
 		{name: "container exited", out: "exited oms:v1 sha256:abc\n" + infoSep + "\n", want: "container exited"},
-		{name: "health down", out: "running oms:v1 sha256:abc\n" + infoSep + "\n" + progs, healthy: false, want: "8088 down, 8089 down"},
-		{name: "program stopped", out: "running oms:v1 sha256:abc\n" + infoSep + "\noms_console FATAL\noms_drc_supervisor RUNNING\n", healthy: true, want: "programs 1/2 RUNNING"},
+		// CM has no health endpoint: it answers (a 404 here) and runs, so it is up.
+		{name: "console health down", out: "running oms:v1 sha256:abc\n" + infoSep + "\n" + progs, healthy: false, want: "8088 ok, 8089 down"},
+		{name: "CM not running", out: "running oms:v1 sha256:abc\n" + infoSep + "\noms_console RUNNING\noms_drc_cm STOPPED\n", healthy: true, want: "8088 down, 8089 ok"},
+		{name: "program stopped", out: "running oms:v1 sha256:abc\n" + infoSep + "\noms_console FATAL\noms_drc_cm RUNNING\noms_drc_supervisor RUNNING\n", healthy: true, want: "programs 2/3 RUNNING"},
 		{name: "another image", out: "running oms:v1 sha256:abc\n" + infoSep + "\n" + progs, healthy: true, image: "oms:v2", want: "runs image oms:v1, not oms:v2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
