@@ -10,7 +10,7 @@ import (
 const (
 	addrWithVIP    = "2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\n2: eth0    inet 10.0.0.201/32 scope global eth0\n"
 	addrWithoutVIP = "2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\n"
-	runningTable   = "oms_console          RUNNING   pid 11, uptime 0:00:02\noms_drc_supervisor   RUNNING   pid 12, uptime 0:00:02\n"
+	runningTable   = "oms_console          RUNNING   pid 11, uptime 0:00:02\noms_drc_cm           RUNNING   pid 10, uptime 0:00:09\noms_drc_supervisor   RUNNING   pid 12, uptime 0:00:02\n"
 )
 
 // TestSupervisorRestartHandsTheVIPOver: on the node holding omsrun's
@@ -48,7 +48,7 @@ func TestSupervisorRestartHandsTheVIPOver(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &modtest.Host{Targets: map[string]string{
-				"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.201:8089": srv.Listener.Addr().String()}}
+				"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.11:8088": srv.Listener.Addr().String(), "10.0.0.201:8089": srv.Listener.Addr().String()}}
 			h.On("omsrun-keepalived", 0, tc.keepalived, "")
 			h.Once("ip -o -f inet addr show", 0, tc.addr, "")
 			h.On("ip -o -f inet addr show", 0, addrWithoutVIP, "")
