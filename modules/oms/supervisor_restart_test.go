@@ -80,8 +80,8 @@ func TestSupervisorRestartTimeout(t *testing.T) {
 // back and is reloaded on it; the error shows the init log's reason.
 func TestSupervisorRestartRestoresThePreviousConfig(t *testing.T) {
 	srv := dkHealthServer(t, true)
-	running := "oms_console RUNNING pid 11\noms_drc_supervisor RUNNING pid 12\n"
-	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String()}}).
+	running := "oms_console RUNNING pid 11\noms_drc_cm RUNNING pid 10\noms_drc_supervisor RUNNING pid 12\n"
+	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.11:8088": srv.Listener.Addr().String()}}).
 		On("sha256sum <", 0, "abc\n", "").
 		On("loaded-sha256", 0, "", "").
 		Once("supervisorctl restart", 1, "oms_console: ERROR (spawn error)\n", "").
