@@ -102,7 +102,7 @@ func TestReconfigureInterruptedDuringReloadConverges(t *testing.T) {
 		t.Fatalf("%s was reloaded although the run stopped before it:\n%s", last.Name, out)
 	}
 	// status says which node runs another config than its config.yaml, and exits 6.
-	st := deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]")
+	st := deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=101")
 	expectCode(t, st, 6)
 	found := false
 	for _, ev := range jsonEvents(t, st.stdout) {
@@ -135,7 +135,7 @@ func TestReconfigureInterruptedDuringReloadConverges(t *testing.T) {
 			t.Errorf("%s: a lock was left: %s", h.Name, got)
 		}
 	}
-	expectCode(t, deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]"), 0)
+	expectCode(t, deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=101"), 0)
 	// Converged: deploy.hcl with the same values changes nothing.
 	again := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=101")
 	expectCode(t, again, 0)
