@@ -96,7 +96,8 @@ demo-full: deps build ## the whole path on bare lab hosts: InfluxDB (tsdb.hcl), 
 	  -e keepalived_image="$$LAB_KEEPALIVED_IMAGE" -e keepalived_image_file="$$LAB_KEEPALIVED_IMAGE_FILE" -e vip_password=demo-vrrp
 	@. .lab/env && echo && echo "keepalived VIP $$LAB_KEEPALIVED_VIP answers:" && \
 	  for i in $$(seq 1 30); do curl -fsS "http://$$LAB_KEEPALIVED_VIP:8089/oms/health" && break; sleep 1; done && echo
-	bin/omsrun playbooks/status.hcl -i .lab/inventory-demo.hcl -e @.lab/vars.hcl -e tsdb_url=
+	@. .lab/env && bin/omsrun playbooks/status.hcl -i .lab/inventory-demo.hcl -e @.lab/vars.hcl -e tsdb_url= -e tsdb_enabled=true \
+	  -e tsdb_username=oms_monitor -e tsdb_password=demo-monitor-pw -e vip="$$LAB_KEEPALIVED_VIP"
 	@echo && echo "Tear the lab down with: make lab-down"
 
 release: ## cross-build linux/amd64, linux/arm64, darwin/arm64 with checksums in dist/
