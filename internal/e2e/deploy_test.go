@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -283,7 +284,16 @@ func TestDeployStopsOnForeignDatabases(t *testing.T) {
 			t.Fatalf("%s was changed before the MetaDB check stopped the run: %q", h.Name, got)
 		}
 	}
-	// Confirmed, the same run goes through.
+	// The remedy the message proposes works as printed.
+	m := regexp.MustCompile(`-e (allow_existing_databases=true)`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("the refusal should say which -e confirms:\n%s", r.stdout)
+	}
+	expectCode(t, deploy(t, l, "deploy.hcl", l.InventoryHCL, "-e", m[1]), 0)
+	// And so does --yes, on a fresh start.
+	l.Reset(t)
+	l.DropMetaDatabases(t)
+	l.MetaSQL(t, "CREATE DATABASE oms_rm; CREATE DATABASE oms_cm; CREATE DATABASE oms_cm_heartbeat")
 	expectCode(t, deploy(t, l, "deploy.hcl", l.InventoryHCL, "--yes"), 0)
 }
 

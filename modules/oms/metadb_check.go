@@ -142,7 +142,7 @@ func (a *MetadbCheckArgs) explain(env *modules.Env, err error) error {
 func existsMsg(names []string) string {
 	return "The specified database names already exist in the MetaDB: " + strings.Join(names, ", ") +
 		". This may be caused by a repeated deployment or an upgrade of OMS. " +
-		"No OMS deployed by omsrun uses them; if you are sure, set allow_existing = true or run with --yes."
+		"No OMS deployed by omsrun uses them; if you are sure, re-run with -e allow_existing_databases=true (or --yes)."
 }
 
 // Check connects and reads; existing databases stop here unless confirmed.
