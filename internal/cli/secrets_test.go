@@ -56,6 +56,8 @@ func TestNoSecretInDiagnostics(t *testing.T) {
 		{"hcl unclosed quote", "Bq8Bravo-Ux22Lm", []string{"-i", hosts, "-e", "@" + dir + "/vars-unclosed.hcl"}},
 		{"json syntax", "Cw3Charlie-Jp33Yt", []string{"-i", hosts, "-e", "@" + dir + "/vars-broken.json"}},
 		{"yaml indentation", "Dk4Delta-Hz44Qn", []string{"-i", hosts, "-e", "@" + dir + "/vars-broken.yml"}},
+		{"yaml block scalar", "Pa1Papa-Dh77Ek", []string{"-i", hosts, "-e", "@" + dir + "/vars-block.yml"}},
+		{"hcl heredoc", "Qb2Quebec-Ei88Fl", []string{"-i", hosts, "-e", "@" + dir + "/vars-heredoc.hcl"}},
 		{"yaml value with colon", "Fj6Fox: trot-Gm66Xc", []string{"-i", hosts, "-e", "@" + dir + "/vars-colon.yml"}},
 		{"undeclared secret-looking name", "Ev5Echo-Rk55Wb", []string{"-i", hosts, "-e", "@" + dir + "/vars-unknown.hcl"}},
 		{"ini unclosed quote", "Gz7Golf-Tq77Pd", []string{"-i", dir + "/inventory-unclosed.ini"}},

@@ -187,11 +187,70 @@ func MaskSecrets(src []byte) []byte {
 				out[k] = '*'
 			}
 		}
+		// A YAML block scalar (password: |) or an HCL heredoc
+		// (password = <<EOT) carries its value on the lines below.
+		for k := blockEnd(src, m); to < k; to++ {
+			if out[to] != '\n' && out[to] != ' ' && out[to] != '\t' {
+				out[to] = '*'
+			}
+		}
 	}
 	if out == nil {
 		return src
 	}
 	return out
+}
+
+var (
+	// yamlBlock is the header of a YAML literal or folded block scalar.
+	yamlBlock = regexp.MustCompile(`^[|>][0-9+-]*[ \t]*(#.*)?$`)
+	// heredoc is the opening of an HCL heredoc; group 1 is its end marker.
+	heredoc = regexp.MustCompile(`^<<-?([A-Za-z_][A-Za-z0-9_]*)[ \t]*$`)
+)
+
+// blockEnd is where the value assigned by match m ends when it continues
+// on the lines after the assignment: the end of the last line indented
+// deeper than the key (YAML block scalar), or the end of the line before an
+// HCL heredoc's end marker. It is 0 when the value fits on its line.
+func blockEnd(src []byte, m []int) int {
+	from := m[1]
+	eol := from
+	for eol < len(src) && src[eol] != '\n' {
+		eol++
+	}
+	value := bytes.TrimRight(src[from:eol], "\r")
+	lineStart := m[2]
+	for lineStart > 0 && src[lineStart-1] != '\n' {
+		lineStart--
+	}
+	indent := m[2] - lineStart
+	end := eol
+	isYAML, hd := yamlBlock.Match(value), heredoc.FindSubmatch(value)
+	if !isYAML && hd == nil {
+		return 0
+	}
+	for k := eol; k < len(src); {
+		next := k + 1
+		for next < len(src) && src[next] != '\n' {
+			next++
+		}
+		line := bytes.TrimRight(src[min(k+1, len(src)):next], "\r")
+		text := bytes.TrimLeft(line, " \t")
+		switch {
+		case hd != nil && string(text) == string(hd[1]):
+			return end
+		case hd != nil:
+			end = next
+		case len(text) == 0:
+			// a blank line inside a block scalar
+		case len(line)-len(text) > indent:
+			end = next
+		default:
+			return end
+		}
+		k = next
+	}
+	return end
 }
 
 // valueSpan finds the value assigned by match m (inside its quotes).

@@ -94,6 +94,11 @@ func TestMaskSecrets(t *testing.T) {
 		"when = var.password == \"x\"":               "when = var.password == \"x\"",
 		"  - api_token: abc\n":                       "  - api_token: ***\n",
 		"unknown_secret_thing = 'zz'":                "unknown_secret_thing = '**'",
+		// Values on the lines below: a YAML block scalar, an HCL heredoc.
+		"a:\n  tsdb_password: |\n    line one\n\n    two\n  port: 1\n": "a:\n  tsdb_password: *\n    **** ***\n\n    ***\n  port: 1\n",
+		"db_password: >-\n  folded\nuser: x\n":                         "db_password: **\n  ******\nuser: x\n",
+		"password = <<EOT\nsecret words\nEOT\nport = 1\n":              "password = *****\n****** *****\nEOT\nport = 1\n",
+		"password = <<-EOT\n  abc\n  EOT\n":                            "password = ******\n  ***\n  EOT\n",
 	} {
 		if got := string(MaskSecrets([]byte(in))); got != want {
 			t.Errorf("MaskSecrets(%q) = %q, want %q", in, got, want)

@@ -1,0 +1,3 @@
+name = "x"
+oms_meta_password = <<EOT
+Qb2Quebec-Ei88Fl
