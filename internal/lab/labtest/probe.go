@@ -48,7 +48,12 @@ func (l *Lab) ProbeConsole(t testing.TB) *Probe {
 func StartProbe(t testing.TB, url string, interval time.Duration) *Probe {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Probe{URL: url, Interval: interval, cancel: cancel, done: make(chan struct{})}
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	// 5 s, not less: a balancer that meets a node being restarted retries on
+	// another node, and haproxy waits its turn-around timer (up to 1 s) before
+	// each of its 3 retries; the client still gets its answer, only later,
+	// which is what a client behind a real balancer sees. A refused, failed
+	// or unanswered request still counts as a failure.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	go func() {
 		defer close(p.done)
 		tick := time.NewTicker(interval)
