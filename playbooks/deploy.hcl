@@ -17,39 +17,8 @@ step "read existing deployment" {
   }
 }
 
-step "preflight" {
-  hosts = "oms"
-  preflight {
-    mount_dir      = var.mount_dir
-    container_name = var.container_name
-    min_free_gb    = var.min_free_gb
-    peers          = local.cm_nodes
-    metadb_host    = var.oms_meta_host
-    metadb_port    = var.oms_meta_port
-    tsdb_enabled   = var.tsdb_enabled
-    tsdb_url       = local.tsdb_url
-    tsdb_username  = var.tsdb_username
-    tsdb_password  = var.tsdb_password
-    image          = var.image
-    metadb_user    = var.oms_meta_user
-    ports          = local.oms_ports
-  }
-}
-
-step "check MetaDB" {
-  hosts    = "oms"
-  run_once = true
-  metadb_check {
-    host      = var.oms_meta_host
-    port      = var.oms_meta_port
-    user      = var.oms_meta_user
-    password  = var.oms_meta_password
-    databases = [local.rm_db, local.cm_db, local.hb_db]
-    # Re-running on a cluster omsrun deployed finds its own databases: that is fine.
-    existing_deployment = length([for name, o in steps["read existing deployment"] : name if o.exists && contains(o.databases, local.rm_db)]) > 0
-    allow_existing      = var.allow_existing_databases
-  }
-}
+# preflight and check MetaDB, shared with reconfigure.hcl
+include "oms-checks.hcl" {}
 
 # Before an upgrade touches any node: a dump of the three databases on the
 # control machine, since the new version may migrate them.

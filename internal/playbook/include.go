@@ -15,15 +15,20 @@ import (
 
 // includeSchema is what an included file may hold: shared declarations, so
 // that deploy.hcl, reconfigure.hcl and status.hcl take the same var file
-// without repeating forty lines of variable blocks.
+// without repeating forty lines of variable blocks, and shared steps, so
+// that a check both deploy.hcl and reconfigure.hcl run (oms-checks.hcl)
+// is written once and cannot drift between them.
 var includeSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "variable", LabelNames: []string{"name"}},
 	{Type: "locals"},
+	{Type: "step", LabelNames: []string{"name"}},
 }}
 
-// includeBlocks replaces each `include "file.hcl" {}` block with the variable
-// and locals blocks of that file (relative to the playbook). Includes do not
-// nest: an included file is a list of declarations, not a playbook.
+// includeBlocks replaces each `include "file.hcl" {}` block with the
+// variable, locals and step blocks of that file (relative to the playbook).
+// The blocks take the include's place, so included steps run exactly where
+// the include line stands among the playbook's own steps. Includes do not
+// nest and hold no playbook block: an included file is a part, not a playbook.
 func (p *Playbook) includeBlocks(blocks hcl.Blocks) (hcl.Blocks, hcl.Diagnostics) {
 	var out hcl.Blocks
 	var diags hcl.Diagnostics
