@@ -201,8 +201,10 @@ var cmdline = hcl.Range{Filename: "<command line>", Start: hcl.InitialPos, End: 
 func (b *staticBody) Content(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
 	c, _, diags := b.PartialContent(s)
 	known := map[string]bool{}
+	args := make([]string, 0, len(s.Attributes))
 	for _, a := range s.Attributes {
 		known[a.Name] = true
+		args = append(args, a.Name)
 	}
 	names := make([]string, 0, len(b.attrs))
 	for k := range b.attrs {
@@ -211,8 +213,7 @@ func (b *staticBody) Content(s *hcl.BodySchema) (*hcl.BodyContent, hcl.Diagnosti
 	sort.Strings(names)
 	for _, k := range names {
 		if !known[k] {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported argument",
-				Detail: fmt.Sprintf("%q is not an argument of this module; `omsrun modules NAME` lists them.", k), Subject: &cmdline})
+			diags = append(diags, diag.UnsupportedArgument(k, "-a", args, &cmdline))
 		}
 	}
 	return c, diags

@@ -402,3 +402,13 @@ func ExplainUnsupported(diags hcl.Diagnostics, body hcl.Body, names []string, wh
 		}
 	}
 }
+
+// UnsupportedArgument is the one message for a module argument that did not
+// come from a block's own attributes — exec's -a, a with object — so both
+// read alike: which name, where it came from, and a "did you mean" or the
+// module's arguments.
+func UnsupportedArgument(name, from string, known []string, subject *hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported argument",
+		Detail:  fmt.Sprintf("%s has %q, which this module does not take. %s", from, name, Hint(name, known, "arguments")),
+		Subject: subject}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -112,15 +113,16 @@ func (b *unmarkBody) fillWith(w *hcl.Attribute, s *hcl.BodySchema, c *hcl.BodyCo
 			Detail: "with must be an object of this module's arguments, such as local.oms_config.", Subject: w.Expr.Range().Ptr()}}
 	}
 	known := map[string]bool{}
+	names := make([]string, 0, len(s.Attributes))
 	for _, a := range s.Attributes {
 		known[a.Name] = true
+		names = append(names, a.Name)
 	}
 	for it := v.ElementIterator(); it.Next(); {
 		k, val := it.Element()
 		name := k.AsString()
 		if !known[name] {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported argument in with",
-				Detail: fmt.Sprintf("The with object has %q, which this module does not take; `omsrun modules NAME` lists its arguments.", name), Subject: w.Expr.Range().Ptr()})
+			diags = append(diags, diag.UnsupportedArgument(name, "The with object", names, w.Expr.Range().Ptr()))
 			continue
 		}
 		if _, set := c.Attributes[name]; set {
