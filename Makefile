@@ -6,7 +6,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAB := $(GO) run ./internal/lab/cmd/omslab
 
-.PHONY: help build test unit race e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo demo-full bench bench-go fuzz release deps golden
+.PHONY: help build test unit race e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo demo-full bench bench-go fuzz release deps golden matrix
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -106,3 +106,9 @@ release: ## cross-build linux/amd64, linux/arm64, darwin/arm64 with checksums in
 	  CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/omsrun-$${t%/*}-$${t#*/} ./cmd/omsrun || exit 1; \
 	done
 	cd dist && sha256sum omsrun-* > SHA256SUMS
+
+MATRIX_OPS ?=
+matrix: build ## the whole interruption matrix (issue #14; MATRIX_OPS=deploy,reconfigure runs only those) and its table in docs/matrix.md
+	$(LAB) ensure
+	OMSRUN_E2E=1 OMSRUN_BIN=$(CURDIR)/bin/omsrun OMSRUN_MATRIX=all OMSRUN_MATRIX_OPS='$(MATRIX_OPS)' OMSRUN_MATRIX_TABLE=$(CURDIR)/docs/matrix.md \
+	  $(GO) test -p 1 -count=1 -timeout 120m -run 'TestInterruptionMatrix' ./internal/e2e/

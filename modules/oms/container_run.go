@@ -151,7 +151,7 @@ func (*ContainerRun) Validate(args any) error {
 
 // containerPlan is what Check decided, for Apply.
 type containerPlan struct {
-	action      string // "create", "recreate" or "start"
+	action      string // "create", "recreate", "start" or "confirm" (only wait for health)
 	imageID     string // "" when the image was not on the host at check time
 	oldImage    string
 	containerID string
@@ -162,7 +162,7 @@ const runSep = "--omsrun-run--"
 
 // Check reads the image, the container, config.yaml and the certificates in
 // one command and compares them with what the arguments ask for. Its
-// output "action" (create, recreate, start or none) lets a later step run
+// output "action" (create, recreate, start, confirm or none) lets a later step run
 // only once this one went through, in check mode as in a real run.
 func (m *ContainerRun) Check(ctx context.Context, env *modules.Env, args any) (*modules.Plan, error) {
 	plan, err := m.check(ctx, env, args)
@@ -244,6 +244,15 @@ echo %s
 	if !c.State.Running {
 		p.action = "start"
 		return &modules.Plan{Change: true, Data: p, Summary: fmt.Sprintf("start container %s (%s)", a.Name, c.State.Status)}, nil
+	}
+	// Running as asked, but a run stopped before it saw this container
+	// healthy left no record of the config it loaded (config_loaded infers
+	// it from the times): finish that run's work — wait for health, record.
+	if st, err := readLoaded(ctx, env, a.Name, a.ConfigPath); err != nil {
+		return nil, err
+	} else if st.Inferred {
+		p.action = "confirm"
+		return &modules.Plan{Change: true, Data: p, Summary: fmt.Sprintf("container %s started but never seen healthy: wait for health, record its config", a.Name)}, nil
 	}
 	return &modules.Plan{Summary: fmt.Sprintf("container %s running on image %s", a.Name, imageShortID(c.Image))}, nil
 }

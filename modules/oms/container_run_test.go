@@ -65,6 +65,7 @@ func TestContainerRun(t *testing.T) {
 		wantCmds  []string
 		notCmds   []string
 		recreated bool
+		loaded    string // what the loaded-config read answers (default: recorded)
 	}{
 		{
 			name:     "absent: create with the documented flags",
@@ -96,6 +97,17 @@ func TestContainerRun(t *testing.T) {
 			recreated: true,
 		},
 		{
+			// A run stopped while this container was starting: no record
+			// of the config it loaded, but it started after config.yaml
+			// was written. Wait for health and record it; no restart.
+			name:     "running, never seen healthy: wait and record",
+			check:    checkOut(dkImgNew, dkContainer(t, dkImgNew, "running", "10.0.0.11", binds), "file"),
+			loaded:   "running=true 2026-01-02T03:04:05.5Z\ncurrent=abc\nmtime=1767322000\nloaded=\n",
+			wantPlan: "started but never seen healthy",
+			wantCmds: []string{"config.yaml.loaded-sha256.tmp"},
+			notCmds:  []string{"docker run", "docker start", "docker rm"},
+		},
+		{
 			name:     "stopped: start",
 			check:    checkOut(dkImgNew, dkContainer(t, dkImgNew, "exited", "10.0.0.11", binds), "file"),
 			wantPlan: "start container oms (exited)",
@@ -106,8 +118,14 @@ func TestContainerRun(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := dkHealthServer(t, true)
+			loaded := tc.loaded
+			if loaded == "" {
+				loaded = "running=true 2026-01-02T03:04:05Z\ncurrent=abc\nmtime=1767322000\nloaded=abc\n"
+			}
 			h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.11:8088": srv.Listener.Addr().String()}}).
 				On("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, tc.check, "").
+				On("printf 'running=", 0, loaded, "").
+				On("cut -d' ' -f1 || true", 0, "abc\n", "").On("loaded-sha256.tmp", 0, "", "").
 				On("docker rm -f", 0, "oms\n", "").On("docker start", 0, "oms\n", "").
 				On("exec docker run", 0, "newid\n", "").
 				On("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "").
@@ -135,7 +153,8 @@ func TestContainerRun(t *testing.T) {
 				}
 			}
 			if tc.wantCmds == nil {
-				if res != nil || len(h.Commands()) != 1 {
+				// The image, container and config.yaml in one read, the loaded-config record in another.
+				if res != nil || len(h.Commands()) != 2 {
 					t.Errorf("converged: result %+v after %q", res, h.Commands())
 				}
 				return

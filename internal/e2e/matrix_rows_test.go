@@ -1,0 +1,48 @@
+package e2e
+
+// The interruption matrix's table (issue #14): every operation, and the
+// points where a run of it is interrupted. Adding a row is one line; an
+// operation is one entry of matrixOps (matrix_ops_test.go).
+//
+// A point names the --json event that triggers the signal:
+//   - before(step): the step's step_start — every earlier step is done;
+//   - afterHost(step): the step's first host_result — the other hosts of
+//     a parallel step are still in it, a rolling step stops between nodes;
+//   - during(step, text): a command event (-v) of the step whose command
+//     line contains text — the long part of the step is under way.
+//
+// ci says which signals CI runs for the row (ciNone: only `make matrix`).
+var matrixRows = []matrixRow{
+	// deploy.hcl on bare hosts
+	{"deploy", "inside load image (one host loaded)", afterHost("load image"), ciNone},
+	{"deploy", "after load image", before("mount folders"), ciNone},
+	{"deploy", "after mount folders", before("config.yaml"), ciNone},
+	{"deploy", "after config.yaml", before("container (first new node)"), ciKill},
+	{"deploy", "inside first container start", during("container (first new node)", "docker run"), ciInt},
+	{"deploy", "after first container", before("container (other new nodes)"), ciNone},
+	{"deploy", "inside other container starts", during("container (other new nodes)", "docker run"), ciNone},
+	{"deploy", "after all containers", before("reload changed config"), ciNone},
+
+	// reconfigure.hcl (cm_location changed) on a deployed cluster
+	{"reconfigure", "after config.yaml, first node", before("loaded config, first node"), ciNone},
+	{"reconfigure", "inside first reload (init-config-file)", during("reload OMS, first node", "init-config-file"), ciNone},
+	{"reconfigure", "inside first reload (restart)", during("reload OMS, first node", "supervisorctl restart"), ciKill},
+	{"reconfigure", "after first node", before("config.yaml"), ciNone},
+	{"reconfigure", "after config.yaml, others", before("reload OMS, one node at a time"), ciInt},
+	{"reconfigure", "inside rolling reload", during("reload OMS, one node at a time", "supervisorctl restart"), ciNone},
+	{"reconfigure", "between rolling reloads", afterHost("reload OMS, one node at a time"), ciNone},
+
+	// scale-out: deploy.hcl with a third, bare host added to a 2-node cluster
+	{"scale-out", "inside load image", during("load image", "docker load"), ciNone},
+	{"scale-out", "after mount folders", before("config.yaml"), ciNone},
+	{"scale-out", "after config.yaml (all nodes)", before("container (first new node)"), ciInt},
+	{"scale-out", "inside new container start", during("container (first new node)", "docker run"), ciNone},
+	{"scale-out", "after new container", before("reload changed config"), ciNone},
+	{"scale-out", "inside rolling reload", during("reload changed config", "supervisorctl restart"), ciKill},
+	{"scale-out", "between rolling reloads", afterHost("reload changed config"), ciNone},
+
+	// uninstall.hcl -e purge=true --yes on a deployed cluster
+	{"uninstall", "inside remove container (one host done)", afterHost("remove container"), ciKill},
+	{"uninstall", "after remove container", before("delete mount directory"), ciInt},
+	{"uninstall", "after delete mount directory", before("drop MetaDB databases"), ciNone},
+}

@@ -1,0 +1,248 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/omsrun/omsrun/internal/lab/labtest"
+)
+
+// The interruption matrix (issue #14): each operation is interrupted at each
+// point of matrixRows, once by SIGINT and once by SIGKILL (no cleanup at
+// all), and ONE re-run must then leave exactly the state an uninterrupted
+// run leaves. CI runs the rows' ci signals; OMSRUN_MATRIX=all (make matrix)
+// runs every row with both signals, OMSRUN_MATRIX_OPS=a,b only those
+// operations, and OMSRUN_MATRIX_TABLE=file merges the results into that
+// markdown table.
+
+type matrixRow struct {
+	op, point string
+	at        matrixPoint
+	ci        ciSignals
+}
+
+// matrixPoint is the event that triggers the signal.
+type matrixPoint func(ev map[string]any) bool
+
+// ciSignals are the signals CI runs for a row.
+type ciSignals int
+
+const (
+	ciNone ciSignals = iota
+	ciInt
+	ciKill
+	ciBoth
+)
+
+func before(step string) matrixPoint {
+	return func(ev map[string]any) bool { return ev["type"] == "step_start" && ev["step"] == step }
+}
+
+func afterHost(step string) matrixPoint {
+	return func(ev map[string]any) bool { return ev["type"] == "host_result" && ev["step"] == step }
+}
+
+func during(step, text string) matrixPoint {
+	return func(ev map[string]any) bool {
+		line, _, _ := strings.Cut(fmt.Sprint(ev["log"]), "\n")
+		return ev["type"] == "command" && ev["step"] == step && strings.Contains(line, text)
+	}
+}
+
+var matrixSignals = []struct {
+	name string
+	sig  syscall.Signal
+	ci   ciSignals
+}{{"SIGINT", syscall.SIGINT, ciInt}, {"SIGKILL", syscall.SIGKILL, ciKill}}
+
+// matrix is the lab and what the matrix learned so far.
+type matrix struct {
+	t   *testing.T
+	l   *labtest.Lab
+	ref map[string]string // operation → the state its uninterrupted run leaves
+}
+
+func TestInterruptionMatrix(t *testing.T) {
+	l := labtest.Require(t)
+	m := &matrix{t: t, l: l, ref: map[string]string{}}
+	all := os.Getenv("OMSRUN_MATRIX") == "all"
+	ops := map[string]bool{}
+	for _, o := range strings.Split(os.Getenv("OMSRUN_MATRIX_OPS"), ",") {
+		if o != "" {
+			ops[o] = true
+		}
+	}
+	var results [][4]string
+	for _, row := range matrixRows {
+		if _, ok := matrixOps[row.op]; !ok {
+			t.Fatalf("row %q names no operation of matrixOps", row.point)
+		}
+		if len(ops) > 0 && !ops[row.op] {
+			continue
+		}
+		for _, s := range matrixSignals {
+			if !all && row.ci != s.ci && row.ci != ciBoth {
+				continue
+			}
+			name := row.op + "/" + row.point + "/" + s.name
+			var result string
+			t.Run(name, func(t *testing.T) {
+				m.t = t
+				result = m.runCase(row, s.sig)
+				if !strings.HasPrefix(result, "converged") {
+					t.Error(result)
+				}
+			})
+			results = append(results, [4]string{row.op, row.point, s.name, result})
+		}
+	}
+	m.t = t
+	if file := os.Getenv("OMSRUN_MATRIX_TABLE"); file != "" {
+		if err := writeMatrixTable(file, results); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// runCase sets the lab up, interrupts the operation at row's point with sig,
+// re-runs it once and compares the state with the uninterrupted run's.
+func (m *matrix) runCase(row matrixRow, sig syscall.Signal) string {
+	op := matrixOps[row.op]
+	want, ok := m.ref[row.op]
+	if !ok {
+		op.setup(m)
+		start := time.Now()
+		if r := m.omsrun(op, op.args...); r.code != 0 {
+			m.t.Fatalf("the uninterrupted %s exits %d:\n%s%s", row.op, r.code, r.stdout, r.stderr)
+		}
+		m.t.Logf("uninterrupted %s: %s", row.op, time.Since(start).Round(time.Second))
+		want = m.snapshot(op)
+		m.ref[row.op] = want
+	}
+	op.setup(m)
+	fired, code, out := m.interrupt(op, row.at, sig)
+	if !fired {
+		m.t.Fatalf("the run ended (exit %d) before the point %q:\n%s", code, row.point, out)
+	}
+	if sig == syscall.SIGINT && code != 130 {
+		return fmt.Sprintf("SIGINT: exit %d, want 130", code)
+	}
+	start := time.Now()
+	r := m.omsrun(op, op.args...)
+	took := time.Since(start).Round(time.Second)
+	if r.code != 0 {
+		m.t.Logf("interrupted run:\n%s", out)
+		return fmt.Sprintf("re-run exits %d: %s", r.code, lastError(r.stdout))
+	}
+	if got := m.snapshot(op); got != want {
+		m.t.Logf("interrupted run:\n%s\nre-run:\n%s", out, r.stdout)
+		return "NOT CONVERGED: " + stateDiff(want, got)
+	}
+	return fmt.Sprintf("converged (re-run %s)", took)
+}
+
+// omsrun runs args with the lab's vars against op's inventory, --json.
+func (m *matrix) omsrun(op matrixOp, args ...string) cliResult {
+	return omsrun(m.t, m.args(op, args)...)
+}
+
+func (m *matrix) args(op matrixOp, args []string) []string {
+	// The playbook first; its own -e after the lab's vars, which they override.
+	base := []string{args[0], "-i", inventoryOf(m.t, m.l, op.hosts), "-e", "@" + m.l.Vars,
+		"-e", "cm_nodes=[]", "-e", "min_free_gb=1", "-e", "balancer_settle=0s", "--json"}
+	return append(base, args[1:]...)
+}
+
+// interrupt starts op's run with -v and sends sig at the first event at
+// matches; it returns whether it did, the exit code and the output.
+func (m *matrix) interrupt(op matrixOp, at matrixPoint, sig syscall.Signal) (bool, int, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, omsrunBin(m.t), append(m.args(op, op.args), "-v")...)
+	cmd.Dir = repoDir(m.t)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var out strings.Builder
+	cmd.Stderr = &out
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		m.t.Fatal(err)
+	}
+	fired := false
+	sc := bufio.NewScanner(pipe)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		var ev map[string]any
+		if !fired && json.Unmarshal(sc.Bytes(), &ev) == nil && at(ev) {
+			fired = true
+			cmd.Process.Signal(sig)
+		}
+	}
+	err = cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		m.t.Fatal(err)
+	}
+	return fired, code, out.String()
+}
+
+// lastError is the recap's error or the last failed host_result of a run.
+func lastError(out string) string {
+	msg := ""
+	for _, line := range strings.Split(out, "\n") {
+		var ev map[string]any
+		if json.Unmarshal([]byte(line), &ev) != nil {
+			continue
+		}
+		switch {
+		case ev["type"] == "host_result" && (ev["status"] == "failed" || ev["status"] == "unreachable"):
+			msg = fmt.Sprintf("%s on %s: %s", ev["step"], ev["host"], firstLine(fmt.Sprint(ev["error"])))
+		case ev["type"] == "recap" && ev["error"] != nil && ev["error"] != "":
+			msg = firstLine(fmt.Sprint(ev["error"]))
+		}
+	}
+	return msg
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// stateDiff lists the lines of two snapshots that differ.
+func stateDiff(want, got string) string {
+	w, g := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(want, "\n") {
+		w[l] = true
+	}
+	for _, l := range strings.Split(got, "\n") {
+		g[l] = true
+	}
+	var d []string
+	for l := range w {
+		if !g[l] {
+			d = append(d, "want "+l)
+		}
+	}
+	for l := range g {
+		if !w[l] {
+			d = append(d, "got "+l)
+		}
+	}
+	sort.Strings(d)
+	return strings.Join(d, "; ")
+}
