@@ -8,64 +8,37 @@
 
 include "oms-variables.hcl" {}
 
-step "read existing deployment" {
+include "oms-read.hcl" {}
+
+# A new image on a running node is an upgrade, and the documented upgrade
+# stops every node first: upgrade.hcl does it. Refused here on every node
+# (run_once), before any check or change, as is a re-run while an upgrade
+# is in progress: a scale-out must not start a new node on another version.
+step "not an upgrade" {
   hosts = "oms"
-  container_info {
-    name        = var.container_name
-    config_path = local.config_path
-    image_file  = var.image_file
+  upgrade_check {
+    name       = var.container_name
+    mount_dir  = var.mount_dir
+    image      = var.image
+    image_file = var.image_file
+    mode       = "deploy"
+  }
+}
+
+step "refuse an upgrade" {
+  hosts    = "oms"
+  run_once = true
+  assert {
+    that    = length([for name, o in steps["not an upgrade"] : name if o.refusal != ""]) == 0
+    message = join("\n", [for name, o in steps["not an upgrade"] : "${name}: ${o.refusal}" if o.refusal != ""])
   }
 }
 
 # preflight and check MetaDB, shared with reconfigure.hcl
 include "oms-checks.hcl" {}
 
-# Before an upgrade touches any node: a dump of the three databases on the
-# control machine, since the new version may migrate them.
-step "back up MetaDB before upgrade" {
-  hosts    = "oms"
-  run_once = true
-  when     = length([for name, o in steps["read existing deployment"] : name if o.image_differs]) > 0
-  metadb_backup {
-    host      = var.oms_meta_host
-    port      = var.oms_meta_port
-    user      = var.oms_meta_user
-    password  = var.oms_meta_password
-    databases = [local.rm_db, local.cm_db, local.hb_db]
-    dir       = var.backup_dir
-  }
-}
-
-step "load image" {
-  hosts = "oms"
-  docker_load {
-    file = var.image_file
-    tag  = var.image
-  }
-}
-
-step "mount folders" {
-  hosts = "oms"
-  mkdir_mounts {
-    path        = var.mount_dir
-    min_free_gb = var.min_free_gb
-  }
-}
-
-step "config.yaml" {
-  hosts = "oms"
-  render_config {
-    with = local.oms_config
-  }
-}
-
-step "loaded config" {
-  hosts = "oms"
-  config_loaded {
-    container   = var.container_name
-    config_path = local.config_path
-  }
-}
+# image, mount folders, config.yaml; shared with upgrade.hcl
+include "oms-prepare.hcl" {}
 
 # A first deployment starts one new node alone until it is healthy: it
 # creates the MetaDB schema, and fresh nodes initialising an empty MetaDB at
@@ -94,9 +67,10 @@ step "container (other new nodes)" {
   }
 }
 
-# Nodes that already run are replaced one at a time (an upgrade to a new
-# image), each healthy and back in the balancer before the next, so the VIP
-# always has nodes to send traffic to.
+# Nodes that already run are replaced one at a time when their container
+# differs from the one asked for (mounts, certificate; never the image:
+# that is upgrade.hcl), each healthy and back in the balancer before the
+# next, so the VIP always has nodes to send traffic to.
 step "container (rolling)" {
   hosts  = "oms"
   serial = "1"
@@ -129,27 +103,8 @@ step "reload changed config" {
   }
 }
 
-# CM has no health endpoint: through the VIP its port must answer HTTP
-# (any status but the balancer's own 502/503/504), and on every node
-# supervisord must run oms_drc_cm.
-step "VIP answers on 8088" {
-  hosts = "oms"
-  oms_cm_ready {
-    url       = var.cm_url
-    container = var.container_name
-    timeout   = var.vip_timeout
-  }
-}
-
-step "VIP answers on 8089" {
-  hosts    = "oms"
-  run_once = true
-  wait_for {
-    url     = "${replace(trimsuffix(var.cm_url, "/"), ":${local.cm_port}", ":${local.nginx_port}")}/oms/health"
-    via     = "controller"
-    timeout = var.vip_timeout
-  }
-}
+# the VIP answers on 8088 and 8089; shared with upgrade.hcl and restore.hcl
+include "oms-vip-checks.hcl" {}
 
 # OMS's /oms/health answer names no node (docs/oms-facts.md H3), so through a
 # load balancer a VIP mapped to a single node passes the checks above too.

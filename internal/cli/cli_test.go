@@ -77,7 +77,7 @@ func TestCommandsWithoutHosts(t *testing.T) {
 
 func TestValidateShippedPlaybooks(t *testing.T) {
 	img := tinyArchive(t)
-	for _, pb := range []string{"deploy.hcl", "reconfigure.hcl", "status.hcl", "uninstall.hcl"} {
+	for _, pb := range []string{"deploy.hcl", "reconfigure.hcl", "status.hcl", "uninstall.hcl", "upgrade.hcl", "restore.hcl"} {
 		out, errOut, code := run("validate", "../../playbooks/"+pb, "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img)
 		if code != 0 {
 			t.Errorf("%s: exit %d\n%s%s", pb, code, out, errOut)
@@ -85,7 +85,7 @@ func TestValidateShippedPlaybooks(t *testing.T) {
 	}
 	// A bad value is refused with the playbook's file and line, before any connection.
 	_, errOut, code := run("validate", "../../playbooks/deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img, "-e", "cm_location=128")
-	if code != 4 || !strings.Contains(errOut, "Error: -e #3:1:13: Invalid module arguments") || !strings.Contains(errOut, `step "config.yaml" uses at ../../playbooks/deploy.hcl:`) {
+	if code != 4 || !strings.Contains(errOut, "Error: -e #3:1:13: Invalid module arguments") || !strings.Contains(errOut, `step "config.yaml" uses at ../../playbooks/oms-prepare.hcl:`) {
 		t.Fatalf("cm_location=128: exit %d\n%s", code, errOut)
 	}
 	// Set in a var file, the error points at the file's line, the playbook's as context.

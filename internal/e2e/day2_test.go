@@ -1,18 +1,13 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/omsrun/omsrun/internal/lab/labtest"
-	"github.com/omsrun/omsrun/internal/metadb"
-	"github.com/omsrun/omsrun/internal/secret"
 )
 
 // Day-2 operations on a deployed cluster: upgrade, scale-in, node
@@ -31,70 +26,6 @@ func freshCluster(t *testing.T, l *labtest.Lab, n int) string {
 // runningImage is the image ID of the oms container on host.
 func runningImage(t *testing.T, l *labtest.Lab, host string) string {
 	return l.Exec(t, host, "docker inspect --format '{{.Image}}' oms")
-}
-
-func TestUpgradeRollingWithBackup(t *testing.T) {
-	l := labtest.Require(t)
-	inv := freshCluster(t, l, 3)
-	l.MetaSQL(t, "CREATE TABLE oms_rm.marker (id INT PRIMARY KEY, note VARCHAR(64)); INSERT INTO oms_rm.marker VALUES (1, 'before upgrade; with ''quotes''')")
-	v2 := l.Images["v2"]
-	probe := l.ProbeVIP(t)
-	r := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "image="+v2.Ref, "-e", "image_file="+v2.Path,
-		"-e", "backup_dir="+t.TempDir())
-	expectCode(t, r, 0)
-	if res := probe.Stop(); res.Failed > 0 || res.Total < 10 {
-		t.Fatalf("VIP probe during the upgrade: %d of %d failed: %v", res.Failed, res.Total, res.Failures)
-	}
-	for _, h := range l.Hosts {
-		if got := runningImage(t, l, h.Name); got != v2.ID {
-			t.Errorf("%s runs %s, want v2 %s", h.Name, got, v2.ID)
-		}
-	}
-	m := regexp.MustCompile(`to (/\S+\.sql)`).FindStringSubmatch(r.stdout)
-	if m == nil {
-		t.Fatalf("the backup path is not printed:\n%s", r.stdout)
-	}
-	dump, err := os.ReadFile(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := os.Stat(m[1]); st.Mode().Perm() != 0o600 {
-		t.Errorf("backup mode %v, want 0600", st.Mode().Perm())
-	}
-	// The backup restores into a scratch database.
-	tgt := metadb.Target{Host: l.MetaDB.Host, Port: l.MetaDB.Port, User: l.MetaDB.User, Password: secret.String(l.MetaDB.Password)}
-	l.MetaSQL(t, "DROP DATABASE IF EXISTS scratch_rm; DROP DATABASE IF EXISTS scratch_cm; DROP DATABASE IF EXISTS scratch_hb")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := metadb.Restore(ctx, tgt, string(dump), map[string]string{"oms_rm": "scratch_rm", "oms_cm": "scratch_cm", "oms_cm_heartbeat": "scratch_hb"}); err != nil {
-		t.Fatal(err)
-	}
-	if got := l.MetaSQL(t, "SELECT note FROM scratch_rm.marker WHERE id = 1"); !strings.Contains(got, "before upgrade; with 'quotes'") {
-		t.Fatalf("restored row: %q", got)
-	}
-}
-
-func TestUpgradeToBrokenImageStopsAfterFirstNode(t *testing.T) {
-	l := labtest.Require(t)
-	inv := freshCluster(t, l, 3)
-	v1 := l.Images["v1"].ID
-	broken := l.Images["v2-broken"]
-	r := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "image="+broken.Ref, "-e", "image_file="+broken.Path,
-		"-e", "backup_dir="+t.TempDir())
-	expectCode(t, r, 2)
-	old := 0
-	for _, h := range l.Hosts {
-		if runningImage(t, l, h.Name) == v1 {
-			old++
-		}
-	}
-	if old != 2 {
-		t.Fatalf("%d nodes still on v1, want 2 (the rollout must stop after the first node)", old)
-	}
-	vipAnswers(t, l, 8088)
-	if !strings.Contains(r.stdout, "to roll ") || !strings.Contains(r.stdout, "still loaded") {
-		t.Fatalf("the failure should say how to roll the node back:\n%s", r.stdout)
-	}
 }
 
 func TestScaleInAndNodeReplacement(t *testing.T) {

@@ -13,17 +13,21 @@ import (
 
 // Variant is one build of the stand-in OMS image.
 type Variant struct {
-	Name    string // v1, v2, v2-broken
+	Name    string // v1, v2, v2-broken, v0-old
 	RepoTag string
 }
 
 // Variants are the images lab-up writes under .lab/images/oms-<name>.tar.gz.
 // v1 is the default (.lab/oms.tar.gz); v2 is an upgrade; v2-broken is an
-// upgrade that refuses to start, for rollback tests.
+// upgrade that refuses to start, for rollback tests (4.2.5 → 4.2.7: no
+// upgrade page restricts 4.2.7, so the version gates let it through);
+// v0-old is a version the gates refuse both ways: obd upgrades nothing older
+// than 4.1.1, and from v1 it is a downgrade (internal/omsconfig/version.go).
 var Variants = []Variant{
 	{Name: "v1", RepoTag: "oms:feature_4.2.5-ce"},
 	{Name: "v2", RepoTag: "oms:feature_4.2.6-ce"},
 	{Name: "v2-broken", RepoTag: "oms:feature_4.2.7-ce"},
+	{Name: "v0-old", RepoTag: "oms:feature_4.1.0-ce"},
 }
 
 // The variants share a base layer of baseMB and differ in an application

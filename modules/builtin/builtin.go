@@ -17,6 +17,7 @@ var all = map[string]func() modules.Module{
 	"copy":          func() modules.Module { return &modules.Copy{} },
 	"wait_for":      func() modules.Module { return &modules.WaitFor{} },
 	"note":          func() modules.Module { return &modules.Note{} },
+	"assert":        func() modules.Module { return &modules.Assert{} },
 	"template":      func() modules.Module { return &modules.Template{} },
 	"file":          func() modules.Module { return &modules.File{} },
 	"fetch":         func() modules.Module { return &modules.Fetch{} },
@@ -38,6 +39,12 @@ var all = map[string]func() modules.Module{
 	"metadb_backup":      func() modules.Module { return &oms.MetadbBackup{} },
 	"container_remove":   func() modules.Module { return &oms.ContainerRemove{} },
 	"metadb_drop":        func() modules.Module { return &oms.MetadbDrop{} },
+	"upgrade_check":      func() modules.Module { return &oms.UpgradeCheck{} },
+	"upgrade_marker":     func() modules.Module { return &oms.UpgradeMarker{} },
+	"oms_ha_check":       func() modules.Module { return &oms.OMSHACheck{} },
+	"container_stop":     func() modules.Module { return &oms.ContainerStop{} },
+	"metadb_restore":     func() modules.Module { return &oms.MetadbRestore{} },
+	"image_prune":        func() modules.Module { return &oms.ImagePrune{} },
 }
 
 // Lookup returns a new instance of the named module.

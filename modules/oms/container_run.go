@@ -39,6 +39,11 @@ type ContainerRunArgs struct {
 	CMPort        int               `hcl:"cm_port,optional"`
 	Settle        string            `hcl:"settle,optional"`
 	Upgrade       *bool             `hcl:"upgrade,optional"`
+	// The upgrade this run belongs to (upgrade.hcl): a node that does not
+	// become healthy prints the rollback to RollbackTo.
+	RollbackTo     string `hcl:"rollback_to,optional"`
+	RollbackTarget string `hcl:"rollback_target,optional"`
+	RollbackBackup string `hcl:"rollback_backup,optional"`
 }
 
 // Doc describes the module.
@@ -47,19 +52,22 @@ func (*ContainerRun) Doc() modules.Doc {
 		Name:    "container_run",
 		Summary: "Run the OMS container (docker run -dit --net host … --privileged), recreate it when it differs, wait until healthy.",
 		Args: map[string]string{
-			"name":           `container name (default "oms")`,
-			"image":          "image reference or ID, e.g. oms:feature_4.2.5-ce",
-			"config_path":    "config.yaml on the host (default <mount_dir>/config.yaml)",
-			"mount_dir":      "the mount directory holding logs, store and run (default /data/oms)",
-			"host_ip":        "OMS_HOST_IP, and where health is probed (default: the host's inventory address)",
-			"https_crt":      "HTTPS certificate on the control machine, copied to <mount_dir>/cert/oms_server.crt",
-			"https_key":      "its private key, copied to <mount_dir>/cert/oms_server.key (mode 0600)",
-			"extra_env":      "more -e variables for the container",
-			"health_timeout": "duration: how long to wait for health (default 15m, as patient as the real product's first start)",
-			"health_port":    "the nginx port, where GET /oms/health answers (default 8089)",
-			"cm_port":        "CM's port: healthy also needs it to answer HTTP (any status) and oms_drc_cm RUNNING (default 8088)",
-			"settle":         "duration: pause after a change once healthy, so a load balancer takes the node back (rise × inter) before the next node is touched (default 0)",
-			"upgrade":        "pass IS_UPGRADE=true when (re)creating; default: only when replacing a container on an older image",
+			"name":            `container name (default "oms")`,
+			"image":           "image reference or ID, e.g. oms:feature_4.2.5-ce",
+			"config_path":     "config.yaml on the host (default <mount_dir>/config.yaml)",
+			"mount_dir":       "the mount directory holding logs, store and run (default /data/oms)",
+			"host_ip":         "OMS_HOST_IP, and where health is probed (default: the host's inventory address)",
+			"https_crt":       "HTTPS certificate on the control machine, copied to <mount_dir>/cert/oms_server.crt",
+			"https_key":       "its private key, copied to <mount_dir>/cert/oms_server.key (mode 0600)",
+			"extra_env":       "more -e variables for the container",
+			"health_timeout":  "duration: how long to wait for health (default 15m, as patient as the real product's first start)",
+			"health_port":     "the nginx port, where GET /oms/health answers (default 8089)",
+			"cm_port":         "CM's port: healthy also needs it to answer HTTP (any status) and oms_drc_cm RUNNING (default 8088)",
+			"settle":          "duration: pause after a change once healthy, so a load balancer takes the node back (rise × inter) before the next node is touched (default 0)",
+			"upgrade":         "pass IS_UPGRADE=true when (re)creating; default: only when replacing a container on an older image",
+			"rollback_to":     "the image an upgrade came from (by tag): a node that fails prints how to roll back to it",
+			"rollback_target": "the image that upgrade goes to",
+			"rollback_backup": "the MetaDB backup that upgrade took",
 		},
 	}
 }
@@ -329,11 +337,10 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 	w := omsWait{name: a.Name, mountDir: a.MountDir, addr: hostPort(a.HostIP, a.HealthPort), cmAddr: hostPort(a.HostIP, a.CMPort),
 		timeout: timeout, needLog: true}
 	if err := waitHealthy(ctx, env, w); err != nil {
-		if p.action == "recreate" && p.oldImage != "" && p.oldImage != p.imageID {
-			// The rollout stops here with the other nodes untouched; say how
-			// to put this one back on what it ran before.
-			return nil, fmt.Errorf("%w\nto roll %s back: its previous image %s is still loaded; re-run the playbook with -l %s -e image=%s (and the previous image_file), or by hand: docker rm -f %s and docker run with image %s",
-				err, env.HostName, shortID(p.oldImage), env.HostName, p.oldImage, a.Name, p.oldImage)
+		if a.RollbackTo != "" {
+			// An upgrade: the way back is restore.hcl, which needs the
+			// previous image by tag and the backup, both recorded on the node.
+			return nil, fmt.Errorf("%w\n%s", err, rollbackAdvice(upgradeRecord{From: a.RollbackTo, To: a.RollbackTarget, Backup: a.RollbackBackup}))
 		}
 		return nil, err
 	}

@@ -1024,7 +1024,7 @@ func TestHostileOnlyDial(t *testing.T) {
 		}{
 			{"metadb_check", &MetadbCheck{}, &MetadbCheckArgs{Host: v, Port: 2881, User: v, Password: v, Databases: []string{"oms_rm"}, ViaHost: true}},
 			{"metadb_backup", &MetadbBackup{}, &MetadbBackupArgs{Host: v, Port: 2881, User: v, Password: v, Databases: []string{"oms_rm"}, ViaHost: true}},
-			{"metadb_drop", &MetadbDrop{}, &MetadbBackupArgs{Host: v, Port: 2881, User: v, Password: v, Databases: []string{"oms_rm"}, ViaHost: true}},
+			{"metadb_drop", &MetadbDrop{}, &MetadbDropArgs{Host: v, Port: 2881, User: v, Password: v, Databases: []string{"oms_rm"}, ViaHost: true}},
 		} {
 			r.resetDials()
 			r.valid(m.mod, m.args)

@@ -30,6 +30,14 @@ type MetadbBackupArgs struct {
 	Databases []string `hcl:"databases"`
 	Dir       string   `hcl:"dir,optional"`
 	ViaHost   bool     `hcl:"via_host,optional"`
+	// TrimHeartbeat are the heartbeat databases whose heatbeat_sequence
+	// keeps only its newest row before the dump, as obd and the upgrade
+	// docs do (docs/oms-facts.md U6).
+	TrimHeartbeat []string `hcl:"trim_heartbeat,optional"`
+	// RollbackTo and RollbackTarget name the upgrade this backup belongs
+	// to: a failure prints how to roll back to the previous image.
+	RollbackTo     string `hcl:"rollback_to,optional"`
+	RollbackTarget string `hcl:"rollback_target,optional"`
 }
 
 // Doc implements modules.Module.
@@ -38,7 +46,10 @@ func (*MetadbBackup) Doc() modules.Doc {
 		Args: map[string]string{
 			"host": "MetaDB address", "port": "MetaDB port", "user": "MetaDB user", "password": "MetaDB password (sensitive)",
 			"databases": "the databases to dump", "dir": "folder on the control machine (default `omsrun-backups`)",
-			"via_host": "connect from the current host through SSH",
+			"via_host":        "connect from the current host through SSH",
+			"trim_heartbeat":  "heartbeat databases whose heatbeat_sequence keeps only its newest row before the dump (as obd and the upgrade docs do)",
+			"rollback_to":     "the image an upgrade came from: a failure prints how to roll back to it",
+			"rollback_target": "the image that upgrade goes to",
 		}}
 }
 
@@ -72,9 +83,22 @@ func (*MetadbBackup) Check(ctx context.Context, env *modules.Env, a any) (*modul
 }
 
 // Apply implements modules.Module.
-func (*MetadbBackup) Apply(ctx context.Context, env *modules.Env, a any, _ *modules.Plan) (*modules.Result, error) {
+func (m *MetadbBackup) Apply(ctx context.Context, env *modules.Env, a any, plan *modules.Plan) (*modules.Result, error) {
 	args := a.(*MetadbBackupArgs)
+	res, err := m.apply(ctx, env, args)
+	if err != nil && args.RollbackTo != "" {
+		return nil, fmt.Errorf("%w\n%s", err, rollbackAdvice(upgradeRecord{From: args.RollbackTo, To: args.RollbackTarget}))
+	}
+	return res, err
+}
+
+func (*MetadbBackup) apply(ctx context.Context, env *modules.Env, args *MetadbBackupArgs) (*modules.Result, error) {
 	t := args.target(env)
+	for _, db := range args.TrimHeartbeat {
+		if _, err := metadb.TrimHeartbeat(ctx, t, db); err != nil {
+			return nil, fmt.Errorf("trim %s's heartbeat rows: %w", db, err)
+		}
+	}
 	rep, err := metadb.Check(ctx, t, args.Databases)
 	if err != nil {
 		return nil, err
@@ -97,6 +121,10 @@ func (*MetadbBackup) Apply(ctx context.Context, env *modules.Env, a any, _ *modu
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && tables == 0 {
+		// The docs check that no dump is empty before going on.
+		err = fmt.Errorf("the dump of %v holds no table", rep.Existing)
 	}
 	if err != nil {
 		os.Remove(path)

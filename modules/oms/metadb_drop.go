@@ -14,8 +14,23 @@ type MetadbDrop struct{}
 
 var _ modules.Module = (*MetadbDrop)(nil)
 
-// NewArgs implements modules.Module; the arguments are metadb_backup's.
-func (*MetadbDrop) NewArgs() any { return &MetadbBackupArgs{} }
+// MetadbDropArgs are metadb_drop's arguments: metadb_backup's connection.
+type MetadbDropArgs struct {
+	Host      string   `hcl:"host"`
+	Port      int      `hcl:"port"`
+	User      string   `hcl:"user"`
+	Password  string   `hcl:"password"`
+	Databases []string `hcl:"databases"`
+	Dir       string   `hcl:"dir,optional"`
+	ViaHost   bool     `hcl:"via_host,optional"`
+}
+
+func (a *MetadbDropArgs) target(env *modules.Env) metadb.Target {
+	return (&MetadbBackupArgs{Host: a.Host, Port: a.Port, User: a.User, Password: a.Password, ViaHost: a.ViaHost}).target(env)
+}
+
+// NewArgs implements modules.Module.
+func (*MetadbDrop) NewArgs() any { return &MetadbDropArgs{} }
 
 // Doc implements modules.Module.
 func (*MetadbDrop) Doc() modules.Doc {
@@ -28,7 +43,7 @@ func (*MetadbDrop) Doc() modules.Doc {
 
 // Check implements Module: which of the databases exist.
 func (*MetadbDrop) Check(ctx context.Context, env *modules.Env, a any) (*modules.Plan, error) {
-	args := a.(*MetadbBackupArgs)
+	args := a.(*MetadbDropArgs)
 	rep, err := metadb.Check(ctx, args.target(env), args.Databases)
 	if err != nil {
 		return nil, err
@@ -41,7 +56,7 @@ func (*MetadbDrop) Check(ctx context.Context, env *modules.Env, a any) (*modules
 
 // Apply implements modules.Module.
 func (*MetadbDrop) Apply(ctx context.Context, env *modules.Env, a any, plan *modules.Plan) (*modules.Result, error) {
-	args := a.(*MetadbBackupArgs)
+	args := a.(*MetadbDropArgs)
 	dbs, _ := plan.Data.([]string)
 	if err := metadb.Drop(ctx, args.target(env), dbs); err != nil {
 		return nil, err

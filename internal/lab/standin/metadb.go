@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -25,12 +24,7 @@ const schemaTable = "standin_schema"
 // marker file: the server frees it when its holder's connection dies, so a
 // crashed node never leaves it behind.
 func initMetaDB(cfg config, delay time.Duration, lg *initLog) error {
-	mc := mysql.NewConfig()
-	mc.User = cfg.str("oms_meta_user")
-	mc.Passwd = cfg.str("oms_meta_password")
-	mc.Net = "tcp"
-	mc.Addr = net.JoinHostPort(cfg.str("oms_meta_host"), cfg.str("oms_meta_port"))
-	mc.Timeout = 3 * time.Second
+	mc := metaConfig(cfg)
 	connector, err := mysql.NewConnector(mc)
 	if err != nil {
 		return err
@@ -79,6 +73,9 @@ func initMetaDB(cfg config, delay time.Duration, lg *initLog) error {
 	}
 	if _, err := conn.ExecContext(ctx, "INSERT INTO `"+cmDB+"`.`"+schemaTable+"` (node) VALUES (?)", os.Getenv("OMS_HOST_IP")); err != nil {
 		return fmt.Errorf("create the schema in %s: %w", cmDB, err)
+	}
+	if err := createHAConfig(ctx, conn, cfg.str("drc_rm_db")); err != nil {
+		return err
 	}
 	if _, err := conn.ExecContext(ctx, "DO RELEASE_LOCK(?)", lock); err != nil {
 		return fmt.Errorf("release %s: %w", lock, err)

@@ -30,6 +30,7 @@ type supervisor struct {
 	since   time.Time
 	cfg     config
 	closers []func()
+	beating bool // the heartbeat goroutine runs (heartbeat.go)
 }
 
 func superviseMain(p paths) int {
@@ -106,6 +107,10 @@ func (s *supervisor) start(lg *initLog) error {
 	s.cfg, s.closers = cfg, closers
 	s.state, s.since = "RUNNING", time.Now()
 	s.mu.Unlock()
+	if !s.beating {
+		s.beating = true
+		go s.heartbeat(cfg)
+	}
 	lg.infof("%s", successLine)
 	return nil
 }

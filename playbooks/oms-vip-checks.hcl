@@ -1,0 +1,24 @@
+# Include-only: the VIP answers on both ports once every node is healthy;
+# shared by deploy.hcl, upgrade.hcl and restore.hcl.
+
+# CM has no health endpoint: through the VIP its port must answer HTTP
+# (any status but the balancer's own 502/503/504), and on every node
+# supervisord must run oms_drc_cm.
+step "VIP answers on 8088" {
+  hosts = "oms"
+  oms_cm_ready {
+    url       = var.cm_url
+    container = var.container_name
+    timeout   = var.vip_timeout
+  }
+}
+
+step "VIP answers on 8089" {
+  hosts    = "oms"
+  run_once = true
+  wait_for {
+    url     = "${replace(trimsuffix(var.cm_url, "/"), ":${local.cm_port}", ":${local.nginx_port}")}/oms/health"
+    via     = "controller"
+    timeout = var.vip_timeout
+  }
+}

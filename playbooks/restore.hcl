@@ -1,0 +1,82 @@
+# Roll an upgrade back, as the OMS docs describe it: the previous image's
+# containers again, and the MetaDB restored from the backup upgrade.hcl took
+# once every old node had stopped. Everything comes from the nodes' upgrade
+# records (<mount_dir>/omsrun-upgrade, or .done for a finished upgrade), so
+# it takes the same options as the upgrade run it undoes; image and
+# image_file are not used. Data written since the upgrade is lost with the
+# restore: this is the way back from a failed or unwanted upgrade, not a
+# downgrade of a cluster that has run on the new version for long.
+#
+#   omsrun playbooks/restore.hcl -i inventory -e @vars.hcl
+
+include "oms-variables.hcl" {}
+
+playbook {
+  any_errors_fatal = true
+}
+
+step "upgrade record" {
+  hosts = "oms"
+  upgrade_check {
+    name      = var.container_name
+    mount_dir = var.mount_dir
+    mode      = "rollback"
+  }
+}
+
+step "one upgrade to undo" {
+  hosts    = "oms"
+  run_once = true
+  assert {
+    that    = length(distinct([for name, o in steps["upgrade record"] : "${o.from_image} ${o.backup}"])) == 1
+    message = "the nodes' upgrade records disagree: ${join("; ", [for name, o in steps["upgrade record"] : "${name}: from ${o.from_image}, backup ${o.backup}"])}"
+    ok      = "roll back to ${try([for name, o in steps["upgrade record"] : o.from_image][0], "")}"
+  }
+}
+
+# Every new container stops before the MetaDB is replaced under it.
+step "stop the new image" {
+  hosts = "oms"
+  when  = steps["upgrade record"][host.name].needs_stop
+  container_stop {
+    name = var.container_name
+  }
+}
+
+# Without a backup the upgrade failed before any new node started: the
+# MetaDB was never touched.
+step "restore MetaDB" {
+  hosts    = "oms"
+  run_once = true
+  when     = steps["upgrade record"][host.name].backup != ""
+  metadb_restore {
+    host      = var.oms_meta_host
+    port      = var.oms_meta_port
+    user      = var.oms_meta_user
+    password  = var.oms_meta_password
+    databases = [local.rm_db, local.cm_db, local.hb_db]
+    file      = steps["upgrade record"][host.name].backup
+  }
+}
+
+# The previous image by its tag, without IS_UPGRADE: its MetaDB is the one
+# it ran on. All at once: the schema exists.
+step "previous image" {
+  hosts = "oms"
+  container_run {
+    with    = local.oms_container
+    image   = steps["upgrade record"][host.name].from_image
+    upgrade = false
+  }
+}
+
+# the VIP answers on 8088 and 8089
+include "oms-vip-checks.hcl" {}
+
+step "rolled back" {
+  hosts = "oms"
+  upgrade_marker {
+    mount_dir = var.mount_dir
+    op        = "clear"
+  }
+}
