@@ -185,7 +185,10 @@ func waitHealthy(ctx context.Context, env *modules.Env, w omsWait) error {
 			last = "docker inspect: " + textx.TailLines(string(res.Stderr)+out, 2)
 		case status == "exited" || status == "dead":
 			return fmt.Errorf("container %s stopped (%s)%s", w.name, first, omsDiagnostics(ctx, env, w))
-		case w.needLog && !strings.Contains(logLine, omsStartedLine):
+		case w.needLog && strings.TrimSpace(logLine) != omsStartedLine:
+			// The whole last line, as obd compares it (docs/oms-facts.md):
+			// a line that only mentions it ("… start successfully? no")
+			// is not the start.
 			last = fmt.Sprintf("last log line %q", textx.TailLines(logLine, 1))
 		default:
 			herr := omsHealth(ctx, dial, w.addr)
@@ -201,13 +204,30 @@ func waitHealthy(ctx context.Context, env *modules.Env, w omsWait) error {
 			return fmt.Errorf("waiting for %s to be healthy: %w", w.name, ctx.Err())
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("container %s not healthy after %s (%s)%s", w.name, w.timeout, last, omsDiagnostics(ctx, env, w))
+			return fmt.Errorf("container %s not healthy after %s (%s)%s%s", w.name, w.timeout, last, notRunningNote(ctx, env, w.name), omsDiagnostics(ctx, env, w))
 		}
 		env.Report.Phase(waitPhase("health", start, w.timeout))
 		if err := modules.SleepCtx(ctx, time.Second); err != nil {
 			return fmt.Errorf("waiting for %s to be healthy: %w", w.name, err)
 		}
 	}
+}
+
+// notRunningNote names every supervisor program of the container that is
+// not RUNNING, for a failure: the health answer says that OMS is not up,
+// supervisord says which part of it is not. "" when every program runs or
+// the container cannot be asked.
+func notRunningNote(ctx context.Context, env *modules.Env, container string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	res, err := env.Try(ctx, transport.Cmd{Argv: []string{"docker", "exec", container, "supervisorctl", "status"}})
+	if err != nil {
+		return ""
+	}
+	if down := programsNotRunning(string(res.Stdout), nil); len(down) > 0 {
+		return "\n--- supervisorctl status: not RUNNING: " + strings.Join(down, ", ")
+	}
+	return ""
 }
 
 const diagSep = "--omsrun-diag--"

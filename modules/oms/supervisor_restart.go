@@ -211,9 +211,14 @@ func (a *SupervisorRestartArgs) reload(ctx context.Context, env *modules.Env) (s
 		notRunning := programsNotRunning(status, withCM(a.Programs))
 		var why string
 		if len(notRunning) > 0 {
-			why = "not RUNNING: " + strings.Join(notRunning, ", ")
+			// Every program that is down, not only the ones restarted: the
+			// one that explains the failure may be another.
+			why = "not RUNNING: " + strings.Join(joinUnique(notRunning, programsNotRunning(status, nil)), ", ")
 		} else if herr := omsHealth(ctx, dial, addr); herr != nil {
 			why = herr.Error()
+			if down := programsNotRunning(status, nil); len(down) > 0 {
+				why += "; not RUNNING: " + strings.Join(down, ", ")
+			}
 		} else if cerr := cmAnswers(ctx, dial, hostPort(a.HostIP, a.CMPort)); cerr != nil {
 			why = "CM: " + cerr.Error()
 		} else {
@@ -243,14 +248,20 @@ func (a *SupervisorRestartArgs) reload(ctx context.Context, env *modules.Env) (s
 }
 
 // programsNotRunning reads `supervisorctl status` ("name   STATE   …" per
-// line) and lists the wanted programs not in state RUNNING.
+// line) and lists the wanted programs not in state RUNNING; with no
+// programs wanted, every program of the table that is not RUNNING.
 func programsNotRunning(status string, programs []string) []string {
 	state := map[string]string{}
+	var all []string
 	for _, line := range strings.Split(status, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 2 {
 			state[f[0]] = f[1]
+			all = append(all, f[0])
 		}
+	}
+	if programs == nil {
+		programs = all
 	}
 	var out []string
 	for _, p := range programs {
@@ -259,6 +270,17 @@ func programsNotRunning(status string, programs []string) []string {
 				s = "absent"
 			}
 			out = append(out, p+" "+s)
+		}
+	}
+	return out
+}
+
+// joinUnique is a followed by the entries of b not in a.
+func joinUnique(a, b []string) []string {
+	out := slices.Clip(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
 		}
 	}
 	return out

@@ -43,6 +43,17 @@ func (l *initLog) write(level, format string, args ...any) {
 }
 
 func (l *initLog) infof(format string, args ...any)  { l.write("INFO", format, args...) }
+
+// started prints the success line bare as docker logs' last line — obd
+// compares that whole line with it (docs/oms-facts.md H1), so a timestamp
+// in front would hide the start — and stamped in the init log like the rest.
+func (l *initLog) started() {
+	io.WriteString(os.Stdout, successLine+"\n")
+	if l.f != nil {
+		fmt.Fprintf(l.f, "%s [INFO] %s\n", time.Now().Format("2006-01-02 15:04:05.000"), successLine)
+		l.f.Sync()
+	}
+}
 func (l *initLog) errorf(format string, args ...any) { l.write("ERROR", format, args...) }
 
 func (l *initLog) close() {

@@ -111,7 +111,7 @@ func (s *supervisor) start(lg *initLog) error {
 		s.beating = true
 		go s.heartbeat(cfg)
 	}
-	lg.infof("%s", successLine)
+	lg.started()
 	return nil
 }
 
