@@ -60,6 +60,10 @@ step "reload OMS, first node" {
     mount_dir    = var.mount_dir
     config_path  = local.config_path
     restore_from = try(steps["config.yaml, first node"][host.name].backup, "")
+    timeout      = var.health_timeout
+    settle       = var.balancer_settle
+    health_port  = local.nginx_port
+    cm_port      = local.cm_port
     # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
     vip      = local.vip
     vip_port = var.vip_health_port
@@ -93,6 +97,7 @@ step "reload OMS, one node at a time" {
     config_path  = local.config_path
     restore_from = try(steps["config.yaml"][host.name].backup, "")
     timeout      = var.health_timeout
+    settle       = var.balancer_settle
     health_port  = local.nginx_port
     cm_port      = local.cm_port
     # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
