@@ -80,10 +80,22 @@ func (v *validation) metaDB() {
 	}
 	if c.MetaUser == "" {
 		add(KeyMetaUser, "is required", "the MetaDB user, e.g. root or user@tenant#cluster for OceanBase")
+	} else if err := CheckMetaUser(c.MetaUser); err != nil {
+		add(KeyMetaUser, err.Error(), "create a MySQL-mode tenant and a user in it, and give user@tenant#cluster")
 	}
 	if c.MetaPassword == "" {
 		add(KeyMetaPassword, "is required", "the MetaDB user's password")
 	}
+}
+
+// CheckMetaUser refuses OceanBase's sys tenant as the MetaDB, as obd does
+// (docs/oms-facts.md K3): the one rule for render_config, --oms-config, init
+// and preflight.
+func CheckMetaUser(user string) error {
+	if strings.Contains(user, "@sys") {
+		return fmt.Errorf("%q is in OceanBase's sys tenant (@sys), where OMS cannot keep its MetaDB", user)
+	}
+	return nil
 }
 
 func (v *validation) dbNames() {

@@ -44,6 +44,8 @@ func TestValidate(t *testing.T) {
 		{name: "valid single node on loopback", edit: func(c *Config) {
 			c.CMURL, c.CMNodes = "127.0.0.1", []string{"127.0.0.1"}
 		}},
+		{name: "MetaDB user in the sys tenant", edit: func(c *Config) { c.MetaUser = "root@sys#obcluster" },
+			want: []string{"oms_meta_user: \"root@sys#obcluster\" is in OceanBase's sys tenant"}},
 		{name: "location out of range", edit: func(c *Config) { c.CMLocation = 300 }, want: []string{"cm_location: 300 is out of range"}},
 		{name: "location negative", edit: func(c *Config) { c.CMLocation = -1 }, want: []string{"cm_location: -1 is out of range"}},
 		{name: "loopback cm_url multi-node", edit: func(c *Config) { c.CMURL = "127.0.0.1:8088" },

@@ -48,7 +48,7 @@ func (w *Wizard) askMetaDB(ctx context.Context, a *Answers) error {
 		}
 		a.MetaPort, _ = strconv.Atoi(port)
 		if a.MetaUser, err = w.ask(question{key: "meta-user", prompt: "MetaDB user", def: a.MetaUser,
-			check: required("the MetaDB user, e.g. root or user@tenant#cluster for OceanBase")}); err != nil {
+			check: configCheck(multi, omsconfig.KeyMetaUser, func(c *omsconfig.Config, s string) { c.MetaUser = s })}); err != nil {
 			return err
 		}
 		// Not offered as a default on a second round: a wrong password is the

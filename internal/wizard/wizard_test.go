@@ -188,6 +188,15 @@ func TestWizardInteractive(t *testing.T) {
 			},
 		},
 		{
+			name:  "a MetaDB user in the sys tenant is refused and asked again",
+			input: append([]string{"2", "10.0.0.1", "3306", "root@sys#obcluster", "root", "metapw", "", "y"}, happy[7:]...),
+			check: func(t *testing.T, a *Answers, out string, f *fakeDBs) {
+				if !strings.Contains(out, "sys tenant") || a.MetaUser != "root" {
+					t.Errorf("user %q, output:\n%s", a.MetaUser, out)
+				}
+			},
+		},
+		{
 			name: "unreachable MetaDB",
 			input: append([]string{"2", "10.9.9.9", "3306", "root", "metapw", "", "y",
 				"10.0.0.1", "", "", "metapw", "", "y"}, happy[7:]...),

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/omsrun/omsrun/internal/omsconfig"
 	"github.com/omsrun/omsrun/modules"
 )
 
@@ -106,8 +107,8 @@ func checkPortList(ports []int) error {
 // checkMetaUser refuses OceanBase's sys tenant as the MetaDB, as obd does
 // (docs/oms-facts.md K3).
 func checkMetaUser(user string) error {
-	if strings.Contains(user, "@sys") {
-		return fmt.Errorf("metadb_user %q: OMS cannot keep its MetaDB in OceanBase's sys tenant; create a MySQL-mode tenant and a user in it", user)
+	if err := omsconfig.CheckMetaUser(user); err != nil {
+		return fmt.Errorf("metadb_user %w; create a MySQL-mode tenant and a user in it", err)
 	}
 	return nil
 }

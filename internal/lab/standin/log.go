@@ -42,7 +42,7 @@ func (l *initLog) write(level, format string, args ...any) {
 	}
 }
 
-func (l *initLog) infof(format string, args ...any)  { l.write("INFO", format, args...) }
+func (l *initLog) infof(format string, args ...any) { l.write("INFO", format, args...) }
 
 // started prints the success line bare as docker logs' last line — obd
 // compares that whole line with it (docs/oms-facts.md H1), so a timestamp
