@@ -370,7 +370,9 @@ locals {
     cm_region_cn        = var.cm_region_cn
     cm_is_default       = var.cm_is_default
     cm_nodes            = local.cm_nodes
-    tsdb_enabled        = var.tsdb_enabled
+    # So that validate, before any connection, finds a host cm_nodes misses.
+    deployment_hosts = [for h in hosts.oms : h.address]
+    tsdb_enabled            = var.tsdb_enabled
     tsdb_service        = var.tsdb_service
     tsdb_url            = local.tsdb_url
     tsdb_username       = var.tsdb_username

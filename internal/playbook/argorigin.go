@@ -64,20 +64,68 @@ func (p *Playbook) attrError(st *Step, h *inventory.Host, name string, e error) 
 	}
 	msg := fmt.Sprintf("%s: %s.", st.Module, strings.TrimSuffix(e.Error(), "."))
 	subject := expr.Range()
-	if tr, ok := expr.(*hclsyntax.ScopeTraversalExpr); ok && tr.Traversal.RootName() == "var" && len(tr.Traversal) == 2 {
-		if a, ok := tr.Traversal[1].(hcl.TraverseAttr); ok {
-			if r, set := p.hostOrigin(h, a.Name); set {
-				subject = r
-				msg += fmt.Sprintf(" This is host %q's own value of var.%s, set in the inventory, which step %q uses at %s.", h.Name, a.Name, st.Name, diag.Pos(at))
-			} else if r, set := p.origins[a.Name]; set {
-				subject = r
-				msg += fmt.Sprintf(" This is the value given for var.%s, which step %q uses at %s.", a.Name, st.Name, diag.Pos(at))
-			} else if v := p.Variables[a.Name]; v != nil {
-				msg += fmt.Sprintf(" It is var.%s's default (declared at %s); set another with -e %s=… or in a var file.", a.Name, diag.Pos(v.DeclRange), a.Name)
-			}
+	if name, ok := p.varBehind(expr, 0); ok {
+		if r, set := p.hostOrigin(h, name); set {
+			subject = r
+			msg += fmt.Sprintf(" This is host %q's own value of var.%s, set in the inventory, which step %q uses at %s.", h.Name, name, st.Name, diag.Pos(at))
+		} else if r, set := p.origins[name]; set {
+			subject = r
+			msg += fmt.Sprintf(" This is the value given for var.%s, which step %q uses at %s.", name, st.Name, diag.Pos(at))
+		} else if v := p.Variables[name]; v != nil && isVarRef(expr) {
+			msg += fmt.Sprintf(" It is var.%s's default (declared at %s); set another with -e %s=… or in a var file.", name, diag.Pos(v.DeclRange), name)
 		}
 	}
 	return diag.Errorf(&subject, "Invalid module arguments", "%s", msg)
+}
+
+// varBehind names the one variable an argument's value comes from: var.X
+// itself, or a local whose expression reads only var.X (such as
+// local.cm_nodes, var.cm_nodes or else the inventory's addresses), followed
+// through locals. A value made of several variables has no one place the
+// user set it, so none is named.
+func (p *Playbook) varBehind(expr hcl.Expression, depth int) (string, bool) {
+	if depth > 8 || expr == nil {
+		return "", false
+	}
+	if tr, ok := expr.(*hclsyntax.ScopeTraversalExpr); ok && len(tr.Traversal) == 2 {
+		if a, ok := tr.Traversal[1].(hcl.TraverseAttr); ok {
+			switch tr.Traversal.RootName() {
+			case "var":
+				return a.Name, true
+			case "local":
+				return p.varBehind(p.localExprs[a.Name], depth+1)
+			}
+		}
+		return "", false
+	}
+	if depth == 0 {
+		// Only a local is followed into: an expression written in the step
+		// itself is where the user should look.
+		return "", false
+	}
+	name := ""
+	for _, tr := range expr.Variables() {
+		root := tr.RootName()
+		if root == "local" {
+			return "", false
+		}
+		if root != "var" || len(tr) < 2 {
+			continue
+		}
+		a, ok := tr[1].(hcl.TraverseAttr)
+		if !ok || (name != "" && a.Name != name) {
+			return "", false
+		}
+		name = a.Name
+	}
+	return name, name != ""
+}
+
+// isVarRef reports whether expr is var.X itself, whose value is the default
+// when the user did not set it.
+func isVarRef(expr hcl.Expression) bool {
+	tr, ok := expr.(*hclsyntax.ScopeTraversalExpr)
+	return ok && tr.Traversal.RootName() == "var"
 }
 
 // argExpr finds the expression that gives the step's argument name: in the
