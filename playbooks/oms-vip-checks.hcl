@@ -13,11 +13,13 @@ step "VIP answers on 8088" {
   }
 }
 
+# The VIP's own ports are 8088 and 8089 (cm_url must name 8088) whatever
+# ports the nodes behind it listen on (cm_server_port, nginx_server_port).
 step "VIP answers on 8089" {
   hosts    = "oms"
   run_once = true
   wait_for {
-    url     = "${replace(trimsuffix(var.cm_url, "/"), ":${local.cm_port}", ":${local.nginx_port}")}/oms/health"
+    url     = "${replace(trimsuffix(var.cm_url, "/"), ":8088", ":8089")}/oms/health"
     via     = "controller"
     timeout = var.vip_timeout
   }

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -212,6 +213,10 @@ type VIPOptions struct {
 	// TLSCheck checks the nodes' nginx port with TLS (no verification), for
 	// nodes whose console serves HTTPS only.
 	TLSCheck bool
+	// CMPort and NginxPort are the nodes' ports behind the VIP's 8088 and
+	// 8089 (0: the same), for nodes configured with other ports
+	// (cm_server_port, nginx_server_port), as a real balancer maps them.
+	CMPort, NginxPort int
 }
 
 // Balancer settings a real one would use (README, "The VIP"): a node is
@@ -250,10 +255,11 @@ defaults
   timeout check 2s
 %s  default-server inter %s fall %d rise %d
 `, HAProxySocket, retries, vipInter, vipFall, vipRise)
+	backend := map[int]int{8088: cmp.Or(o.CMPort, 8088), 8089: cmp.Or(o.NginxPort, 8089)}
 	for _, port := range []int{8088, 8089} {
 		fmt.Fprintf(&b, "frontend vip_%d\n  bind %s:%d\n  default_backend oms_%d\n", port, VIP, port, port)
 		fmt.Fprintf(&b, "backend oms_%d\n  option httpchk GET /oms/health\n  http-check expect status 200\n", port)
-		check := "check port 8089"
+		check := fmt.Sprintf("check port %d", backend[8089])
 		switch {
 		case o.TLSCheck && port == 8089:
 			check = "check ssl verify none" // the console itself speaks only TLS then
@@ -261,7 +267,7 @@ defaults
 			check += " check-ssl verify none"
 		}
 		for _, h := range hosts {
-			fmt.Fprintf(&b, "  server %s %s:%d %s\n", h.Name, h.Address, port, check)
+			fmt.Fprintf(&b, "  server %s %s:%d %s\n", h.Name, h.Address, backend[port], check)
 		}
 	}
 	return b.String()
