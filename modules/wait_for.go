@@ -120,7 +120,7 @@ func (w *WaitFor) Apply(ctx context.Context, env *Env, args any, _ *Plan) (*Resu
 		if time.Now().Add(interval).After(deadline) {
 			return nil, fmt.Errorf("%s did not answer within %s: %w", what, timeout, err)
 		}
-		env.Report.Phase(fmt.Sprintf("waiting for %s (%s)", what, time.Since(start).Round(time.Second)))
+		env.Report.Phase(WaitPhase(what, start, timeout))
 		if err := SleepCtx(ctx, interval); err != nil {
 			return nil, fmt.Errorf("waiting for %s: %w", what, err)
 		}

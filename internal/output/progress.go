@@ -14,6 +14,7 @@ import (
 
 	"github.com/omsrun/omsrun/internal/engine"
 	"github.com/omsrun/omsrun/internal/textx"
+	"github.com/omsrun/omsrun/modules"
 )
 
 // Progress shows transfers and long waits: one bar per host on a terminal,
@@ -87,7 +88,7 @@ func (p *Progress) Update(ev engine.Progress) {
 		return
 	}
 	if ev.Phase != "" {
-		fmt.Fprintf(p.w, "    %s: %s (%s)\n", ev.Host, ev.Phase, elapsed)
+		fmt.Fprintf(p.w, "    %s: %s\n", ev.Host, withElapsed(ev.Phase, elapsed))
 	}
 }
 
@@ -127,12 +128,22 @@ func (p *Progress) updateBar(k string, ev engine.Progress) {
 				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
 					// An atomic, not p.mu: mpb calls this from its render
 					// goroutine while Update may hold p.mu waiting on mpb.
-					return fmt.Sprintf("%s (%s)", text.Load(), time.Since(start).Round(time.Second))
+					return withElapsed(text.Load().(string), time.Since(start).Round(time.Second))
 				})),
 				mpb.BarRemoveOnComplete())
 			p.bars[k] = bar
 		}
 	}
+}
+
+// withElapsed adds the time since the host's step began to a phase, unless
+// the phase is a wait that shows its own ("waiting for health 2m10s /
+// 15m0s"): one time per line, never "(0s) (0s)".
+func withElapsed(phase string, elapsed time.Duration) string {
+	if modules.IsWaitPhase(phase) {
+		return phase
+	}
+	return fmt.Sprintf("%s (%s)", phase, elapsed)
 }
 
 // Done removes the bars of a host whose step finished.

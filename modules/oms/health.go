@@ -119,8 +119,7 @@ func getInsecure(ctx context.Context, dial probe.DialFunc, url string) (probe.An
 	return probe.Answer{Status: resp.StatusCode, Body: body}, nil
 }
 
-// waitPhase is the progress line of a wait: how long so far and the limit,
-// e.g. "waiting for health 2m10s / 15m0s".
+// waitPhase is modules.WaitPhase: "waiting for health 2m10s / 15m0s".
 func waitPhase(what string, start time.Time, limit time.Duration) string {
-	return fmt.Sprintf("waiting for %s %s / %s", what, time.Since(start).Round(time.Second), limit)
+	return modules.WaitPhase(what, start, limit)
 }
