@@ -40,7 +40,7 @@ func (r *Runner) settleConfirmations() string {
 		if st.Confirm == "" || st.CheckMode {
 			continue
 		}
-		hosts, err := r.selectHosts(st)
+		hosts, _, err := r.selectHosts(st)
 		if err != nil {
 			continue // reported by the step itself
 		}

@@ -76,6 +76,7 @@ type hostState struct {
 	host    *inventory.Host
 	conn    transport.Host
 	dead    bool        // failed or unreachable: drops out of later steps
+	deadWhy string      // why, for the steps that skip it: `failed at step "x"`
 	lock    *lockedHost // conn in a changing run: takes the run lock, gives it back at the end
 	dialErr error       // the first dial's failure, reported at the host's first step instead of dialling again
 	changed map[string]bool
@@ -258,29 +259,37 @@ func (r *Runner) shouldStop(st *playbook.Step) string {
 	return ""
 }
 
-// selectHosts returns the live targets the step's pattern matches, in inventory order.
-func (r *Runner) selectHosts(st *playbook.Step) ([]*inventory.Host, error) {
+// selectHosts returns the live targets the step's pattern matches, in
+// inventory order, and the targets it matches that dropped out, with why.
+func (r *Runner) selectHosts(st *playbook.Step) ([]*inventory.Host, []Dropped, error) {
 	pattern := st.Hosts
 	if pattern == "" {
 		pattern = "all"
 	}
 	matched, err := r.Inventory.Match(pattern)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []*inventory.Host
+	var dropped []Dropped
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, h := range matched {
 		s, ok := r.state[h.Name]
-		if !ok || s.dead {
+		if !ok {
+			continue
+		}
+		if s.dead {
+			dropped = append(dropped, Dropped{Host: h.Name, Why: s.deadWhy})
 			continue
 		}
 		out = append(out, s.host)
 	}
-	return out, nil
+	return out, dropped, nil
 }
 
 func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepEnd, error) {
-	hosts, err := r.selectHosts(st)
+	hosts, dropped, err := r.selectHosts(st)
 	if err != nil {
 		return StepEnd{}, fmt.Errorf("step %q: %w", st.Name, err)
 	}
@@ -294,7 +303,7 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	for i, h := range hosts {
 		names[i] = h.Name
 	}
-	r.Sink.StepStart(StepInfo{Index: idx, Name: st.Name, Module: st.Module, Hosts: names})
+	r.Sink.StepStart(StepInfo{Index: idx, Name: st.Name, Module: st.Module, Hosts: names, Dropped: dropped})
 	groups := batches(hosts, st.Serial)
 	if err := r.confirmLate(st, hosts); err != nil {
 		for _, h := range hosts {
@@ -305,7 +314,7 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 	start := time.Now()
 	end := StepEnd{Name: st.Name}
 	var endMu sync.Mutex
-	for _, batch := range groups {
+	for i, batch := range groups {
 		if ctx.Err() != nil {
 			break
 		}
@@ -326,6 +335,11 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 		// A serial batch in which a host failed stops the rollout: the rest keep
 		// their old state, which is the point of rolling work.
 		if st.Serial.IsSet() && r.batchFailed(st, batch) {
+			for _, rest := range groups[i+1:] {
+				for _, h := range rest {
+					end.NotReached = append(end.NotReached, h.Name)
+				}
+			}
 			break
 		}
 	}
@@ -378,10 +392,10 @@ func (r *Runner) record(st *playbook.Step, res HostResult) {
 		t.Ignored++
 	case StatusUnreachable:
 		t.Unreachable++
-		s.dead = true
+		s.dead, s.deadWhy = true, fmt.Sprintf("unreachable at step %q", st.Name)
 	default:
 		t.Failed++
-		s.dead = true
+		s.dead, s.deadWhy = true, fmt.Sprintf("failed at step %q", st.Name)
 	}
 	r.mu.Unlock()
 	r.Sink.HostResult(res)

@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+)
 
 // Status is the outcome of one step on one host.
 type Status string
@@ -29,6 +33,15 @@ type StepInfo struct {
 	Name   string
 	Module string
 	Hosts  []string
+	// Dropped are the hosts the step's pattern matches that it does not run
+	// on, each with why: an earlier step failed on it or could not reach it.
+	Dropped []Dropped
+}
+
+// Dropped is a host a step skips because an earlier step failed on it.
+type Dropped struct {
+	Host string
+	Why  string // e.g. `failed at step "preflight"`
 }
 
 // HostResult is one host's outcome for one step.
@@ -47,6 +60,9 @@ type HostResult struct {
 	Stdout, Stderr string
 	// Unhealthy says why the host is not as intended (see modules.Plan.Unhealthy).
 	Unhealthy string
+	// Outputs are the module's outputs (what later steps read as
+	// steps["name"]["host"]), so --json carries them as fields.
+	Outputs map[string]cty.Value
 }
 
 // StepEnd closes a step.
@@ -56,6 +72,9 @@ type StepEnd struct {
 	// Slowest is the host that took longest, with its time.
 	Slowest         string
 	SlowestDuration time.Duration
+	// NotReached are the hosts a rolling (serial) step never got to because
+	// a batch before them failed: the rollout stopped there.
+	NotReached []string
 }
 
 // Progress is a module's report while it works on a host.

@@ -46,8 +46,10 @@ func (r *Runner) classify(st *playbook.Step, h *inventory.Host, mod modules.Modu
 	out, plan := a.out, a.plan
 	if out != nil {
 		r.setOutputs(st.Name, h.Name, out.Outputs)
+		res.Outputs = out.Outputs
 	} else if plan != nil {
 		r.setOutputs(st.Name, h.Name, plan.Outputs)
+		res.Outputs = plan.Outputs
 	}
 	res.Unhealthy = plan.Unhealthy
 	if st.CheckMode && (plan.Change || plan.Unknown) && res.Unhealthy == "" {

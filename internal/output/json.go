@@ -8,6 +8,8 @@ import (
 
 	"github.com/omsrun/omsrun/internal/engine"
 	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // JSON writes one JSON object per line per event, each with a "type".
@@ -45,11 +47,12 @@ func (j *JSON) RunStart(r engine.RunInfo) {
 // The per-event lines; fields in the order of their keys (see emit).
 type (
 	stepStartLine struct {
-		Hosts  []string `json:"hosts"`
-		Index  int      `json:"index"`
-		Module string   `json:"module"`
-		Step   string   `json:"step"`
-		Type   string   `json:"type"`
+		Dropped []droppedHost `json:"dropped"`
+		Hosts   []string      `json:"hosts"`
+		Index   int           `json:"index"`
+		Module  string        `json:"module"`
+		Step    string        `json:"step"`
+		Type    string        `json:"type"`
 	}
 	commandLine struct {
 		Host string `json:"host"`
@@ -64,29 +67,41 @@ type (
 		Type string `json:"type"`
 	}
 	hostResultLine struct {
-		Attempts   int           `json:"attempts"`
-		Diff       string        `json:"diff"`
-		DurationMS float64       `json:"duration_ms"`
-		Error      string        `json:"error"`
-		Host       string        `json:"host"`
-		Msg        string        `json:"msg"`
-		Status     engine.Status `json:"status"`
-		Step       string        `json:"step"`
-		Type       string        `json:"type"`
-		Warnings   []string      `json:"warnings"`
+		Attempts   int     `json:"attempts"`
+		Diff       string  `json:"diff"`
+		DurationMS float64 `json:"duration_ms"`
+		Error      string  `json:"error"`
+		Host       string  `json:"host"`
+		Msg        string  `json:"msg"`
+		// Outputs are the module's outputs as fields (oms_status's state,
+		// programs, healthy…), not only in msg's table row.
+		Outputs  json.RawMessage `json:"outputs,omitempty"`
+		Status   engine.Status   `json:"status"`
+		Step     string          `json:"step"`
+		Type     string          `json:"type"`
+		Warnings []string        `json:"warnings"`
 	}
 	stepEndLine struct {
-		DurationMS  float64 `json:"duration_ms"`
-		SlowestHost string  `json:"slowest_host"`
-		SlowestMS   float64 `json:"slowest_ms"`
-		Step        string  `json:"step"`
-		Type        string  `json:"type"`
+		DurationMS  float64  `json:"duration_ms"`
+		NotReached  []string `json:"not_reached"`
+		SlowestHost string   `json:"slowest_host"`
+		SlowestMS   float64  `json:"slowest_ms"`
+		Step        string   `json:"step"`
+		Type        string   `json:"type"`
+	}
+	droppedHost struct {
+		Host string `json:"host"`
+		Why  string `json:"why"`
 	}
 )
 
 // StepStart implements engine.Sink.
 func (j *JSON) StepStart(s engine.StepInfo) {
-	j.emit(stepStartLine{Type: "step_start", Index: s.Index, Step: s.Name, Module: s.Module, Hosts: s.Hosts})
+	dropped := make([]droppedHost, len(s.Dropped))
+	for i, d := range s.Dropped {
+		dropped[i] = droppedHost{Host: d.Host, Why: d.Why}
+	}
+	j.emit(stepStartLine{Type: "step_start", Index: s.Index, Step: s.Name, Module: s.Module, Hosts: s.Hosts, Dropped: dropped})
 }
 
 // Progress implements engine.Sink; only warnings are emitted, to keep the stream small.
@@ -102,12 +117,27 @@ func (j *JSON) Progress(p engine.Progress) {
 // HostResult implements engine.Sink.
 func (j *JSON) HostResult(r engine.HostResult) {
 	j.emit(hostResultLine{Type: "host_result", Step: r.Step, Host: r.Host, Status: r.Status,
-		DurationMS: ms(r.Duration), Msg: r.Msg, Diff: r.Diff, Error: r.Error, Warnings: r.Warnings, Attempts: r.Attempts})
+		DurationMS: ms(r.Duration), Msg: r.Msg, Diff: r.Diff, Error: r.Error, Warnings: r.Warnings, Attempts: r.Attempts,
+		Outputs: outputsJSON(r.Outputs)})
+}
+
+// outputsJSON is a module's outputs as one JSON object; nil when it has
+// none or they cannot be written (emit scrubs secrets from the line).
+func outputsJSON(outs map[string]cty.Value) json.RawMessage {
+	if len(outs) == 0 {
+		return nil
+	}
+	v, _ := cty.ObjectVal(outs).UnmarkDeep()
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // StepEnd implements engine.Sink.
 func (j *JSON) StepEnd(s engine.StepEnd) {
-	j.emit(stepEndLine{Type: "step_end", Step: s.Name, DurationMS: ms(s.Duration), SlowestHost: s.Slowest, SlowestMS: ms(s.SlowestDuration)})
+	j.emit(stepEndLine{Type: "step_end", Step: s.Name, DurationMS: ms(s.Duration), SlowestHost: s.Slowest, SlowestMS: ms(s.SlowestDuration), NotReached: list(s.NotReached)})
 }
 
 // Recap implements engine.Sink.
@@ -117,15 +147,19 @@ func (j *JSON) Recap(r engine.Recap) {
 		hosts[h.Host] = map[string]int{"ok": h.OK, "changed": h.Changed, "failed": h.Failed, "skipped": h.Skipped, "unreachable": h.Unreachable, "ignored": h.Ignored}
 	}
 	steps := []map[string]any{}
+	notReached := map[string][]string{}
 	for _, s := range r.Steps {
 		steps = append(steps, map[string]any{"step": s.Name, "duration_ms": ms(s.Duration), "slowest_host": s.Slowest})
+		if len(s.NotReached) > 0 {
+			notReached[s.Name] = s.NotReached
+		}
 	}
 	j.emit(map[string]any{"type": "recap", "hosts": hosts, "steps": steps, "duration_ms": ms(r.Duration), "interrupted": r.Interrupted, "check": r.Check, "stopped": r.Stopped,
-		"declined": r.Declined, "error": r.Error, "exit_code": r.ExitCode, "unhealthy": unhealthyList(r.Unhealthy)})
+		"declined": r.Declined, "error": r.Error, "exit_code": r.ExitCode, "unhealthy": list(r.Unhealthy), "not_reached": notReached})
 }
 
-// unhealthyList is the recap's list, empty rather than null.
-func unhealthyList(u []string) []string {
+// list is a list for JSON, empty rather than null.
+func list(u []string) []string {
 	if u == nil {
 		return []string{}
 	}

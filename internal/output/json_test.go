@@ -25,10 +25,14 @@ func TestJSONLinesUnchanged(t *testing.T) {
 	}{
 		{"step_start", func(j *JSON) {
 			j.StepStart(engine.StepInfo{Index: 3, Name: "copy", Module: "copy", Hosts: []string{"a", "b"}})
-		}, map[string]any{"type": "step_start", "index": 3, "step": "copy", "module": "copy", "hosts": []string{"a", "b"}}},
+		}, map[string]any{"type": "step_start", "index": 3, "step": "copy", "module": "copy", "hosts": []string{"a", "b"}, "dropped": []any{}}},
+		{"step_start with dropped hosts", func(j *JSON) {
+			j.StepStart(engine.StepInfo{Index: 4, Name: "next", Module: "copy", Hosts: []string{"a"}, Dropped: []engine.Dropped{{Host: "b", Why: `failed at step "copy"`}}})
+		}, map[string]any{"type": "step_start", "index": 4, "step": "next", "module": "copy", "hosts": []string{"a"},
+			"dropped": []map[string]string{{"host": "b", "why": `failed at step "copy"`}}}},
 		{"step_start no hosts", func(j *JSON) {
 			j.StepStart(engine.StepInfo{Name: "none"})
-		}, map[string]any{"type": "step_start", "index": 0, "step": "none", "module": "", "hosts": []string(nil)}},
+		}, map[string]any{"type": "step_start", "index": 0, "step": "none", "module": "", "hosts": []string(nil), "dropped": []any{}}},
 		{"command", func(j *JSON) {
 			j.Progress(engine.Progress{Step: "s", Host: "h", Log: "$ ls\nout"})
 		}, map[string]any{"type": "command", "step": "s", "host": "h", "log": "$ ls\nout"}},
@@ -41,7 +45,7 @@ func TestJSONLinesUnchanged(t *testing.T) {
 			"duration_ms": ms(res.Duration), "msg": res.Msg, "diff": res.Diff, "error": res.Error, "warnings": noWarn.Warnings, "attempts": res.Attempts}},
 		{"step_end", func(j *JSON) {
 			j.StepEnd(engine.StepEnd{Name: "copy", Duration: 1500 * time.Millisecond, Slowest: "b", SlowestDuration: 1499 * time.Millisecond})
-		}, map[string]any{"type": "step_end", "step": "copy", "duration_ms": 1500.0, "slowest_host": "b", "slowest_ms": 1499.0}},
+		}, map[string]any{"type": "step_end", "step": "copy", "duration_ms": 1500.0, "slowest_host": "b", "slowest_ms": 1499.0, "not_reached": []any{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer

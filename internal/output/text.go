@@ -27,6 +27,14 @@ type Text struct {
 	mu       sync.Mutex
 	colors   palette
 	stepName string
+	// diffs of the current step, printed at its end: the same diff on many
+	// hosts once, naming them.
+	diffs []hostDiff
+}
+
+type hostDiff struct {
+	diff  string
+	hosts []string
 }
 
 type palette struct {
@@ -109,8 +117,20 @@ func (t *Text) StepStart(si engine.StepInfo) {
 	t.stepName = si.Name
 	line := fmt.Sprintf("STEP [%s] %s", si.Name, si.Module)
 	t.printf("\n%s %s\n", t.colors.header.Sprint(line), strings.Repeat("*", max(3, 70-len(line))))
-	if len(si.Hosts) == 0 {
+	if len(si.Hosts) == 0 && len(si.Dropped) == 0 {
 		t.printf("  %s\n", t.colors.dim.Sprint("no hosts matched"))
+	}
+	// The hosts an earlier failure took out, grouped by why.
+	var whys []string
+	byWhy := map[string][]string{}
+	for _, d := range si.Dropped {
+		if _, seen := byWhy[d.Why]; !seen {
+			whys = append(whys, d.Why)
+		}
+		byWhy[d.Why] = append(byWhy[d.Why], d.Host)
+	}
+	for _, why := range whys {
+		t.printf("  %s %s\n", t.colors.skipped.Sprintf("%-11s", "skipped"), t.colors.dim.Sprintf("%s: %s", strings.Join(byWhy[why], ", "), why))
 	}
 }
 
@@ -179,7 +199,33 @@ func (t *Text) HostResult(r engine.HostResult) {
 		}
 	}
 	if r.Diff != "" {
-		for _, l := range strings.Split(strings.TrimRight(r.Diff, "\n"), "\n") {
+		t.addDiff(r.Host, r.Diff)
+	}
+	t.printf("%s", b.String())
+}
+
+func (t *Text) addDiff(host, diff string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.diffs {
+		if t.diffs[i].diff == diff {
+			t.diffs[i].hosts = append(t.diffs[i].hosts, host)
+			return
+		}
+	}
+	t.diffs = append(t.diffs, hostDiff{diff: diff, hosts: []string{host}})
+}
+
+// flushDiffs prints the step's diffs, each once with the hosts it is on.
+func (t *Text) flushDiffs() {
+	t.mu.Lock()
+	diffs := t.diffs
+	t.diffs = nil
+	t.mu.Unlock()
+	var b strings.Builder
+	for _, d := range diffs {
+		fmt.Fprintf(&b, "  %s\n", t.colors.header.Sprintf("diff on %s:", strings.Join(d.hosts, ", ")))
+		for _, l := range strings.Split(strings.TrimRight(d.diff, "\n"), "\n") {
 			c := t.colors.dim
 			switch {
 			case strings.HasPrefix(l, "+"):
@@ -190,17 +236,25 @@ func (t *Text) HostResult(r engine.HostResult) {
 			fmt.Fprintf(&b, "      %s\n", c.Sprint(l))
 		}
 	}
-	t.printf("%s", b.String())
+	if b.Len() > 0 {
+		t.printf("%s", b.String())
+	}
 }
 
 // StepEnd implements engine.Sink.
-func (t *Text) StepEnd(engine.StepEnd) {}
+func (t *Text) StepEnd(e engine.StepEnd) {
+	t.flushDiffs()
+	if len(e.NotReached) > 0 {
+		t.printf("  %s\n", t.colors.failed.Sprintf("rollout stopped: not reached %s", strings.Join(e.NotReached, ", ")))
+	}
+}
 
 // Recap implements engine.Sink.
 func (t *Text) Recap(r engine.Recap) {
 	if t.Bars != nil {
 		t.Bars.Wait()
 	}
+	t.flushDiffs() // a step cut short by an interrupt has no end
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s %s\n", t.colors.header.Sprint("RECAP"), strings.Repeat("*", 64))
 	for _, h := range r.Hosts {
@@ -234,6 +288,11 @@ func (t *Text) Recap(r engine.Recap) {
 	}
 	if r.Stopped != "" {
 		fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprint("stopped: "+r.Stopped))
+	}
+	for _, s := range r.Steps {
+		if len(s.NotReached) > 0 {
+			fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprintf("rollout %q stopped: not reached %s", s.Name, strings.Join(s.NotReached, ", ")))
+		}
 	}
 	if r.Declined != "" {
 		fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprint("declined: "+r.Declined))

@@ -148,8 +148,14 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 		"state":    cty.StringVal(state),
 		"image":    cty.StringVal(image),
 		"programs": cty.NumberIntVal(int64(running)),
-		"healthy":  cty.BoolVal(hCM == "ok" && hConsole == "ok"),
-		"vip":      cty.BoolVal(holds),
+		// The table row's other columns, as fields for --json and later steps.
+		"programs_total": cty.NumberIntVal(int64(total)),
+		"cm_port":        cty.NumberIntVal(int64(cmPort)),
+		"cm":             cty.StringVal(hCM),
+		"console_port":   cty.NumberIntVal(int64(nginxPort)),
+		"console":        cty.StringVal(hConsole),
+		"healthy":        cty.BoolVal(hCM == "ok" && hConsole == "ok"),
+		"vip":            cty.BoolVal(holds),
 	}}, nil
 }
 
