@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -34,7 +35,7 @@ func TestDeployOtherPorts(t *testing.T) {
 	l.Exec(t, h.Name, `setsid python3 -c 'import socket,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 18090)); s.listen(); time.sleep(300)' </dev/null >/dev/null 2>&1 & echo $! > /tmp/omsrun-e2e-port.pid`)
 	stop := func() {
-		l.Run(t.Context(), h.Name, "kill $(cat /tmp/omsrun-e2e-port.pid) 2>/dev/null; rm -f /tmp/omsrun-e2e-port.pid")
+		l.Run(context.Background(), h.Name, "kill $(cat /tmp/omsrun-e2e-port.pid) 2>/dev/null; rm -f /tmp/omsrun-e2e-port.pid")
 	}
 	t.Cleanup(stop)
 	waitListen(t, h.Address, 18090)
