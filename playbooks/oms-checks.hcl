@@ -34,5 +34,8 @@ step "check MetaDB" {
     # Re-running on a cluster omsrun deployed finds its own databases: that is fine.
     existing_deployment = length([for name, o in steps["read existing deployment"] : name if o.exists && contains(o.databases, local.rm_db)]) > 0
     allow_existing      = var.allow_existing_databases
+    # The databases the running nodes' config.yaml names: others need a confirmation.
+    running_databases     = distinct(flatten([for name, o in steps["read existing deployment"] : o.databases if o.exists]))
+    allow_database_change = var.allow_database_change
   }
 }

@@ -319,6 +319,11 @@ variable "allow_existing_databases" {
   type    = bool
   default = false
 }
+variable "allow_database_change" {
+  type        = bool
+  default     = false
+  description = "confirms pointing a running cluster at other databases than its config.yaml names"
+}
 
 # --- waits (the real services take minutes: obd waits at least 900 s) ---
 variable "health_timeout" {

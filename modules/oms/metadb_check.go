@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,11 @@ type MetadbCheckArgs struct {
 	// ExistingDeployment says an OMS deployed by omsrun already uses these
 	// databases (the playbook sets it from the hosts' facts).
 	ExistingDeployment bool `hcl:"existing_deployment,optional"`
+	// RunningDatabases are the databases the running cluster's config.yaml
+	// names (container_info on every node); a run that would point the
+	// cluster at other ones stops unless AllowDatabaseChange confirms it.
+	RunningDatabases    []string `hcl:"running_databases,optional"`
+	AllowDatabaseChange bool     `hcl:"allow_database_change,optional"`
 	// ViaHost dials from the current host over SSH, for a MetaDB only the OMS nodes reach.
 	ViaHost bool    `hcl:"via_host,optional"`
 	Timeout *string `hcl:"timeout,optional"`
@@ -52,15 +58,17 @@ func (*MetadbCheck) Doc() modules.Doc {
 		Name:    "metadb_check",
 		Summary: "Connect to the MetaDB, report its version, and stop when the OMS databases already exist unless confirmed.",
 		Args: map[string]string{
-			"host":                "string, required: the MetaDB address",
-			"port":                "number, required: the MetaDB port",
-			"user":                "string, required: the MetaDB user (user@tenant#cluster for OceanBase)",
-			"password":            "string, required, sensitive: the MetaDB password",
-			"databases":           "list(string), required: drc_rm_db, drc_cm_db, drc_cm_heartbeat_db",
-			"allow_existing":      "bool: existing databases are fine (also --yes)",
-			"existing_deployment": "bool: an OMS deployed earlier uses these databases, so their existing is expected",
-			"via_host":            "bool: connect from the current host through SSH instead of from the control machine",
-			"timeout":             `string: connect and query timeout (default "10s")`,
+			"host":                  "string, required: the MetaDB address",
+			"port":                  "number, required: the MetaDB port",
+			"user":                  "string, required: the MetaDB user (user@tenant#cluster for OceanBase)",
+			"password":              "string, required, sensitive: the MetaDB password",
+			"databases":             "list(string), required: drc_rm_db, drc_cm_db, drc_cm_heartbeat_db",
+			"allow_existing":        "bool: existing databases are fine (also --yes)",
+			"existing_deployment":   "bool: an OMS deployed earlier uses these databases, so their existing is expected",
+			"running_databases":     "list(string): the databases the running cluster's config.yaml names; other databases stop the run unless confirmed",
+			"allow_database_change": "bool: the operator confirms pointing the running cluster at the new databases (a question at a terminal does too)",
+			"via_host":              "bool: connect from the current host through SSH instead of from the control machine",
+			"timeout":               `string: connect and query timeout (default "10s")`,
 		},
 	}
 }
@@ -148,6 +156,9 @@ func existsMsg(names []string) string {
 // Check connects and reads; existing databases stop here unless confirmed.
 func (*MetadbCheck) Check(ctx context.Context, env *modules.Env, args any) (*modules.Plan, error) {
 	a := args.(*MetadbCheckArgs)
+	if err := a.checkDatabaseChange(env); err != nil {
+		return nil, err
+	}
 	p, err := metadb.Check(ctx, a.target(env), a.Databases)
 	if err != nil {
 		return nil, a.explain(env, err)
@@ -225,4 +236,31 @@ func metadbNames(ss []string) cty.Value {
 		vals[i] = cty.StringVal(s)
 	}
 	return cty.ListVal(vals)
+}
+
+// checkDatabaseChange stops a run that would point a running cluster at
+// other databases than its config.yaml names: OMS would start on empty ones
+// (and an upgrade's backup would dump those), as if the cluster were new.
+// Only an explicit confirmation naming the change lets it through —
+// allow_database_change, or yes to the question at a terminal; --yes alone
+// does not, since it answers questions the operator has not read.
+func (a *MetadbCheckArgs) checkDatabaseChange(env *modules.Env) error {
+	running := slices.Compact(slices.Sorted(slices.Values(a.RunningDatabases)))
+	wanted := slices.Compact(slices.Sorted(slices.Values(a.Databases)))
+	if len(running) == 0 || slices.Equal(running, wanted) || a.AllowDatabaseChange {
+		return nil
+	}
+	change := fmt.Sprintf("the running OMS uses the databases %s (its config.yaml); this run would point it at %s",
+		strings.Join(running, ", "), strings.Join(a.Databases, ", "))
+	if env.Confirm != nil {
+		ok, err := env.Confirm("Change databases: " + change + ". OMS would start on them as a new cluster. Are you sure?")
+		if err != nil {
+			return fmt.Errorf("confirmation: %w", err)
+		}
+		if ok {
+			a.AllowDatabaseChange = true
+			return nil
+		}
+	}
+	return fmt.Errorf("%s; nothing was changed. If that is what you want, re-run with -e allow_database_change=true (--yes alone does not confirm this); otherwise set the database names back (drc_rm_db, drc_cm_db, drc_cm_heartbeat_db or db_prefix)", change)
 }
