@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ var otherPorts = []string{"-e", "nginx_server_port=18089", "-e", "cm_server_port
 // ports (a foreign listener on one stops the deploy before any change),
 // and the health checks — the container start, CM, status — use them: the
 // node serves nothing on the defaults, and the deploy and status pass.
+// On the cluster it leaves, pointing it at other databases is refused
+// until confirmed as the refusal says.
 func TestDeployOtherPorts(t *testing.T) {
 	l := labtest.Require(t)
 	l.Reset(t)
@@ -65,6 +68,30 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
 	expectCode(t, st, 0)
 	if !strings.Contains(st.stdout, "18088 ok") || !strings.Contains(st.stdout, "18089 ok") {
 		t.Errorf("status does not show health on the configured ports:\n%s", st.stdout)
+	}
+
+	// The live cluster pointed at other databases (issue #14 point 6): the
+	// run stops before any change, naming both sets, and the remedy it
+	// prints, followed exactly, goes through.
+	other := append(append([]string{}, args...), "-e", "drc_rm_db=oms_b_rm", "-e", "drc_cm_db=oms_b_cm", "-e", "drc_cm_heartbeat_db=oms_b_hb")
+	before := l.Exec(t, h.Name, "sha256sum < /data/oms/config.yaml")
+	refused := deploy(t, l, "deploy.hcl", inv, other...)
+	expectCode(t, refused, 2)
+	for _, want := range []string{"uses the databases oms_cm, oms_cm_heartbeat, oms_rm", "point it at oms_b_rm, oms_b_cm, oms_b_hb"} {
+		if !strings.Contains(refused.stdout, want) {
+			t.Fatalf("the refusal lacks %q:\n%s", want, refused.stdout)
+		}
+	}
+	if after := l.Exec(t, h.Name, "sha256sum < /data/oms/config.yaml"); after != before {
+		t.Fatal("config.yaml changed although the database change was refused")
+	}
+	m := regexp.MustCompile(`re-run with -e (allow_database_change=true)`).FindStringSubmatch(refused.stdout)
+	if m == nil {
+		t.Fatalf("the refusal names no -e that confirms:\n%s", refused.stdout)
+	}
+	expectCode(t, deploy(t, l, "deploy.hcl", inv, append(other, "-e", m[1])...), 0)
+	if got := l.Exec(t, h.Name, "grep '^drc_rm_db' /data/oms/config.yaml"); !strings.Contains(got, "oms_b_rm") {
+		t.Errorf("after the confirmed change config.yaml says %q", got)
 	}
 }
 
