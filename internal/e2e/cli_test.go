@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -377,6 +378,11 @@ func TestCLIRunLock(t *testing.T) {
 	if !strings.Contains(r.stdout, "alice@laptop") || !strings.Contains(r.stdout, "omsrun unlock") {
 		t.Fatalf("the refusal should name the holder and the way out:\n%s", r.stdout)
 	}
+	// The way out as printed, followed below once the lock was shown to hold.
+	unlock := regexp.MustCompile("`omsrun (unlock) -i INVENTORY ([^`]+)`").FindStringSubmatch(r.stdout)
+	if unlock == nil {
+		t.Fatalf("the refusal should print the unlock command:\n%s", r.stdout)
+	}
 	// Check mode takes no lock and so is not stopped by one.
 	expectCode(t, omsrun(t, pb, "-i", l.InventoryHCL, "--check"), 0)
 	// Nor is a run of read-only modules (status.hcl's kind) or of a check_mode step.
@@ -403,7 +409,7 @@ func TestCLIRunLock(t *testing.T) {
 	if audit := l.Exec(t, h.Name, "tail -n 1 /var/log/omsrun/audit.log"); !strings.Contains(audit, "playbook=exec") {
 		t.Fatalf("exec audit line: %q", audit)
 	}
-	r = omsrun(t, "unlock", "-i", l.InventoryHCL, h.Name)
+	r = omsrun(t, unlock[1], "-i", l.InventoryHCL, unlock[2])
 	expectCode(t, r, 0)
 	if !strings.Contains(r.stdout, "alice@laptop") {
 		t.Fatalf("unlock should say whose lock it removed:\n%s", r.stdout)

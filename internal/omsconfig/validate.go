@@ -103,7 +103,7 @@ func (v *validation) dbNames() {
 	seen := map[string]string{}
 	for _, d := range []struct{ key, val string }{{KeyRMDB, c.RMDB}, {KeyCMDB, c.CMDB}, {KeyCMHeartbeatDB, c.CMHeartbeatDB}} {
 		if d.val == "" {
-			add(d.key, "is required", "set it, or set db_prefix to derive all three names")
+			add(d.key, "is required", "set it, or leave it unset to derive it from db_prefix")
 			continue
 		}
 		if msg := checkIdent(d.val); msg != "" {
