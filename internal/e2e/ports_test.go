@@ -44,7 +44,7 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
 	waitListen(t, h.Address, 18090)
 	busy := deploy(t, l, "deploy.hcl", inv, args...)
 	expectCode(t, busy, 2)
-	if !strings.Contains(busy.stdout, "port(s) 18090 already in use") || strings.Contains(busy.stdout, `"step":"load image"`) {
+	if !strings.Contains(busy.stdout, "port(s) 18090 already in use") || strings.Contains(busy.stdout, `"step":"load image","type":"host_result"`) {
 		t.Fatalf("a foreign listener on ghana_server_port did not stop preflight:\n%s", busy.stdout)
 	}
 	stop()
