@@ -30,7 +30,14 @@ func TestValidateCatchesWithoutConnecting(t *testing.T) {
 			t.Errorf("%s, cm_nodes without oms3: exit %d, want %q in\n%s", pb, code, want, errOut)
 		}
 	}
-	_, errOut, code := run("validate", "../../playbooks/reconfigure.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img, "-e", "oms_meta_user=root@sys")
+	// A value that reaches render_config through a local reading two
+	// variables (local.rm_db: drc_rm_db, else db_prefix) points at the one
+	// the operator set.
+	_, errOut, code := run("validate", "../../playbooks/deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img, "-e", "drc_rm_db=bad-name")
+	if code != 4 || !strings.Contains(errOut, "Error: -e #3:1:11: Invalid module arguments") || !strings.Contains(errOut, "var.drc_rm_db") {
+		t.Errorf("drc_rm_db=bad-name: exit %d\n%s", code, errOut)
+	}
+	_, errOut, code = run("validate", "../../playbooks/reconfigure.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img, "-e", "oms_meta_user=root@sys")
 	if code != 4 || !strings.Contains(errOut, "Error: -e #3:1:15: Invalid module arguments") || !strings.Contains(errOut, "sys tenant") {
 		t.Errorf("oms_meta_user=root@sys: exit %d\n%s", code, errOut)
 	}

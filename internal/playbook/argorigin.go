@@ -3,6 +3,7 @@ package playbook
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -81,8 +82,8 @@ func (p *Playbook) attrError(st *Step, h *inventory.Host, name string, e error) 
 // varBehind names the one variable an argument's value comes from: var.X
 // itself, or a local whose expression reads only var.X (such as
 // local.cm_nodes, var.cm_nodes or else the inventory's addresses), followed
-// through locals. A value made of several variables has no one place the
-// user set it, so none is named.
+// through locals. A value made of several variables is named by the one of
+// them the user set, if exactly one; otherwise none is.
 func (p *Playbook) varBehind(expr hcl.Expression, depth int) (string, bool) {
 	if depth > 8 || expr == nil {
 		return "", false
@@ -103,7 +104,7 @@ func (p *Playbook) varBehind(expr hcl.Expression, depth int) (string, bool) {
 		// itself is where the user should look.
 		return "", false
 	}
-	name := ""
+	var names []string
 	for _, tr := range expr.Variables() {
 		root := tr.RootName()
 		if root == "local" {
@@ -113,12 +114,22 @@ func (p *Playbook) varBehind(expr hcl.Expression, depth int) (string, bool) {
 			continue
 		}
 		a, ok := tr[1].(hcl.TraverseAttr)
-		if !ok || (name != "" && a.Name != name) {
+		if !ok {
 			return "", false
 		}
-		name = a.Name
+		if !slices.Contains(names, a.Name) {
+			names = append(names, a.Name)
+		}
 	}
-	return name, name != ""
+	if len(names) > 1 {
+		// local.rm_db reads drc_rm_db, else db_prefix: when the user set
+		// exactly one of them, that one is where to look.
+		names = slices.DeleteFunc(names, func(n string) bool { _, set := p.origins[n]; return !set })
+	}
+	if len(names) != 1 {
+		return "", false
+	}
+	return names[0], true
 }
 
 // isVarRef reports whether expr is var.X itself, whose value is the default
