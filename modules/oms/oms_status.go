@@ -135,8 +135,11 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 	switch {
 	case state != "running":
 		why = append(why, "container "+state)
-	case running < total || total == 0:
-		why = append(why, fmt.Sprintf("programs %d/%d RUNNING", running, total))
+	case total == 0:
+		why = append(why, "programs 0/0 RUNNING")
+	case running < total:
+		// Which ones: the row counts them, the reason names them.
+		why = append(why, fmt.Sprintf("programs %d/%d RUNNING (not RUNNING: %s)", running, total, strings.Join(programsNotRunning(progs, nil), ", ")))
 	}
 	if state == "running" && (hCM != "ok" || hConsole != "ok") {
 		why = append(why, fmt.Sprintf("%d %s, %d %s", cmPort, hCM, nginxPort, hConsole))

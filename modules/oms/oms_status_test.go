@@ -26,7 +26,7 @@ func TestOMSStatusFindings(t *testing.T) {
 		// CM has no health endpoint: it answers (a 404 here) and runs, so it is up.
 		{name: "console health down", out: "running oms:v1 sha256:abc\n" + infoSep + "\n" + progs, healthy: false, want: "8088 ok, 8089 down"},
 		{name: "CM not running", out: "running oms:v1 sha256:abc\n" + infoSep + "\noms_console RUNNING\noms_drc_cm STOPPED\n", healthy: true, want: "8088 down, 8089 ok"},
-		{name: "program stopped", out: "running oms:v1 sha256:abc\n" + infoSep + "\noms_console FATAL\noms_drc_cm RUNNING\noms_drc_supervisor RUNNING\n", healthy: true, want: "programs 2/3 RUNNING"},
+		{name: "program stopped", out: "running oms:v1 sha256:abc\n" + infoSep + "\noms_console FATAL\noms_drc_cm RUNNING\noms_drc_supervisor RUNNING\n", healthy: true, want: "programs 2/3 RUNNING (not RUNNING: oms_console FATAL)"},
 		{name: "another image", out: "running oms:v1 sha256:abc\n" + infoSep + "\n" + progs, healthy: true, image: "oms:v2", want: "runs image oms:v1, not oms:v2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
