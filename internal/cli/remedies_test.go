@@ -143,3 +143,29 @@ func TestRemedyDidYouMean(t *testing.T) {
 		t.Fatalf("following did you mean %q: exit %d\n%s%s", m[1], code, out, errOut)
 	}
 }
+
+// TestRemedyForABadDefault: a module refusing a variable's default says to
+// set another with -e NAME=…; doing that as printed is accepted.
+func TestRemedyForABadDefault(t *testing.T) {
+	dir := t.TempDir()
+	vars, err := os.ReadFile("../../playbooks/oms-variables.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(vars), "variable \"cm_location\" {\n  type    = number\n  default = 100", "variable \"cm_location\" {\n  type    = number\n  default = 300", 1)
+	if bad == string(vars) {
+		t.Fatal("oms-variables.hcl no longer declares cm_location as the test expects")
+	}
+	os.WriteFile(filepath.Join(dir, "oms-variables.hcl"), []byte(bad), 0o600)
+	pb := filepath.Join(dir, "pb.hcl")
+	os.WriteFile(pb, []byte("include \"oms-variables.hcl\" {}\nstep \"config.yaml\" {\n  hosts = \"oms\"\n  render_config {\n    with = local.oms_config\n  }\n}\n"), 0o600)
+	args := []string{"validate", pb, "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file=x"}
+	_, errOut, code := run(args...)
+	m := regexp.MustCompile(`set another with -e (cm_location)=… or in a var file`).FindStringSubmatch(errOut)
+	if code != 4 || m == nil {
+		t.Fatalf("exit %d, want the default's remedy:\n%s", code, errOut)
+	}
+	if out, errOut, code := run(append(args, "-e", m[1]+"=101")...); code != 0 {
+		t.Fatalf("following -e %s=…: exit %d\n%s%s", m[1], code, out, errOut)
+	}
+}
