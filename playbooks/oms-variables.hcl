@@ -312,8 +312,8 @@ variable "min_free_gb" {
 }
 variable "backup_dir" {
   type        = string
-  default     = "omsrun-backups"
-  description = "where MetaDB backups go on the control machine before an upgrade"
+  default     = ""
+  description = "where MetaDB backups go on the control machine before an upgrade (empty: omsrun's state folder, $XDG_STATE_HOME/omsrun/backups or ~/.local/state/omsrun/backups)"
 }
 variable "allow_existing_databases" {
   type    = bool

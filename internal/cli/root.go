@@ -156,7 +156,7 @@ every host finishes a step before any host starts the next one.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalid("%s (see --help)", err) })
 	root.SuggestionsMinimumDistance = 2
 	addRunFlags(root, g)
-	root.AddCommand(a.execCmd(), a.validateCmd(), a.inventoryCmd(), a.modulesCmd(), a.versionCmd(), a.initCmd(), a.unlockCmd())
+	root.AddCommand(a.execCmd(), a.validateCmd(), a.inventoryCmd(), a.modulesCmd(), a.versionCmd(), a.initCmd(), a.unlockCmd(), a.historyCmd())
 	markUsage(root)
 	return root
 }

@@ -248,6 +248,8 @@ func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Si
 	}
 	pool := transport.NewPool(cfg)
 	defer pool.Close()
+	sink, closeRecord := a.record(g, l, sink)
+	defer closeRecord()
 	runner := &engine.Runner{
 		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
 		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(), Lock: mode == runLock, Audit: mode == auditOnly, Verbose: g.verbose,

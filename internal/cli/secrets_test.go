@@ -101,3 +101,65 @@ func TestNoSecretInDiagnostics(t *testing.T) {
 		}
 	}
 }
+
+// TestNoSecretInRunRecord runs a playbook (its one host refuses the
+// connection, so it needs no lab) with secrets in -e and a var file, then
+// reads the run's record: no file under the state folder, nor `omsrun
+// history` or `omsrun history 1`, may show any 8-character piece of them.
+// A secret is masked by its name (secret.IsSecretName) or by the
+// variable's sensitive flag.
+func TestNoSecretInRunRecord(t *testing.T) {
+	dir := t.TempDir()
+	play := filepath.Join(dir, "play.hcl")
+	os.WriteFile(play, []byte(`
+variable "oms_meta_password" { type = string }
+variable "db_token" { type = string }
+variable "blob" {
+  type      = string
+  sensitive = true
+}
+variable "opts" { type = map(string) }
+step "a" {
+  shell { cmd = "echo ${var.blob} ${var.oms_meta_password} ${var.db_token} ${var.opts.tsdb_password}" }
+}
+`), 0o600)
+	hosts := filepath.Join(dir, "hosts.ini")
+	os.WriteFile(hosts, []byte("[all]\nh1 ansible_host=127.0.0.1 ansible_port=1\n"), 0o600)
+	vars := filepath.Join(dir, "vars.hcl")
+	os.WriteFile(vars, []byte(`db_token = "Ta1Tango-Kx31Lp"
+opts = { tsdb_password = "Ub2Uniform-Mw42Rq", region = "cn" }
+`), 0o600)
+	secrets := []string{"Sa9Sierra-Jv29Nk", "Ta1Tango-Kx31Lp", "Ub2Uniform-Mw42Rq", "Vc3Victor-Ny53Ts"}
+	state := t.TempDir()
+	bin := omsrunBinary(t)
+	run := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "NO_COLOR=1", "XDG_STATE_HOME="+state, "HOME="+dir)
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	for _, json := range []string{"--json", "-v"} {
+		run(play, "-i", hosts, "-e", "oms_meta_password="+secrets[0], "-e", "@"+vars, "-e", "blob="+secrets[3], json)
+	}
+	shown := map[string]string{"history": run("history"), "history 1": run("history", "1"), "history 2": run("history", "2")}
+	if !strings.Contains(shown["history"], "play.hcl") || !strings.Contains(shown["history 2"], "region") {
+		t.Fatalf("the runs are not recorded:\n%s\n%s", shown["history"], shown["history 2"])
+	}
+	filepath.WalkDir(state, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			shown[p] = string(b)
+		}
+		return nil
+	})
+	for where, text := range shown {
+		for _, s := range secrets {
+			for i := 0; i+8 <= len(s); i++ {
+				if strings.Contains(text, s[i:i+8]) {
+					t.Errorf("%s shows %q of a secret:\n%s", where, s[i:i+8], text)
+					break
+				}
+			}
+		}
+	}
+}

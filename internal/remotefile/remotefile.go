@@ -48,6 +48,9 @@ type File struct {
 	// Backup keeps the previous content as <path>.<YYYYmmddHHMMSS>.bak (mode 0600)
 	// when the content changes.
 	Backup bool
+	// KeepBackups, when above zero, removes the oldest of the path's backups
+	// after writing one, so that only this many remain.
+	KeepBackups int
 	// Now stamps the backup's name; the zero value means time.Now().
 	Now time.Time
 	// KeepBefore makes Write fetch the previous content into Result.Before

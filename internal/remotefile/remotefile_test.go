@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -272,4 +273,37 @@ exec /bin/cat "$@"
 		t.Fatalf("content after an interrupted write = %q", got)
 	}
 	assertNoTemps(t, h.Dir)
+}
+
+// Backups are kept, but only the last KeepBackups of them: eight changes
+// leave the five newest backups, and a file of another name is left alone.
+func TestWriteKeepsTheLastBackups(t *testing.T) {
+	h := transporttest.NewLocal(t)
+	p := filepath.Join(h.Dir, "config.yaml")
+	other := p + ".manual.bak"
+	for _, f := range []string{p, other} {
+		if err := os.WriteFile(f, []byte("v0\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := 1; i <= 8; i++ {
+		now := start.Add(time.Duration(i) * time.Minute)
+		if _, err := Write(context.Background(), h, File{Path: p, Content: []byte(fmt.Sprintf("v%d\n", i)), Backup: true, KeepBackups: 5, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	baks, _ := filepath.Glob(p + ".2*.bak")
+	if len(baks) != 5 {
+		t.Fatalf("%d backups left, want 5: %v", len(baks), baks)
+	}
+	// The newest five are kept: the contents v3..v7 (v8 is the file itself).
+	for i, b := range baks {
+		if got, _ := os.ReadFile(b); string(got) != fmt.Sprintf("v%d\n", i+3) {
+			t.Errorf("%s holds %q, want v%d", b, got, i+3)
+		}
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("a backup omsrun did not write was removed: %v", err)
+	}
 }

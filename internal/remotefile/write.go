@@ -54,6 +54,9 @@ func writeContent(ctx context.Context, h transport.Host, f File, exists bool) (s
 		bak = f.Path + "." + now.Format("20060102150405") + ".bak"
 	}
 	script := writeScript(f.Path, dir, sum(f.Content), len(f.Content), bak)
+	if bak != "" && f.KeepBackups > 0 {
+		script += pruneScript(f.KeepBackups)
+	}
 	res, err := h.Run(ctx, transport.Cmd{Script: script, Stdin: bytes.NewReader(f.Content), Become: f.Become})
 	if err != nil {
 		return "", fmt.Errorf("writing %s: %w", f.Path, err)
@@ -136,6 +139,19 @@ s=$(sha256sum < "$p") || { phase=restore; restore 31 "verify: cannot checksum $p
 [ "${s%% *}" = ` + wantSum + ` ] || { phase=restore; restore 31 "verify: $p does not hold the new content after writing"; }
 phase=done
 clean
+`
+}
+
+// pruneScript runs after a successful write with a backup: it removes the
+// oldest backups of $p beyond keep. The glob names only our own
+// <path>.<YYYYmmddHHMMSS>.bak files; it expands in name order, which is
+// time order.
+func pruneScript(keep int) string {
+	return `set -- "$p".[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9].bak
+if [ -e "$1" ]; then
+  n=$(($# - ` + strconv.Itoa(keep) + `))
+  while [ "$n" -gt 0 ]; do rm -f -- "$1"; shift; n=$((n - 1)); done
+fi
 `
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/omsrun/omsrun/internal/metadb"
 	"github.com/omsrun/omsrun/internal/secret"
+	"github.com/omsrun/omsrun/internal/statedir"
 	"github.com/omsrun/omsrun/modules"
 )
 
@@ -45,7 +46,7 @@ func (*MetadbBackup) Doc() modules.Doc {
 	return modules.Doc{Name: "metadb_backup", Summary: "Dump the OMS MetaDB databases to a 0600 file on the control machine (before an upgrade).",
 		Args: map[string]string{
 			"host": "MetaDB address", "port": "MetaDB port", "user": "MetaDB user", "password": "MetaDB password (sensitive)",
-			"databases": "the databases to dump", "dir": "folder on the control machine (default `omsrun-backups`)",
+			"databases": "the databases to dump", "dir": "folder on the control machine (default `$XDG_STATE_HOME/omsrun/backups`, i.e. `~/.local/state/omsrun/backups`)",
 			"via_host":        "connect from the current host through SSH",
 			"trim_heartbeat":  "heartbeat databases whose heatbeat_sequence keeps only its newest row before the dump (as obd and the upgrade docs do)",
 			"rollback_to":     "the image an upgrade came from: a failure prints how to roll back to it",
@@ -64,11 +65,18 @@ func (a *MetadbBackupArgs) target(env *modules.Env) metadb.Target {
 	return t
 }
 
+// dir is where the dump goes: omsrun's state folder by default, so backups
+// gather in one known place rather than in whatever folder omsrun ran from.
 func (a *MetadbBackupArgs) dir() string {
-	if a.Dir == "" {
-		return "omsrun-backups"
+	if a.Dir != "" {
+		return a.Dir
 	}
-	return a.Dir
+	if d, err := statedir.Backups(); err == nil {
+		return d
+	}
+	// No home folder and no XDG_STATE_HOME: the current folder, named so
+	// the operator finds it.
+	return "omsrun-backups"
 }
 
 // Check implements Module: it proves the MetaDB answers (a real read) and

@@ -93,3 +93,15 @@ func TestAuthWarning(t *testing.T) {
 		}
 	}
 }
+
+// MetaDB backups go to omsrun's state folder unless dir says otherwise,
+// not into whatever folder omsrun ran from.
+func TestMetadbBackupDefaultDir(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", "/srv/state")
+	if got := (&MetadbBackupArgs{}).dir(); got != "/srv/state/omsrun/backups" {
+		t.Errorf("default dir %q", got)
+	}
+	if got := (&MetadbBackupArgs{Dir: "/b"}).dir(); got != "/b" {
+		t.Errorf("dir %q, want /b", got)
+	}
+}

@@ -25,6 +25,10 @@ import (
 // it differs, keeping a timestamped backup.
 type RenderConfig struct{}
 
+// keepConfigBackups is how many config.yaml backups a node keeps: enough to
+// step back a few changes, not one per change forever.
+const keepConfigBackups = 5
+
 var _ modules.Module = (*RenderConfig)(nil)
 var _ modules.Validator = (*RenderConfig)(nil)
 
@@ -85,7 +89,7 @@ func (*RenderConfig) Doc() modules.Doc {
 		"path":             "string, required: where config.yaml goes (the playbook uses <mount_dir>/config.yaml)",
 		"template":         "string: a config.yaml template (${key}, ${host_ip1}… placeholders, as in the OMS guide) used instead of the built-in layout",
 		"template_file":    "string: the same, read from a file on the control machine",
-		"backup":           "bool: keep the previous file as <path>.<YYYYmmddHHMMSS>.bak, mode 0600 (default true)",
+		"backup":           "bool: keep the previous file as <path>.<YYYYmmddHHMMSS>.bak, mode 0600, the last 5 of them (default true)",
 		"mode":             `string: octal mode (default "0600": the file holds passwords)`,
 		"owner":            `string: "user" or "user:group" (default: left alone)`,
 		"deployment_hosts": "list(string): addresses of every host of the deployment; cm_nodes must list each, and defaults to them",
@@ -290,7 +294,7 @@ func redactor(c omsconfig.Config) func(string) string {
 func (a *RenderConfigArgs) file(env *modules.Env, content []byte) remotefile.File {
 	m, _ := a.mode()
 	return remotefile.File{Path: a.Path, Content: content, Mode: m, Owner: deref(a.Owner, ""),
-		Become: env.Become, Backup: deref(a.Backup, true), KeepBefore: env.Diff}
+		Become: env.Become, Backup: deref(a.Backup, true), KeepBackups: keepConfigBackups, KeepBefore: env.Diff}
 }
 
 // Check renders the file and compares it with the host's copy.
