@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/omsrun/omsrun/internal/history"
 	"github.com/omsrun/omsrun/internal/lab/labtest"
 )
 
@@ -73,6 +75,9 @@ type matrix struct {
 
 func TestInterruptionMatrix(t *testing.T) {
 	l := labtest.Require(t)
+	// Every run's record goes to a folder of this test: the interrupted
+	// runs' records are checked too.
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	m := &matrix{t: t, l: l, ref: map[string]string{}}
 	all := os.Getenv("OMSRUN_MATRIX") == "all"
 	ops := map[string]bool{}
@@ -136,6 +141,7 @@ func (m *matrix) runCase(row matrixRow, sig syscall.Signal) string {
 	if sig == syscall.SIGINT && code != 130 {
 		return fmt.Sprintf("SIGINT: exit %d, want 130", code)
 	}
+	m.checkRecord(sig)
 	start := time.Now()
 	r := m.omsrun(op, op.args...)
 	took := time.Since(start).Round(time.Second)
@@ -147,7 +153,43 @@ func (m *matrix) runCase(row matrixRow, sig syscall.Signal) string {
 		m.t.Logf("interrupted run:\n%s\nre-run:\n%s", out, r.stdout)
 		return "NOT CONVERGED: " + stateDiff(want, got)
 	}
+	m.checkBackupsKept()
 	return fmt.Sprintf("converged (re-run %s)", took)
+}
+
+// checkRecord reads the interrupted run's record on the control machine: a
+// run stopped by SIGINT ended with 130, one killed has no end, and both
+// kept their events up to the signal.
+func (m *matrix) checkRecord(sig syscall.Signal) {
+	state, err := history.StateDir()
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	recs, err := history.List(state)
+	if err != nil || len(recs) == 0 {
+		m.t.Fatalf("no run recorded in %s: %v", state, err)
+	}
+	r := recs[len(recs)-1]
+	switch {
+	case sig == syscall.SIGKILL && r.ExitCode != nil:
+		m.t.Errorf("run %d was killed, but its record has exit code %d", r.Number, *r.ExitCode)
+	case sig == syscall.SIGINT && (r.ExitCode == nil || *r.ExitCode != 130):
+		m.t.Errorf("run %d was interrupted, but its record has exit code %v", r.Number, r.ExitCode)
+	}
+	if b, err := os.ReadFile(r.EventsFile()); err != nil || !strings.Contains(string(b), `"step_start"`) {
+		m.t.Errorf("run %d: no events recorded (%v)", r.Number, err)
+	}
+}
+
+// checkBackupsKept: however many runs rewrote config.yaml, a node keeps
+// only its last 5 backups.
+func (m *matrix) checkBackupsKept() {
+	for _, h := range m.l.Hosts {
+		out := m.l.Exec(m.t, h.Name, "ls /data/oms/ 2>/dev/null | grep -c '^config.yaml.[0-9]*.bak$' || true")
+		if n, err := strconv.Atoi(out); err != nil || n > 5 {
+			m.t.Errorf("%s keeps %s config.yaml backups, want at most 5", h.Name, out)
+		}
+	}
 }
 
 // omsrun runs args with the lab's vars against op's inventory, --json.
