@@ -3,7 +3,6 @@ package oms
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -86,7 +85,7 @@ func (s LoadedState) Stale() bool {
 func readLoaded(ctx context.Context, env *modules.Env, container, configPath string) (LoadedState, error) {
 	script := fmt.Sprintf("printf 'running=%%s\\n' \"$(docker inspect --format '{{.State.Running}} {{.State.StartedAt}}' %[1]s 2>/dev/null || echo false)\"; "+
 		"printf 'current=%%s\\n' \"$([ -f %[2]s ] && sha256sum < %[2]s | cut -d' ' -f1)\"; "+
-		"printf 'mtime=%%s\\n' \"$(stat -c %%Y %[2]s 2>/dev/null)\"; "+
+		"printf 'mtime=%%s\\n' \"$(stat -c %%y %[2]s 2>/dev/null)\"; "+
 		"printf 'loaded=%%s\\n' \"$(cat %[3]s 2>/dev/null)\"",
 		transport.Quote(container), transport.Quote(configPath), transport.Quote(loadedRecord(configPath)))
 	res, err := env.Try(ctx, transport.Cmd{Script: script})
@@ -105,9 +104,11 @@ func readLoaded(ctx context.Context, env *modules.Env, container, configPath str
 		// No record: a node deployed before omsrun kept one. A container
 		// started after config.yaml was last written has loaded it; one
 		// written later has not (an interrupted reconfigure).
+		// Both to the nanosecond: a deploy writes config.yaml and starts
+		// the container within the same second.
 		t, terr := time.Parse(time.RFC3339Nano, started)
-		mtime, merr := strconv.ParseInt(kv["mtime"], 10, 64)
-		if terr == nil && merr == nil && mtime < t.Unix() {
+		mtime, merr := time.Parse("2006-01-02 15:04:05.999999999 -0700", kv["mtime"])
+		if terr == nil && merr == nil && mtime.Before(t) {
 			st.Loaded, st.Inferred = st.Current, true
 		}
 	}

@@ -44,6 +44,10 @@ type ContainerRunArgs struct {
 	RollbackTo     string `hcl:"rollback_to,optional"`
 	RollbackTarget string `hcl:"rollback_target,optional"`
 	RollbackBackup string `hcl:"rollback_backup,optional"`
+	// OnlyUnfinished only finishes a start an interrupted run left: it waits
+	// for a container that is running as asked but was never seen healthy,
+	// and changes nothing else.
+	OnlyUnfinished bool `hcl:"only_unfinished,optional"`
 }
 
 // Doc describes the module.
@@ -68,6 +72,7 @@ func (*ContainerRun) Doc() modules.Doc {
 			"rollback_to":     "the image an upgrade came from (by tag): a node that fails prints how to roll back to it",
 			"rollback_target": "the image that upgrade goes to",
 			"rollback_backup": "the MetaDB backup that upgrade took",
+			"only_unfinished": "bool: only wait for (and record) a container an interrupted run started and never saw healthy; never create, recreate or start one (default false)",
 		},
 	}
 }
@@ -233,6 +238,9 @@ echo %s
 	if p.imageID == "" {
 		note = fmt.Sprintf(" (image %s not on the host yet)", a.Image)
 	}
+	if a.OnlyUnfinished {
+		return m.checkUnfinished(ctx, env, a, c, p)
+	}
 	if c == nil {
 		p.action = "create"
 		return &modules.Plan{Change: true, Data: p, Summary: "create container " + a.Name + note}, nil
@@ -253,16 +261,7 @@ echo %s
 		p.action = "start"
 		return &modules.Plan{Change: true, Data: p, Summary: fmt.Sprintf("start container %s (%s)", a.Name, c.State.Status)}, nil
 	}
-	// Running as asked, but a run stopped before it saw this container
-	// healthy left no record of the config it loaded (config_loaded infers
-	// it from the times): finish that run's work — wait for health, record.
-	if st, err := readLoaded(ctx, env, a.Name, a.ConfigPath); err != nil {
-		return nil, err
-	} else if st.Inferred {
-		p.action = "confirm"
-		return &modules.Plan{Change: true, Data: p, Summary: fmt.Sprintf("container %s started but never seen healthy: wait for health, record its config", a.Name)}, nil
-	}
-	return &modules.Plan{Summary: fmt.Sprintf("container %s running on image %s", a.Name, imageShortID(c.Image))}, nil
+	return m.checkUnfinished(ctx, env, a, c, p)
 }
 
 // spec is the desired container. IS_UPGRADE is not part of it: it matters
