@@ -40,6 +40,20 @@ include "oms-checks.hcl" {}
 # image, mount folders, config.yaml; shared with upgrade.hcl
 include "oms-prepare.hcl" {}
 
+# A run stopped while a node was starting left it running but never seen
+# healthy (no record of the config it loaded). Its first start may still be
+# creating the MetaDB schema: wait for it, as that run would have, before
+# another node starts and races it (issue #14's interruption matrix found
+# this). Changes nothing else.
+step "container (started by an interrupted run)" {
+  hosts = "oms"
+  when  = steps["read existing deployment"][host.name].exists
+  container_run {
+    with            = local.oms_container
+    only_unfinished = true
+  }
+}
+
 # A first deployment starts one new node alone until it is healthy: it
 # creates the MetaDB schema, and fresh nodes initialising an empty MetaDB at
 # the same moment race on it (the guide starts nodes one after another, obd
