@@ -30,7 +30,7 @@ step "check MetaDB" {
     port      = var.oms_meta_port
     user      = var.oms_meta_user
     password  = var.oms_meta_password
-    databases = [local.rm_db, local.cm_db, local.hb_db]
+    databases = concat([local.rm_db, local.cm_db], local.hb_dbs)
     # Re-running on a cluster omsrun deployed finds its own databases: that is fine.
     existing_deployment = length([for name, o in steps["read existing deployment"] : name if o.exists && contains(o.databases, local.rm_db)]) > 0
     allow_existing      = var.allow_existing_databases

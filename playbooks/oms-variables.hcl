@@ -41,7 +41,8 @@ variable "drc_cm_heartbeat_db" {
 # --- CM ---
 variable "cm_url" {
   type        = string
-  description = "the VIP (or domain) in front of every node's port 8088"
+  default     = ""
+  description = "the VIP (or domain) in front of every node's port 8088 (each region's own with regions)"
 }
 variable "cm_location" {
   type    = number
@@ -63,6 +64,29 @@ variable "cm_nodes" {
   type        = list(string)
   default     = []
   description = "node addresses; empty means every host of the oms group"
+}
+
+# --- several regions (obd's regions list; docs/oms-facts.md S5, S6) ---
+# Each region names its hosts with an inventory pattern; on those hosts its
+# cm_url, cm_location, cm_region and cm_is_default replace the variables of
+# the same name, so each node's config.yaml is its region's. cm_nodes are
+# the region's hosts, cm_region_cn defaults to cm_region, and the heartbeat
+# database to <drc_cm_heartbeat_db>_<cm_location> (locals below). The
+# attributes are omsconfig.RegionAttrs (a test holds them together).
+variable "regions" {
+  type = list(object({
+    hosts               = string
+    cm_url              = string
+    cm_location         = number
+    cm_region           = string
+    cm_region_cn        = optional(string)
+    cm_is_default       = optional(bool, false)
+    drc_cm_heartbeat_db = optional(string)
+  }))
+  default         = []
+  split_group     = "oms"
+  split_overrides = ["cm_url", "cm_location", "cm_region", "cm_is_default"]
+  description     = "several regions, each { hosts, cm_url, cm_location, cm_region, cm_region_cn, cm_is_default, drc_cm_heartbeat_db }; empty: one region from the top-level variables"
 }
 
 # --- time-series database ---
@@ -345,10 +369,27 @@ variable "balancer_settle" {
 locals {
   rm_db       = var.drc_rm_db != null ? var.drc_rm_db : "${var.db_prefix}_rm"
   cm_db       = var.drc_cm_db != null ? var.drc_cm_db : "${var.db_prefix}_cm"
-  hb_db       = var.drc_cm_heartbeat_db != null ? var.drc_cm_heartbeat_db : "${var.db_prefix}_cm_hb"
+  hb_base     = var.drc_cm_heartbeat_db != null ? var.drc_cm_heartbeat_db : "${var.db_prefix}_cm_hb"
   config_path = var.config_path != "" ? var.config_path : "${var.mount_dir}/config.yaml"
-  # Every node of the oms group unless cm_nodes names them.
-  cm_nodes = length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address]
+
+  # With regions, this host's region (its cm_location is the region's here,
+  # and unique); null without regions or on a host of no region.
+  region = try([for r in var.regions : r if r.cm_location == var.cm_location][0], null)
+  # Every region's heartbeat database, as obd names them (omsconfig.RegionHeartbeatDB);
+  # one region keeps the plain name.
+  hb_dbs = length(var.regions) == 0 ? [local.hb_base] : [
+    for r in var.regions : r.drc_cm_heartbeat_db != null ? r.drc_cm_heartbeat_db : "${local.hb_base}_${r.cm_location}"
+  ]
+  hb_db        = local.region == null ? local.hb_base : try(local.hb_dbs[index([for r in var.regions : r.cm_location], var.cm_location)], local.hb_base)
+  cm_region_cn = local.region == null ? var.cm_region_cn : try(coalesce(local.region.cm_region_cn, local.region.cm_region), "")
+  # This region's hosts (every host of the oms group without regions), and
+  # its first one, which checks the region's VIP for all of them.
+  region_hosts = try(hosts_matching(local.region.hosts), lookup(hosts, "oms", []))
+  # The region's nodes with regions; else every node of the oms group unless cm_nodes names them.
+  cm_nodes = (local.region != null ? [for h in local.region_hosts : h.address] :
+  length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address])
+  # Every region, for the status table: name, code, VIP and nodes.
+  regions_shown = [for r in var.regions : "${r.cm_region} (cm_location ${r.cm_location}${r.cm_is_default ? ", default" : ""}): ${r.cm_url} on ${try(join(" ", [for h in hosts_matching(r.hosts) : h.name]), r.hosts)}"]
   # tsdb_url, or else the first host of the tsdb group (the InfluxDB tsdb.hcl deploys).
   tsdb_hosts = [for h in lookup(hosts, "tsdb", []) : h.address]
   # The VIP is cm_url's host unless vip names it; its router id its last
@@ -372,12 +413,17 @@ locals {
     cm_url              = var.cm_url
     cm_location         = var.cm_location
     cm_region           = var.cm_region
-    cm_region_cn        = var.cm_region_cn
+    cm_region_cn        = local.cm_region_cn
     cm_is_default       = var.cm_is_default
     cm_nodes            = local.cm_nodes
-    # So that validate, before any connection, finds a host cm_nodes misses.
-    deployment_hosts = [for h in hosts.oms : h.address]
-    tsdb_enabled            = var.tsdb_enabled
+    # So that validate, before any connection, finds a host cm_nodes misses
+    # (with regions, a host of the node's own region).
+    deployment_hosts = local.region != null ? local.cm_nodes : [for h in hosts.oms : h.address]
+    # The regions as a whole (render_config checks they differ as OMS needs).
+    regions            = var.regions
+    heartbeat_db_base  = local.hb_base
+    top_level_cm_nodes = var.cm_nodes
+    tsdb_enabled       = var.tsdb_enabled
     tsdb_service        = var.tsdb_service
     tsdb_url            = local.tsdb_url
     tsdb_username       = var.tsdb_username

@@ -15,9 +15,11 @@ step "VIP answers on 8088" {
 
 # The VIP's own ports are 8088 and 8089 (cm_url must name 8088) whatever
 # ports the nodes behind it listen on (cm_server_port, nginx_server_port).
+# With regions, each region's VIP, from the first host of that region.
 step "VIP answers on 8089" {
   hosts    = "oms"
-  run_once = true
+  run_once = length(var.regions) == 0
+  when     = length(var.regions) == 0 || host.name == try(local.region_hosts[0].name, "")
   wait_for {
     url     = "${replace(trimsuffix(var.cm_url, "/"), ":8088", ":8089")}/oms/health"
     via     = "controller"

@@ -54,7 +54,7 @@ step "restore MetaDB" {
     port      = var.oms_meta_port
     user      = var.oms_meta_user
     password  = var.oms_meta_password
-    databases = [local.rm_db, local.cm_db, local.hb_db]
+    databases = concat([local.rm_db, local.cm_db], local.hb_dbs)
     file      = steps["upgrade record"][host.name].backup
   }
 }

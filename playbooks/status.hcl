@@ -18,6 +18,17 @@ step "status" {
     cm_port    = local.cm_port
     # The node holding omsrun's keepalived VIP (vip.hcl) says so.
     vip = local.vip
+    # With several regions, each row names its node's region and its VIP.
+    region = length(var.regions) > 0 ? "${var.cm_region} (cm_location ${var.cm_location}, ${var.cm_url})" : ""
+  }
+}
+
+step "regions" {
+  hosts    = "oms"
+  run_once = true
+  when     = length(var.regions) > 0
+  note {
+    text = "regions: ${join("; ", local.regions_shown)}"
   }
 }
 

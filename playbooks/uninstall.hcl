@@ -34,12 +34,12 @@ step "drop MetaDB databases" {
   hosts    = "oms"
   run_once = true
   when     = var.purge
-  confirm  = "purge: drop the MetaDB databases ${local.rm_db}, ${local.cm_db} and ${local.hb_db} on ${var.oms_meta_host}:${var.oms_meta_port} for good"
+  confirm  = "purge: drop the MetaDB databases ${join(", ", concat([local.rm_db, local.cm_db], local.hb_dbs))} on ${var.oms_meta_host}:${var.oms_meta_port} for good"
   metadb_drop {
     host      = var.oms_meta_host
     port      = var.oms_meta_port
     user      = var.oms_meta_user
     password  = var.oms_meta_password
-    databases = [local.rm_db, local.cm_db, local.hb_db]
+    databases = concat([local.rm_db, local.cm_db], local.hb_dbs)
   }
 }

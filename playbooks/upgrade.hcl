@@ -97,8 +97,8 @@ step "back up MetaDB" {
     port            = var.oms_meta_port
     user            = var.oms_meta_user
     password        = var.oms_meta_password
-    databases       = [local.rm_db, local.cm_db, local.hb_db]
-    trim_heartbeat  = [local.hb_db]
+    databases       = concat([local.rm_db, local.cm_db], local.hb_dbs)
+    trim_heartbeat  = local.hb_dbs
     dir             = var.backup_dir
     rollback_to     = try([for name, o in steps["upgrade state"] : o.from_image if o.from_image != ""][0], "")
     rollback_target = var.image

@@ -39,6 +39,9 @@ type Key struct {
 	Comment []string
 	// ZeroValid: an Int whose 0 is a real value (cm_location), always written.
 	ZeroValid bool
+	// Region: each region of a multi-region deployment has its own value
+	// (obd's regions list, docs/oms-facts.md S5); the rest are shared.
+	Region bool
 	// field points at the key's value in a Config.
 	field func(*Config) any
 }
@@ -72,24 +75,24 @@ var Sections = []Section{
 			field: func(c *Config) any { return &c.RMDB }},
 		{Name: KeyCMDB, Kind: String, Required: true, VarDefault: "null", Doc: "the CM database name (default <db_prefix>_cm)",
 			field: func(c *Config) any { return &c.CMDB }},
-		{Name: KeyCMHeartbeatDB, Kind: String, Required: true, VarDefault: "null", Doc: "the CM heartbeat database name (default <db_prefix>_cm_hb)",
+		{Name: KeyCMHeartbeatDB, Region: true, Kind: String, Required: true, VarDefault: "null", Doc: "the CM heartbeat database name (default <db_prefix>_cm_hb)",
 			field: func(c *Config) any { return &c.CMHeartbeatDB }},
 	}},
 	{Heading: []string{"Configurations of the OMS Community Edition cluster"}, Keys: []Key{
-		{Name: KeyCMURL, Kind: String, Required: true, Doc: "the VIP or domain in front of every node's CM port 8088; VIP, VIP:8088 and http(s):// forms are normalised",
+		{Name: KeyCMURL, Region: true, Kind: String, Required: true, VarDefault: `""`, Doc: "the VIP or domain in front of every node's CM port 8088; VIP, VIP:8088 and http(s):// forms are normalised",
 			Comment: []string{"To deploy OMS Community Edition on multiple nodes in a single region, you must set the cm_url parameter to a VIP or domain name to which all CM servers in the region are mounted."},
 			field:   func(c *Config) any { return &c.CMURL }},
-		{Name: KeyCMLocation, Kind: Int, Required: true, VarDefault: "100", ZeroValid: true, Doc: "the region code, 0 to 127",
+		{Name: KeyCMLocation, Region: true, Kind: Int, Required: true, VarDefault: "100", ZeroValid: true, Doc: "the region code, 0 to 127",
 			field: func(c *Config) any { return &c.CMLocation }},
-		{Name: KeyCMRegion, Kind: String, VarDefault: `""`, Doc: "the region name, for several regions only",
+		{Name: KeyCMRegion, Region: true, Kind: String, VarDefault: `""`, Doc: "the region name, for several regions only",
 			Comment: []string{"The cm_region parameter is not required for single-region deployment."},
 			field:   func(c *Config) any { return &c.CMRegion }},
-		{Name: KeyCMRegionCN, Kind: String, VarDefault: `""`, Doc: "the region name as the console shows it, for several regions only",
+		{Name: KeyCMRegionCN, Region: true, Kind: String, VarDefault: `""`, Doc: "the region name as the console shows it, for several regions only",
 			Comment: []string{"The cm_region_cn parameter is not required for single-region deployment."},
 			field:   func(c *Config) any { return &c.CMRegionCN }},
-		{Name: KeyCMIsDefault, Kind: Bool, VarDefault: "true", OMSDefault: "true", Doc: "whether this region is the default one",
+		{Name: KeyCMIsDefault, Region: true, Kind: Bool, VarDefault: "true", OMSDefault: "true", Doc: "whether this region is the default one",
 			field: func(c *Config) any { return &c.CMIsDefault }},
-		{Name: KeyCMNodes, Kind: List, Required: true, VarDefault: "[]", Doc: "every OMS node's IP address (default: the hosts deployed to)",
+		{Name: KeyCMNodes, Region: true, Kind: List, Required: true, VarDefault: "[]", Doc: "every OMS node's IP address (default: the hosts deployed to)",
 			field: func(c *Config) any { return &c.CMNodes }},
 	}},
 	{Heading: []string{"Configurations of the time-series database"}, Keys: []Key{
@@ -157,6 +160,17 @@ var PortKeys = []string{KeyNginxServerPort, KeyCMServerPort, KeyGhanaServerPort,
 
 // SLSKeys are the five SLS audit keys, in table order.
 var SLSKeys = []string{KeySLSAccessKey, KeySLSAccessSecret, KeySLSEndpoint, KeySLSOpsSiteTopic, KeySLSUserSiteTopic}
+
+// RegionKeys are the keys each region has its own value of, in table order.
+var RegionKeys = func() []string {
+	var out []string
+	for _, k := range Table {
+		if k.Region {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}()
 
 // Lookup returns the table's row for name.
 func Lookup(name string) (Key, bool) {

@@ -22,6 +22,27 @@ type attributeError interface {
 	Attribute() string
 }
 
+// elementError is a complaint about one element of a list argument (one
+// region of regions): its index and the attribute ("" for the whole
+// element), so the diagnostic points at that element in the var file.
+type elementError interface {
+	error
+	Element() (int, string)
+}
+
+// splitOrigin is where h's value of variable name was written when an
+// element of a split variable gave it.
+func (p *Playbook) splitOrigin(h *inventory.Host, name string) (hcl.Range, bool) {
+	if h == nil {
+		return hcl.Range{}, false
+	}
+	if hs := p.hostScopeFor(p.cache(), h); hs != nil {
+		r, ok := hs.splitAt[name]
+		return r, ok
+	}
+	return hcl.Range{}, false
+}
+
 // argErrors turns a module's Validate error into diagnostics. A problem
 // with one argument is reported where the user wrote its value — the var
 // file, the -e argument — when the argument is a variable they set, with
@@ -66,11 +87,19 @@ func (p *Playbook) attrError(st *Step, h *inventory.Host, name string, e error) 
 	msg := fmt.Sprintf("%s: %s.", st.Module, strings.TrimSuffix(e.Error(), "."))
 	subject := expr.Range()
 	if name, ok := p.varBehind(expr, 0); ok {
-		if r, set := p.hostOrigin(h, name); set {
+		if r, set := p.splitOrigin(h, name); set {
+			subject = r
+			msg += " " + describeSplit(h, name, r)
+		} else if r, set := p.hostOrigin(h, name); set {
 			subject = r
 			msg += fmt.Sprintf(" This is host %q's own value of var.%s, set in the inventory, which step %q uses at %s.", h.Name, name, st.Name, diag.Pos(at))
 		} else if r, set := p.origins[name]; set {
 			subject = r
+			var el elementError
+			if errors.As(e, &el) {
+				i, attr := el.Element()
+				subject = p.originAt(name, i, attr)
+			}
 			msg += fmt.Sprintf(" This is the value given for var.%s, which step %q uses at %s.", name, st.Name, diag.Pos(at))
 		} else if v := p.Variables[name]; v != nil && isVarRef(expr) {
 			msg += fmt.Sprintf(" It is var.%s's default (declared at %s); set another with -e %s=… or in a var file.", name, diag.Pos(v.DeclRange), name)

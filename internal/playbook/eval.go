@@ -69,6 +69,9 @@ func (p *Playbook) evalContext(s Scope, refs *stepRefs) *hcl.EvalContext {
 		funcs[k] = f
 	}
 	funcs["changed"] = changedFunc(p, s.Changed)
+	if inv != nil {
+		funcs["hosts_matching"] = hostsMatchingFunc(c, inv)
+	}
 	return &hcl.EvalContext{Variables: vars, Functions: funcs}
 }
 
@@ -109,6 +112,8 @@ type objectCache struct {
 	// scopes are the var and local of hosts with their own values (nil
 	// for a host that shares the run's).
 	scopes map[*inventory.Host]*hostScope
+	// split is which element of each split variable a host is in.
+	split *splitting
 }
 
 // stepRefs are the steps an expression reads as steps["name"] (or

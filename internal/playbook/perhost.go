@@ -26,6 +26,9 @@ import (
 type hostScope struct {
 	vars, locals cty.Value
 	diags        hcl.Diagnostics
+	// splitAt are the variables a split variable's element replaced on
+	// this host, and where that element's value was written.
+	splitAt map[string]hcl.Range
 }
 
 // perHostNames are the variables an inventory may set per host (per_host,
@@ -86,6 +89,11 @@ func (p *Playbook) buildHostScope(h *inventory.Host) *hostScope {
 		}
 		vars[name], own = val, true
 	}
+	at, d := p.splitOverrides(h, vars)
+	hs.diags = append(hs.diags, d...)
+	if len(at) > 0 {
+		hs.splitAt, own = at, true
+	}
 	if !own && len(hs.diags) == 0 {
 		return nil
 	}
@@ -120,10 +128,17 @@ func (p *Playbook) buildHostScope(h *inventory.Host) *hostScope {
 // HostValueDiags checks the per-host values of every host of inv: their
 // types, the variables' validation rules and the locals built from them.
 func (p *Playbook) HostValueDiags(inv *inventory.Inventory) hcl.Diagnostics {
-	if len(p.perHostNames()) == 0 || inv == nil {
+	if inv == nil {
+		return nil
+	}
+	split := len(p.splitVarNames()) > 0
+	if len(p.perHostNames()) == 0 && !split {
 		return nil
 	}
 	var out hcl.Diagnostics
+	if split {
+		out = append(out, p.split(inv).diags...)
+	}
 	c := p.cache()
 	for _, h := range inv.Hosts {
 		if hs := p.hostScopeFor(c, h); hs != nil {

@@ -73,9 +73,15 @@ type Variable struct {
 	// PerHost lets an inventory host or group variable of the same name
 	// give this variable another value on that host (mount_dir on a node
 	// whose data disk is elsewhere); -e name=value still wins everywhere.
-	PerHost     bool
-	Validations []*Validation
-	DeclRange   hcl.Range
+	PerHost bool
+	// SplitGroup makes a list of objects divide that group's hosts among
+	// its elements by their `hosts` patterns (split.go), and
+	// SplitOverrides are the element attributes that replace the
+	// variables of the same name on an element's hosts.
+	SplitGroup     string
+	SplitOverrides []string
+	Validations    []*Validation
+	DeclRange      hcl.Range
 }
 
 // Validation is one `validation {}` block of a variable.

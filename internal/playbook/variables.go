@@ -17,6 +17,7 @@ import (
 var variableSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}, {Name: "nullable"}, {Name: "per_host"},
+		{Name: "split_group"}, {Name: "split_overrides"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "validation"}},
 }
@@ -67,6 +68,21 @@ func (p *Playbook) declareVariable(blk *hcl.Block) hcl.Diagnostics {
 		b, d := evalBool(a.Expr, nil, "per_host")
 		diags = append(diags, d...)
 		v.PerHost = b
+	}
+	if a, ok := c.Attributes["split_group"]; ok {
+		g, d := evalString(a.Expr, nil, "split_group")
+		diags = append(diags, d...)
+		v.SplitGroup = g
+	}
+	if a, ok := c.Attributes["split_overrides"]; ok {
+		val, d := evalAs(a.Expr, nil, cty.List(cty.String), "split_overrides", `["cm_url", "cm_location"]`)
+		diags = append(diags, d...)
+		if !d.HasErrors() && !val.IsNull() {
+			for it := val.ElementIterator(); it.Next(); {
+				_, e := it.Element()
+				v.SplitOverrides = append(v.SplitOverrides, e.AsString())
+			}
+		}
 	}
 	if a, ok := c.Attributes["nullable"]; ok {
 		b, d := evalBool(a.Expr, nil, "nullable")

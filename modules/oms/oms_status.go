@@ -33,6 +33,7 @@ type OMSStatusArgs struct {
 	VIP       string `hcl:"vip,optional"`
 	NginxPort int    `hcl:"nginx_port,optional"`
 	CMPort    int    `hcl:"cm_port,optional"`
+	Region    string `hcl:"region,optional"`
 }
 
 // Doc implements modules.Module.
@@ -44,6 +45,7 @@ func (*OMSStatus) Doc() modules.Doc {
 			"image":      "the image the node should run; another one makes the node unhealthy (exit 6)",
 			"nginx_port": "the console's port, where GET /oms/health must report healthy (default 8089)",
 			"cm_port":    "CM's port: ok when it answers HTTP (any status) and oms_drc_cm is RUNNING (default 8088)",
+			"region":     "the node's region when there are several (status.hcl: name, cm_location and VIP), shown in its row",
 			"vip":        "omsrun's keepalived VIP (vip.hcl): the row says \"holds VIP <addr>\" on the node that has it",
 		}}
 }
@@ -122,6 +124,9 @@ func (*OMSStatus) Check(ctx context.Context, env *modules.Env, a any) (*modules.
 	}
 	hCM, hConsole := word(cmErr), word(omsHealth(ctx, dial, hostPort(ip, nginxPort)))
 	row := fmt.Sprintf("%-8s %-40s programs %d/%d RUNNING  %d %-4s %d %-4s", state, image, running, total, cmPort, hCM, nginxPort, hConsole)
+	if args.Region != "" {
+		row += "  region " + args.Region
+	}
 	holds := false
 	if args.VIP != "" {
 		if holds, err = (vipHandover{vip: args.VIP}).holds(ctx, env); err != nil {

@@ -48,6 +48,12 @@ type RenderConfigArgs struct {
 	// ExtraYAML is appended to the built-in layout: keys omsrun does not know,
 	// e.g. kept from an imported config.yaml (omsconfig.Config.ExtraYAML).
 	ExtraYAML *string `hcl:"extra_yaml,optional"`
+	// Regions are the playbooks' regions, checked as a whole here (each
+	// node's own values arrive in the config keys below); HeartbeatDBBase
+	// and TopLevelCMNodes are what those checks compare them with.
+	Regions         []omsconfig.Region `hcl:"regions,optional"`
+	HeartbeatDBBase *string            `hcl:"heartbeat_db_base,optional"`
+	TopLevelCMNodes []string           `hcl:"top_level_cm_nodes,optional"`
 
 	OmsMetaHost      string   `hcl:"oms_meta_host"`
 	OmsMetaPort      int      `hcl:"oms_meta_port"`
@@ -86,15 +92,18 @@ type RenderConfigArgs struct {
 // from omsconfig's table.
 func (*RenderConfig) Doc() modules.Doc {
 	args := map[string]string{
-		"path":             "string, required: where config.yaml goes (the playbook uses <mount_dir>/config.yaml)",
-		"template":         "string: a config.yaml template (${key}, ${host_ip1}… placeholders, as in the OMS guide) used instead of the built-in layout",
-		"template_file":    "string: the same, read from a file on the control machine",
-		"backup":           "bool: keep the previous file as <path>.<YYYYmmddHHMMSS>.bak, mode 0600, the last 5 of them (default true)",
-		"mode":             `string: octal mode (default "0600": the file holds passwords)`,
-		"owner":            `string: "user" or "user:group" (default: left alone)`,
-		"deployment_hosts": "list(string): addresses of every host of the deployment; cm_nodes must list each, and defaults to them",
-		"extra_yaml":       "string: further `key: value` lines for keys omsrun does not know, appended to the built-in layout",
-		"db_prefix":        "string: derive drc_rm_db, drc_cm_db, drc_cm_heartbeat_db as <prefix>_rm, _cm, _cm_hb (explicit names win)",
+		"path":               "string, required: where config.yaml goes (the playbook uses <mount_dir>/config.yaml)",
+		"template":           "string: a config.yaml template (${key}, ${host_ip1}… placeholders, as in the OMS guide) used instead of the built-in layout",
+		"template_file":      "string: the same, read from a file on the control machine",
+		"backup":             "bool: keep the previous file as <path>.<YYYYmmddHHMMSS>.bak, mode 0600, the last 5 of them (default true)",
+		"mode":               `string: octal mode (default "0600": the file holds passwords)`,
+		"owner":              `string: "user" or "user:group" (default: left alone)`,
+		"deployment_hosts":   "list(string): addresses of every host of the deployment; cm_nodes must list each, and defaults to them",
+		"extra_yaml":         "string: further `key: value` lines for keys omsrun does not know, appended to the built-in layout",
+		"regions":            "list(object): every region (hosts pattern and " + strings.Join(omsconfig.RegionAttrs[1:], ", ") + "); checked as a whole: distinct cm_location, cm_url, cm_region and heartbeat databases, exactly one default",
+		"heartbeat_db_base":  "string: the heartbeat database a region without its own drc_cm_heartbeat_db suffixes with _<cm_location>",
+		"top_level_cm_nodes": "list(string): the cm_nodes given outside regions, refused together with regions",
+		"db_prefix":          "string: derive drc_rm_db, drc_cm_db, drc_cm_heartbeat_db as <prefix>_rm, _cm, _cm_hb (explicit names win)",
 	}
 	for _, k := range omsconfig.Table {
 		d := k.Kind.HCLType()
@@ -196,6 +205,9 @@ func (*RenderConfig) Validate(args any) error {
 		errs = append(errs, errors.New("template, template_file: give one of them, not both"))
 	}
 	for _, p := range omsconfig.Validate(a.Config(), a.DeploymentHosts) {
+		errs = append(errs, p)
+	}
+	for _, p := range omsconfig.ValidateRegions(a.Regions, deref(a.HeartbeatDBBase, ""), a.TopLevelCMNodes) {
 		errs = append(errs, p)
 	}
 	if len(errs) == 0 {

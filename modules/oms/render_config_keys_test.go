@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,6 +114,59 @@ func TestRenderConfigArgsMatchKeyTable(t *testing.T) {
 		}
 		if doc := (&RenderConfig{}).Doc().Args[k.Name]; !strings.Contains(doc, k.Doc) {
 			t.Errorf("%s: doc %q does not come from the table", k.Name, doc)
+		}
+	}
+}
+
+// TestRegionsVariableMatchesKeyTable: the regions variable's attributes are
+// omsconfig.RegionAttrs (the hosts pattern and the table's Region keys but
+// cm_nodes), as are omsconfig.Region's, and what a region replaces on its
+// hosts is among them.
+func TestRegionsVariableMatchesKeyTable(t *testing.T) {
+	path := filepath.Join("..", "..", "playbooks", "oms-variables.hcl")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var regions *hclsyntax.Block
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "variable" && b.Labels[0] == "regions" {
+			regions = b
+		}
+	}
+	if regions == nil {
+		t.Fatal("no variable regions")
+	}
+	ty := string(regions.Body.Attributes["type"].Expr.Range().SliceBytes(src))
+	var attrs []string
+	for _, line := range strings.Split(ty, "\n") {
+		if name, _, ok := strings.Cut(strings.TrimSpace(line), " "); ok && strings.Contains(line, "=") {
+			attrs = append(attrs, name)
+		}
+	}
+	want := slices.Sorted(slices.Values(omsconfig.RegionAttrs))
+	slices.Sort(attrs)
+	if !reflect.DeepEqual(attrs, want) {
+		t.Errorf("regions' attributes %v, the table's %v", attrs, omsconfig.RegionAttrs)
+	}
+	var tags []string
+	rt := reflect.TypeOf(omsconfig.Region{})
+	for i := 0; i < rt.NumField(); i++ {
+		tags = append(tags, rt.Field(i).Tag.Get("cty"))
+	}
+	slices.Sort(tags)
+	if !reflect.DeepEqual(tags, want) {
+		t.Errorf("omsconfig.Region's attributes %v, the table's %v", tags, omsconfig.RegionAttrs)
+	}
+	over := string(regions.Body.Attributes["split_overrides"].Expr.Range().SliceBytes(src))
+	for _, name := range strings.Split(strings.Trim(over, "[]"), ",") {
+		name = strings.Trim(strings.TrimSpace(name), `"`)
+		if k, ok := omsconfig.Lookup(name); !ok || !k.Region {
+			t.Errorf("split_overrides names %q, which is no Region key of the table", name)
 		}
 	}
 }
