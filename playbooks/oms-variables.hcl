@@ -85,8 +85,14 @@ variable "regions" {
   }))
   default         = []
   split_group     = "oms"
-  split_overrides = ["cm_url", "cm_location", "cm_region", "cm_is_default"]
+  split_overrides = ["cm_url", "cm_location", "cm_region", "cm_is_default", "region_hosts=hosts"]
   description     = "several regions, each { hosts, cm_url, cm_location, cm_region, cm_region_cn, cm_is_default, drc_cm_heartbeat_db }; empty: one region from the top-level variables"
+}
+
+variable "region_hosts" {
+  type        = string
+  default     = ""
+  description = "set on each node from its region's hosts pattern (regions); not for the user"
 }
 
 # --- time-series database ---
@@ -372,9 +378,9 @@ locals {
   hb_base     = var.drc_cm_heartbeat_db != null ? var.drc_cm_heartbeat_db : "${var.db_prefix}_cm_hb"
   config_path = var.config_path != "" ? var.config_path : "${var.mount_dir}/config.yaml"
 
-  # With regions, this host's region (its cm_location is the region's here,
-  # and unique); null without regions or on a host of no region.
-  region = try([for r in var.regions : r if r.cm_location == var.cm_location][0], null)
+  # With regions, this host's region (region_hosts is its hosts pattern
+  # here); null without regions or on a host of no region.
+  region = try([for r in var.regions : r if r.hosts == var.region_hosts][0], null)
   # Every region's heartbeat database, as obd names them (omsconfig.RegionHeartbeatDB);
   # one region keeps the plain name.
   hb_dbs = length(var.regions) == 0 ? [local.hb_base] : [
@@ -384,9 +390,11 @@ locals {
   cm_region_cn = local.region == null ? var.cm_region_cn : try(coalesce(local.region.cm_region_cn, local.region.cm_region), "")
   # This region's hosts (every host of the oms group without regions), and
   # its first one, which checks the region's VIP for all of them.
-  region_hosts = try(hosts_matching(local.region.hosts), lookup(hosts, "oms", []))
-  # The region's nodes with regions; else every node of the oms group unless cm_nodes names them.
-  cm_nodes = (local.region != null ? [for h in local.region_hosts : h.address] :
+  region_hosts = length(var.regions) > 0 ? try(hosts_matching(var.region_hosts), []) : lookup(hosts, "oms", [])
+  # The region's nodes with regions; else every node of the oms group
+  # unless cm_nodes names them. Only var.* here (no local): a bad value is
+  # then reported where the user set cm_nodes.
+  cm_nodes = (length(var.regions) > 0 ? try([for h in hosts_matching(var.region_hosts) : h.address], []) :
   length(var.cm_nodes) > 0 ? var.cm_nodes : [for h in hosts.oms : h.address])
   # Every region, for the status table: name, code, VIP and nodes.
   regions_shown = [for r in var.regions : "${r.cm_region} (cm_location ${r.cm_location}${r.cm_is_default ? ", default" : ""}): ${r.cm_url} on ${try(join(" ", [for h in hosts_matching(r.hosts) : h.name]), r.hosts)}"]

@@ -17,8 +17,9 @@ import (
 // objects that divides the hosts of that group among its elements, each
 // naming its hosts with a `hosts` pattern (OMS's regions). On a host, the
 // attributes of its element listed in split_overrides replace, when not
-// null, the variables of the same name, so every local built on them
-// (config.yaml's content, the VIP) is that element's on that host.
+// null, the variables of the same name ("name=attr" names another
+// variable), so every local built on them (config.yaml's content, the
+// VIP) is that element's on that host.
 
 // splitHostsAttr is the attribute of an element that names its hosts.
 const splitHostsAttr = "hosts"
@@ -125,7 +126,12 @@ func (p *Playbook) splitOverrides(h *inventory.Host, vars map[string]cty.Value) 
 	for _, pick := range s.picks[h.Name] {
 		list := p.Vars[pick.variable]
 		el := list.Index(cty.NumberIntVal(int64(pick.index)))
-		for _, attr := range p.Variables[pick.variable].SplitOverrides {
+		for _, entry := range p.Variables[pick.variable].SplitOverrides {
+			// "name=attr" gives variable name the element's attribute attr.
+			name, attr, renamed := strings.Cut(entry, "=")
+			if !renamed {
+				attr = name
+			}
 			ev, _ := el.Unmark()
 			if !ev.Type().IsObjectType() || !ev.Type().HasAttribute(attr) {
 				continue
@@ -134,18 +140,21 @@ func (p *Playbook) splitOverrides(h *inventory.Host, vars map[string]cty.Value) 
 			if val.IsNull() {
 				continue
 			}
-			target := p.Variables[attr]
+			target := p.Variables[name]
+			if target == nil {
+				continue
+			}
 			r := p.originAt(pick.variable, pick.index, attr)
 			cv, err := convertVar(target, val)
 			if err != nil {
 				diags = append(diags, diag.Errorf(&r, "Invalid value for variable",
-					"%s[%d].%s: %s%v (variable %q is declared at %s).", pick.variable, pick.index, attr, attr, err, attr, diag.Pos(target.DeclRange)))
+					"%s[%d].%s: %s%v (variable %q is declared at %s).", pick.variable, pick.index, attr, attr, err, name, diag.Pos(target.DeclRange)))
 				continue
 			}
 			if target.Sensitive {
 				cv = markDeep(cv)
 			}
-			vars[attr], at[attr] = cv, r
+			vars[name], at[name] = cv, r
 		}
 	}
 	return at, diags

@@ -165,6 +165,9 @@ func TestRegionsVariableMatchesKeyTable(t *testing.T) {
 	over := string(regions.Body.Attributes["split_overrides"].Expr.Range().SliceBytes(src))
 	for _, name := range strings.Split(strings.Trim(over, "[]"), ",") {
 		name = strings.Trim(strings.TrimSpace(name), `"`)
+		if name == "region_hosts=hosts" {
+			continue // the pattern, for local.cm_nodes
+		}
 		if k, ok := omsconfig.Lookup(name); !ok || !k.Region {
 			t.Errorf("split_overrides names %q, which is no Region key of the table", name)
 		}
