@@ -74,6 +74,9 @@ type Env struct {
 	Confirm func(question string) (bool, error)
 	// Report receives progress; never nil when the engine calls a module.
 	Report Reporter
+	// Group is shared by the hosts running this step together; nil when
+	// they do not all run at once (serial, fewer forks than hosts).
+	Group *Group
 }
 
 // Reporter receives a module's progress; the output layer draws it.

@@ -7,6 +7,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/omsrun/omsrun/internal/cli"
+	"github.com/omsrun/omsrun/internal/relay"
 )
 
 // Set by the linker (see the Makefile's build target).
@@ -16,6 +17,11 @@ var (
 )
 
 func main() {
+	// On a node, for the length of one image transfer (internal/relay):
+	// before the CLI, so nothing of it (flags, config files) applies there.
+	if len(os.Args) == 2 && os.Args[1] == relay.NodeArg {
+		os.Exit(relay.NodeMain(os.Stdin, os.Stdout))
+	}
 	app := &cli.App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Build: cli.Build{Version: version, Commit: commit}}
 	stop := profile(os.Getenv("OMSRUN_CPUPROFILE"))
 	code := app.Main(os.Args[1:])

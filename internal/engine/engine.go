@@ -318,8 +318,19 @@ func (r *Runner) runStep(ctx context.Context, idx int, st *playbook.Step) (StepE
 		if ctx.Err() != nil {
 			break
 		}
+		// Hosts meet in a group only when all of them run at once: one
+		// waiting for a host that has no fork yet would wait for ever.
+		var group *modules.Group
+		if r.Opts.Forks >= len(batch) {
+			names := make([]string, len(batch))
+			for i, h := range batch {
+				names[i] = h.Name
+			}
+			group = modules.NewGroup(names)
+		}
 		errs := eachHost(batch, r.Opts.Forks, func(h *inventory.Host) error {
-			res := r.runHost(ctx, st, h)
+			defer group.Finish(h.Name)
+			res := r.runHost(ctx, st, h, group)
 			endMu.Lock()
 			if res.Duration > end.SlowestDuration {
 				end.Slowest, end.SlowestDuration = h.Name, res.Duration

@@ -43,7 +43,7 @@ func (r *Runner) scope(h *inventory.Host, result cty.Value) playbook.Scope {
 // with what arguments it runs (nothing on the host yet), attempting it
 // (the connection, retries, until, timeout) and classifying the outcome
 // into the host's result.
-func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Host) HostResult {
+func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Host, group *modules.Group) HostResult {
 	start := time.Now()
 	res := HostResult{Step: st.Name, Host: h.Name}
 	done := func(status Status, msg string) HostResult {
@@ -62,7 +62,7 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 	if skip {
 		return done(StatusSkipped, "condition false")
 	}
-	a := r.attemptAll(ctx, st, h, mod, args)
+	a := r.attemptAll(ctx, st, h, mod, args, group)
 	res.Attempts = a.attempts
 	return r.classify(st, h, mod, a, &res, done)
 }

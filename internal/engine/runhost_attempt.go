@@ -54,7 +54,7 @@ func (r *Runner) connect(ctx context.Context, h *inventory.Host) (transport.Host
 // attemptAll runs the module on the host up to retries+1 times, until the
 // step's until holds (or it succeeds), stopping at once on an interrupt, an
 // unreachable host or a refused run lock.
-func (r *Runner) attemptAll(ctx context.Context, st *playbook.Step, h *inventory.Host, mod modules.Module, args any) attempts {
+func (r *Runner) attemptAll(ctx context.Context, st *playbook.Step, h *inventory.Host, mod modules.Module, args any, group *modules.Group) attempts {
 	conn, lock, err := r.connect(ctx, h)
 	if err != nil {
 		return attempts{err: unreachable{err}}
@@ -66,7 +66,7 @@ func (r *Runner) attemptAll(ctx context.Context, st *playbook.Step, h *inventory
 	env := &modules.Env{
 		Host: conn, HostName: h.Name, Address: h.Address,
 		Become: h.Become, Diff: r.Opts.Diff, Yes: r.Opts.Yes, Confirm: r.moduleConfirm(),
-		Report: report,
+		Report: report, Group: group,
 	}
 	a := attempts{lock: lock, report: report}
 	max := st.Retries + 1

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"time"
 )
+
+var imageID = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // NodeConfig is what the control machine hands a node, as JSON on the SSH
 // session's stdin: the secret must never appear in argv, where any user of
@@ -18,6 +21,16 @@ type NodeConfig struct {
 	Listen   string    `json:"listen"` // the node's cluster address and the relay port
 	Next     string    `json:"next,omitempty"`
 	Deadline time.Time `json:"deadline"` // stop listening then if no peer came
+	// Stdin: the stream follows the configuration on the session's stdin
+	// (the first node of the chain, fed by the control machine); Listen
+	// is then unused.
+	Stdin bool `json:"stdin,omitempty"`
+	// Save names the image ID this node sends with docker save (a node that
+	// already has the image is the chain's source); it loads nothing.
+	Save string `json:"save,omitempty"`
+	// Idle bounds how long a peer may stay silent (reading) or stuck
+	// (writing): a peer whose host died sends no FIN.
+	Idle time.Duration `json:"idle,omitempty"`
 }
 
 // Report is what a node tells the control machine when it is done.
@@ -37,6 +50,16 @@ func ReadConfig(r io.Reader) (NodeConfig, error) {
 	}
 	if len(cfg.Secret) != SecretSize {
 		return cfg, fmt.Errorf("relay: the secret has %d bytes, want %d", len(cfg.Secret), SecretSize)
+	}
+	if cfg.Save != "" && !imageID.MatchString(cfg.Save) {
+		// Only an image ID: nothing else from the configuration reaches a command line.
+		return cfg, fmt.Errorf("relay: save %q is not an image ID", cfg.Save)
+	}
+	if cfg.Stdin || cfg.Save != "" {
+		if cfg.Deadline.IsZero() {
+			return cfg, errors.New("relay: no deadline")
+		}
+		return cfg, nil
 	}
 	if host, _, err := net.SplitHostPort(cfg.Listen); err != nil || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
 		// A wildcard address would open the door on every interface.
@@ -77,7 +100,7 @@ func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer) Report {
 	var down net.Conn
 	var rep Report
 	if cfg.Next != "" {
-		if down, err = Dial(cfg.Next, cfg.Secret, 10*time.Second); err != nil {
+		if down, err = Dial(cfg.Next, cfg.Secret, time.Until(cfg.Deadline)); err != nil {
 			rep.NextErr = err.Error()
 		}
 	}
@@ -90,9 +113,9 @@ func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer) Report {
 	}()
 	var next io.Writer
 	if down != nil {
-		next = down
+		next = idleConn{down, cfg.idle()}
 	}
-	n, nextErr, err := Relay(up, sink, next)
+	n, nextErr, err := Relay(idleConn{up, cfg.idle()}, sink, next)
 	rep.Bytes = n
 	if nextErr != nil && rep.NextErr == "" {
 		rep.NextErr = nextErr.Error()
@@ -108,4 +131,29 @@ func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer) Report {
 		down.Close()
 	}
 	return rep
+}
+
+func (cfg NodeConfig) idle() time.Duration {
+	if cfg.Idle > 0 {
+		return cfg.Idle
+	}
+	return 30 * time.Second
+}
+
+// idleConn gives every read and write on a connection its own deadline, so
+// a peer whose host vanished (no FIN, no RST) is given up after d instead of
+// holding the chain for ever.
+type idleConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c idleConn) Read(p []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.d))
+	return c.Conn.Read(p)
+}
+
+func (c idleConn) Write(p []byte) (int, error) {
+	c.Conn.SetWriteDeadline(time.Now().Add(c.d))
+	return c.Conn.Write(p)
 }

@@ -158,9 +158,20 @@ func Accept(ln net.Listener, secret []byte, deadline time.Time) (net.Conn, error
 	return c, nil
 }
 
-// Dial connects to a node at addr and authenticates both ways.
+// Dial connects to a node at addr and authenticates both ways. The nodes
+// start side by side, so the next one may not listen yet: a refusal is
+// tried again until timeout.
 func Dial(addr string, secret []byte, timeout time.Duration) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
+	until := time.Now().Add(timeout)
+	var c net.Conn
+	var err error
+	for {
+		c, err = net.DialTimeout("tcp", addr, time.Until(until))
+		if err == nil || time.Now().Add(100*time.Millisecond).After(until) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,9 @@ type DockerLoadArgs struct {
 	Tag      string `hcl:"tag,optional"`
 	KeepFile bool   `hcl:"keep_file,optional"`
 	Dest     string `hcl:"dest,optional"`
+	// Relay nil means on: the default is the fast path.
+	Relay     *bool `hcl:"relay,optional"`
+	RelayPort int   `hcl:"relay_port,optional"`
 }
 
 // Doc describes the module.
@@ -51,10 +54,12 @@ func (*DockerLoad) Doc() modules.Doc {
 		Name:    "docker_load",
 		Summary: "Stream a docker-archive tarball (docker save, .tar or .tar.gz) from the control machine into the host's docker load; sends nothing when the image ID is present, and only the layers the host lacks when it has some (classic image store; the whole file otherwise or when that fails).",
 		Args: map[string]string{
-			"file":      "the tarball on the control machine",
-			"tag":       "also name the image so (docker tag), e.g. the reference the playbook runs",
-			"keep_file": "keep a copy of the tarball on the host (default false: streamed, no temporary file); the whole file is then always sent",
-			"dest":      "where keep_file puts the copy (default /var/tmp/omsrun/<file name>)",
+			"file":       "the tarball on the control machine",
+			"tag":        "also name the image so (docker tag), e.g. the reference the playbook runs",
+			"keep_file":  "keep a copy of the tarball on the host (default false: streamed, no temporary file); the whole file is then always sent",
+			"dest":       "where keep_file puts the copy (default /var/tmp/omsrun/<file name>)",
+			"relay":      "when several hosts need the whole file, send it once and let the nodes pass it on to each other (default true; false: one copy per host from the control machine)",
+			"relay_port": fmt.Sprintf("TCP port a node listens on, on its inventory address, for the node before it during the transfer (default %d)", DefaultRelayPort),
 		},
 	}
 }
@@ -71,6 +76,9 @@ func (m *DockerLoad) Validate(args any) error {
 	}
 	if _, err := m.archives.Read(a.File); err != nil {
 		return fmt.Errorf("file: %w", err)
+	}
+	if a.RelayPort < 0 || a.RelayPort > 65535 {
+		return fmt.Errorf("relay_port: %d is not a TCP port", a.RelayPort)
 	}
 	if strings.HasPrefix(a.Tag, "-") {
 		return fmt.Errorf("tag: %q is not an image reference (docker would read it as an option)", a.Tag)
@@ -104,6 +112,10 @@ func (m *DockerLoad) Check(ctx context.Context, env *modules.Env, args any) (*mo
 		if _, ok := have[id]; !ok {
 			absent = append(absent, imageShortID(id))
 		}
+	}
+	if a.relayOn() {
+		// A host that has the image can be the source for the others.
+		env.Group.Put(env.HostName, &relayMember{env: env, have: len(absent) == 0})
 	}
 	if len(absent) > 0 {
 		p.send = true
@@ -142,8 +154,23 @@ func (m *DockerLoad) Apply(ctx context.Context, env *modules.Env, args any, plan
 		"bytes_sent": cty.NumberIntVal(0),
 	}}
 	var msgs []string
+	if !p.send {
+		env.Group.Finish(env.HostName)
+	}
 	if p.send {
-		n, have, note, err := m.loadImage(ctx, env, a, p)
+		var n int64
+		var have map[string][]string
+		var note string
+		var err error
+		relayed := false
+		if a.relayOn() && p.delta == nil && !a.KeepFile {
+			n, have, note, relayed, err = m.relayLoad(ctx, env, a, p)
+		} else {
+			env.Group.Finish(env.HostName) // nobody waits for a host loading on its own
+		}
+		if !relayed {
+			n, have, note, err = m.loadImage(ctx, env, a, p)
+		}
 		if err != nil {
 			return nil, err
 		}
