@@ -2,18 +2,13 @@ package oms
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +50,9 @@ const DefaultRelayPort = 9876
 type relayMember struct {
 	env  *modules.Env
 	have bool // the host has the image: it can be the chain's source
+	// ctx is the host's own step context, set when it meets: its node's
+	// session ends with it (an interrupted run, the step's timeout).
+	ctx context.Context
 }
 
 // relayOutcome is what the relay did for one host.
@@ -77,12 +75,19 @@ func (a *DockerLoadArgs) relayPort() int {
 // relayLoad joins the step's other hosts that need the whole file; ok is
 // false when there is no relay for this host (alone, relay off, retried).
 func (m *DockerLoad) relayLoad(ctx context.Context, env *modules.Env, a *DockerLoadArgs, p *dockerLoadPlan) (int64, map[string][]string, string, bool, error) {
+	env.Group.Put(env.HostName, &relayMember{env: env, ctx: ctx})
 	v, ok := env.Group.Meet(ctx, env.HostName, func(met []string, vals map[string]any) map[string]any {
 		return m.runChain(ctx, a, p.archive, met, vals)
 	})
-	out, _ := v.(*relayOutcome)
-	if !ok || out == nil {
+	ch, _ := v.(chan *relayOutcome)
+	if !ok || ch == nil {
 		return 0, nil, "", false, nil
+	}
+	var out *relayOutcome
+	select {
+	case out = <-ch:
+	case <-ctx.Done():
+		return 0, nil, "", true, ctx.Err()
 	}
 	if out.done {
 		have, err := imageTags(ctx, env, p.archive.IDs())
@@ -106,10 +111,17 @@ func (m *DockerLoad) relayLoad(ctx context.Context, env *modules.Env, a *DockerL
 	return out.sent + n, have, out.note + "; " + note, true, err
 }
 
-// runChain runs one transfer for every host in met (all need the whole
-// file) and returns each one's outcome.
+// runChain decides the chain for the hosts in met (all need the whole
+// file) and starts it; each host gets a channel on which its own outcome
+// comes as soon as it is known, so a host the chain failed is sent the
+// file while the others are still loading.
 func (m *DockerLoad) runChain(ctx context.Context, a *DockerLoadArgs, arch *dockerarchive.Archive, met []string, vals map[string]any) map[string]any {
 	res := map[string]any{}
+	outcome := func(h string, o *relayOutcome) {
+		ch := make(chan *relayOutcome, 1)
+		ch <- o
+		res[h] = ch
+	}
 	member := func(h string) *relayMember { r, _ := vals[h].(*relayMember); return r }
 	var source string
 	for h, v := range vals {
@@ -120,22 +132,20 @@ func (m *DockerLoad) runChain(ctx context.Context, a *DockerLoadArgs, arch *dock
 	if len(met) < 2 && source == "" {
 		return nil // one host and no node to copy from: exactly as without the relay
 	}
-	fallback := func(hosts []string, why string) {
-		for _, h := range hosts {
-			res[h] = &relayOutcome{note: why}
+	fallback := func(why string) map[string]any {
+		for _, h := range met {
+			outcome(h, &relayOutcome{note: why})
 		}
+		return res
 	}
 	if runtime.GOOS != "linux" {
-		fallback(met, fmt.Sprintf("relay: omsrun here is %s/%s and cannot run on the nodes", runtime.GOOS, runtime.GOARCH))
-		return res
+		return fallback(fmt.Sprintf("relay: omsrun here is %s/%s and cannot run on the nodes", runtime.GOOS, runtime.GOARCH))
 	}
 	bin, err := selfBinary()
 	if err != nil {
-		fallback(met, "relay: "+err.Error())
-		return res
+		return fallback("relay: " + err.Error())
 	}
 	// Only nodes that can run this binary, at an IP address, take part.
-	var chain []string
 	eligible := func(h string) string {
 		r := member(h)
 		if r == nil {
@@ -149,12 +159,13 @@ func (m *DockerLoad) runChain(ctx context.Context, a *DockerLoadArgs, arch *dock
 	if source != "" && eligible(source) != "" {
 		source = ""
 	}
+	var chain []string
 	if source != "" {
 		chain = append(chain, source)
 	}
 	for _, h := range met {
 		if why := eligible(h); why != "" {
-			res[h] = &relayOutcome{note: "relay: " + why}
+			outcome(h, &relayOutcome{note: "relay: " + why})
 			continue
 		}
 		chain = append(chain, h)
@@ -162,97 +173,29 @@ func (m *DockerLoad) runChain(ctx context.Context, a *DockerLoadArgs, arch *dock
 	if len(chain) < 2 {
 		return res // the eligible one (if any) gets no outcome: sent as without the relay
 	}
-	reports, sent := m.transfer(ctx, a, arch, bin, chain, source != "", vals)
-	for i, h := range chain {
-		if h == source {
-			continue
+	outs := map[string]chan *relayOutcome{}
+	for _, h := range chain {
+		outs[h] = make(chan *relayOutcome, 1)
+		if h != source {
+			res[h] = outs[h]
 		}
-		out := &relayOutcome{sent: sent[h]}
-		if i > 0 {
-			out.from = chain[i-1]
-		}
-		switch r := reports[h]; {
-		case r.Err == "":
-			out.done = true
-		case i > 0 && reports[chain[i-1]].Err != "":
-			// Said against the node that failed, not the ones after it.
-			out.note = fmt.Sprintf("relay: %s before this node did not pass the image on (%s)", chain[i-1], reports[chain[i-1]].Err)
-		default:
-			out.note = "relay: " + r.Err
-		}
-		res[h] = out
 	}
+	go m.transfer(ctx, a, arch, bin, chain, source != "", vals, outs)
 	return res
 }
 
-// platforms maps `uname -sm` to Go's names.
-var platforms = map[string]string{"Linux x86_64": "linux/amd64", "Linux aarch64": "linux/arm64", "Linux arm64": "linux/arm64"}
-
-// nodePlatform says why this binary cannot run on the node, or "".
-func nodePlatform(ctx context.Context, env *modules.Env) string {
-	out, err := env.Run(ctx, transport.Cmd{Argv: []string{"uname", "-sm"}})
-	if err != nil {
-		return fmt.Sprintf("uname -sm: %v", err)
-	}
-	got := strings.TrimSpace(string(out.Stdout))
-	if platforms[got] != runtime.GOOS+"/"+runtime.GOARCH {
-		return fmt.Sprintf("the node is %s, omsrun here is %s/%s", got, runtime.GOOS, runtime.GOARCH)
-	}
-	return ""
-}
-
-// selfBin is this process's own executable, gzipped once for every chain
-// of the run: the binary crosses the control machine's link once per node.
-type selfBin struct {
-	gz  []byte
-	sum string // of the uncompressed binary
-}
-
-var selfOnce = sync.OnceValues(func() (*selfBin, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	raw, err := os.ReadFile(exe)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(raw)
-	var b bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
-	zw.Write(raw)
-	zw.Close()
-	return &selfBin{gz: b.Bytes(), sum: hex.EncodeToString(sum[:])}, nil
-})
-
-func selfBinary() (*selfBin, error) { return selfOnce() }
-
-// nodeScript places the binary, checks it and runs it as the relay node.
-// The trap removes the directory however the shell ends short of a kill
-// -9; the node itself unlinks its file as soon as it starts.
-func nodeScript(b *selfBin) string {
-	return fmt.Sprintf(`umask 077
-d=$(mktemp -d /var/tmp/%sXXXXXX) || exit 97
-trap 'rm -rf "$d"' EXIT
-trap 'exit 1' HUP INT TERM PIPE
-head -c %d | gzip -dc > "$d/omsrun" || exit 97
-echo "%s  $d/omsrun" | sha256sum -c --status || { echo "omsrun relay: the copy of omsrun on this node does not match its checksum" >&2; exit 98; }
-chmod 700 "$d/omsrun"
-"$d/omsrun" %s`, relay.DirPrefix, len(b.gz), b.sum, relay.NodeArg)
-}
-
 // transfer runs the chain: every node's session at once, the first fed
-// from the file (or a source node's docker save), and returns each node's
-// report and the image bytes the control machine sent it.
-func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dockerarchive.Archive, bin *selfBin, chain []string, fromSource bool, vals map[string]any) (map[string]relay.Report, map[string]int64) {
+// from the file (or a source node's docker save); each node's outcome goes
+// to its channel when its session ends. A node that became unreachable
+// takes the sessions after it down at once: their stream cannot complete,
+// and the control machine's copy should not wait for their timeouts.
+func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dockerarchive.Archive, bin *selfBin, chain []string, fromSource bool, vals map[string]any, outs map[string]chan *relayOutcome) {
 	secret, err := relay.NewSecret()
-	reports := map[string]relay.Report{}
-	sent := map[string]int64{}
 	if err != nil {
 		for _, h := range chain {
-			reports[h] = relay.Report{Err: err.Error()}
+			outs[h] <- &relayOutcome{note: "relay: " + err.Error()}
 		}
-		return reports, sent
+		return
 	}
 	port := strconv.Itoa(a.relayPort())
 	addr := func(h string) string { return net.JoinHostPort(vals[h].(*relayMember).env.Address, port) }
@@ -261,12 +204,24 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 	holdR, holdW := io.Pipe()
 	defer holdW.Close()
 	var mu sync.Mutex
+	cancels := make([]context.CancelFunc, len(chain))
+	causes := make([]string, len(chain))
 	var wg sync.WaitGroup
 	for i, h := range chain {
-		env := vals[h].(*relayMember).env
+		mem := vals[h].(*relayMember)
+		env, nctx := mem.env, mem.ctx
+		if nctx == nil {
+			nctx = ctx // the source: its own step is over
+		}
+		nctx, cancels[i] = context.WithCancel(nctx)
+		defer cancels[i]()
 		cfg := relay.NodeConfig{Secret: secret, Listen: addr(h), Deadline: time.Now().Add(30 * time.Second), Idle: relayIdle}
 		if i+1 < len(chain) {
 			cfg.Next = addr(chain[i+1])
+		}
+		out := &relayOutcome{}
+		if i > 0 {
+			out.from = chain[i-1]
 		}
 		var tail io.Reader = holdR
 		var prog *progressReader
@@ -277,7 +232,8 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 			cfg.Stdin = true
 			f, err := os.Open(a.File)
 			if err != nil {
-				reports[h] = relay.Report{Err: err.Error()}
+				out.note = "relay: " + err.Error()
+				outs[h] <- out
 				continue
 			}
 			defer f.Close()
@@ -292,7 +248,8 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 		}
 		frame, err := relay.FrameConfig(cfg)
 		if err != nil {
-			reports[h] = relay.Report{Err: err.Error()}
+			out.note = "relay: " + err.Error()
+			outs[h] <- out
 			continue
 		}
 		stdin := io.MultiReader(bytes.NewReader(bin.gz), bytes.NewReader(frame), tail)
@@ -300,33 +257,33 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 		go func() {
 			defer wg.Done()
 			// Not env.Try: its errors quote the whole script.
-			out, err := env.Host.Run(ctx, transport.Cmd{Script: nodeScript(bin), Stdin: stdin, Become: env.Become})
-			rep := nodeReport(out, err)
+			res, err := env.Host.Run(nctx, transport.Cmd{Script: nodeScript(bin), Stdin: stdin, Become: env.Become})
+			rep := nodeReport(res, err)
 			mu.Lock()
-			defer mu.Unlock()
-			reports[h] = rep
+			if err != nil && transport.IsUnreachable(err) {
+				for j := i + 1; j < len(chain); j++ {
+					if causes[j] == "" {
+						causes[j] = fmt.Sprintf("%s before this node became unreachable", h)
+					}
+					cancels[j]()
+				}
+			}
+			cause := causes[i]
+			mu.Unlock()
 			if prog != nil {
 				prog.flush()
-				sent[h] = prog.sent()
+				out.sent = prog.sent()
 			}
+			switch {
+			case rep.Err == "":
+				out.done = true
+			case cause != "":
+				out.note = "relay: " + cause
+			default:
+				out.note = "relay: " + rep.Err
+			}
+			outs[h] <- out
 		}()
 	}
 	wg.Wait()
-	return reports, sent
-}
-
-// nodeReport reads the node's last stdout line, its JSON report.
-func nodeReport(out transport.Result, err error) relay.Report {
-	if err != nil {
-		return relay.Report{Err: err.Error()}
-	}
-	lines := strings.Split(strings.TrimSpace(string(out.Stdout)), "\n")
-	var rep relay.Report
-	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); jerr != nil {
-		return relay.Report{Err: fmt.Sprintf("the node ended with status %d without a report: %s", out.ExitCode, textx.TailLines(string(out.Stderr), 3))}
-	}
-	if rep.Err == "" && out.ExitCode != 0 {
-		rep.Err = fmt.Sprintf("the node ended with status %d", out.ExitCode)
-	}
-	return rep
 }

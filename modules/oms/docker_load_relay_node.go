@@ -1,0 +1,95 @@
+package oms
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/omsrun/omsrun/internal/relay"
+	"github.com/omsrun/omsrun/internal/textx"
+	"github.com/omsrun/omsrun/internal/transport"
+	"github.com/omsrun/omsrun/modules"
+)
+
+// What the relay needs on a node: the platform check, the placed binary
+// and the report the node prints.
+
+// platforms maps `uname -sm` to Go's names.
+var platforms = map[string]string{"Linux x86_64": "linux/amd64", "Linux aarch64": "linux/arm64", "Linux arm64": "linux/arm64"}
+
+// nodePlatform says why this binary cannot run on the node, or "".
+func nodePlatform(ctx context.Context, env *modules.Env) string {
+	out, err := env.Run(ctx, transport.Cmd{Argv: []string{"uname", "-sm"}})
+	if err != nil {
+		return fmt.Sprintf("uname -sm: %v", err)
+	}
+	got := strings.TrimSpace(string(out.Stdout))
+	if platforms[got] != runtime.GOOS+"/"+runtime.GOARCH {
+		return fmt.Sprintf("the node is %s, omsrun here is %s/%s", got, runtime.GOOS, runtime.GOARCH)
+	}
+	return ""
+}
+
+// selfBin is this process's own executable, gzipped once for every chain
+// of the run: the binary crosses the control machine's link once per node.
+type selfBin struct {
+	gz  []byte
+	sum string // of the uncompressed binary
+}
+
+var selfOnce = sync.OnceValues(func() (*selfBin, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(exe)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(raw)
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	zw.Write(raw)
+	zw.Close()
+	return &selfBin{gz: b.Bytes(), sum: hex.EncodeToString(sum[:])}, nil
+})
+
+func selfBinary() (*selfBin, error) { return selfOnce() }
+
+// nodeScript places the binary, checks it and runs it as the relay node.
+// The trap removes the directory however the shell ends short of a kill
+// -9; the node itself unlinks its file as soon as it starts.
+func nodeScript(b *selfBin) string {
+	return fmt.Sprintf(`umask 077
+d=$(mktemp -d /var/tmp/%sXXXXXX) || exit 97
+trap 'rm -rf "$d"' EXIT
+trap 'exit 1' HUP INT TERM PIPE
+head -c %d | gzip -dc > "$d/omsrun" || exit 97
+echo "%s  $d/omsrun" | sha256sum -c --status || { echo "omsrun relay: the copy of omsrun on this node does not match its checksum" >&2; exit 98; }
+chmod 700 "$d/omsrun"
+"$d/omsrun" %s`, relay.DirPrefix, len(b.gz), b.sum, relay.NodeArg)
+}
+
+// nodeReport reads the node's last stdout line, its JSON report.
+func nodeReport(out transport.Result, err error) relay.Report {
+	if err != nil {
+		return relay.Report{Err: err.Error()}
+	}
+	lines := strings.Split(strings.TrimSpace(string(out.Stdout)), "\n")
+	var rep relay.Report
+	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); jerr != nil {
+		return relay.Report{Err: fmt.Sprintf("the node ended with status %d without a report: %s", out.ExitCode, textx.TailLines(string(out.Stderr), 3))}
+	}
+	if rep.Err == "" && out.ExitCode != 0 {
+		rep.Err = fmt.Sprintf("the node ended with status %d", out.ExitCode)
+	}
+	return rep
+}
