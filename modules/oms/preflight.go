@@ -44,6 +44,7 @@ type PreflightArgs struct {
 	MinFreeGB     *float64 `hcl:"min_free_gb,optional"`
 	Peers         []string `hcl:"peers,optional"`
 	PeerPort      int      `hcl:"peer_port,optional"`
+	RelayPort     int      `hcl:"relay_port,optional"`
 	MetaDBHost    string   `hcl:"metadb_host,optional"`
 	MetaDBPort    int      `hcl:"metadb_port,optional"`
 	TSDBEnabled   bool     `hcl:"tsdb_enabled,optional"`
@@ -67,6 +68,7 @@ func (*Preflight) Doc() modules.Doc {
 			"min_free_gb":    "warn when less is free under mount_dir or Docker's data root (default 50; 0 disables)",
 			"peers":          "other nodes (address or address:port) that must be reachable from this host",
 			"peer_port":      "port tried on peers given without one (default 22)",
+			"relay_port":     fmt.Sprintf("docker_load's relay port, tried on every peer; filtered only warns: that node then gets the image from the control machine (default %d, negative skips)", DefaultRelayPort),
 			"metadb_host":    "MetaDB address that must be reachable from this host",
 			"metadb_port":    "MetaDB port (default 2881)",
 			"tsdb_enabled":   "also log in to the TSDB (InfluxDB) with the credentials below",
@@ -99,6 +101,9 @@ func (a *PreflightArgs) fill() {
 	}
 	if a.PeerPort == 0 {
 		a.PeerPort = 22
+	}
+	if a.RelayPort == 0 {
+		a.RelayPort = DefaultRelayPort
 	}
 	if a.MetaDBPort == 0 {
 		a.MetaDBPort = 2881
@@ -341,6 +346,9 @@ func (*Preflight) network(ctx context.Context, env *modules.Env, a *PreflightArg
 		}
 		peers++
 		probe("peer", net.JoinHostPort(host, port), true)
+		if a.RelayPort > 0 {
+			relayProbe(ctx, env, dial, net.JoinHostPort(host, strconv.Itoa(a.RelayPort)), &wg, slots)
+		}
 	}
 	if a.MetaDBHost != "" {
 		probe("the MetaDB", hostPort(a.MetaDBHost, a.MetaDBPort), false)
