@@ -15,6 +15,7 @@ package e2e
 var matrixRows = []matrixRow{
 	// deploy.hcl on bare hosts
 	{"deploy", "inside load image (one host loaded)", afterHost("load image"), ciNone},
+	{"deploy", "inside load image, nodes relaying", during("load image", "omsrun relay node"), ciNone},
 	{"deploy", "after load image", before("mount folders"), ciNone},
 	{"deploy", "after mount folders", before("config.yaml"), ciNone},
 	{"deploy", "after config.yaml", before("container (first new node)"), ciKill},
@@ -34,6 +35,7 @@ var matrixRows = []matrixRow{
 
 	// scale-out: deploy.hcl with a third, bare host added to a 2-node cluster
 	{"scale-out", "inside load image", during("load image", "docker load"), ciNone},
+	{"scale-out", "inside load image, relayed from a node", during("load image", "omsrun relay node"), ciNone},
 	{"scale-out", "after mount folders", before("config.yaml"), ciNone},
 	{"scale-out", "after config.yaml (all nodes)", before("container (first new node)"), ciInt},
 	{"scale-out", "inside new container start", during("container (first new node)", "docker run"), ciNone},

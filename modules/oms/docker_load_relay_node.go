@@ -68,7 +68,9 @@ func selfBinary() (*selfBin, error) { return selfOnce() }
 // The trap removes the directory however the shell ends short of a kill
 // -9; the node itself unlinks its file as soon as it starts.
 func nodeScript(b *selfBin) string {
-	return fmt.Sprintf(`umask 077
+	// The first line names the command in -v's log and the matrix's rows.
+	return fmt.Sprintf(`# omsrun relay node: docker load, fed by the node before it
+umask 077
 d=$(mktemp -d /var/tmp/%sXXXXXX) || exit 97
 trap 'rm -rf "$d"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
