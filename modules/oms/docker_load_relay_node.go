@@ -56,7 +56,7 @@ var selfOnce = sync.OnceValues(func() (*selfBin, error) {
 	}
 	sum := sha256.Sum256(raw)
 	var b bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	zw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
 	zw.Write(raw)
 	zw.Close()
 	return &selfBin{gz: b.Bytes(), sum: hex.EncodeToString(sum[:])}, nil
