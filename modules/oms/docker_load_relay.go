@@ -41,7 +41,7 @@ import (
 // relayIdle is how long a node waits on a silent or stuck peer: a node
 // whose host died sends no FIN, and the node before it stops feeding its
 // own docker load while a forward blocks.
-const relayIdle = 15 * time.Second
+const relayIdle = 10 * time.Second
 
 // DefaultRelayPort is where a node listens for the node before it.
 const DefaultRelayPort = 9876
