@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/omsrun/omsrun/internal/lab"
 	"github.com/omsrun/omsrun/internal/lab/labtest"
+	"github.com/omsrun/omsrun/internal/relay"
 	"github.com/omsrun/omsrun/modules/oms"
 )
 
@@ -120,8 +123,13 @@ func TestRelayE2E(t *testing.T) {
 
 	before := uplinkBytes(t)
 	w := watchRelay(t, l)
+	in := intrude(l)
 	r := omsrun(t, "exec", "-i", l.InventoryHCL, "all", "-m", "docker_load", "-a", "file="+img)
 	w.end()
+	if got := in.end(); got != "" {
+		t.Errorf("a peer without the secret: %s", got)
+	}
+	t.Logf("a peer without the secret was turned away by a listening node %d times", in.refused)
 	up := uplinkBytes(t) - before
 	expectCode(t, r, 0)
 	t.Logf("3 hosts: %d bytes through the uplink for a %d-byte file", up, st.Size())
@@ -239,4 +247,46 @@ func TestRelayNodeDiesE2E(t *testing.T) {
 	}
 	l.RestoreLink(t, mid)
 	expectNothingLeft(t, l, 40*time.Second)
+}
+
+// intruder dials every node's relay port over and over during a transfer
+// with a secret of its own: it must never be let in, whether it catches a
+// node listening (the handshake refuses it) or not (nothing listens).
+type intruder struct {
+	stop     chan struct{}
+	done     chan struct{}
+	accepted string
+	refused  int
+}
+
+func intrude(l *labtest.Lab) *intruder {
+	in := &intruder{stop: make(chan struct{}), done: make(chan struct{})}
+	wrong, _ := relay.NewSecret()
+	go func() {
+		defer close(in.done)
+		for {
+			for _, h := range l.Hosts {
+				c, err := relay.Dial(net.JoinHostPort(h.Address, strconv.Itoa(oms.DefaultRelayPort)), wrong, 200*time.Millisecond)
+				if err == nil {
+					c.Close()
+					in.accepted = h.Name + " accepted it"
+				} else if errors.Is(err, relay.ErrAuth) || strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "reset") {
+					in.refused++
+				}
+			}
+			select {
+			case <-in.stop:
+				return
+			default:
+			}
+		}
+	}()
+	return in
+}
+
+// end stops the intruder and says what went wrong, if anything.
+func (in *intruder) end() string {
+	close(in.stop)
+	<-in.done
+	return in.accepted
 }
