@@ -20,7 +20,7 @@ func main() {
 	// On a node, for the length of one image transfer (internal/relay):
 	// before the CLI, so nothing of it (flags, config files) applies there.
 	if len(os.Args) == 2 && os.Args[1] == relay.NodeArg {
-		os.Exit(relay.NodeMain(os.Stdin, os.Stdout))
+		os.Exit(relay.NodeMain(os.Stdin, os.Stdout, os.Stderr))
 	}
 	app := &cli.App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Build: cli.Build{Version: version, Commit: commit}}
 	stop := profile(os.Getenv("OMSRUN_CPUPROFILE"))

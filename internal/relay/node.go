@@ -76,10 +76,16 @@ func ReadConfig(r io.Reader) (NodeConfig, error) {
 // returns, and it returns when ctx ends (the control machine's session went
 // away: the run was interrupted) however far the stream got.
 func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer) Report {
+	return runNode(ctx, cfg, sink, func() {})
+}
+
+// runNode is RunNode telling listening() once its listener is open.
+func runNode(ctx context.Context, cfg NodeConfig, sink io.Writer, listening func()) Report {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return Report{Err: err.Error()}
 	}
+	listening()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Closing the listener and the connections is what unblocks every read
@@ -100,7 +106,7 @@ func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer) Report {
 	var down net.Conn
 	var rep Report
 	if cfg.Next != "" {
-		if down, err = Dial(cfg.Next, cfg.Secret, time.Until(cfg.Deadline)); err != nil {
+		if down, err = Dial(cfg.Next, cfg.Secret, cfg.dialTimeout()); err != nil {
 			rep.NextErr = err.Error()
 		}
 	}
@@ -156,4 +162,12 @@ func (c idleConn) Read(p []byte) (int, error) {
 func (c idleConn) Write(p []byte) (int, error) {
 	c.Conn.SetWriteDeadline(time.Now().Add(c.d))
 	return c.Conn.Write(p)
+}
+
+// dialTimeout bounds the wait for the next node: the control machine
+// starts a node only once every node after it listens, so a next node that
+// does not answer soon is dead, and this node must not hold its own load
+// for it.
+func (cfg NodeConfig) dialTimeout() time.Duration {
+	return min(cfg.idle(), time.Until(cfg.Deadline))
 }

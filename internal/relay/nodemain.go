@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/omsrun/omsrun/internal/textx"
 )
@@ -22,6 +21,10 @@ import (
 // else, the secret above all, comes on stdin: argv is readable by any user
 // of the host (ps, /proc/PID/cmdline).
 const NodeArg = "__relay-node"
+
+// ListeningLine is what a node prints on stderr once it listens: the
+// control machine starts the node before it only then.
+const ListeningLine = "omsrun-relay: listening"
 
 // DirPrefix names the directory a node's copy of omsrun is placed in.
 const DirPrefix = "omsrun-relay."
@@ -60,9 +63,9 @@ func readFramedConfig(r io.Reader) (NodeConfig, error) {
 // it ends when the stream ends, when its session's stdin closes (the run
 // was interrupted or omsrun died: sshd closes the channel) or on a signal,
 // and its report is one JSON line on stdout.
-func NodeMain(stdin io.Reader, stdout io.Writer) int {
+func NodeMain(stdin io.Reader, stdout, stderr io.Writer) int {
 	removeSelf()
-	rep := runMain(stdin)
+	rep := runMain(stdin, stderr)
 	json.NewEncoder(stdout).Encode(rep)
 	if rep.Err != "" {
 		return 1
@@ -70,7 +73,7 @@ func NodeMain(stdin io.Reader, stdout io.Writer) int {
 	return 0
 }
 
-func runMain(stdin io.Reader) Report {
+func runMain(stdin io.Reader, stderr io.Writer) Report {
 	cfg, err := readFramedConfig(stdin)
 	if err != nil {
 		return Report{Err: err.Error()}
@@ -97,7 +100,7 @@ func runMain(stdin io.Reader) Report {
 	if cfg.Stdin {
 		rep = relayStdin(ctx, cfg, stdin, ld.in)
 	} else {
-		rep = RunNode(ctx, cfg, ld.in)
+		rep = runNode(ctx, cfg, ld.in, func() { fmt.Fprintln(stderr, ListeningLine) })
 	}
 	return ld.finish(rep)
 }
@@ -120,7 +123,7 @@ func relayStdin(ctx context.Context, cfg NodeConfig, up io.Reader, sink io.Write
 	var rep Report
 	var next io.Writer
 	if cfg.Next != "" {
-		down, err := Dial(cfg.Next, cfg.Secret, time.Until(cfg.Deadline))
+		down, err := Dial(cfg.Next, cfg.Secret, cfg.dialTimeout())
 		if err != nil {
 			rep.NextErr = err.Error()
 		} else {
@@ -146,7 +149,7 @@ func relayStdin(ctx context.Context, cfg NodeConfig, up io.Reader, sink io.Write
 // saveNode is a node that has the image: docker save of the one image ID
 // it was given, framed to the next node.
 func saveNode(ctx context.Context, cfg NodeConfig) Report {
-	down, err := Dial(cfg.Next, cfg.Secret, time.Until(cfg.Deadline))
+	down, err := Dial(cfg.Next, cfg.Secret, cfg.dialTimeout())
 	if err != nil {
 		return Report{NextErr: err.Error(), Err: err.Error()}
 	}

@@ -1,21 +1,14 @@
 package oms
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"os"
 	"runtime"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/omsrun/omsrun/internal/dockerarchive"
-	"github.com/omsrun/omsrun/internal/relay"
 	"github.com/omsrun/omsrun/internal/textx"
-	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/modules"
 )
 
@@ -182,108 +175,4 @@ func (m *DockerLoad) runChain(ctx context.Context, a *DockerLoadArgs, arch *dock
 	}
 	go m.transfer(ctx, a, arch, bin, chain, source != "", vals, outs)
 	return res
-}
-
-// transfer runs the chain: every node's session at once, the first fed
-// from the file (or a source node's docker save); each node's outcome goes
-// to its channel when its session ends. A node that became unreachable
-// takes the sessions after it down at once: their stream cannot complete,
-// and the control machine's copy should not wait for their timeouts.
-func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dockerarchive.Archive, bin *selfBin, chain []string, fromSource bool, vals map[string]any, outs map[string]chan *relayOutcome) {
-	secret, err := relay.NewSecret()
-	if err != nil {
-		for _, h := range chain {
-			outs[h] <- &relayOutcome{note: "relay: " + err.Error()}
-		}
-		return
-	}
-	port := strconv.Itoa(a.relayPort())
-	addr := func(h string) string { return net.JoinHostPort(vals[h].(*relayMember).env.Address, port) }
-	// hold keeps the nodes' stdin open: its end is how a node learns that
-	// the control machine is gone.
-	holdR, holdW := io.Pipe()
-	defer holdW.Close()
-	var mu sync.Mutex
-	cancels := make([]context.CancelFunc, len(chain))
-	causes := make([]string, len(chain))
-	var wg sync.WaitGroup
-	for i, h := range chain {
-		mem := vals[h].(*relayMember)
-		env, nctx := mem.env, mem.ctx
-		if nctx == nil {
-			nctx = ctx // the source: its own step is over
-		}
-		nctx, cancels[i] = context.WithCancel(nctx)
-		defer cancels[i]()
-		cfg := relay.NodeConfig{Secret: secret, Listen: addr(h), Deadline: time.Now().Add(30 * time.Second), Idle: relayIdle}
-		if i+1 < len(chain) {
-			cfg.Next = addr(chain[i+1])
-		}
-		out := &relayOutcome{}
-		if i > 0 {
-			out.from = chain[i-1]
-		}
-		var tail io.Reader = holdR
-		var prog *progressReader
-		switch {
-		case i == 0 && fromSource:
-			cfg.Save = arch.Images[0].ID
-		case i == 0:
-			cfg.Stdin = true
-			f, err := os.Open(a.File)
-			if err != nil {
-				out.note = "relay: " + err.Error()
-				outs[h] <- out
-				continue
-			}
-			defer f.Close()
-			prog = newProgressReader(f, arch.Size, env.Report, "sent; the nodes are relaying and loading it")
-			pr, pw := io.Pipe()
-			go func() { _, err := relay.Send(pw, prog); pw.CloseWithError(err) }()
-			defer pr.Close()
-			tail = pr
-			env.Report.Phase(fmt.Sprintf("sending %s once; the nodes relay it", textx.HumanBytes(arch.Size)))
-		default:
-			env.Report.Phase("relay: receiving from " + chain[i-1])
-		}
-		frame, err := relay.FrameConfig(cfg)
-		if err != nil {
-			out.note = "relay: " + err.Error()
-			outs[h] <- out
-			continue
-		}
-		stdin := io.MultiReader(bytes.NewReader(bin.gz), bytes.NewReader(frame), tail)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Not env.Try: its errors quote the whole script.
-			res, err := env.Host.Run(nctx, transport.Cmd{Script: nodeScript(bin), Stdin: stdin, Become: env.Become})
-			rep := nodeReport(res, err)
-			mu.Lock()
-			if err != nil && transport.IsUnreachable(err) {
-				for j := i + 1; j < len(chain); j++ {
-					if causes[j] == "" {
-						causes[j] = fmt.Sprintf("%s before this node became unreachable", h)
-					}
-					cancels[j]()
-				}
-			}
-			cause := causes[i]
-			mu.Unlock()
-			if prog != nil {
-				prog.flush()
-				out.sent = prog.sent()
-			}
-			switch {
-			case rep.Err == "":
-				out.done = true
-			case cause != "":
-				out.note = "relay: " + cause
-			default:
-				out.note = "relay: " + rep.Err
-			}
-			outs[h] <- out
-		}()
-	}
-	wg.Wait()
 }

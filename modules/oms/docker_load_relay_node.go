@@ -95,3 +95,36 @@ func nodeReport(out transport.Result, err error) relay.Report {
 	}
 	return rep
 }
+
+// lineWatch is a node session's stderr: it closes seen when the node says
+// it listens, and keeps the last few KB for an error message.
+type lineWatch struct {
+	mu   sync.Mutex
+	line []byte
+	buf  []byte
+	seen chan struct{}
+	once sync.Once
+}
+
+func newLineWatch(line string) *lineWatch {
+	return &lineWatch{line: []byte(line), seen: make(chan struct{})}
+}
+
+func (w *lineWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	if bytes.Contains(w.buf, w.line) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	if len(w.buf) > 8<<10 {
+		w.buf = append([]byte(nil), w.buf[len(w.buf)-4<<10:]...)
+	}
+	return len(p), nil
+}
+
+func (w *lineWatch) tail() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return bytes.ReplaceAll(w.buf, append(w.line, '\n'), nil)
+}

@@ -1,0 +1,173 @@
+package oms
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/omsrun/omsrun/internal/dockerarchive"
+	"github.com/omsrun/omsrun/internal/relay"
+	"github.com/omsrun/omsrun/internal/textx"
+	"github.com/omsrun/omsrun/internal/transport"
+)
+
+// transfer runs the chain: every node but the first starts at once, and
+// the first (fed from the file, or a source node's docker save) only when
+// all of them listen, so no node waits on a next one that is still being
+// placed; a node that does not come up leaves every host to the control
+// machine. Each node's outcome goes to its channel when its session ends.
+// A node that became unreachable takes the sessions after it down at once:
+// their stream cannot complete, and their copy from the control machine
+// should not wait for their timeouts.
+func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dockerarchive.Archive, bin *selfBin, chain []string, fromSource bool, vals map[string]any, outs map[string]chan *relayOutcome) {
+	secret, err := relay.NewSecret()
+	if err != nil {
+		for _, h := range chain {
+			outs[h] <- &relayOutcome{note: "relay: " + err.Error()}
+		}
+		return
+	}
+	port := strconv.Itoa(a.relayPort())
+	addr := func(h string) string { return net.JoinHostPort(vals[h].(*relayMember).env.Address, port) }
+	// hold keeps the nodes' stdin open: its end is how a node learns that
+	// the control machine is gone.
+	holdR, holdW := io.Pipe()
+	defer holdW.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	var mu sync.Mutex
+	n := len(chain)
+	cancels := make([]context.CancelFunc, n)
+	causes := make([]string, n)
+	starts := make([]func(), n)
+	listening := make([]*lineWatch, n)
+	ended := make([]chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, h := range chain {
+		mem := vals[h].(*relayMember)
+		env, nctx := mem.env, mem.ctx
+		if nctx == nil {
+			nctx = ctx // the source: its own step is over
+		}
+		nctx, cancels[i] = context.WithCancel(nctx)
+		defer cancels[i]()
+		ended[i] = make(chan struct{})
+		listening[i] = newLineWatch(relay.ListeningLine)
+		cfg := relay.NodeConfig{Secret: secret, Listen: addr(h), Deadline: deadline, Idle: relayIdle}
+		if i+1 < n {
+			cfg.Next = addr(chain[i+1])
+		}
+		out := &relayOutcome{}
+		if i > 0 {
+			out.from = chain[i-1]
+		}
+		var tail io.Reader = holdR
+		var prog *progressReader
+		switch {
+		case i == 0 && fromSource:
+			cfg.Save = arch.Images[0].ID
+		case i == 0:
+			cfg.Stdin = true
+			f, err := os.Open(a.File)
+			if err != nil {
+				out.note = "relay: " + err.Error()
+				outs[h] <- out
+				continue
+			}
+			defer f.Close()
+			prog = newProgressReader(f, arch.Size, env.Report, "sent; the nodes are relaying and loading it")
+			pr, pw := io.Pipe()
+			go func() { _, err := relay.Send(pw, prog); pw.CloseWithError(err) }()
+			defer pr.Close()
+			tail = pr
+		}
+		frame, err := relay.FrameConfig(cfg)
+		if err != nil {
+			out.note = "relay: " + err.Error()
+			outs[h] <- out
+			continue
+		}
+		stdin := io.MultiReader(bytes.NewReader(bin.gz), bytes.NewReader(frame), tail)
+		starts[i] = func() {
+			if i == 0 {
+				env.Report.Phase(fmt.Sprintf("sending %s once; the nodes relay it", textx.HumanBytes(arch.Size)))
+			} else {
+				env.Report.Phase("relay: receiving from " + chain[i-1])
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(ended[i])
+				// Not env.Try: its errors quote the whole script.
+				res, err := env.Host.Run(nctx, transport.Cmd{Script: nodeScript(bin), Stdin: stdin, Stderr: listening[i], Become: env.Become})
+				res.Stderr = listening[i].tail()
+				rep := nodeReport(res, err)
+				mu.Lock()
+				if err != nil && transport.IsUnreachable(err) {
+					for j := i + 1; j < n; j++ {
+						if causes[j] == "" {
+							causes[j] = fmt.Sprintf("%s before this node became unreachable", h)
+						}
+						cancels[j]()
+					}
+				}
+				cause := causes[i]
+				mu.Unlock()
+				if prog != nil {
+					prog.flush()
+					out.sent = prog.sent()
+				}
+				switch {
+				case rep.Err == "":
+					out.done = true
+				case cause != "":
+					out.note = "relay: " + cause
+				default:
+					out.note = "relay: " + rep.Err
+				}
+				outs[h] <- out
+			}()
+		}
+	}
+	for i := 1; i < n; i++ {
+		if starts[i] != nil {
+			starts[i]()
+		}
+	}
+	why := ""
+	for i := 1; i < n && why == "" && starts[0] != nil; i++ {
+		select {
+		case <-listening[i].seen:
+		case <-ended[i]:
+			why = chain[i] + " did not come up"
+		case <-ctx.Done():
+			why = "interrupted"
+		case <-time.After(time.Until(deadline)):
+			why = chain[i] + " did not listen within 30 s"
+		}
+	}
+	if starts[0] == nil {
+		why = chain[0] + " could not start"
+	}
+	if why == "" {
+		starts[0]()
+	} else {
+		mu.Lock()
+		for i := range chain {
+			if causes[i] == "" {
+				causes[i] = why
+			}
+			cancels[i]()
+		}
+		mu.Unlock()
+		if starts[0] != nil && !fromSource {
+			outs[chain[0]] <- &relayOutcome{note: "relay: " + why}
+		}
+	}
+	wg.Wait()
+}
