@@ -40,6 +40,12 @@ type ContainerArgs struct {
 	CapAdd  []string          `hcl:"cap_add,optional"`
 	Restart string            `hcl:"restart,optional"`
 	Command []string          `hcl:"command,optional"`
+	// Privileged, Ulimits, PidsLimit and TTY are what OMS's documented
+	// docker run needs (container_run builds on this module).
+	Privileged bool     `hcl:"privileged,optional"`
+	Ulimits    []string `hcl:"ulimits,optional"`
+	PidsLimit  int      `hcl:"pids_limit,optional"`
+	TTY        bool     `hcl:"tty,optional"`
 }
 
 // Doc describes the module.
@@ -48,16 +54,20 @@ func (*Container) Doc() Doc {
 		Name:    "container",
 		Summary: "Run any container (image, env, mounts, ports or host network, capabilities, restart policy, command); compared with docker inspect and recreated only on change.",
 		Args: map[string]string{
-			"name":    "string, required: the container's name",
-			"image":   `string: image reference or ID, already on the host (load it with docker_load); required unless state = "absent"`,
-			"state":   `string: "started" (default) or "absent"`,
-			"env":     "map: environment variables, sent on stdin (never in a command line); values cannot hold line breaks",
-			"mounts":  `list: bind mounts "/host/path:/container/path[:ro]"`,
-			"ports":   `list: published ports "host_port:container_port[/udp]" or "ip:host_port:container_port"; not with network = "host"`,
-			"network": `string: "host", or a docker network name (default: docker's bridge)`,
-			"cap_add": `list: capabilities to add, e.g. ["NET_ADMIN", "NET_RAW"]`,
-			"restart": `string: "no", "always", "unless-stopped" (default) or "on-failure[:N]"`,
-			"command": "list: the command and its arguments (default: the image's)",
+			"name":       "string, required: the container's name",
+			"image":      `string: image reference or ID, already on the host (load it with docker_load); required unless state = "absent"`,
+			"state":      `string: "started" (default) or "absent"`,
+			"env":        "map: environment variables, sent on stdin (never in a command line); values cannot hold line breaks",
+			"mounts":     `list: bind mounts "/host/path:/container/path[:ro]"`,
+			"ports":      `list: published ports "host_port:container_port[/udp]" or "ip:host_port:container_port"; not with network = "host"`,
+			"network":    `string: "host", or a docker network name (default: docker's bridge)`,
+			"cap_add":    `list: capabilities to add, e.g. ["NET_ADMIN", "NET_RAW"]`,
+			"restart":    `string: "no", "always", "unless-stopped" (default) or "on-failure[:N]"`,
+			"command":    "list: the command and its arguments (default: the image's)",
+			"privileged": "bool: run privileged (default false)",
+			"ulimits":    `list: ulimits "name=soft:hard", e.g. ["nproc=65535:65535"]`,
+			"pids_limit": "number: the pids limit, -1 for unlimited (default: docker's; not compared with the running container)",
+			"tty":        "bool: keep stdin open and give a terminal (docker run -it; not compared with the running container)",
 		},
 	}
 }
@@ -84,6 +94,7 @@ var (
 	capRE     = regexp.MustCompile(`^[A-Za-z_]+$`)
 	restartRE = regexp.MustCompile(`^(no|always|unless-stopped|on-failure(:[0-9]+)?)$`)
 	networkRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+	ulimitRE  = regexp.MustCompile(`^[a-z]+=-?[0-9]+(:-?[0-9]+)?$`)
 )
 
 // Validate checks every argument before any host is touched.
@@ -139,6 +150,14 @@ func (*Container) Validate(args any) error {
 			add("cap_add: %q is not a capability such as NET_ADMIN", c)
 		}
 	}
+	for _, u := range a.Ulimits {
+		if !ulimitRE.MatchString(u) {
+			add("ulimits: %q is not name=soft:hard such as nproc=65535:65535", u)
+		}
+	}
+	if a.PidsLimit < -1 {
+		add("pids_limit: %d is neither -1 (unlimited) nor a limit", a.PidsLimit)
+	}
 	if !restartRE.MatchString(a.restart()) {
 		add("restart: %q is not no, always, unless-stopped or on-failure[:N]", a.Restart)
 	}
@@ -162,7 +181,7 @@ func (a *ContainerArgs) read(ctx context.Context, env *Env) (containerRead, erro
 	if res.ExitCode != 0 && !strings.Contains(strings.ToLower(string(res.Stderr)), "no such") {
 		return r, fmt.Errorf("docker inspect %s: %s", a.Name, textx.TailLines(string(res.Stderr), 3))
 	}
-	c, err := parseInspected(string(res.Stdout))
+	c, err := ParseInspected(string(res.Stdout))
 	if err != nil {
 		return r, err
 	}
@@ -179,7 +198,7 @@ func (a *ContainerArgs) read(ctx context.Context, env *Env) (containerRead, erro
 	}
 	if c != nil {
 		r.exists, r.running = true, c.State.Running
-		r.diffs = a.differences(c, r.imageID)
+		r.diffs = a.Differences(c, r.imageID)
 	}
 	return r, nil
 }
@@ -211,36 +230,6 @@ func (*Container) Check(ctx context.Context, env *Env, args any) (*Plan, error) 
 		p.Diff = "container " + a.Name + ":\n  " + strings.Join(r.diffs, "\n  ") + "\n"
 	}
 	return p, nil
-}
-
-// runArgv is the docker run command line; the environment goes on stdin.
-func (a *ContainerArgs) runArgv() []string {
-	argv := []string{"docker", "run", "-d", "--name", a.Name, "--restart", a.restart()}
-	if a.Network != "" {
-		argv = append(argv, "--network", a.Network)
-	}
-	for _, p := range a.Ports {
-		argv = append(argv, "-p", p)
-	}
-	for _, m := range a.Mounts {
-		argv = append(argv, "-v", m)
-	}
-	for _, c := range a.CapAdd {
-		argv = append(argv, "--cap-add", c)
-	}
-	if len(a.Env) > 0 {
-		argv = append(argv, "--env-file", "/dev/stdin")
-	}
-	return append(append(argv, a.Image), a.Command...)
-}
-
-// envFile is docker's env file format: one NAME=value per line.
-func (a *ContainerArgs) envFile() string {
-	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(a.Env)) {
-		b.WriteString(k + "=" + a.Env[k] + "\n")
-	}
-	return b.String()
 }
 
 // Apply removes, creates, recreates or starts the container as read now.
@@ -280,11 +269,7 @@ func (*Container) Apply(ctx context.Context, env *Env, args any, plan *Plan) (*R
 			}
 			msg = "recreated container " + a.Name + " (" + strings.Join(r.diffs, ", ") + ")"
 		}
-		c := transport.Cmd{Argv: a.runArgv()}
-		if len(a.Env) > 0 {
-			c.Stdin = strings.NewReader(a.envFile())
-		}
-		if _, err := env.Run(ctx, c); err != nil {
+		if _, err := env.Run(ctx, a.RunCmd()); err != nil {
 			return nil, err
 		}
 	}

@@ -8,14 +8,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/omsrun/omsrun/internal/transport"
 )
 
-// inspected is the part of `docker inspect` the container module compares.
-type inspected struct {
+// Inspected is the part of `docker inspect` the container module compares,
+// exported for the modules that layer on it (container_run).
+type Inspected struct {
+	ID    string `json:"Id"`
 	Image string `json:"Image"`
 	State struct {
-		Status  string `json:"Status"`
-		Running bool   `json:"Running"`
+		Status   string `json:"Status"`
+		Running  bool   `json:"Running"`
+		ExitCode int    `json:"ExitCode"`
 	} `json:"State"`
 	Config struct {
 		Env []string `json:"Env"`
@@ -25,6 +30,8 @@ type inspected struct {
 		Binds         []string                 `json:"Binds"`
 		NetworkMode   string                   `json:"NetworkMode"`
 		CapAdd        []string                 `json:"CapAdd"`
+		Privileged    bool                     `json:"Privileged"`
+		Ulimits       []Ulimit                 `json:"Ulimits"`
 		PortBindings  map[string][]portBinding `json:"PortBindings"`
 		RestartPolicy struct {
 			Name              string `json:"Name"`
@@ -33,19 +40,30 @@ type inspected struct {
 	} `json:"HostConfig"`
 }
 
+// Ulimit is one --ulimit of a container.
+type Ulimit struct {
+	Name string `json:"Name"`
+	Soft int64  `json:"Soft"`
+	Hard int64  `json:"Hard"`
+}
+
+// String is the --ulimit spelling, name=soft:hard.
+func (u Ulimit) String() string { return fmt.Sprintf("%s=%d:%d", u.Name, u.Soft, u.Hard) }
+
 // portBinding is one host side of a published port.
 type portBinding struct {
 	HostIP   string `json:"HostIp"`
 	HostPort string `json:"HostPort"`
 }
 
-// parseInspected reads `docker inspect` output: an array of zero or one container.
-func parseInspected(out string) (*inspected, error) {
+// ParseInspected reads `docker inspect` output: an array of zero or one
+// container; nil when there is none.
+func ParseInspected(out string) (*Inspected, error) {
 	out = strings.TrimSpace(out)
 	if out == "" || out == "[]" {
 		return nil, nil
 	}
-	var cs []inspected
+	var cs []Inspected
 	if err := json.Unmarshal([]byte(out), &cs); err != nil {
 		return nil, fmt.Errorf("docker inspect: unexpected answer: %w", err)
 	}
@@ -102,10 +120,12 @@ func normCap(c string) string {
 	return c
 }
 
-// differences lists, in words for the plan, what keeps c from matching a.
+// Differences lists, in words for the plan, what keeps c from matching a.
 // Only what the arguments set is compared: the image's own environment and
-// docker's defaults are not differences.
-func (a *ContainerArgs) differences(c *inspected, imageID string) []string {
+// docker's defaults are not differences. Neither are -i/-t (tty) and
+// pids_limit: they change no behaviour a plan should recreate a container
+// for, and docker reports an unlimited pids limit as null, 0 or -1.
+func (a *ContainerArgs) Differences(c *Inspected, imageID string) []string {
 	var d []string
 	if imageID != "" && c.Image != imageID {
 		d = append(d, fmt.Sprintf("image %s → %s", shortID(c.Image), shortID(imageID)))
@@ -125,7 +145,7 @@ func (a *ContainerArgs) differences(c *inspected, imageID string) []string {
 	}
 	have := map[string]bool{}
 	for _, b := range c.HostConfig.Binds {
-		have[strings.TrimSuffix(b, ":rw")] = true
+		have[strings.TrimSuffix(strings.TrimSuffix(b, ":z"), ":rw")] = true
 	}
 	want := map[string]bool{}
 	for _, b := range a.Mounts {
@@ -147,6 +167,20 @@ func (a *ContainerArgs) differences(c *inspected, imageID string) []string {
 		wantCaps[normCap(x)] = true
 	}
 	d = append(d, setDiff("capability", wantCaps, haveCaps)...)
+	if c.HostConfig.Privileged != a.Privileged {
+		d = append(d, map[bool]string{true: "not privileged", false: "privileged"}[a.Privileged])
+	}
+	haveUlimits, wantUlimits := map[string]bool{}, map[string]bool{}
+	for _, u := range c.HostConfig.Ulimits {
+		haveUlimits[u.String()] = true
+	}
+	for _, u := range a.Ulimits {
+		if _, soft, _ := strings.Cut(u, "="); !strings.Contains(soft, ":") {
+			u += ":" + soft // docker sets the hard limit to the soft one
+		}
+		wantUlimits[u] = true
+	}
+	d = append(d, setDiff("ulimit", wantUlimits, haveUlimits)...)
 	havePorts, wantPorts := map[string]bool{}, map[string]bool{}
 	for k, bs := range c.HostConfig.PortBindings {
 		for _, b := range bs {
@@ -200,4 +234,57 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// RunArgv is the docker run command line; the environment goes on stdin
+// (EnvFile), never in an argument, since it often holds passwords.
+func (a *ContainerArgs) RunArgv() []string {
+	argv := []string{"docker", "run", "-d"}
+	if a.TTY {
+		argv = append(argv, "-it")
+	}
+	argv = append(argv, "--name", a.Name, "--restart", a.restart())
+	if a.Network != "" {
+		argv = append(argv, "--network", a.Network)
+	}
+	for _, p := range a.Ports {
+		argv = append(argv, "-p", p)
+	}
+	for _, m := range a.Mounts {
+		argv = append(argv, "-v", m)
+	}
+	for _, c := range a.CapAdd {
+		argv = append(argv, "--cap-add", c)
+	}
+	if a.Privileged {
+		argv = append(argv, "--privileged")
+	}
+	if a.PidsLimit != 0 {
+		argv = append(argv, "--pids-limit", strconv.Itoa(a.PidsLimit))
+	}
+	for _, u := range a.Ulimits {
+		argv = append(argv, "--ulimit", u)
+	}
+	if len(a.Env) > 0 {
+		argv = append(argv, "--env-file", "/dev/stdin")
+	}
+	return append(append(argv, a.Image), a.Command...)
+}
+
+// EnvFile is docker's env file format: one NAME=value per line.
+func (a *ContainerArgs) EnvFile() string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(a.Env)) {
+		b.WriteString(k + "=" + a.Env[k] + "\n")
+	}
+	return b.String()
+}
+
+// RunCmd is docker run with the environment on its stdin.
+func (a *ContainerArgs) RunCmd() transport.Cmd {
+	c := transport.Cmd{Argv: a.RunArgv()}
+	if len(a.Env) > 0 {
+		c.Stdin = strings.NewReader(a.EnvFile())
+	}
+	return c
 }

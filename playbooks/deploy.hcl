@@ -92,6 +92,9 @@ step "container (rolling)" {
   container_run {
     with   = local.oms_container
     settle = var.balancer_settle
+    # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
+    vip      = local.vip
+    vip_port = var.vip_health_port
   }
 }
 

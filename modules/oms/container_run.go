@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -18,7 +19,11 @@ import (
 
 // ContainerRun runs the OMS container with the documented OMS CE flags,
 // recreates it when the image, mounts, environment or flags differ, and
-// waits until it is healthy.
+// waits until it is healthy. It is the OMS layer on the generic container
+// module: the container is described as container's arguments (spec), which
+// compare it with docker inspect and give the docker run command; this
+// module adds the one-command read, config.yaml and the certificates, the
+// upgrade flag, the VIP hand-over and the health wait.
 type ContainerRun struct{}
 
 var _ modules.Module = (*ContainerRun)(nil)
@@ -47,7 +52,9 @@ type ContainerRunArgs struct {
 	// OnlyUnfinished only finishes a start an interrupted run left: it waits
 	// for a container that is running as asked but was never seen healthy,
 	// and changes nothing else.
-	OnlyUnfinished bool `hcl:"only_unfinished,optional"`
+	OnlyUnfinished bool   `hcl:"only_unfinished,optional"`
+	VIP            string `hcl:"vip,optional"`
+	VIPPort        int    `hcl:"vip_port,optional"`
 }
 
 // Doc describes the module.
@@ -73,6 +80,8 @@ func (*ContainerRun) Doc() modules.Doc {
 			"rollback_target": "the image that upgrade goes to",
 			"rollback_backup": "the MetaDB backup that upgrade took",
 			"only_unfinished": "bool: only wait for (and record) a container an interrupted run started and never saw healthy; never create, recreate or start one (default false)",
+			"vip":             "omsrun's keepalived VIP (vip.hcl): when this node holds it, it is handed to another node before the container is replaced and keepalived comes back once healthy",
+			"vip_port":        "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
 		},
 	}
 }
@@ -140,10 +149,18 @@ func (*ContainerRun) Validate(args any) error {
 			errs = append(errs, fmt.Errorf("https: %w", err))
 		}
 	}
-	for k := range a.ExtraEnv {
+	// The environment travels in docker's env file (on stdin, never in a
+	// command line), one NAME=value per line.
+	for k, v := range a.ExtraEnv {
 		if k == "" || strings.ContainsAny(k, "= \n") {
 			errs = append(errs, fmt.Errorf("extra_env: %q is not a variable name", k))
 		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			errs = append(errs, fmt.Errorf("extra_env: the value of %s holds a line break or NUL, which docker's env file cannot carry", k))
+		}
+	}
+	if strings.ContainsAny(a.HostIP, "\r\n\x00") {
+		errs = append(errs, fmt.Errorf("host_ip: %q holds a line break or NUL", a.HostIP))
 	}
 	if _, err := modules.ParseDuration("health_timeout", a.HealthTimeout, 0); err != nil {
 		errs = append(errs, err)
@@ -221,7 +238,7 @@ echo %s
 	case !strings.Contains(strings.ToLower(img), "no such image"):
 		return nil, fmt.Errorf("docker image inspect %s: %s", a.Image, textx.TailLines(img, 5))
 	}
-	c, err := parseInspect(parts[1])
+	c, err := modules.ParseInspected(parts[1])
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +263,7 @@ echo %s
 		return &modules.Plan{Change: true, Data: p, Summary: "create container " + a.Name + note}, nil
 	}
 	p.containerID, p.oldImage = c.ID, c.Image
-	diffs := m.spec(a).differences(c, p.imageID)
+	diffs := m.spec(a).Differences(c, p.imageID)
 	if p.imageID == "" {
 		diffs = append(diffs, "image "+a.Image+" not on the host yet")
 	}
@@ -264,15 +281,20 @@ echo %s
 	return m.checkUnfinished(ctx, env, a, c, p)
 }
 
-// spec is the desired container. IS_UPGRADE is not part of it: it matters
-// only for the run that replaces an image, and is never compared.
-func (*ContainerRun) spec(a *ContainerRunArgs) containerSpec {
+// spec is the desired container, as the generic container module's
+// arguments: the seed's docker run (docs/oms-facts.md R1), -dit as obd and
+// the docs run it. IS_UPGRADE is not part of it: it matters only for the
+// run that replaces an image, and is never compared.
+func (*ContainerRun) spec(a *ContainerRunArgs) *modules.ContainerArgs {
 	crt, key := a.certPaths()
 	env := map[string]string{"OMS_HOST_IP": a.HostIP}
 	for k, v := range a.ExtraEnv {
 		env[k] = v
 	}
-	return containerSpec{name: a.Name, image: a.Image, binds: omsBinds(a.ConfigPath, a.MountDir, crt, key), env: env}
+	return &modules.ContainerArgs{
+		Name: a.Name, Image: a.Image, Env: env, Mounts: omsBinds(a.ConfigPath, a.MountDir, crt, key),
+		Network: "host", Restart: "no", Privileged: true, PidsLimit: -1, Ulimits: []string{"nproc=65535:65535"}, TTY: true,
+	}
 }
 
 // Apply copies the certificates, (re)creates or starts the container and
@@ -316,18 +338,31 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 			upgrade = *a.Upgrade
 		}
 		if p.action == "recreate" {
+			// The VIP leaves this node before its OMS does, and keepalived
+			// comes back whatever happens next (with it stopped the node
+			// could never hold the VIP again).
+			restore, err := newVIPHandover(a.VIP, a.VIPPort, min(30*time.Second, timeout)).handOver(ctx, env)
+			if err != nil {
+				return nil, err
+			}
+			defer restore(context.WithoutCancel(ctx))
 			env.Report.Phase("removing the old " + a.Name)
 			if _, err := env.RunArgv(ctx, "docker", "rm", "-f", a.Name); err != nil {
 				return nil, err
 			}
 		}
 		env.Report.Phase("docker run " + a.Name)
-		argv := m.spec(a).runArgv(upgrade)
+		spec := m.spec(a)
+		if upgrade {
+			spec.Env["IS_UPGRADE"] = "true"
+		}
+		run := spec.RunCmd()
 		// Checked again right before the run: docker would otherwise create
 		// a directory where config.yaml should be.
-		script := fmt.Sprintf("[ -f %s ] || { printf '%%s\\n' %s >&2; exit 3; }; exec %s", transport.Quote(a.ConfigPath),
-			transport.Quote("config.yaml missing: "+a.ConfigPath+" (render it first)"), transport.Join(argv))
-		res, err := env.Run(ctx, transport.Cmd{Script: script})
+		run.Script = fmt.Sprintf("[ -f %s ] || { printf '%%s\\n' %s >&2; exit 3; }; exec %s", transport.Quote(a.ConfigPath),
+			transport.Quote("config.yaml missing: "+a.ConfigPath+" (render it first)"), transport.Join(run.Argv))
+		run.Argv = nil
+		res, err := env.Run(ctx, run)
 		if err != nil {
 			return nil, err
 		}

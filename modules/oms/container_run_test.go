@@ -13,6 +13,7 @@ import (
 
 	"github.com/omsrun/omsrun/internal/filehash"
 	"github.com/omsrun/omsrun/internal/transport/transporttest"
+	"github.com/omsrun/omsrun/modules"
 	"github.com/omsrun/omsrun/modules/modtest"
 )
 
@@ -24,13 +25,13 @@ const (
 // dkContainer is docker inspect's answer for a container made by container_run.
 func dkContainer(t *testing.T, image, status, hostIP string, binds []string) string {
 	t.Helper()
-	var c containerJSON
+	var c modules.Inspected
 	c.ID, c.Image = "c0ffee", image
 	c.State.Status, c.State.Running = status, status == "running"
 	c.Config.Env = []string{"PATH=/usr/bin", "OMS_HOST_IP=" + hostIP}
 	c.HostConfig.Binds, c.HostConfig.NetworkMode, c.HostConfig.Privileged = binds, "host", true
-	c.HostConfig.Ulimits = []ulimitJSON{{"nproc", 65535, 65535}}
-	b, err := json.Marshal([]containerJSON{c})
+	c.HostConfig.Ulimits = []modules.Ulimit{{Name: "nproc", Soft: 65535, Hard: 65535}}
+	b, err := json.Marshal([]modules.Inspected{c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +65,7 @@ func TestContainerRun(t *testing.T) {
 		wantPlan  string
 		wantCmds  []string
 		notCmds   []string
+		wantEnv   string // docker run's env file, on its stdin
 		recreated bool
 		loaded    string // what the loaded-config read answers (default: recorded)
 		only      bool   // only_unfinished
@@ -72,7 +74,8 @@ func TestContainerRun(t *testing.T) {
 			name:     "absent: create with the documented flags",
 			check:    checkOut(dkImgNew, "[]", "file"),
 			wantPlan: "create container oms",
-			wantCmds: []string{"exec docker run -dit --net host -v /data/oms/config.yaml:/home/admin/conf/config.yaml -v /data/oms/logs:/home/admin/logs -v /data/oms/store:/home/ds/store -v /data/oms/run:/home/ds/run -e OMS_HOST_IP=10.0.0.11 --privileged=true --pids-limit -1 --ulimit nproc=65535:65535 --name oms oms:4.2.5"},
+			wantCmds: []string{"exec docker run -d -it --name oms --restart no --network host -v /data/oms/config.yaml:/home/admin/conf/config.yaml -v /data/oms/logs:/home/admin/logs -v /data/oms/store:/home/ds/store -v /data/oms/run:/home/ds/run --privileged --pids-limit -1 --ulimit nproc=65535:65535 --env-file /dev/stdin oms:4.2.5"},
+			wantEnv:  "OMS_HOST_IP=10.0.0.11\n",
 			notCmds:  []string{"IS_UPGRADE", "docker rm"},
 		},
 		{
@@ -86,14 +89,16 @@ func TestContainerRun(t *testing.T) {
 			name:      "older image: recreate as an upgrade",
 			check:     checkOut(dkImgNew, dkContainer(t, dkImgOld, "running", "10.0.0.11", binds), "file"),
 			wantPlan:  "image 222222222222 → 111111111111",
-			wantCmds:  []string{"docker rm -f oms", "-e IS_UPGRADE=true"},
+			wantCmds:  []string{"docker rm -f oms"},
+			wantEnv:   "IS_UPGRADE=true\nOMS_HOST_IP=10.0.0.11\n",
 			recreated: true,
 		},
 		{
 			name:      "other address and a missing mount: recreate, no upgrade",
 			check:     checkOut(dkImgNew, dkContainer(t, dkImgNew, "running", "10.0.0.99", binds[:3]), "file"),
-			wantPlan:  "OMS_HOST_IP=10.0.0.99 → 10.0.0.11, mount /data/oms/run:/home/ds/run missing",
+			wantPlan:  "env OMS_HOST_IP differs, mount /data/oms/run:/home/ds/run missing",
 			wantCmds:  []string{"docker rm -f oms"},
+			wantEnv:   "OMS_HOST_IP=10.0.0.11\n",
 			notCmds:   []string{"IS_UPGRADE"},
 			recreated: true,
 		},
@@ -170,6 +175,9 @@ func TestContainerRun(t *testing.T) {
 				if !h.Ran(c) {
 					t.Errorf("no %q in %q", c, h.Commands())
 				}
+			}
+			if tc.wantEnv != "" && !slices.Contains(h.Stdin, tc.wantEnv) {
+				t.Errorf("no env file %q in %q", tc.wantEnv, h.Stdin)
 			}
 			for _, c := range tc.notCmds {
 				if h.Ran(c) {

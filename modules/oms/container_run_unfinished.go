@@ -11,7 +11,7 @@ import (
 // before seeing healthy: it left no record of the config the container
 // loaded (config_loaded infers it from the times). Finishing that run's
 // work is waiting for health and recording it — never a restart.
-func (m *ContainerRun) checkUnfinished(ctx context.Context, env *modules.Env, a *ContainerRunArgs, c *containerJSON, p *containerPlan) (*modules.Plan, error) {
+func (m *ContainerRun) checkUnfinished(ctx context.Context, env *modules.Env, a *ContainerRunArgs, c *modules.Inspected, p *containerPlan) (*modules.Plan, error) {
 	if c == nil {
 		return &modules.Plan{Summary: "no container " + a.Name}, nil
 	}

@@ -2,11 +2,9 @@ package oms
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,40 +14,6 @@ import (
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/modules"
 )
-
-// containerJSON is the part of `docker inspect` that container_run compares.
-type containerJSON struct {
-	ID    string `json:"Id"`
-	Image string `json:"Image"`
-	State struct {
-		Status   string `json:"Status"`
-		Running  bool   `json:"Running"`
-		ExitCode int    `json:"ExitCode"`
-	} `json:"State"`
-	Config struct {
-		Env []string `json:"Env"`
-	} `json:"Config"`
-	HostConfig struct {
-		Binds       []string     `json:"Binds"`
-		NetworkMode string       `json:"NetworkMode"`
-		Privileged  bool         `json:"Privileged"`
-		Ulimits     []ulimitJSON `json:"Ulimits"`
-	} `json:"HostConfig"`
-}
-
-// ulimitJSON is one --ulimit of a container.
-type ulimitJSON struct {
-	Name string `json:"Name"`
-	Soft int64  `json:"Soft"`
-	Hard int64  `json:"Hard"`
-}
-
-// containerSpec is the container the playbook asks for.
-type containerSpec struct {
-	name, image string
-	binds       []string          // "host:container", in docker run order
-	env         map[string]string // variables we set (the image's own are not compared)
-}
 
 // omsBinds are the seed's mounts: config.yaml, logs, store and run, plus the
 // HTTPS certificate and key when given (already on the host at crt/key).
@@ -64,86 +28,6 @@ func omsBinds(configPath, mountDir, crt, key string) []string {
 		b = append(b, crt+":/etc/pki/nginx/oms_server.crt", key+":/etc/pki/nginx/oms_server.key")
 	}
 	return b
-}
-
-// runArgv is the documented OMS CE docker run command line.
-func (s containerSpec) runArgv(upgrade bool) []string {
-	// -dit as obd and the docs run it (docs/oms-facts.md R1): whether the
-	// entrypoint needs a terminal is unconfirmed. differences never looks at
-	// -i/-t, so a container started with plain -d is not recreated for them.
-	argv := []string{"docker", "run", "-dit", "--net", "host"}
-	for _, b := range s.binds {
-		argv = append(argv, "-v", b)
-	}
-	keys := make([]string, 0, len(s.env))
-	for k := range s.env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		argv = append(argv, "-e", k+"="+s.env[k])
-	}
-	if upgrade {
-		argv = append(argv, "-e", "IS_UPGRADE=true")
-	}
-	return append(argv, "--privileged=true", "--pids-limit", "-1", "--ulimit", "nproc=65535:65535", "--name", s.name, s.image)
-}
-
-// differences lists what keeps the running container from matching the
-// spec, in words for the plan ("image 1a2b… → 3c4d…").
-func (s containerSpec) differences(c *containerJSON, imageID string) []string {
-	var d []string
-	have := map[string]bool{}
-	for _, b := range c.HostConfig.Binds {
-		have[strings.TrimSuffix(strings.TrimSuffix(b, ":rw"), ":z")] = true
-	}
-	want := map[string]bool{}
-	for _, b := range s.binds {
-		want[b] = true
-		if !have[b] {
-			d = append(d, "mount "+b+" missing")
-		}
-	}
-	for b := range have {
-		if !want[b] {
-			d = append(d, "extra mount "+b)
-		}
-	}
-	env := map[string]string{}
-	for _, kv := range c.Config.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	keys := make([]string, 0, len(s.env))
-	for k := range s.env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if old, ok := env[k]; !ok {
-			d = append(d, k+" unset")
-		} else if old != s.env[k] {
-			d = append(d, fmt.Sprintf("%s=%s → %s", k, old, s.env[k]))
-		}
-	}
-	if c.HostConfig.NetworkMode != "host" {
-		d = append(d, "network "+c.HostConfig.NetworkMode+" → host")
-	}
-	if !c.HostConfig.Privileged {
-		d = append(d, "not privileged")
-	}
-	nproc := false
-	for _, u := range c.HostConfig.Ulimits {
-		nproc = nproc || (u.Name == "nproc" && u.Soft == 65535 && u.Hard == 65535)
-	}
-	if !nproc {
-		d = append(d, "ulimit nproc not 65535:65535")
-	}
-	sort.Strings(d)
-	if imageID != "" && c.Image != imageID {
-		d = append([]string{fmt.Sprintf("image %s → %s", imageShortID(c.Image), imageShortID(imageID))}, d...)
-	}
-	return d
 }
 
 // omsWait says where and how long to wait for an OMS container to be healthy.
@@ -265,19 +149,3 @@ docker logs --tail 30 %s 2>&1`, transport.Quote(w.mountDir), diagSep, transport.
 
 // hostPort joins an address and a port.
 func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
-
-// parseInspect reads `docker inspect` output: an array with zero or one container.
-func parseInspect(out string) (*containerJSON, error) {
-	out = strings.TrimSpace(out)
-	if out == "" || out == "[]" {
-		return nil, nil
-	}
-	var cs []containerJSON
-	if err := json.Unmarshal([]byte(out), &cs); err != nil {
-		return nil, fmt.Errorf("docker inspect: unexpected answer: %w", err)
-	}
-	if len(cs) == 0 {
-		return nil, nil
-	}
-	return &cs[0], nil
-}

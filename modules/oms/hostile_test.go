@@ -724,13 +724,14 @@ func TestHostileDockerLoad(t *testing.T) {
 
 // hostileContainerJSON is docker inspect's answer for the container the
 // recorded docker run argv made.
-func hostileContainerJSON(t *testing.T, run []string) string {
-	var c containerJSON
+func hostileContainerJSON(t *testing.T, run []string, envFile string) string {
+	var c modules.Inspected
 	c.ID, c.Image = "c0ffee", dkImgNew
 	c.State.Status, c.State.Running = "running", true
-	c.Config.Env = []string{"PATH=/usr/bin"}
+	c.Config.Env = append([]string{"PATH=/usr/bin"}, strings.Split(strings.TrimSuffix(envFile, "\n"), "\n")...)
 	c.HostConfig.NetworkMode, c.HostConfig.Privileged = "host", true
-	c.HostConfig.Ulimits = []ulimitJSON{{"nproc", 65535, 65535}}
+	c.HostConfig.RestartPolicy.Name = "no"
+	c.HostConfig.Ulimits = []modules.Ulimit{{Name: "nproc", Soft: 65535, Hard: 65535}}
 	for i := 0; i+1 < len(run); i++ {
 		switch run[i] {
 		case "-v":
@@ -739,7 +740,7 @@ func hostileContainerJSON(t *testing.T, run []string) string {
 			c.Config.Env = append(c.Config.Env, run[i+1])
 		}
 	}
-	b, err := json.Marshal([]containerJSON{c})
+	b, err := json.Marshal([]modules.Inspected{c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -754,6 +755,7 @@ func TestHostileContainerRun(t *testing.T) {
 	os.WriteFile(key, []byte("KEY"), 0o600)
 	hostileEach(t, func(t *testing.T, r *hostileRig, v string) {
 		r.host.to = srv.Listener.Addr().String()
+		r.writeFile(r.bin+"/docker", strings.Replace(hostileDocker, "S=$HOSTILE_STATE\n", "S=$HOSTILE_STATE\n"+hostileDockerStdin, 1), 0o755)
 		r.writeFile(r.state+"/image", dkImgNew+"\n", 0o644)
 		r.writeFile(r.state+"/status", "oms_drc_cm RUNNING pid 10\n", 0o644)
 		base := func() *ContainerRunArgs {
@@ -780,22 +782,26 @@ func TestHostileContainerRun(t *testing.T) {
 			if plan == nil || plan.Summary != "create container oms" {
 				t.Errorf("%s: plan %q", name, plan.Summary)
 			}
-			want := []string{"run", "-dit", "--net", "host",
+			want := []string{"run", "-d", "-it", "--name", "oms", "--restart", "no", "--network", "host",
 				"-v", a.ConfigPath + ":/home/admin/conf/config.yaml", "-v", a.MountDir + "/logs:/home/admin/logs",
 				"-v", a.MountDir + "/store:/home/ds/store", "-v", a.MountDir + "/run:/home/ds/run"}
 			if a.HTTPSCrt != "" {
 				want = append(want, "-v", a.MountDir+"/cert/oms_server.crt:/etc/pki/nginx/oms_server.crt",
 					"-v", a.MountDir+"/cert/oms_server.key:/etc/pki/nginx/oms_server.key")
 			}
+			want = append(want, "--privileged", "--pids-limit", "-1", "--ulimit", "nproc=65535:65535", "--env-file", "/dev/stdin", a.Image)
 			keys := make([]string, 0, len(env))
 			for k := range env {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
+			var envFile strings.Builder
 			for _, k := range keys {
-				want = append(want, "-e", k+"="+env[k])
+				envFile.WriteString(k + "=" + env[k] + "\n")
 			}
-			want = append(want, "--privileged=true", "--pids-limit", "-1", "--ulimit", "nproc=65535:65535", "--name", "oms", a.Image)
+			if got := r.readFile(r.state + "/stdin"); got != envFile.String() {
+				t.Errorf("%s: env file %q, want %q", name, got, envFile.String())
+			}
 			got := r.argsOf("docker", "run")
 			if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 				t.Fatalf("%s: docker run got\n%q\nwant\n%q", name, got, want)
@@ -809,7 +815,7 @@ func TestHostileContainerRun(t *testing.T) {
 			}
 			// The container docker made from that argv matches the arguments:
 			// nothing to do on the next run.
-			r.writeFile(r.state+"/container.json", hostileContainerJSON(t, got[0]), 0o644)
+			r.writeFile(r.state+"/container.json", hostileContainerJSON(t, got[0], envFile.String()), 0o644)
 			plan, err = (&ContainerRun{}).Check(context.Background(), r.env, a)
 			if err != nil || plan.Change {
 				t.Errorf("%s: converged check %+v %v", name, plan, err)
@@ -829,12 +835,22 @@ func TestHostileContainerRun(t *testing.T) {
 		a = base()
 		a.ConfigPath = r.root + "/conf " + v + "/config " + v
 		run("config_path", a, map[string]string{"OMS_HOST_IP": "10.0.0.2"})
+		// Environment values travel in docker's env file, which cannot
+		// carry a line break: refused before any host is touched.
 		a = base()
 		a.HostIP = v
-		run("host_ip", a, map[string]string{"OMS_HOST_IP": v})
+		if strings.ContainsAny(v, "\r\n") {
+			r.refused(&ContainerRun{}, a, "host_ip")
+		} else {
+			run("host_ip", a, map[string]string{"OMS_HOST_IP": v})
+		}
 		a = base()
 		a.ExtraEnv = map[string]string{"EXTRA": v}
-		run("extra_env value", a, map[string]string{"OMS_HOST_IP": "10.0.0.2", "EXTRA": v})
+		if strings.ContainsAny(v, "\r\n") {
+			r.refused(&ContainerRun{}, a, "extra_env")
+		} else {
+			run("extra_env value", a, map[string]string{"OMS_HOST_IP": "10.0.0.2", "EXTRA": v})
+		}
 		a = base()
 		a.ExtraEnv = map[string]string{v: "1"}
 		if strings.ContainsAny(v, "= \n") {

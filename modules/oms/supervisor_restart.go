@@ -177,10 +177,7 @@ func (a *SupervisorRestartArgs) reload(ctx context.Context, env *modules.Env) (s
 		}
 	}
 	// The hand-over takes a few seconds (one VRRP advert); a short step timeout shortens its wait too.
-	vip := vipHandover{vip: a.VIP, port: a.VIPPort, container: "omsrun-keepalived", timeout: min(30*time.Second, timeout)}
-	if vip.port == 0 {
-		vip.port = 8089
-	}
+	vip := newVIPHandover(a.VIP, a.VIPPort, min(30*time.Second, timeout))
 	restore, err := vip.handOver(ctx, env)
 	if err != nil {
 		return "", err

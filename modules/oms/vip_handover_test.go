@@ -3,6 +3,7 @@ package oms
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/omsrun/omsrun/modules/modtest"
 )
@@ -28,7 +29,9 @@ func TestSupervisorRestartHandsTheVIPOver(t *testing.T) {
 		{"holder", "true\n", addrWithVIP, []string{
 			"docker inspect --format '{{.State.Running}}' -- omsrun-keepalived",
 			"ip -o -f inet addr show",
+			"ip addr add 10.0.0.201/32 dev lo",
 			"docker stop -t 10 -- omsrun-keepalived",
+			"ip addr del 10.0.0.201/32 dev lo",
 			"ip -o -f inet addr show",
 			"docker exec oms supervisorctl restart oms_console oms_drc_supervisor",
 			"docker exec oms supervisorctl status",
@@ -52,6 +55,9 @@ func TestSupervisorRestartHandsTheVIPOver(t *testing.T) {
 			h.On("omsrun-keepalived", 0, tc.keepalived, "")
 			h.Once("ip -o -f inet addr show", 0, tc.addr, "")
 			h.On("ip -o -f inet addr show", 0, addrWithoutVIP, "")
+			h.On("ip addr ", 0, "", "")
+			h.On("docker stop", 0, "", "")
+			h.On("docker start", 0, "", "")
 			h.On("supervisorctl restart", 0, "", "")
 			h.On("supervisorctl status", 0, runningTable, "")
 			env, _ := modtest.NewEnv(h)
@@ -82,6 +88,7 @@ func TestVIPHandoverNobodyTakesIt(t *testing.T) {
 	h := (&modtest.Host{}).
 		On("docker inspect", 0, "true\n", "").
 		On("ip -o -f inet addr show", 0, addrWithVIP, "").
+		On("ip addr ", 0, "", "").
 		On("docker stop", 0, "", "").
 		On("docker start", 0, "", "")
 	env, _ := modtest.NewEnv(h)
@@ -113,5 +120,62 @@ func TestOMSStatusShowsTheVIPHolder(t *testing.T) {
 		if got := strings.Contains(p.Summary, "holds VIP 10.0.0.201"); got != tc.want || p.Outputs["vip"].True() != tc.want {
 			t.Errorf("holder %v: row %q, vip output %v", tc.want, p.Summary, p.Outputs["vip"])
 		}
+	}
+}
+
+// TestVIPHandoverClearsALeftBridge: a loopback copy of the VIP left by an
+// interrupted hand-over is removed, and a node holding the VIP only there
+// does not hand anything over.
+func TestVIPHandoverClearsALeftBridge(t *testing.T) {
+	h := (&modtest.Host{}).
+		On("docker inspect", 0, "true\n", "").
+		Once("ip -o -f inet addr show", 0, addrWithoutVIP+"1: lo    inet 10.0.0.201/32 scope global lo\n", "").
+		On("ip -o -f inet addr show", 0, addrWithoutVIP, "").
+		On("ip addr del", 0, "", "")
+	env, _ := modtest.NewEnv(h)
+	restore, err := newVIPHandover("10.0.0.201", 0, time.Second).handOver(t.Context(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := restore(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !h.Ran("ip addr del 10.0.0.201/32 dev lo") || h.Ran("docker stop") || h.Ran("docker start") {
+		t.Errorf("commands: %q", h.Commands())
+	}
+}
+
+// TestContainerRunHandsTheVIPOver: replacing the container on the VIP's
+// holder hands the VIP over before docker rm, and keepalived comes back
+// after the new container is healthy.
+func TestContainerRunHandsTheVIPOver(t *testing.T) {
+	srv := dkHealthServer(t, true)
+	binds := omsBinds("/data/oms/config.yaml", "/data/oms", "", "")
+	check := dkImgNew + "\n" + runSep + "\n" + dkContainer(t, dkImgOld, "running", "10.0.0.11", binds) + "\n" + runSep + "\nfile\n" + runSep + "\n"
+	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String(),
+		"10.0.0.11:8088": srv.Listener.Addr().String(), "10.0.0.201:8089": srv.Listener.Addr().String()}}).
+		On("docker image inspect --format '{{.Id}}' oms:4.2.5 2>&1", 0, check, "").
+		On("{{.State.Running}}' -- omsrun-keepalived", 0, "true\n", "").
+		Once("ip -o -f inet addr show", 0, addrWithVIP, "").
+		On("ip -o -f inet addr show", 0, addrWithoutVIP, "").
+		On("ip addr ", 0, "", "").On("docker stop", 0, "", "").On("docker start", 0, "", "").
+		On("docker rm -f", 0, "oms\n", "").
+		On("exec docker run", 0, "newid\n", "").
+		On("docker inspect --format", 0, "running 0\n"+omsStartedLine+"\n", "").
+		On("supervisorctl status oms_drc_cm", 0, "oms_drc_cm    RUNNING   pid 102, uptime 0:00:03\n", "")
+	env, _ := modtest.NewEnv(h)
+	if _, _, err := modtest.RunBoth(t, &ContainerRun{}, env, &ContainerRunArgs{Image: "oms:4.2.5", VIP: "10.0.0.201"}); err != nil {
+		t.Fatal(err)
+	}
+	order := []string{"ip addr add 10.0.0.201/32 dev lo", "docker stop -t 10 -- omsrun-keepalived", "ip addr del 10.0.0.201/32 dev lo",
+		"docker rm -f oms", "exec docker run", "docker start -- omsrun-keepalived"}
+	cmds, i := h.Commands(), 0
+	for _, c := range cmds {
+		if i < len(order) && strings.Contains(c, order[i]) {
+			i++
+		}
+	}
+	if i != len(order) {
+		t.Errorf("commands %q: want in order %q", cmds, order)
 	}
 }
