@@ -5,6 +5,9 @@
 // it. `make bench` runs it after building bin/omsrun and ensuring the lab;
 // docs/PERFORMANCE.md explains the figures.
 //
+// The failover part measures omsrun's own keepalived VIP (vip.hcl) and
+// fails the bench when a failover takes more than 5 s.
+//
 // The scale part rebuilds the lab with up to 100 sshd-only hosts and puts
 // the default lab back afterwards, so nobody else may use the lab while it
 // runs (-parts leaves it out).
@@ -40,6 +43,8 @@ type bench struct {
 	scaleRuns int
 	imageMB   int
 	imageRuns int
+	// failoverRuns is how many times the failover part kills OMS on the VIP holder.
+	failoverRuns int
 	// scaleInPlace runs the scale part on the lab as it is, without
 	// rebuilding it: for trying the part out on the default lab.
 	scaleInPlace bool
@@ -60,12 +65,13 @@ func main() {
 }
 
 func mainErr() error {
-	parts := flag.String("parts", "steps,image,deploy,scale,upgrade,uplink", "which parts to run, comma-separated: steps image deploy scale upgrade uplink")
+	parts := flag.String("parts", "steps,image,deploy,failover,scale,upgrade,uplink", "which parts to run, comma-separated: steps image deploy failover scale upgrade uplink")
 	b := &bench{}
 	flag.IntVar(&b.runs, "runs", 9, "timed runs of omsrun and of the floor for the per-step figure (interleaved; median)")
 	flag.IntVar(&b.scaleRuns, "scale-runs", 3, "timed runs of each at every host count of the scale part")
 	flag.IntVar(&b.imageMB, "image-mb", 1024, "MiB of incompressible filler in the stand-in image of the distribution part")
 	flag.BoolVar(&b.scaleInPlace, "scale-in-place", false, "run the scale part on the lab as it is (counts up to its host count) instead of rebuilding it with sshd-only hosts")
+	flag.IntVar(&b.failoverRuns, "failover-runs", 3, "OMS kills on the VIP holder of the failover part (each must be within 5 s)")
 	flag.IntVar(&b.imageRuns, "image-runs", 2, "transfers of the image by hand and by omsrun each (a second pair runs in the opposite order)")
 	scale := flag.String("scale", "10,50,100", "host counts of the scale part")
 	flag.StringVar(&b.cache, "cache", "/var/tmp/omsrun-bench", "where the floor program and the large stand-in image are kept between runs")
@@ -81,7 +87,7 @@ func mainErr() error {
 	want := map[string]bool{}
 	for _, p := range strings.Split(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "steps", "image", "deploy", "scale", "upgrade", "uplink":
+		case "steps", "image", "deploy", "failover", "scale", "upgrade", "uplink":
 			want[p] = true
 		default:
 			return fmt.Errorf("-parts: unknown part %q", p)
@@ -125,7 +131,7 @@ func mainErr() error {
 	for _, p := range []struct {
 		name string
 		fn   func(context.Context) error
-	}{{"steps", b.steps}, {"image", b.image}, {"deploy", b.deploy}, {"scale", b.scaleAll}, {"upgrade", b.upgrade}, {"uplink", b.uplink}} {
+	}{{"steps", b.steps}, {"image", b.image}, {"deploy", b.deploy}, {"failover", b.failover}, {"scale", b.scaleAll}, {"upgrade", b.upgrade}, {"uplink", b.uplink}} {
 		if !want[p.name] || ctx.Err() != nil {
 			continue
 		}

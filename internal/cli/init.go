@@ -16,15 +16,16 @@ import (
 // passwordEnv maps the password questions to the environment variables
 // that answer them, so scripts need not put passwords on the command line.
 var passwordEnv = map[string]string{
-	"meta-password":     wizard.EnvMetaPassword,
-	"tsdb-password":     wizard.EnvTSDBPassword,
-	"sls-access-secret": wizard.EnvSLSSecret,
-	"ssh-password":      wizard.EnvSSHPassword,
-	"become-password":   wizard.EnvBecomePassword,
+	"meta-password":       wizard.EnvMetaPassword,
+	"tsdb-password":       wizard.EnvTSDBPassword,
+	"tsdb-admin-password": wizard.EnvTSDBAdminPassword,
+	"sls-access-secret":   wizard.EnvSLSSecret,
+	"ssh-password":        wizard.EnvSSHPassword,
+	"become-password":     wizard.EnvBecomePassword,
 }
 
 // yesNoKeys are questions answered yes or no; their flags may be given bare.
-var yesNoKeys = map[string]bool{"allow-existing": true, "tsdb": true, "sls": true, "ssl": true, "become": true}
+var yesNoKeys = map[string]bool{"allow-existing": true, "tsdb": true, "tsdb-deploy": true, "sls": true, "ssl": true, "become": true}
 
 func (a *App) initCmd() *cobra.Command {
 	var nonInteractive, force bool
@@ -39,7 +40,7 @@ oms-vars.hcl (mode 0600) and prints the commands to run next.
 
 Every question has a flag; with --non-interactive the flags are the only
 answers and every missing or wrong one is reported together. Passwords may
-come from OMS_META_PASSWORD, OMS_TSDB_PASSWORD, OMS_SLS_ACCESS_SECRET,
+come from OMS_META_PASSWORD, OMS_TSDB_PASSWORD, OMS_TSDB_ADMIN_PASSWORD, OMS_SLS_ACCESS_SECRET,
 OMS_SSH_PASSWORD and OMS_BECOME_PASSWORD instead of flags, which the process
 list would show.`,
 		Args: cobra.NoArgs,
@@ -136,6 +137,17 @@ func (a *App) initSummary(ans *wizard.Answers, files wizard.Files) {
 		fmt.Fprintln(o, "No password was written: set the environment variables below before each run.")
 	}
 	cmds := wizard.NextCommands(ans, files)
+	check := len(cmds) - 2
+	if tsdb := wizard.TSDBCommand(ans, files); tsdb != "" {
+		// deploy.hcl's checks log in to the TSDB, so it must exist first.
+		fmt.Fprintln(o, "\nFirst deploy the time-series database (InfluxDB on the tsdb host):")
+		for _, c := range cmds[:check] {
+			fmt.Fprintln(o, "  "+c)
+		}
+		fmt.Fprintln(o, "  "+tsdb)
+		cmds = cmds[check:]
+		check = 0
+	}
 	fmt.Fprintln(o, "\nNext, see what the deployment would change (nothing is touched):")
 	for _, c := range cmds[:len(cmds)-1] {
 		fmt.Fprintln(o, "  "+c)

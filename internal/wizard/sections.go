@@ -204,6 +204,18 @@ func (w *Wizard) askTSDB(ctx context.Context, a *Answers) error {
 		if a.TSDBEnabled, err = w.askYesNo("tsdb", "Enable historical data monitoring (needs a deployed time-series database)?", a.TSDBEnabled); err != nil || !a.TSDBEnabled {
 			return err
 		}
+		if a.TSDBDeploy, err = w.askYesNo("tsdb-deploy", "No time-series database yet? Let omsrun deploy InfluxDB (playbooks/tsdb.hcl)", a.TSDBDeploy); err != nil {
+			return err
+		}
+		if a.TSDBDeploy {
+			if err := w.askTSDBDeploy(a); err != nil {
+				return err
+			}
+			if ok, err := w.confirm(before); err != nil || ok {
+				return err
+			}
+			continue
+		}
 		if a.TSDBService, err = w.ask(question{key: "tsdb-type", prompt: "Time-series database type", def: orString(a.TSDBService, omsconfig.TSDBInfluxDB),
 			check: func(s string) (string, error) {
 				if strings.EqualFold(s, omsconfig.TSDBInfluxDB) {

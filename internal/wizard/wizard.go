@@ -76,6 +76,13 @@ type Answers struct {
 	TSDBURL      string
 	TSDBUser     string
 	TSDBPassword secret.String
+	// TSDBDeploy: omsrun deploys InfluxDB (tsdb.hcl) on TSDBHost from
+	// TSDBImageFile, creating TSDBUser and the admin.
+	TSDBDeploy        bool
+	TSDBHost          string
+	TSDBImageFile     string
+	TSDBImage         string
+	TSDBAdminPassword secret.String
 
 	// Audit logs to Alibaba Cloud SLS, written as the apsara_audit_sls_*
 	// variables (the config.yaml keys OMS reads).
@@ -197,10 +204,15 @@ var questions = []struct{ key, help string }{
 	{"cm-url", keyDoc(omsconfig.KeyCMURL)},
 	{"nodes", "IP addresses of all nodes, comma-separated (cm_nodes)"},
 	{"tsdb", "yes: enable historical monitoring with a time-series database"},
+	{"tsdb-deploy", "yes: there is none yet, omsrun deploys InfluxDB 1.x with playbooks/tsdb.hcl"},
+	{"tsdb-host", "with --tsdb-deploy: the host InfluxDB runs on (inventory group tsdb)"},
+	{"tsdb-image-file", "with --tsdb-deploy: the InfluxDB 1.x image package (docker save) on this machine (tsdb_image_file)"},
+	{"tsdb-image", "with --tsdb-deploy: the name of that image (tsdb_image)"},
 	{"tsdb-type", "time-series database type (INFLUXDB) (tsdb_service)"},
 	{"tsdb-url", keyDoc(omsconfig.KeyTSDBURL)},
 	{"tsdb-user", keyDoc(omsconfig.KeyTSDBUsername)},
 	{"tsdb-password", keyDoc(omsconfig.KeyTSDBPassword) + " (better: OMS_TSDB_PASSWORD)"},
+	{"tsdb-admin-password", "with --tsdb-deploy: the password of InfluxDB's admin (tsdb_admin_password) (better: " + EnvTSDBAdminPassword + ")"},
 	{"sls", "yes: write audit logs to Alibaba Cloud Simple Log Service (SLS)"},
 	{"sls-endpoint", keyDoc(omsconfig.KeySLSEndpoint)},
 	{"sls-ops-site-topic", keyDoc(omsconfig.KeySLSOpsSiteTopic)},

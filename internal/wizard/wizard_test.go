@@ -243,7 +243,7 @@ func TestWizardInteractive(t *testing.T) {
 		{
 			name: "time-series database: wrong password, then right",
 			input: append(append(append([]string{}, happy[:10]...),
-				"y", "", "10.0.0.5:8086", "oms", "nope", "y", "", "", "", "", "tsdbpw", "y"), happy[11:]...),
+				"y", "", "", "10.0.0.5:8086", "oms", "nope", "y", "", "", "", "", "", "tsdbpw", "y"), happy[11:]...),
 			check: func(t *testing.T, a *Answers, out string, f *fakeDBs) {
 				if !strings.Contains(out, "wrong user name or password") || f.tsdbCalls != 2 {
 					t.Errorf("%d TSDB calls; output:\n%s", f.tsdbCalls, out)
@@ -313,6 +313,7 @@ func TestWizardInteractive(t *testing.T) {
 func TestWizardNonInteractive(t *testing.T) {
 	dir := t.TempDir()
 	pkg := writePackage(t, dir, "oms:feature_4.2.5-ce")
+	influx := writePackage(t, t.TempDir(), "influxdb:1.8.10")
 	full := map[string]string{
 		"mode": "multi", "meta-host": "10.0.0.1", "meta-port": "3306", "meta-user": "root", "meta-password": "metapw",
 		"cm-url": "10.0.0.100", "nodes": "10.0.0.2,10.0.0.3", "image-file": pkg, "ssh-user": "root", "ssh-auth": "password",
@@ -344,6 +345,10 @@ func TestWizardNonInteractive(t *testing.T) {
 		{name: "wrong password", preset: with("meta-password", "nope"), flags: []string{"--meta-password: the MetaDB at 10.0.0.1:3306 refused"}},
 		{name: "existing databases", preset: full, existing: []string{"oms_cm"}, flags: []string{"--allow-existing"}},
 		{name: "existing databases allowed", preset: with("allow-existing", "yes"), existing: []string{"oms_cm"}},
+		{name: "tsdb deployed by omsrun", preset: with("tsdb", "yes", "tsdb-deploy", "yes", "tsdb-host", "10.0.0.20", "tsdb-image-file", influx,
+			"tsdb-password", "tsdbpw", "tsdb-admin-password", "adminpw")},
+		{name: "tsdb deployed by omsrun, missing answers", preset: with("tsdb", "yes", "tsdb-deploy", "yes", "tsdb-host", "10.0.0.20:8086"),
+			flags: []string{"--tsdb-host", "--tsdb-image-file", "--tsdb-password", "--tsdb-admin-password"}},
 		{name: "tsdb wrong password", preset: with("tsdb", "yes", "tsdb-url", "10.0.0.5:8086", "tsdb-user", "oms", "tsdb-password", "nope"), flags: []string{"--tsdb-password"}},
 	}
 	for _, tt := range tests {
@@ -358,6 +363,11 @@ func TestWizardNonInteractive(t *testing.T) {
 				}
 				if a.Image != "oms:feature_4.2.5-ce" || a.MountDir != "/data/oms" || a.DBPrefix != "oms" || a.Secrets != SecretsFile {
 					t.Errorf("defaults not applied: %+v", a)
+				}
+				// The database does not exist yet: nobody logs in to it.
+				if a.TSDBDeploy && (f.tsdbCalls != 0 || a.TSDBImage != "influxdb:1.8.10" || a.TSDBUser != "oms_tsdb" ||
+					a.TSDBURL != "10.0.0.20:8086" || a.TSDBAdminPassword.Reveal() != "adminpw") {
+					t.Errorf("tsdb deploy answers %+v, %d TSDB logins", a, f.tsdbCalls)
 				}
 				return
 			}

@@ -64,6 +64,22 @@ func Inventory(a *Answers) []byte {
 		h := grp.AppendNewBlock("host", []string{fmt.Sprintf("oms%d", i+1)}).Body()
 		h.SetAttributeValue("address", cty.StringVal(n))
 	}
+	if a.TSDBEnabled && a.TSDBDeploy {
+		body.AppendNewline()
+		body.AppendUnstructuredTokens(comment("The host playbooks/tsdb.hcl runs InfluxDB on; deploy.hcl points OMS at it."))
+		// An OMS node may run it too: then it is that node, named once (an
+		// inventory refuses two names for one address).
+		name := "tsdb1"
+		for i, n := range a.Nodes {
+			if n == a.TSDBHost {
+				name = fmt.Sprintf("oms%d", i+1)
+			}
+		}
+		h := body.AppendNewBlock("group", []string{"tsdb"}).Body().AppendNewBlock("host", []string{name}).Body()
+		if name == "tsdb1" {
+			h.SetAttributeValue("address", cty.StringVal(a.TSDBHost))
+		}
+	}
 	return f.Bytes()
 }
 
@@ -99,9 +115,17 @@ func Vars(a *Answers) []byte {
 	b.SetAttributeValue(omsconfig.KeyTSDBEnabled, cty.BoolVal(a.TSDBEnabled))
 	if a.TSDBEnabled {
 		b.SetAttributeValue(omsconfig.KeyTSDBService, cty.StringVal(a.TSDBService))
-		b.SetAttributeValue(omsconfig.KeyTSDBURL, cty.StringVal(a.TSDBURL))
+		if !a.TSDBDeploy {
+			b.SetAttributeValue(omsconfig.KeyTSDBURL, cty.StringVal(a.TSDBURL))
+		}
 		b.SetAttributeValue(omsconfig.KeyTSDBUsername, cty.StringVal(a.TSDBUser))
 		secretAttr(b, a, omsconfig.KeyTSDBPassword, a.TSDBPassword, EnvTSDBPassword, "")
+	}
+	if a.TSDBEnabled && a.TSDBDeploy {
+		b.AppendUnstructuredTokens(comment("InfluxDB deployed by playbooks/tsdb.hcl on the tsdb host; tsdb_url is left unset, so deploy.hcl uses that host."))
+		b.SetAttributeValue("tsdb_image", cty.StringVal(a.TSDBImage))
+		b.SetAttributeValue("tsdb_image_file", cty.StringVal(a.TSDBImageFile))
+		secretAttr(b, a, "tsdb_admin_password", a.TSDBAdminPassword, EnvTSDBAdminPassword, "")
 	}
 	if a.SLSEnabled {
 		b.AppendNewline()
@@ -185,10 +209,33 @@ func writeFile(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// NextCommands are the commands to run after init, check mode first.
+// TSDBCommand is the command that deploys the time-series database before
+// anything else, or "" when the operator has one already.
+func TSDBCommand(a *Answers, files Files) string {
+	if !a.TSDBEnabled || !a.TSDBDeploy {
+		return ""
+	}
+	args := []string{"omsrun", "playbooks/tsdb.hcl", "-i", transport.Quote(files.Inventory), "-e", "@" + transport.Quote(files.Vars)}
+	if a.Secrets == SecretsEnv {
+		args = append(args, "-e", "tsdb_admin_password=@env:"+EnvTSDBAdminPassword, "-e", omsconfig.KeyTSDBPassword+"=@env:"+EnvTSDBPassword)
+		if a.SSHPassword != "" {
+			args = append(args, "--ask-pass")
+		}
+		if a.BecomePassword != "" {
+			args = append(args, "--ask-become-pass")
+		}
+	}
+	return strings.Join(args, " ")
+}
+
+// NextCommands are the commands to run after init, check mode first (the
+// environment variables to set first, when secrets stay out of the files).
 func NextCommands(a *Answers, files Files) []string {
 	args := []string{"omsrun", "playbooks/deploy.hcl", "-i", transport.Quote(files.Inventory), "-e", "@" + transport.Quote(files.Vars)}
 	var env []string
+	if a.Secrets == SecretsEnv && a.TSDBEnabled && a.TSDBDeploy {
+		env = append(env, EnvTSDBAdminPassword)
+	}
 	if a.Secrets == SecretsEnv {
 		args = append(args, "-e", omsconfig.KeyMetaPassword+"=@env:"+EnvMetaPassword)
 		env = append(env, EnvMetaPassword)

@@ -127,3 +127,45 @@ func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	goldenfile.Check(t, filepath.Join("..", "..", "testdata", "init", name), got)
 }
+
+// TestWriteTSDBDeploy: with a TSDB for omsrun to deploy, the inventory gets
+// its host as group tsdb (an OMS node by its own name), the vars file what
+// tsdb.hcl needs and no tsdb_url (deploy.hcl then uses the tsdb host), and
+// tsdb.hcl comes before the deployment's commands.
+func TestWriteTSDBDeploy(t *testing.T) {
+	for _, tc := range []struct{ host, want string }{
+		{"10.0.0.3", `host "oms2"`},
+		{"10.0.0.9", `host "tsdb1" {`},
+	} {
+		dir := t.TempDir()
+		files := Files{Inventory: filepath.Join(dir, "inv.hcl"), Vars: filepath.Join(dir, "vars.hcl")}
+		a := sampleAnswers(SecretsEnv)
+		a.TSDBDeploy, a.TSDBHost, a.TSDBImage, a.TSDBImageFile, a.TSDBAdminPassword = true, tc.host, "influxdb:1.8", "/srv/influx.tar", "adm1n"
+		if err := Write(a, files, false); err != nil {
+			t.Fatal(err)
+		}
+		inv, diags := inventory.Load([]string{files.Inventory})
+		if diags.HasErrors() {
+			t.Fatalf("inventory does not load: %v\n%s", diags, Inventory(a))
+		}
+		if g := inv.Groups["tsdb"]; g == nil || len(g.Hosts) != 1 || !strings.Contains(string(Inventory(a)), tc.want) {
+			t.Errorf("group tsdb %+v in:\n%s", g, Inventory(a))
+		}
+		vars := string(Vars(a))
+		for _, s := range []string{`tsdb_image      = "influxdb:1.8"`, `tsdb_image_file = "/srv/influx.tar"`, "tsdb_admin_password comes from $OMS_TSDB_ADMIN_PASSWORD"} {
+			if !strings.Contains(vars, s) {
+				t.Errorf("vars lack %q:\n%s", s, vars)
+			}
+		}
+		if strings.Contains(vars, "\ntsdb_url ") || strings.Contains(vars, "adm1n") {
+			t.Errorf("vars hold tsdb_url or the admin password:\n%s", vars)
+		}
+		if got, want := TSDBCommand(a, files), "omsrun playbooks/tsdb.hcl -i "+files.Inventory+" -e @"+files.Vars+
+			" -e tsdb_admin_password=@env:OMS_TSDB_ADMIN_PASSWORD -e tsdb_password=@env:OMS_TSDB_PASSWORD --ask-pass --ask-become-pass"; got != want {
+			t.Errorf("tsdb command\n%s\nwant\n%s", got, want)
+		}
+		if cmds := NextCommands(a, files); cmds[0] != "read -rs OMS_TSDB_ADMIN_PASSWORD && export OMS_TSDB_ADMIN_PASSWORD" {
+			t.Errorf("commands %q", cmds)
+		}
+	}
+}
