@@ -162,14 +162,26 @@ func TestVIPFailover(t *testing.T) {
 	r = deploy(t, l, "reconfigure.hcl", l.InventoryHCL, "-e", "cm_nodes=[]", "-e", "cm_location=101", "-e", "vip="+vip)
 	rolling := stop("reconfigure")
 	expectCode(t, r, 0)
-	// The same through a rolling replacement of every container (an
-	// upgrade to v2): container_run hands the VIP over before docker rm.
-	v2 := l.Images["v2"]
+	// The same through a rolling replacement of every container (another
+	// environment variable): container_run hands the VIP over before docker rm.
+	pb := filepath.Join(t.TempDir(), "replace.hcl")
+	os.WriteFile(pb, []byte(fmt.Sprintf(`step "replace" {
+  hosts  = "oms"
+  serial = "1"
+  container_run {
+    image     = %q
+    extra_env = { OMSRUN_E2E_REPLACED = "1" }
+    vip       = %q
+  }
+}
+`, l.Images["v1"].Ref, vip)), 0o644)
 	stop = startVIPProbe(t, vip)
-	r = deploy(t, l, "deploy.hcl", l.InventoryHCL, "-e", "cm_nodes=[]", "-e", "cm_location=101", "-e", "vip="+vip,
-		"-e", "image="+v2.Ref, "-e", "image_file="+v2.Path, "-e", "backup_dir="+t.TempDir(), "-e", "balancer_settle=0s")
-	rolling += "\n" + stop("upgrade")
+	r = omsrun(t, pb, "-i", l.InventoryHCL, "--json")
+	rolling += "\n" + stop("replacement")
 	expectCode(t, r, 0)
+	if n := recapChanged(t, r.stdout); n != len(l.Hosts) {
+		t.Errorf("replaced %d containers, want %d:\n%s", n, len(l.Hosts), r.stdout)
+	}
 	for {
 		if hs := vipHolders(t, l, vip); len(hs) == 1 && keepalivedVIPAnswers(vip) {
 			holder = hs[0]
