@@ -210,49 +210,53 @@ func writeFile(path string, data []byte) error {
 }
 
 // TSDBCommand is the command that deploys the time-series database before
-// anything else, or "" when the operator has one already.
+// anything else, or "" when the operator has one already. It passes the
+// deployment's secrets too: tsdb.hcl shares oms-variables.hcl with it.
 func TSDBCommand(a *Answers, files Files) string {
 	if !a.TSDBEnabled || !a.TSDBDeploy {
 		return ""
 	}
 	args := []string{"omsrun", "playbooks/tsdb.hcl", "-i", transport.Quote(files.Inventory), "-e", "@" + transport.Quote(files.Vars)}
 	if a.Secrets == SecretsEnv {
-		args = append(args, "-e", "tsdb_admin_password=@env:"+EnvTSDBAdminPassword, "-e", omsconfig.KeyTSDBPassword+"=@env:"+EnvTSDBPassword)
-		if a.SSHPassword != "" {
-			args = append(args, "--ask-pass")
-		}
-		if a.BecomePassword != "" {
-			args = append(args, "--ask-become-pass")
-		}
+		args = append(args, "-e", "tsdb_admin_password=@env:"+EnvTSDBAdminPassword)
 	}
+	args, _ = secretArgs(a, args)
 	return strings.Join(args, " ")
+}
+
+// secretArgs appends what a run needs for the secrets kept in the
+// environment, and names the variables to set.
+func secretArgs(a *Answers, args []string) ([]string, []string) {
+	var env []string
+	if a.Secrets != SecretsEnv {
+		return args, nil
+	}
+	args = append(args, "-e", omsconfig.KeyMetaPassword+"=@env:"+EnvMetaPassword)
+	env = append(env, EnvMetaPassword)
+	if a.TSDBEnabled {
+		args = append(args, "-e", omsconfig.KeyTSDBPassword+"=@env:"+EnvTSDBPassword)
+		env = append(env, EnvTSDBPassword)
+	}
+	if a.SLSEnabled {
+		args = append(args, "-e", omsconfig.KeySLSAccessSecret+"=@env:"+EnvSLSSecret)
+		env = append(env, EnvSLSSecret)
+	}
+	if a.SSHPassword != "" {
+		args = append(args, "--ask-pass")
+	}
+	if a.BecomePassword != "" {
+		args = append(args, "--ask-become-pass")
+	}
+	return args, env
 }
 
 // NextCommands are the commands to run after init, check mode first (the
 // environment variables to set first, when secrets stay out of the files).
 func NextCommands(a *Answers, files Files) []string {
 	args := []string{"omsrun", "playbooks/deploy.hcl", "-i", transport.Quote(files.Inventory), "-e", "@" + transport.Quote(files.Vars)}
-	var env []string
+	args, env := secretArgs(a, args)
 	if a.Secrets == SecretsEnv && a.TSDBEnabled && a.TSDBDeploy {
-		env = append(env, EnvTSDBAdminPassword)
-	}
-	if a.Secrets == SecretsEnv {
-		args = append(args, "-e", omsconfig.KeyMetaPassword+"=@env:"+EnvMetaPassword)
-		env = append(env, EnvMetaPassword)
-		if a.TSDBEnabled {
-			args = append(args, "-e", omsconfig.KeyTSDBPassword+"=@env:"+EnvTSDBPassword)
-			env = append(env, EnvTSDBPassword)
-		}
-		if a.SLSEnabled {
-			args = append(args, "-e", omsconfig.KeySLSAccessSecret+"=@env:"+EnvSLSSecret)
-			env = append(env, EnvSLSSecret)
-		}
-		if a.SSHPassword != "" {
-			args = append(args, "--ask-pass")
-		}
-		if a.BecomePassword != "" {
-			args = append(args, "--ask-become-pass")
-		}
+		env = append([]string{EnvTSDBAdminPassword}, env...)
 	}
 	base := strings.Join(args, " ")
 	var cmds []string

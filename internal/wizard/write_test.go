@@ -161,7 +161,7 @@ func TestWriteTSDBDeploy(t *testing.T) {
 			t.Errorf("vars hold tsdb_url or the admin password:\n%s", vars)
 		}
 		if got, want := TSDBCommand(a, files), "omsrun playbooks/tsdb.hcl -i "+files.Inventory+" -e @"+files.Vars+
-			" -e tsdb_admin_password=@env:OMS_TSDB_ADMIN_PASSWORD -e tsdb_password=@env:OMS_TSDB_PASSWORD --ask-pass --ask-become-pass"; got != want {
+			" -e tsdb_admin_password=@env:OMS_TSDB_ADMIN_PASSWORD -e oms_meta_password=@env:OMS_META_PASSWORD -e tsdb_password=@env:OMS_TSDB_PASSWORD -e apsara_audit_sls_access_secret=@env:OMS_SLS_ACCESS_SECRET --ask-pass --ask-become-pass"; got != want {
 			t.Errorf("tsdb command\n%s\nwant\n%s", got, want)
 		}
 		if cmds := NextCommands(a, files); cmds[0] != "read -rs OMS_TSDB_ADMIN_PASSWORD && export OMS_TSDB_ADMIN_PASSWORD" {
