@@ -403,8 +403,11 @@ locals {
   # The VIP is cm_url's host unless vip names it; its router id its last
   # number (51 for a VIP that is a name). regexall, not regex: a cm_url or
   # vip of another shape must not break the playbooks that never use them.
-  vip           = var.vip != "" ? var.vip : concat(flatten(regexall("^(?:[a-z]+://)?([^:/]+)", var.cm_url)), [""])[0]
-  vip_router_id = var.vip_router_id != 0 ? var.vip_router_id : parseint(concat(flatten(regexall("^[0-9]+[.][0-9]+[.][0-9]+[.]([0-9]+)$", local.vip)), ["51"])[0], 10)
+  # With regions, cm_url is this node's region's (split_overrides), so each
+  # region gets its own VIP and router id; vip and vip_router_id name one
+  # VIP and apply only without regions.
+  vip           = var.vip != "" && length(var.regions) == 0 ? var.vip : concat(flatten(regexall("^(?:[a-z]+://)?([^:/]+)", var.cm_url)), [""])[0]
+  vip_router_id = var.vip_router_id != 0 && length(var.regions) == 0 ? var.vip_router_id : parseint(concat(flatten(regexall("^[0-9]+[.][0-9]+[.][0-9]+[.]([0-9]+)$", local.vip)), ["51"])[0], 10)
   tsdb_url   = var.tsdb_url != "" ? var.tsdb_url : (length(local.tsdb_hosts) > 0 ? "${local.tsdb_hosts[0]}:${var.tsdb_port}" : "")
 
   # config.yaml's content, shared by every playbook that writes or compares it

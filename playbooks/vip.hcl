@@ -8,6 +8,11 @@
 # priorities (the order of the oms group) are derived; the VRRP password is
 # a secret. Operators with a load balancer (F5, LVS, a cloud SLB) skip this.
 #
+# With regions, each region has its own VIP (its cm_url's host) and
+# virtual_router_id (that VIP's last number), and a node's VRRP peers and
+# priority order are its region's hosts only: each region's keepalived
+# instances elect their own holder and never hear another region's adverts.
+#
 #   omsrun playbooks/vip.hcl -i inventory -e @vars.hcl   # needs keepalived_image_file, vip_password
 
 include "oms-variables.hcl" {}
@@ -73,11 +78,11 @@ step "keepalived config" {
         nopreempt
         interface @IFACE@
         virtual_router_id ${local.vip_router_id}
-        priority ${200 - lookup(zipmap([for h in hosts.oms : h.name], range(length(hosts.oms))), host.name, 0)}
+        priority ${200 - lookup(zipmap([for h in local.region_hosts : h.name], range(length(local.region_hosts))), host.name, 0)}
         advert_int 1
         unicast_src_ip ${host.address}
         unicast_peer {
-          ${join("\n    ", [for h in hosts.oms : h.address if h.name != host.name])}
+          ${join("\n    ", [for h in local.region_hosts : h.address if h.name != host.name])}
         }
         authentication {
           auth_type PASS
