@@ -59,7 +59,8 @@ func TestRecordARun(t *testing.T) {
 	rec.RunStart(engine.RunInfo{Playbook: "deploy.hcl", Hosts: []string{"oms1"}})
 	rec.StepStart(engine.StepInfo{Name: "back up MetaDB before upgrade", Module: "metadb_backup"})
 	rec.HostResult(engine.HostResult{Step: "back up MetaDB before upgrade", Host: "oms1", Status: engine.StatusChanged,
-		Msg: "backed up [oms_rm] (3 tables, 4 rows) to /srv/state/omsrun/backups/metadb-20261206T061500Z.sql"})
+		Msg:     "backed up [oms_rm] (3 tables, 4 rows) to /srv/state/omsrun/backups/metadb-20261206T061500Z.sql",
+		Outputs: map[string]cty.Value{"path": cty.StringVal("/srv/state/omsrun/backups/metadb-20261206T061500Z.sql")}})
 	rec.StepStart(engine.StepInfo{Name: "say", Module: "shell"})
 	rec.HostResult(engine.HostResult{Step: "say", Host: "oms1", Status: engine.StatusChanged, Msg: "said Zx9-hunter2-Qq to /tmp"})
 

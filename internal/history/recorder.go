@@ -2,7 +2,6 @@ package history
 
 import (
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -76,18 +75,19 @@ func (r *Recorder) StepStart(s engine.StepInfo) {
 // Progress implements engine.Sink.
 func (r *Recorder) Progress(p engine.Progress) { r.inner.Progress(p); r.json.Progress(p) }
 
-// HostResult implements engine.Sink; a MetaDB backup's file is kept in the
-// summary (metadb_backup says "… to PATH").
+// HostResult implements engine.Sink; a MetaDB backup's file (its output
+// "path") is kept in the summary.
 func (r *Recorder) HostResult(h engine.HostResult) {
 	r.inner.HostResult(h)
 	r.json.HostResult(h)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.backups[h.Step] && h.Status == engine.StatusChanged {
-		if i := strings.LastIndex(h.Msg, " to "); i >= 0 {
-			r.rec.Backups = append(r.rec.Backups, strings.TrimSpace(h.Msg[i+4:]))
-			r.rec.save()
-		}
+	if !r.backups[h.Step] || h.Status != engine.StatusChanged {
+		return
+	}
+	if p, ok := h.Outputs["path"]; ok && p.IsKnown() && !p.IsNull() && p.Type() == cty.String && p.AsString() != "" {
+		r.rec.Backups = append(r.rec.Backups, p.AsString())
+		r.rec.save()
 	}
 }
 
