@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -363,6 +364,18 @@ func TestTransportBecomeWithoutPassword(t *testing.T) {
 	var be *transport.BecomeError
 	if !errors.As(err, &be) || !be.NeedPassword || !strings.Contains(err.Error(), "--ask-become-pass") {
 		t.Fatalf("want a become error asking for the password, got %v", err)
+	}
+	// The remedy as printed: set become_password in the inventory.
+	if m := regexp.MustCompile(`set (become_password) in the inventory`).FindStringSubmatch(err.Error()); m == nil {
+		t.Fatalf("the error does not say to set become_password: %v", err)
+	}
+	ih.BecomePassword = secret.String(l.DeployPassword)
+	h, err = trPool(t, trConfig(t, l)).Get(ctx, ih)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Run(ctx, transport.Cmd{Argv: []string{"true"}, Become: true}); err != nil {
+		t.Fatalf("with become_password set as the error says: %v", err)
 	}
 
 	ih = trDeployHost(l, 2)
