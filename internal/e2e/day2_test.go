@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 
@@ -26,49 +24,6 @@ func freshCluster(t *testing.T, l *labtest.Lab, n int) string {
 // runningImage is the image ID of the oms container on host.
 func runningImage(t *testing.T, l *labtest.Lab, host string) string {
 	return l.Exec(t, host, "docker inspect --format '{{.Image}}' oms")
-}
-
-func TestScaleInAndNodeReplacement(t *testing.T) {
-	l := labtest.Require(t)
-	freshCluster(t, l, 3)
-	// Scale in: oms3 leaves the inventory; the others drop it from cm_nodes.
-	two := inventoryOf(t, l, 2)
-	probe := l.ProbeVIP(t)
-	expectCode(t, deploy(t, l, "deploy.hcl", two, "-e", "cm_nodes=[]"), 0)
-	want := []string{l.Hosts[0].Address, l.Hosts[1].Address}
-	sort.Strings(want)
-	for _, h := range l.Hosts[:2] {
-		if got := cmNodes(t, nodeConfig(t, h.Address)); fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("%s cm_nodes %v after scale-in, want %v", h.Name, got, want)
-		}
-	}
-	// The removed node was not touched.
-	if got := l.Exec(t, l.Hosts[2].Name, "docker inspect --format '{{.State.Running}}' oms"); got != "true" {
-		t.Errorf("scale-in touched the removed node: %q", got)
-	}
-	if res := probe.Stop(); res.Failed > 0 {
-		t.Fatalf("VIP probe during scale-in: %d failed: %v", res.Failed, res.Failures)
-	}
-	// Uninstall it explicitly, keeping its data.
-	expectCode(t, deploy(t, l, "uninstall.hcl", l.InventoryHCL, "-l", l.Hosts[2].Name), 0)
-	if got := l.Exec(t, l.Hosts[2].Name, "docker ps -aq; ls /data/oms/config.yaml"); got != "/data/oms/config.yaml" {
-		t.Fatalf("uninstall without purge: %q", got)
-	}
-
-	// Node replacement: oms2 died (wiped); oms3 takes its place in one run.
-	l.Exec(t, l.Hosts[1].Name, "docker rm -f oms; rm -rf /data/oms")
-	replaced := fmt.Sprintf("defaults {\n  user = \"root\"\n  key_file = %q\n  known_hosts_file = %q\n}\ngroup \"oms\" {\n  host %q { address = %q }\n  host %q { address = %q }\n}\n",
-		l.Key, l.KnownHosts, l.Hosts[0].Name, l.Hosts[0].Address, l.Hosts[2].Name, l.Hosts[2].Address)
-	inv := writeFile(t, "replaced.hcl", replaced)
-	expectCode(t, deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]"), 0)
-	want = []string{l.Hosts[0].Address, l.Hosts[2].Address}
-	sort.Strings(want)
-	for _, h := range []labtest.Host{l.Hosts[0], l.Hosts[2]} {
-		if got := cmNodes(t, nodeConfig(t, h.Address)); fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("%s cm_nodes %v after replacement, want %v", h.Name, got, want)
-		}
-	}
-	vipAnswers(t, l, 8088)
 }
 
 func TestUninstallWithPurge(t *testing.T) {

@@ -48,6 +48,7 @@ var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "playbook"},
 	{Type: "step", LabelNames: []string{"name"}},
 	{Type: "include", LabelNames: []string{"path"}},
+	{Type: "host", LabelNames: []string{"group"}},
 }}
 
 var playbookSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -105,7 +106,7 @@ func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 	content, cd := content(f.Body, topSchema, "blocks")
 	diags = append(diags, cd...)
 
-	var localBlocks, stepBlocks []*hcl.Block
+	var localBlocks, stepBlocks, hostBlocks []*hcl.Block
 	var pbBlock *hcl.Block
 	blocks, id := p.includeBlocks(content.Blocks)
 	diags = append(diags, id...)
@@ -124,6 +125,8 @@ func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 			pbBlock = blk
 		case "step":
 			stepBlocks = append(stepBlocks, blk)
+		case "host":
+			hostBlocks = append(hostBlocks, blk)
 		}
 	}
 
@@ -149,6 +152,9 @@ func load(path string, src []byte, opts Options) (*Playbook, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		// Locals and steps would only repeat errors about missing variables.
 		return nil, diags
+	}
+	for _, blk := range hostBlocks {
+		diags = append(diags, p.addExtraHost(blk)...)
 	}
 	diags = append(diags, p.evalLocals(localBlocks)...)
 	if pbBlock != nil {

@@ -39,6 +39,7 @@ var all = map[string]func() modules.Module{
 	"metadb_backup":      func() modules.Module { return &oms.MetadbBackup{} },
 	"container_remove":   func() modules.Module { return &oms.ContainerRemove{} },
 	"metadb_drop":        func() modules.Module { return &oms.MetadbDrop{} },
+	"cm_host":            func() modules.Module { return &oms.CMHost{} },
 	"upgrade_check":      func() modules.Module { return &oms.UpgradeCheck{} },
 	"upgrade_marker":     func() modules.Module { return &oms.UpgradeMarker{} },
 	"oms_ha_check":       func() modules.Module { return &oms.OMSHACheck{} },

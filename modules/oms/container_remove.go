@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/omsrun/omsrun/internal/docker"
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/modules"
@@ -53,11 +55,11 @@ func (*ContainerRemove) Check(ctx context.Context, env *modules.Env, a any) (*mo
 	}
 	if res.ExitCode != 0 {
 		if strings.Contains(string(res.Stderr), "No such") {
-			return &modules.Plan{Summary: "no container " + name}, nil
+			return &modules.Plan{Summary: "no container " + name, Outputs: reached}, nil
 		}
 		return nil, &modules.CommandError{Cmd: "docker inspect " + name, ExitCode: res.ExitCode, Stderr: string(res.Stderr)}
 	}
-	return &modules.Plan{Change: true, Summary: fmt.Sprintf("remove container %s (%s)", name, strings.TrimSpace(string(res.Stdout)))}, nil
+	return &modules.Plan{Change: true, Summary: fmt.Sprintf("remove container %s (%s)", name, strings.TrimSpace(string(res.Stdout))), Outputs: reached}, nil
 }
 
 // Apply implements modules.Module.
@@ -66,5 +68,9 @@ func (*ContainerRemove) Apply(ctx context.Context, env *modules.Env, a any, _ *m
 	if _, err := env.RunArgv(ctx, "docker", "rm", "-f", name); err != nil {
 		return nil, err
 	}
-	return &modules.Result{Changed: true, Msg: "removed container " + name}, nil
+	return &modules.Result{Changed: true, Msg: "removed container " + name, Outputs: reached}, nil
 }
+
+// reached is the output every answer carries, so a playbook can tell a node
+// that could not be reached (no outputs) from one without the container.
+var reached = map[string]cty.Value{"reached": cty.True}

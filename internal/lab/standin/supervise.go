@@ -98,6 +98,10 @@ func (s *supervisor) start(lg *initLog) error {
 		s.setState("FATAL")
 		return fmt.Errorf("docker_init: init metadb failed: %w", err)
 	}
+	if err := registerHost(cfg); err != nil { // hostrow.go
+		s.setState("FATAL")
+		return fmt.Errorf("docker_init: register host failed: %w", err)
+	}
 	closers, err := s.listen(cfg)
 	if err != nil {
 		s.setState("FATAL")

@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/omsrun/omsrun/internal/lab/labtest"
+)
+
+// registered lists the ips of the CM database's host table, where every
+// stand-in registers itself at start as the real CM does.
+func registered(t *testing.T, l *labtest.Lab) string {
+	t.Helper()
+	return strings.Join(strings.Fields(l.MetaSQL(t, "SELECT ip FROM oms_cm.host ORDER BY ip")), " ")
+}
+
+// TestScaleInAndNodeReplacement: the documented scale-in, from the
+// inventory the operator has after taking the node out. deploy.hcl refuses
+// to leave the node registered and names scale-in.hcl; scale-in.hcl asks
+// first (no answer changes nothing), then removes the node's container,
+// deletes its host row and reloads the others on the new cm_nodes with no
+// failed VIP probe. A dead node (sshd down) is scaled in too: its row goes,
+// the run says its container may still run, and its replacement deploys.
+func TestScaleInAndNodeReplacement(t *testing.T) {
+	l := labtest.Require(t)
+	freshCluster(t, l, 3)
+	a1, a2, a3 := l.Hosts[0].Address, l.Hosts[1].Address, l.Hosts[2].Address
+	if got := registered(t, l); got != strings.Join([]string{a1, a2, a3}, " ") {
+		t.Fatalf("registered after deploy: %q", got)
+	}
+	two := inventoryOf(t, l, 2)
+
+	// The operator drops oms3 from the inventory and re-runs deploy: refused
+	// before any change, naming the node and the playbook that scales it in.
+	r := deploy(t, l, "deploy.hcl", two, "-e", "cm_nodes=[]")
+	expectCode(t, r, 2)
+	if out := r.stdout + r.stderr; !strings.Contains(out, a3+" registered") || !strings.Contains(out, "scale-in.hcl") || !strings.Contains(out, "remove_node="+a3) {
+		t.Fatalf("deploy should name %s and scale-in.hcl:\n%s", a3, out)
+	}
+	if got := cmNodes(t, nodeConfig(t, a1)); len(got) != 3 {
+		t.Fatalf("the refused deploy changed cm_nodes: %v", got)
+	}
+
+	scaleIn := func(inv, node string, extra ...string) cliResult {
+		return deploy(t, l, "scale-in.hcl", inv, append([]string{"-e", "cm_nodes=[]", "-e", "remove_node=" + node}, extra...)...)
+	}
+	// No one to answer the question (no terminal, no --yes): nothing changes.
+	r = scaleIn(two, a3)
+	expectCode(t, r, 5)
+	if !strings.Contains(r.stdout, "no migration component") || !strings.Contains(r.stdout, a3) {
+		t.Fatalf("the question should name the node and the migration components:\n%s", r.stdout)
+	}
+	if got := l.Exec(t, l.Hosts[2].Name, "docker inspect --format '{{.State.Running}}' oms"); got != "true" || registered(t, l) != strings.Join([]string{a1, a2, a3}, " ") {
+		t.Fatalf("a declined scale-in changed something: running %q, registered %q", got, registered(t, l))
+	}
+
+	probe := l.ProbeVIP(t)
+	expectCode(t, scaleIn(two, a3, "--yes"), 0)
+	res := probe.Stop()
+	if got := l.Exec(t, l.Hosts[2].Name, "docker ps -aq"); got != "" {
+		t.Errorf("the removed node's container is still there: %q", got)
+	}
+	if got := registered(t, l); got != a1+" "+a2 {
+		t.Errorf("registered after scale-in: %q, want %s %s", got, a1, a2)
+	}
+	for _, a := range []string{a1, a2} {
+		// What the stand-in loaded: the new cm_nodes reached the running OMS.
+		if got := cmNodes(t, nodeConfig(t, a)); fmt.Sprint(got) != fmt.Sprint([]string{a1, a2}) {
+			t.Errorf("%s runs with cm_nodes %v after scale-in", a, got)
+		}
+	}
+	if res.Failed > 0 {
+		t.Errorf("VIP probe during scale-in: %d of %d failed: %v", res.Failed, res.Total, res.Failures)
+	}
+	// Again: nothing left to do.
+	r = scaleIn(two, a3, "--yes")
+	expectCode(t, r, 0)
+	if n := recapChanged(t, r.stdout); n != 0 {
+		t.Errorf("a second scale-in changed %d things:\n%s", n, r.stdout)
+	}
+
+	// oms2 dies (unreachable, its container still up); oms3 takes its place.
+	l.StopSSHD(t, l.Hosts[1].Name)
+	t.Cleanup(func() { l.StartSSHD(t, l.Hosts[1].Name) })
+	replaced := writeFile(t, "replaced.hcl", fmt.Sprintf("defaults {\n  user = \"root\"\n  key_file = %q\n  known_hosts_file = %q\n}\ngroup \"oms\" {\n  host %q { address = %q }\n  host %q { address = %q }\n}\n",
+		l.Key, l.KnownHosts, l.Hosts[0].Name, a1, l.Hosts[2].Name, a3))
+	expectCode(t, deploy(t, l, "deploy.hcl", replaced, "-e", "cm_nodes=[]"), 2)
+	r = scaleIn(replaced, a2, "--yes")
+	expectCode(t, r, 3)
+	if !strings.Contains(r.stdout, a2+" could not be reached") || !strings.Contains(r.stdout, "may still be running") {
+		t.Errorf("the run should say the dead node's container may still run:\n%s", r.stdout)
+	}
+	if got := registered(t, l); got != a1 {
+		t.Errorf("registered after scaling in the dead node: %q, want %s", got, a1)
+	}
+	expectCode(t, deploy(t, l, "deploy.hcl", replaced, "-e", "cm_nodes=[]"), 0)
+	if got := registered(t, l); got != a1+" "+a3 {
+		t.Errorf("registered after the replacement: %q", got)
+	}
+	for _, a := range []string{a1, a3} {
+		if got := cmNodes(t, nodeConfig(t, a)); fmt.Sprint(got) != fmt.Sprint([]string{a1, a3}) {
+			t.Errorf("%s runs with cm_nodes %v after the replacement", a, got)
+		}
+	}
+	vipAnswers(t, l, 8088)
+}

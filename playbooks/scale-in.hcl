@@ -1,0 +1,151 @@
+# Scale in: take one OMS node out of a running cluster, in the documented
+# order (docs/oms-facts.md S2): no migration component may still run on it
+# (asked, naming the node: only the OMS console shows them) → its container
+# stopped and removed → its row deleted from the CM database's `host`
+# table → cm_nodes rewritten on the remaining nodes, which are reloaded one
+# at a time, each healthy and back in the balancer before the next.
+#
+# Run it with the inventory you have AFTER taking the node out of it,
+# naming the node by the address in its host row (deploy.hcl names it when
+# it finds a registered node the inventory no longer has):
+#
+#   omsrun playbooks/scale-in.hcl -i inventory -e @vars.hcl -e remove_node=10.0.0.13
+#
+# The removed node is reached at that address with the connection settings
+# of the oms group's hosts (the inventory's defaults). When it cannot be
+# reached, its row is deleted anyway and the run says its container may
+# still be running there.
+
+include "oms-variables.hcl" {}
+
+include "oms-read.hcl" {}
+
+# Any failure stops the run: the removed node is in no other step's hosts,
+# so without this its container would go even when a check failed.
+playbook {
+  any_errors_fatal = true
+}
+
+variable "remove_node" {
+  type        = string
+  default     = ""
+  description = "the address of the node to scale in (the ip of its row in the CM database's host table), already taken out of the inventory"
+}
+
+# The node leaving: not in the inventory any more.
+host "removed_node" {
+  address = var.remove_node
+  like    = "oms"
+}
+
+# Which nodes OMS counts as its own. Without remove_node this lists the
+# registered nodes the inventory no longer has and stops, naming the command.
+step "registered nodes" {
+  hosts    = "oms"
+  run_once = true
+  cm_host {
+    host     = var.oms_meta_host
+    port     = var.oms_meta_port
+    user     = var.oms_meta_user
+    password = var.oms_meta_password
+    database = local.cm_db
+    nodes    = [for h in hosts.oms : h.address]
+    remove   = var.remove_node
+    hint     = "name the node to scale in: omsrun playbooks/scale-in.hcl … -e remove_node=IP"
+    # Read only here: the row goes after the container.
+    keep = true
+  }
+}
+
+step "remove the node's container" {
+  hosts   = "removed_node"
+  confirm = "scale in ${var.remove_node}: first make sure in the OMS console that no migration component (Store, Incr-Sync, Full-Import) still runs on ${var.remove_node} — omsrun cannot see them from outside; then its container ${var.container_name} is stopped and removed (its ${var.mount_dir} stays), its row deleted from ${local.cm_db}.host, and the other nodes get the new cm_nodes and are reloaded one at a time"
+  container_remove {
+    name = var.container_name
+  }
+}
+
+step "delete the node's host row" {
+  hosts    = "oms"
+  run_once = true
+  when     = var.remove_node != ""
+  cm_host {
+    host     = var.oms_meta_host
+    port     = var.oms_meta_port
+    user     = var.oms_meta_user
+    password = var.oms_meta_password
+    database = local.cm_db
+    nodes    = [for h in hosts.oms : h.address]
+    remove   = var.remove_node
+  }
+}
+
+step "container may still run" {
+  hosts    = "oms"
+  run_once = true
+  when     = var.remove_node != "" && !can(steps["remove the node's container"][var.remove_node].reached)
+  note {
+    text = "${var.remove_node} could not be reached: its row is deleted from ${local.cm_db}.host, but its container ${var.container_name} may still be running there; remove it when the node is back (docker rm -f ${var.container_name})"
+  }
+}
+
+# The remaining nodes: cm_nodes without the node, reloaded one at a time.
+# Only nodes that run OMS: a new node in the inventory (a replacement) gets
+# its config.yaml when deploy.hcl starts it.
+step "config.yaml" {
+  hosts = "oms"
+  when  = var.remove_node != "" && steps["read existing deployment"][host.name].exists
+  render_config {
+    with = local.oms_config
+  }
+}
+
+step "loaded config" {
+  hosts = "oms"
+  when  = var.remove_node != "" && steps["read existing deployment"][host.name].exists
+  config_loaded {
+    container   = var.container_name
+    config_path = local.config_path
+  }
+}
+
+step "reload changed config" {
+  hosts  = "oms"
+  serial = "1"
+  when   = var.remove_node != "" && steps["read existing deployment"][host.name].exists && (steps["loaded config"][host.name].stale || changed("config.yaml"))
+  supervisor_restart {
+    container    = var.container_name
+    mount_dir    = var.mount_dir
+    config_path  = local.config_path
+    vip          = local.vip
+    vip_port     = var.vip_health_port
+    restore_from = try(steps["config.yaml"][host.name].backup, "")
+    timeout      = var.health_timeout
+    settle       = var.balancer_settle
+    health_port  = local.nginx_port
+    cm_port      = local.cm_port
+  }
+}
+
+# The VIP on both ports, from the nodes that run OMS (a replacement in the
+# inventory has no container yet).
+step "VIP answers on 8088" {
+  hosts = "oms"
+  when  = var.remove_node != "" && steps["read existing deployment"][host.name].exists
+  oms_cm_ready {
+    url       = var.cm_url
+    container = var.container_name
+    timeout   = var.vip_timeout
+  }
+}
+
+step "VIP answers on 8089" {
+  hosts    = "oms"
+  run_once = true
+  when     = var.remove_node != ""
+  wait_for {
+    url     = "${replace(trimsuffix(var.cm_url, "/"), ":8088", ":8089")}/oms/health"
+    via     = "controller"
+    timeout = var.vip_timeout
+  }
+}
