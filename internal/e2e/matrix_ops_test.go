@@ -41,6 +41,12 @@ var matrixOps = map[string]matrixOp{
 		setup: func(m *matrix) { m.cluster(2) },
 		args:  []string{"playbooks/deploy.hcl"},
 	},
+	"upgrade": {
+		hosts:      3,
+		setup:      func(m *matrix) { m.upgradeFromV1() },
+		args:       []string{"playbooks/upgrade.hcl", "-e", "@" + matrixUpgradeVars},
+		statusArgs: []string{"-e", "@" + matrixUpgradeVars},
+	},
 	"uninstall": {
 		hosts: 3,
 		setup: func(m *matrix) { m.cluster(3) },

@@ -47,4 +47,15 @@ var matrixRows = []matrixRow{
 	{"uninstall", "inside remove container (one host done)", afterHost("remove container"), ciKill},
 	{"uninstall", "after remove container", before("delete mount directory"), ciInt},
 	{"uninstall", "after delete mount directory", before("drop MetaDB databases"), ciNone},
+
+	// upgrade.hcl v1 → v2 on a deployed 3-node cluster (matrix_upgrade_test.go)
+	{"upgrade", "after the records, before any stop", before("stop every old node"), ciNone},
+	{"upgrade", "inside stop (one node stopped)", afterHost("stop every old node"), ciNone},
+	{"upgrade", "every node stopped, no backup yet", before("back up MetaDB"), ciKill},
+	{"upgrade", "backup taken, not recorded", before("record the backup"), ciNone},
+	{"upgrade", "before the first new node", before("new image (first node)"), ciNone},
+	{"upgrade", "inside first new node start", during("new image (first node)", "docker run"), ciInt},
+	{"upgrade", "first node on v2, others stopped", before("new image (other nodes)"), ciNone},
+	{"upgrade", "inside other nodes' start", during("new image (other nodes)", "docker run"), ciNone},
+	{"upgrade", "every node on v2, record not finished", before("upgrade done"), ciNone},
 }
