@@ -156,6 +156,15 @@ func TestUpgradeOffline(t *testing.T) {
 	if n := recapChanged(t, r.stdout); n != 0 {
 		t.Fatalf("a finished upgrade re-run changed %d thing(s):\n%s", n, r.stdout)
 	}
+	// prune_images removes the older images, never the one a rollback
+	// starts (v1, named by the .done record).
+	first := l.Hosts[0].Name
+	l.MustLoadImage(t, first, "v2-broken")
+	r = deploy(t, l, "upgrade.hcl", inv, append(upgradeArgs(l, "v2", backups), "-e", "prune_images=true")...)
+	expectCode(t, r, 0)
+	if got := l.Exec(t, first, "docker images --format '{{.Repository}}:{{.Tag}}' oms | sort | tr '\\n' ' '"); got != v1.Ref+" "+v2.Ref {
+		t.Fatalf("images after prune_images: %q, want %s and %s", got, v1.Ref, v2.Ref)
+	}
 }
 
 // rollbackCommand is the command a failed upgrade printed.
