@@ -2,7 +2,9 @@ package oms
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -114,14 +116,9 @@ func (*MetadbBackup) apply(ctx context.Context, env *modules.Env, args *MetadbBa
 	if err := os.MkdirAll(args.dir(), 0o700); err != nil {
 		return nil, fmt.Errorf("backup folder: %w", err)
 	}
-	path, err := filepath.Abs(filepath.Join(args.dir(), fmt.Sprintf("metadb-%s.sql", time.Now().UTC().Format("20060102T150405Z"))))
+	path, f, err := newBackupFile(args.dir(), time.Now().UTC())
 	if err != nil {
 		return nil, err
-	}
-	// The dump holds the OMS metadata, credentials of migration tasks among them: owner only.
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("backup file: %w", err)
 	}
 	tables, rows, err := metadb.Dump(ctx, t, rep.Existing, f)
 	if err == nil {
@@ -140,4 +137,29 @@ func (*MetadbBackup) apply(ctx context.Context, env *modules.Env, args *MetadbBa
 	}
 	return &modules.Result{Changed: true, Msg: fmt.Sprintf("backed up %v (%d tables, %d rows) to %s", rep.Existing, tables, rows, path),
 		Outputs: map[string]cty.Value{"path": cty.StringVal(path)}}, nil
+}
+
+// newBackupFile creates metadb-<time>.sql in dir, never over an existing
+// file: a run interrupted right after its backup and re-run within the same
+// second (an upgrade resumed at once) gets metadb-<time>-2.sql. The dump
+// holds the OMS metadata, credentials of migration tasks among them: owner
+// only.
+func newBackupFile(dir string, now time.Time) (string, *os.File, error) {
+	base, err := filepath.Abs(filepath.Join(dir, "metadb-"+now.Format("20060102T150405Z")))
+	if err != nil {
+		return "", nil, err
+	}
+	for i := 1; ; i++ {
+		path := base + ".sql"
+		if i > 1 {
+			path = fmt.Sprintf("%s-%d.sql", base, i)
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			return path, f, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || i >= 100 {
+			return "", nil, fmt.Errorf("backup file: %w", err)
+		}
+	}
 }

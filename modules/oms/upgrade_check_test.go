@@ -1,8 +1,10 @@
 package oms
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestUpgradeRecordRoundTrip(t *testing.T) {
@@ -105,5 +107,25 @@ func TestUpgradeStates(t *testing.T) {
 	}
 	if _, err := rollbackState(v1, args("", "rollback")); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
 		t.Errorf("rollback without a record: %v", err)
+	}
+}
+
+func TestNewBackupFileNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 12, 6, 6, 36, 35, 0, time.UTC)
+	seen := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		p, f, err := newBackupFile(dir, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if seen[p] {
+			t.Fatalf("%s handed out twice", p)
+		}
+		seen[p] = true
+	}
+	if !seen[filepath.Join(dir, "metadb-20261206T063635Z-3.sql")] {
+		t.Fatalf("names: %v", seen)
 	}
 }
