@@ -134,7 +134,7 @@ func TestUpgradeOffline(t *testing.T) {
 	}
 	// The backup was taken once every old node had stopped: no v1 node beat
 	// after the last heartbeat it holds.
-	m := regexp.MustCompile(`to (/\S+\.sql)`).FindStringSubmatch(r.stdout)
+	m := regexp.MustCompile(`to (/[^\s"]+\.sql)`).FindStringSubmatch(r.stdout)
 	if m == nil {
 		t.Fatalf("the backup path is not printed:\n%s", r.stdout)
 	}
