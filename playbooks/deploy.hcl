@@ -126,16 +126,8 @@ step "reload changed config" {
   serial = "1"
   when   = (steps["loaded config"][host.name].stale || changed("config.yaml")) && !changed("container (first new node)") && !changed("container (other new nodes)") && !changed("container (rolling)")
   supervisor_restart {
-    container    = var.container_name
-    mount_dir    = var.mount_dir
-    config_path  = local.config_path
-    vip          = local.vip
-    vip_port     = var.vip_health_port
+    with         = local.reload
     restore_from = try(steps["config.yaml"][host.name].backup, "")
-    timeout      = var.health_timeout
-    settle       = var.balancer_settle
-    health_port  = local.nginx_port
-    cm_port      = local.cm_port
   }
 }
 

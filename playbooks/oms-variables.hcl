@@ -452,6 +452,22 @@ locals {
     sshd_server_port                 = var.sshd_server_port
   }
 
+  # supervisor_restart's arguments, shared by every reload (deploy,
+  # reconfigure, scale-in): supervisor_restart { with = local.reload ... };
+  # each step adds only the backup to put back if the node fails.
+  reload = {
+    container   = var.container_name
+    mount_dir   = var.mount_dir
+    config_path = local.config_path
+    timeout     = var.health_timeout
+    settle      = var.balancer_settle
+    health_port = local.nginx_port
+    cm_port     = local.cm_port
+    # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
+    vip      = local.vip
+    vip_port = var.vip_health_port
+  }
+
   # The ports omsrun checks: the configured ones, or OMS's defaults.
   nginx_port = coalesce(var.nginx_server_port, 8089)
   cm_port    = coalesce(var.cm_server_port, 8088)

@@ -56,17 +56,8 @@ step "reload OMS, first node" {
   hosts = "oms"
   when  = host.name == hosts.oms[0].name && (try(steps["loaded config, first node"][host.name].stale, false) || changed("config.yaml, first node"))
   supervisor_restart {
-    container    = var.container_name
-    mount_dir    = var.mount_dir
-    config_path  = local.config_path
+    with         = local.reload
     restore_from = try(steps["config.yaml, first node"][host.name].backup, "")
-    timeout      = var.health_timeout
-    settle       = var.balancer_settle
-    health_port  = local.nginx_port
-    cm_port      = local.cm_port
-    # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
-    vip      = local.vip
-    vip_port = var.vip_health_port
   }
 }
 
@@ -92,16 +83,7 @@ step "reload OMS, one node at a time" {
   serial = "1"
   when   = host.name != hosts.oms[0].name && (try(steps["loaded config"][host.name].stale, false) || changed("config.yaml"))
   supervisor_restart {
-    container    = var.container_name
-    mount_dir    = var.mount_dir
-    config_path  = local.config_path
+    with         = local.reload
     restore_from = try(steps["config.yaml"][host.name].backup, "")
-    timeout      = var.health_timeout
-    settle       = var.balancer_settle
-    health_port  = local.nginx_port
-    cm_port      = local.cm_port
-    # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
-    vip      = local.vip
-    vip_port = var.vip_health_port
   }
 }
