@@ -43,10 +43,20 @@ step "keepalived health check" {
     mode    = "0700"
     content = <<-EOT
       #!/bin/sh
-      # omsrun vip.hcl: succeeds while this node's OMS console answers /oms/health.
-      url=http://127.0.0.1:${var.vip_health_port}/oms/health
-      if command -v curl >/dev/null 2>&1; then exec curl -fsS -m 2 -o /dev/null "$url"; fi
-      exec wget -q -T 2 -O /dev/null "$url"
+      # omsrun vip.hcl: succeeds while this node's OMS console answers
+      # /oms/health with "healthy": true, as obd checks it. With a mounted
+      # certificate the console may serve only https (docs/oms-facts.md), so
+      # https first without verifying the certificate, then http.
+      for scheme in https http; do
+        url=$scheme://127.0.0.1:${var.vip_health_port}/oms/health
+        if command -v curl >/dev/null 2>&1; then
+          body=$(curl -ksS -m 1 "$url" 2>/dev/null)
+        else
+          body=$(wget -q -T 1 --no-check-certificate -O - "$url" 2>/dev/null)
+        fi
+        case $body in *'"healthy":true'* | *'"healthy": true'*) exit 0 ;; esac
+      done
+      exit 1
     EOT
   }
 }
