@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -161,5 +162,42 @@ func TestShippedPlaybookFromBinary(t *testing.T) {
 	}
 	if _, errOut, code := run("validate", "deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img); code != 0 {
 		t.Fatalf("the shipped deploy.hcl: exit %d\n%s", code, errOut)
+	}
+}
+
+// A retired sls_* key's refusal names the key to use instead; following it
+// exactly (the same value under the printed name) is accepted. The other
+// four apsara_audit_sls_* keys are set, as the refusal expects them to be.
+func TestRetiredSLSKeyRemedy(t *testing.T) {
+	img := tinyArchive(t)
+	t.Setenv("OMSRUN_TEST_SLS_SK", slsSecret)
+	base := []string{"validate", "../../playbooks/deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file=" + img,
+		"-e", "apsara_audit_sls_ops_site_topic=ops", "-e", "apsara_audit_sls_user_site_topic=user"}
+	keys := map[string]string{ // the new name → its value
+		"apsara_audit_sls_endpoint":      "https://cn-hangzhou.log.aliyuncs.com",
+		"apsara_audit_sls_access_key":    "LTAI5tExampleKeyID",
+		"apsara_audit_sls_access_secret": "@env:OMSRUN_TEST_SLS_SK",
+	}
+	use := regexp.MustCompile(`use (apsara_audit_sls_[a-z_]+)`)
+	for old, renamed := range map[string]string{"sls_endpoint": "apsara_audit_sls_endpoint",
+		"sls_access_key_id": "apsara_audit_sls_access_key", "sls_access_key_secret": "apsara_audit_sls_access_secret"} {
+		args := append([]string(nil), base...)
+		for k, v := range keys {
+			if k != renamed {
+				args = append(args, "-e", k+"="+v)
+			}
+		}
+		_, errOut, code := run(append(args, "-e", old+"="+keys[renamed])...)
+		m := use.FindStringSubmatch(errOut)
+		if code != 4 || m == nil {
+			t.Fatalf("-e %s: exit %d, no replacement named:\n%s", old, code, errOut)
+		}
+		out, errOut, code := run(append(args, "-e", m[1]+"="+keys[renamed])...)
+		if code != 0 {
+			t.Errorf("-e %s as the refusal of %s says: exit %d\n%s%s", m[1], old, code, out, errOut)
+		}
+		if strings.Contains(out+errOut, slsSecret) {
+			t.Errorf("the AccessKey Secret was printed")
+		}
 	}
 }
