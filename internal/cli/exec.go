@@ -41,7 +41,7 @@ func (a *App) execCmd() *cobra.Command {
 			var attrs map[string]cty.Value
 			switch {
 			case module != "" && len(rest) > 0:
-				return invalid("give either -m MODULE -a ARGS or -- COMMAND, not both")
+				return invalid("%s", bothFormsMsg(g, pattern, module, moduleArgs, rest))
 			case module != "":
 				var err error
 				if attrs, err = parseModuleArgs(moduleArgs); err != nil {

@@ -138,7 +138,7 @@ every host finishes a step before any host starts the next one.
 		Version:       a.Build.Version,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return invalid("no playbook given: run `omsrun PLAYBOOK -i INVENTORY`, or `omsrun --help`")
+				return invalid("%s", noPlaybookMsg(g))
 			}
 			if len(args) > 1 {
 				return invalid("one playbook at a time; got %q", args)

@@ -81,6 +81,9 @@ func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
 	if len(diags) > 0 {
 		a.renderDiags(g, files, diags)
 	}
+	if err := checkStartAt(g.startAt, pb); err != nil {
+		return nil, err
+	}
 	targets := inv.Hosts
 	if g.limit != "" {
 		var err error
@@ -104,6 +107,22 @@ func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
 		}
 	}
 	return &loaded{inv: inv, pb: pb, targets: targets, redactor: r}, nil
+}
+
+// checkStartAt refuses a --start-at-step that names no step: the run would
+// skip every step and report success, and --check would predict nothing.
+func checkStartAt(name string, pb *playbook.Playbook) error {
+	if name == "" || pb == nil {
+		return nil
+	}
+	names := make([]string, 0, len(pb.Steps))
+	for _, st := range pb.Steps {
+		if st.Name == name {
+			return nil
+		}
+		names = append(names, fmt.Sprintf("%q", st.Name))
+	}
+	return invalid("--start-at-step %q: %s has no step of that name; its steps are %s", name, pb.Path, strings.Join(names, ", "))
 }
 
 func countErrors(diags hcl.Diagnostics) int {
