@@ -88,3 +88,30 @@ func TestNoCredentialsAgentRemedy(t *testing.T) {
 		t.Fatalf("after running %s as printed: %v", m[1], err)
 	}
 }
+
+// TestKeyFileUnderHome: key_file = "~/.ssh/…", as the README's inventory
+// writes it, is the file under the user's home (it was read literally, and
+// every host failed with "open ~/.ssh/…: no such file").
+func TestKeyFileUnderHome(t *testing.T) {
+	d := startSSHD(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("SSH_AUTH_SOCK", "")
+	key, err := os.ReadFile(d.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "omsrun_key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPool(d.config())
+	defer p.Close()
+	hi := d.host("tilde")
+	hi.KeyFile = "~/.ssh/omsrun_key"
+	if _, err := p.Get(testCtx(t), hi); err != nil {
+		t.Fatalf("key_file %s: %v", hi.KeyFile, err)
+	}
+}
