@@ -55,8 +55,25 @@ func (*MetadbRestore) Validate(a any) error {
 	if len(args.Databases) == 0 {
 		return errors.New("databases: name the databases to restore")
 	}
+	// The dump is on the control machine: a missing, foreign or cut-short
+	// file needs no connection to find, so validate finds it as --check does
+	// (issue #14 point 8).
+	if _, err := args.readDump(); err != nil {
+		return argError{attr: "file", err: err}
+	}
 	return nil
 }
+
+// argError is a complaint about one argument; its Attribute lets validate
+// point at the line where the operator set the value (a -e, a var file).
+type argError struct {
+	attr string
+	err  error
+}
+
+func (e argError) Error() string     { return e.attr + ": " + e.err.Error() }
+func (e argError) Unwrap() error     { return e.err }
+func (e argError) Attribute() string { return e.attr }
 
 // readDump reads the dump and checks that it holds every database asked
 // for, before anything is dropped.
