@@ -31,6 +31,12 @@ func TestReadConfigRefusesAWildcardAndABadSecret(t *testing.T) {
 		"a name":          {func(c *NodeConfig) { c.Listen = "oms1:7070" }, "cluster IP"},
 		"short secret":    {func(c *NodeConfig) { c.Secret = s[:8] }, "secret"},
 		"no deadline":     {func(c *NodeConfig) { c.Deadline = time.Time{} }, "deadline"},
+		// A source node runs docker save of an image ID and of nothing else.
+		"save an image ID": {func(c *NodeConfig) { c.Save = "sha256:" + strings.Repeat("ab", 32) }, ""},
+		"save a name":      {func(c *NodeConfig) { c.Save = "oms:latest" }, "not an image ID"},
+		"save an option":   {func(c *NodeConfig) { c.Save = "--output=/etc/passwd" }, "not an image ID"},
+		"save two things":  {func(c *NodeConfig) { c.Save = "sha256:" + strings.Repeat("ab", 32) + " /etc" }, "not an image ID"},
+		"save a short ID":  {func(c *NodeConfig) { c.Save = "sha256:abcd" }, "not an image ID"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := ok
@@ -68,6 +74,7 @@ func TestRunNodeInterrupted(t *testing.T) {
 	defer c.Close()
 	frame := make([]byte, 4+1000)
 	frame[2], frame[3] = 0x03, 0xe8 // 1000 bytes, then no end mark
+	copy(frame[4:], []byte{0x1f, 0x8b, 8})
 	c.Write(frame)
 	for sink1.Len() == 0 {
 		time.Sleep(5 * time.Millisecond)

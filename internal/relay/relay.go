@@ -19,6 +19,7 @@ package relay
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -211,6 +212,20 @@ func Send(c io.Writer, r io.Reader) (int64, error) {
 // ErrTruncated is a stream whose sender stopped before its end mark.
 var ErrTruncated = errors.New("relay: the stream ended before its end mark (the sender died)")
 
+// ErrNotImage is a stream that does not open as a docker archive.
+var ErrNotImage = errors.New("relay: the stream is not a docker image archive (gzip or tar); refused")
+
+// IsImageArchive says whether head, the start of a stream, opens what
+// docker load is given here: the package's gzip file, or the plain tar that
+// docker save writes. Send fills every frame but the last, so the first
+// frame holds the tar's first header whole.
+func IsImageArchive(head []byte) bool {
+	if len(head) >= 3 && head[0] == 0x1f && head[1] == 0x8b && head[2] == 8 {
+		return true // gzip, deflate
+	}
+	return len(head) >= 512 && bytes.Equal(head[257:262], []byte("ustar"))
+}
+
 // Relay reads the framed stream from up, writes its bytes to sink and, while
 // it works, forwards the frames unchanged to next (nil for the last node).
 // A next node that fails stops being fed and is reported in nextErr; the
@@ -228,6 +243,12 @@ func Relay(up io.Reader, sink io.Writer, next io.Writer) (n int64, nextErr, err 
 		}
 		if _, err := io.ReadFull(br, frame[4:4+k]); err != nil {
 			return n, nextErr, ErrTruncated
+		}
+		// The first frame must open a docker archive before any of it is
+		// forwarded or loaded: a peer holding the secret still cannot use
+		// the chain to carry anything else.
+		if first := n == 0 && k > 0; first && !IsImageArchive(frame[4:4+k]) {
+			return n, nextErr, ErrNotImage
 		}
 		// Forwarded before the sink gets it: the next node's download then
 		// overlaps this node's docker load instead of waiting for it.
