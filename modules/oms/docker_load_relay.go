@@ -34,7 +34,12 @@ import (
 // relayIdle is how long a node waits on a silent or stuck peer: a node
 // whose host died sends no FIN, and the node before it stops feeding its
 // own docker load while a forward blocks.
-const relayIdle = 10 * time.Second
+var relayIdle = 10 * time.Second
+
+// relayWait bounds how long a node listens for the node before it: one
+// whose peer cannot reach it (a filtered port) then gets the file from the
+// control machine. Variables, so the unit tests need not wait this long.
+var relayWait = 30 * time.Second
 
 // DefaultRelayPort is where a node listens for the node before it.
 const DefaultRelayPort = 9876

@@ -39,7 +39,7 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 	// the control machine is gone.
 	holdR, holdW := io.Pipe()
 	defer holdW.Close()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(relayWait)
 	var mu sync.Mutex
 	n := len(chain)
 	cancels := make([]context.CancelFunc, n)
@@ -148,7 +148,7 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 		case <-ctx.Done():
 			why = "interrupted"
 		case <-time.After(time.Until(deadline)):
-			why = chain[i] + " did not listen within 30 s"
+			why = fmt.Sprintf("%s did not listen within %s", chain[i], relayWait)
 		}
 	}
 	if starts[0] == nil {
