@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/omsrun/omsrun/internal/diag"
@@ -59,6 +60,10 @@ func (b *builder) applyConn(h *Host, conn map[string]setting) bool {
 			case "known_hosts_file":
 				h.KnownHostsFile = str
 			case "proxy_jump":
+				if err := checkProxyJump(str); err != nil {
+					fail(s, "Invalid proxy_jump", "proxy_jump for host %q %v; use [user@]host[:port], comma-separated for several hops.", h.Name, err)
+					continue
+				}
 				h.ProxyJump = str
 			}
 		}
@@ -73,6 +78,26 @@ func (b *builder) applyConn(h *Host, conn map[string]setting) bool {
 		ok = false
 	}
 	return ok
+}
+
+// checkProxyJump finds what the dial would refuse only when connecting: an
+// empty hop or a port that is not a number from 1 to 65535.
+func checkProxyJump(spec string) error {
+	for _, hop := range strings.Split(spec, ",") {
+		hop = strings.TrimSpace(hop)
+		if i := strings.LastIndex(hop, "@"); i >= 0 {
+			hop = hop[i+1:]
+		}
+		if hop == "" {
+			return fmt.Errorf("has an empty hop in %q", spec)
+		}
+		if _, port, err := net.SplitHostPort(hop); err == nil {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("has the port %q in %q, which is not a number from 1 to 65535", port, hop)
+			}
+		}
+	}
+	return nil
 }
 
 var hostnameRe = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$`)
