@@ -12,6 +12,7 @@ type Assert struct{}
 
 var _ Module = (*Assert)(nil)
 var _ ReadOnly = (*Assert)(nil)
+var _ Validator = (*Assert)(nil)
 
 // ReadOnly implements ReadOnly: it only decides.
 func (*Assert) ReadOnly() bool { return true }
@@ -31,6 +32,22 @@ func (*Assert) Doc() Doc {
 
 // NewArgs implements Module.
 func (*Assert) NewArgs() any { return &AssertArgs{} }
+
+// Validate implements Validator: a condition known before the run (built on
+// variables only, not on what steps read) that is false is refused by
+// validate, as --check would refuse it on reaching the step.
+func (*Assert) Validate(a any) error {
+	if args := a.(*AssertArgs); !args.That {
+		return assertFailed(args.Message)
+	}
+	return nil
+}
+
+// assertFailed is the playbook's message, about the condition ("that").
+type assertFailed string
+
+func (e assertFailed) Error() string     { return string(e) }
+func (e assertFailed) Attribute() string { return "that" }
 
 // Check implements Module.
 func (*Assert) Check(_ context.Context, _ *Env, a any) (*Plan, error) {
