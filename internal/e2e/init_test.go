@@ -385,6 +385,8 @@ func TestInitInteractiveThroughTerminal(t *testing.T) {
 
 	p.expect("Enable historical data monitoring (needs a deployed time-series database)? (y/n) [n]: ")
 	p.send("y")
+	p.expect("No time-series database yet? Let omsrun deploy InfluxDB (playbooks/tsdb.hcl) (y/n) [n]: ")
+	p.send("n") // the lab has its TSDB; deploying one is TestInitOffersToDeployTheTSDB
 	p.expect("Time-series database type [INFLUXDB]: ")
 	p.send("")
 	p.expect("Time-series database URL (host:port): ")
@@ -397,6 +399,8 @@ func TestInitInteractiveThroughTerminal(t *testing.T) {
 	p.send("")
 	p.expect("wrong user name or password")
 	p.expect("Enable historical data monitoring (needs a deployed time-series database)? (y/n) [y]: ")
+	p.send("")
+	p.expect("No time-series database yet? Let omsrun deploy InfluxDB (playbooks/tsdb.hcl) (y/n) [n]: ")
 	p.send("")
 	p.expect("Time-series database type [INFLUXDB]: ")
 	p.send("")
