@@ -23,7 +23,7 @@ unit: ## unit tests (no lab; the e2e package runs in `make e2e`)
 race: ## unit tests under the race detector (needs gcc; the e2e package drives a separate binary, so it is left out)
 	CGO_ENABLED=1 $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
 
-lab-up: ## bring the lab up (LAB_HOSTS=3, LAB_DOCKER=1, LAB_IMAGE_MB)
+lab-up: ## bring the lab up (LAB_HOSTS=3, LAB_DOCKER=1, LAB_IMAGE_MB, LAB_REGIONS=2 for two regions)
 	$(LAB) up
 
 lab-down: ## tear the lab down, leaving nothing behind

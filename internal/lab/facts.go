@@ -205,11 +205,33 @@ func writeEnv(o Options, labDir string, hosts []Host, images map[string]image.Re
 		set(k+"_ID", images[d.Name].ID)
 	}
 	set("LAB_KEEPALIVED_VIP", KeepalivedVIP)
+	// Only a two-region lab names its regions, so the default lab's facts
+	// stay as they were.
+	if o.Regions > 1 {
+		set("LAB_REGIONS", strconv.Itoa(o.Regions))
+		for i, hs := range RegionHosts(hosts, o.Regions) {
+			var names []string
+			for _, h := range hs {
+				names = append(names, h.Name)
+			}
+			set(fmt.Sprintf("LAB_REGION_%d_HOSTS", i+1), strings.Join(names, " "))
+		}
+		set("LAB_VIP_2", VIP2)
+		set("LAB_CM_URL_2", "http://"+VIP2+":8088")
+	}
 	tmp := filepath.Join(labDir, EnvFile+".tmp")
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(labDir, EnvFile))
+}
+
+// labRegions is the number of regions of the lab whose facts are env.
+func labRegions(env map[string]string) int {
+	if env["LAB_REGIONS"] == "2" {
+		return 2
+	}
+	return 1
 }
 
 // ReadEnv parses a .lab/env file written by writeEnv.

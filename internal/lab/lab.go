@@ -17,9 +17,11 @@ import (
 // Fixed network plan. The subnet is dedicated to the lab; nothing else on
 // the machine uses it.
 const (
-	Subnet      = "10.77.0.0/24"
-	Controller  = "10.77.0.1" // the bridge address: MetaDB, TSDB, haproxy checks
-	VIP         = "10.77.0.100"
+	Subnet     = "10.77.0.0/24"
+	Controller = "10.77.0.1" // the bridge address: MetaDB, TSDB, haproxy checks
+	VIP        = "10.77.0.100"
+	// VIP2 is the second region's VIP, on a lab brought up with LAB_REGIONS=2.
+	VIP2        = "10.77.0.200"
 	Bridge      = "omslab0"
 	NetnsPrefix = "omslab-"
 	VethPrefix  = "olv-"
@@ -56,12 +58,15 @@ type Options struct {
 	Docker  bool // LAB_DOCKER, default true
 	ImageMB int  // LAB_IMAGE_MB: filler added to the default image
 	DataMB  int  // LAB_DATA_MB: size of each host's /data tmpfs, default 3072
+	// Regions is LAB_REGIONS, 1 (default) or 2: two regions add one host and
+	// a second VIP (VIP2) in front of the second region's hosts.
+	Regions int
 	Repo    string
 }
 
-// OptionsFromEnv reads LAB_HOSTS, LAB_DOCKER, LAB_IMAGE_MB and LAB_DATA_MB.
+// OptionsFromEnv reads LAB_HOSTS, LAB_DOCKER, LAB_IMAGE_MB, LAB_DATA_MB and LAB_REGIONS.
 func OptionsFromEnv(repo string) (Options, error) {
-	o := Options{Hosts: 3, Docker: true, DataMB: 3072, Repo: repo}
+	o := Options{Hosts: 3, Docker: true, DataMB: 3072, Regions: 1, Repo: repo}
 	var err error
 	if v := os.Getenv("LAB_HOSTS"); v != "" {
 		if o.Hosts, err = strconv.Atoi(v); err != nil || o.Hosts < 1 || o.Hosts > MaxHosts {
@@ -81,7 +86,29 @@ func OptionsFromEnv(repo string) (Options, error) {
 			return o, fmt.Errorf("LAB_DATA_MB=%q: want a number of MiB (at least 16)", v)
 		}
 	}
+	switch v := os.Getenv("LAB_REGIONS"); v {
+	case "", "1":
+	case "2":
+		// The second region gets a host of its own beside the default ones
+		// (3 → 4 hosts: oms1, oms2 | oms3, oms4).
+		if o.Hosts++; o.Hosts > MaxHosts {
+			return o, fmt.Errorf("LAB_REGIONS=2 adds a host to LAB_HOSTS=%d: more than %d", o.Hosts-1, MaxHosts)
+		}
+		o.Regions = 2
+	default:
+		return o, fmt.Errorf("LAB_REGIONS=%q: want 1 or 2", v)
+	}
 	return o, nil
+}
+
+// RegionHosts splits hosts into regions: with two, the first half (rounded
+// up) is region 1, behind VIP, and the rest region 2, behind VIP2.
+func RegionHosts(hosts []Host, regions int) [][]Host {
+	if regions < 2 || len(hosts) < 2 {
+		return [][]Host{hosts}
+	}
+	half := (len(hosts) + 1) / 2
+	return [][]Host{hosts[:half], hosts[half:]}
 }
 
 // Host is one lab host.

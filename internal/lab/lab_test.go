@@ -57,7 +57,7 @@ func TestEnvRoundTrip(t *testing.T) {
 // balancer settings the README documents.
 func TestVIPConfig(t *testing.T) {
 	for _, o := range []VIPOptions{{}, {NoRetries: true}, {TLSCheck: true}} {
-		cfg := vipConfig(Hosts(3), o)
+		cfg := vipConfig(vipGroups(Hosts(3), 1), o)
 		for _, want := range []string{"inter 2s fall 3 rise 2", "option httpchk GET /oms/health", "server oms1 10.77.0.11:8088 check port 8089"} {
 			if !strings.Contains(cfg, want) {
 				t.Errorf("%+v: no %q in\n%s", o, want, cfg)
@@ -73,5 +73,54 @@ func TestVIPConfig(t *testing.T) {
 		if out, err := exec.Command("haproxy", "-c", "-q", "-f", f).CombinedOutput(); err != nil {
 			t.Errorf("%+v: haproxy -c: %v\n%s\n%s", o, err, out, cfg)
 		}
+	}
+}
+
+// TestVIPConfigTwoRegions: LAB_REGIONS=2 adds a host and puts VIP in front
+// of region 1's hosts and VIP2 of region 2's; one region keeps the one VIP
+// over every host.
+func TestVIPConfigTwoRegions(t *testing.T) {
+	t.Setenv("LAB_HOSTS", "")
+	t.Setenv("LAB_REGIONS", "2")
+	o, err := OptionsFromEnv(t.TempDir())
+	if err != nil || o.Hosts != 4 || o.Regions != 2 {
+		t.Fatalf("LAB_REGIONS=2: %+v, %v", o, err)
+	}
+	t.Setenv("LAB_REGIONS", "3")
+	if _, err := OptionsFromEnv(t.TempDir()); err == nil || !strings.Contains(err.Error(), "LAB_REGIONS") {
+		t.Errorf("LAB_REGIONS=3: %v", err)
+	}
+	if g := vipGroups(Hosts(3), 1); len(g) != 1 || g[0].addr != VIP || len(g[0].hosts) != 3 {
+		t.Errorf("one region: %+v", g)
+	}
+	cfg := vipConfig(vipGroups(Hosts(4), 2), VIPOptions{})
+	// Each backend section lists exactly its region's servers.
+	want := map[string]string{"oms_8088": "oms1 oms2", "oms_8089": "oms1 oms2", "oms2_8088": "oms3 oms4", "oms2_8089": "oms3 oms4"}
+	got := map[string]string{}
+	var backend string
+	for _, line := range strings.Split(cfg, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "backend":
+			backend = f[1]
+		case len(f) > 1 && f[0] == "server":
+			got[backend] = strings.TrimSpace(got[backend] + " " + f[1])
+		}
+	}
+	for b, w := range want {
+		if got[b] != w {
+			t.Errorf("backend %s: servers %q, want %q\n%s", b, got[b], w, cfg)
+		}
+	}
+	for _, bind := range []string{"bind 10.77.0.100:8089", "bind 10.77.0.200:8088", "bind 10.77.0.200:8089"} {
+		if !strings.Contains(cfg, bind) {
+			t.Errorf("no %q in\n%s", bind, cfg)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "haproxy.cfg")
+	cfg = strings.ReplaceAll(cfg, HAProxySocket, filepath.Join(t.TempDir(), "admin.sock"))
+	os.WriteFile(f, []byte(cfg), 0o644)
+	if out, err := exec.Command("haproxy", "-c", "-q", "-f", f).CombinedOutput(); err != nil {
+		t.Errorf("haproxy -c: %v\n%s", err, out)
 	}
 }

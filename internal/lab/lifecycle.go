@@ -58,7 +58,7 @@ func Up(o Options, log io.Writer) error {
 		return err
 	}
 	step("network")
-	if err := setupBridge(); err != nil {
+	if err := setupBridge(o.Regions); err != nil {
 		return err
 	}
 	if err := forEach(hosts, 8, func(h Host) error {
@@ -91,7 +91,7 @@ func Up(o Options, log io.Writer) error {
 		return err
 	}
 	step("VIP")
-	if err := startHAProxy(hosts); err != nil {
+	if err := startHAProxy(hosts, o.Regions); err != nil {
 		return err
 	}
 	step("waiting for hosts")
@@ -104,7 +104,11 @@ func Up(o Options, log io.Writer) error {
 	if err := writeFacts(o, labDir, hosts, imgs); err != nil {
 		return err
 	}
-	step(fmt.Sprintf("lab up: %d hosts, VIP %s, facts in %s", len(hosts), VIP, filepath.Join(labDir, EnvFile)))
+	vips := VIP
+	if o.Regions > 1 {
+		vips += " and " + VIP2 + " (region 2)"
+	}
+	step(fmt.Sprintf("lab up: %d hosts, VIP %s, facts in %s", len(hosts), vips, filepath.Join(labDir, EnvFile)))
 	return nil
 }
 
@@ -165,5 +169,6 @@ func RefreshImages(o Options) error {
 	}
 	n, _ := strconv.Atoi(env["LAB_HOST_COUNT"])
 	o.Docker = env["LAB_DOCKER"] == "1"
+	o.Regions = labRegions(env)
 	return writeFacts(o, labDir, Hosts(n), imgs)
 }

@@ -7,16 +7,19 @@ import (
 	"strings"
 )
 
-// setupBridge creates the bridge with the controller address and the VIP.
-// The VIP lives on the bridge itself, so hosts reach it by ARP on their
-// only link and the controller reaches it locally.
-func setupBridge() error {
+// setupBridge creates the bridge with the controller address and the VIP
+// (and VIP2 with two regions). The VIPs live on the bridge itself, so hosts
+// reach them by ARP on their only link and the controller reaches them locally.
+func setupBridge(regions int) error {
 	cmds := [][]string{
 		{"link", "add", Bridge, "type", "bridge"},
 		{"addr", "add", Controller + "/24", "dev", Bridge},
 		{"addr", "add", VIP + "/32", "dev", Bridge},
-		{"link", "set", Bridge, "up"},
 	}
+	if regions > 1 {
+		cmds = append(cmds, []string{"addr", "add", VIP2 + "/32", "dev", Bridge})
+	}
+	cmds = append(cmds, []string{"link", "set", Bridge, "up"})
 	for _, c := range cmds {
 		if _, err := run("ip", c...); err != nil {
 			return err

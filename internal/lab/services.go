@@ -229,11 +229,32 @@ const (
 	vipRise  = 2
 )
 
-// startHAProxy puts the VIP in front of every host's 8088 and 8089.
-func startHAProxy(hosts []Host) error { return ConfigureVIP(hosts, VIPOptions{}) }
+// startHAProxy puts the VIP in front of every host's 8088 and 8089; with
+// two regions, VIP in front of region 1's hosts and VIP2 of region 2's.
+func startHAProxy(hosts []Host, regions int) error {
+	return configureVIPs(vipGroups(hosts, regions), VIPOptions{})
+}
 
-// vipConfig is haproxy.cfg for the hosts.
-func vipConfig(hosts []Host, o VIPOptions) string {
+// vipGroup is one VIP address and the hosts behind it.
+type vipGroup struct {
+	addr  string
+	hosts []Host
+}
+
+// vipGroups gives each region its VIP: VIP for the first (all hosts with
+// one region), VIP2 for the second.
+func vipGroups(hosts []Host, regions int) []vipGroup {
+	var out []vipGroup
+	for i, hs := range RegionHosts(hosts, regions) {
+		out = append(out, vipGroup{addr: []string{VIP, VIP2}[i], hosts: hs})
+	}
+	return out
+}
+
+// vipConfig is haproxy.cfg for the VIPs. The first VIP's frontends and
+// backends keep the single-region names (vip_8088, oms_8088), which tests
+// read from haproxy's admin socket; the second's are vip2_/oms2_.
+func vipConfig(groups []vipGroup, o VIPOptions) string {
 	// redispatch 1: every retry may go to another node, not only the last.
 	retries := `  option redispatch 1
   retries 3
@@ -256,30 +277,41 @@ defaults
 %s  default-server inter %s fall %d rise %d
 `, HAProxySocket, retries, vipInter, vipFall, vipRise)
 	backend := map[int]int{8088: cmp.Or(o.CMPort, 8088), 8089: cmp.Or(o.NginxPort, 8089)}
-	for _, port := range []int{8088, 8089} {
-		fmt.Fprintf(&b, "frontend vip_%d\n  bind %s:%d\n  default_backend oms_%d\n", port, VIP, port, port)
-		fmt.Fprintf(&b, "backend oms_%d\n  option httpchk GET /oms/health\n  http-check expect status 200\n", port)
-		check := fmt.Sprintf("check port %d", backend[8089])
-		switch {
-		case o.TLSCheck && port == 8089:
-			check = "check ssl verify none" // the console itself speaks only TLS then
-		case o.TLSCheck:
-			check += " check-ssl verify none"
+	for i, g := range groups {
+		n := ""
+		if i > 0 {
+			n = strconv.Itoa(i + 1)
 		}
-		for _, h := range hosts {
-			fmt.Fprintf(&b, "  server %s %s:%d %s\n", h.Name, h.Address, backend[port], check)
+		for _, port := range []int{8088, 8089} {
+			fmt.Fprintf(&b, "frontend vip%s_%d\n  bind %s:%d\n  default_backend oms%s_%d\n", n, port, g.addr, port, n, port)
+			fmt.Fprintf(&b, "backend oms%s_%d\n  option httpchk GET /oms/health\n  http-check expect status 200\n", n, port)
+			check := fmt.Sprintf("check port %d", backend[8089])
+			switch {
+			case o.TLSCheck && port == 8089:
+				check = "check ssl verify none" // the console itself speaks only TLS then
+			case o.TLSCheck:
+				check += " check-ssl verify none"
+			}
+			for _, h := range g.hosts {
+				fmt.Fprintf(&b, "  server %s %s:%d %s\n", h.Name, h.Address, backend[port], check)
+			}
 		}
 	}
 	return b.String()
 }
 
-// ConfigureVIP (re)starts haproxy with the given options.
+// ConfigureVIP (re)starts haproxy with the given options, the one VIP in
+// front of hosts (a single-region lab).
 func ConfigureVIP(hosts []Host, o VIPOptions) error {
+	return configureVIPs([]vipGroup{{VIP, hosts}}, o)
+}
+
+func configureVIPs(groups []vipGroup, o VIPOptions) error {
 	if err := os.MkdirAll(haproxyRun, 0o755); err != nil {
 		return err
 	}
 	cf := filepath.Join(haproxyRun, "haproxy.cfg")
-	if err := os.WriteFile(cf, []byte(vipConfig(hosts, o)), 0o644); err != nil {
+	if err := os.WriteFile(cf, []byte(vipConfig(groups, o)), 0o644); err != nil {
 		return err
 	}
 	if _, err := run("haproxy", "-c", "-q", "-f", cf); err != nil {
@@ -289,13 +321,18 @@ func ConfigureVIP(hosts []Host, o VIPOptions) error {
 	if _, err := run("haproxy", "-D", "-f", cf, "-p", haproxyPID); err != nil {
 		return err
 	}
-	return waitFor("VIP", 10*time.Second, func() error {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort(VIP, "8088"), time.Second)
-		if err != nil {
+	for _, g := range groups {
+		if err := waitFor("VIP "+g.addr, 10*time.Second, func() error {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort(g.addr, "8088"), time.Second)
+			if err != nil {
+				return err
+			}
+			return c.Close()
+		}); err != nil {
 			return err
 		}
-		return c.Close()
-	})
+	}
+	return nil
 }
 
 // httpGet fetches url with a short timeout, for status checks.

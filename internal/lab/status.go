@@ -45,23 +45,32 @@ func Status(repo string) ([]Check, error) {
 		tsdb.OK, tsdb.Detail = true, "authenticated query ok"
 	}
 	out = append(out, tsdb)
-	vip := Check{What: "vip " + VIP}
+	out = append(out, vipCheck(VIP))
+	if labRegions(env) > 1 {
+		out = append(out, vipCheck(VIP2))
+	}
+	return out, nil
+}
+
+// vipCheck is haproxy's state and what addr answers on 8089.
+func vipCheck(addr string) Check {
+	vip := Check{What: "vip " + addr}
 	if !alive(readPID(haproxyPID)) {
 		vip.Detail = "haproxy not running"
-	} else {
-		vip.OK = true
-		// Health lives on the nginx port; CM on 8088 has no health endpoint.
-		code, body, err := httpGet(context.Background(), "http://"+VIP+":8089/oms/health")
-		switch {
-		case err != nil:
-			vip.Detail = "haproxy up; 8089: " + err.Error()
-		case code == 200:
-			vip.Detail = "haproxy up; 8089 healthy: " + strings.TrimSpace(body)
-		default:
-			vip.Detail = fmt.Sprintf("haproxy up; 8089 answers %d (no healthy OMS node behind it yet)", code)
-		}
+		return vip
 	}
-	return append(out, vip), nil
+	vip.OK = true
+	// Health lives on the nginx port; CM on 8088 has no health endpoint.
+	code, body, err := httpGet(context.Background(), "http://"+addr+":8089/oms/health")
+	switch {
+	case err != nil:
+		vip.Detail = "haproxy up; 8089: " + err.Error()
+	case code == 200:
+		vip.Detail = "haproxy up; 8089 healthy: " + strings.TrimSpace(body)
+	default:
+		vip.Detail = fmt.Sprintf("haproxy up; 8089 answers %d (no healthy OMS node behind it yet)", code)
+	}
+	return vip
 }
 
 func hostChecks(h Host, docker bool) []Check {
@@ -103,7 +112,7 @@ func tcpCheck(what, addr string) Check {
 func Healthy(o Options) bool {
 	env, err := ReadEnv(filepath.Join(o.Repo, ".lab", EnvFile))
 	if err != nil || env["LAB_HOST_COUNT"] != strconv.Itoa(o.Hosts) || (env["LAB_DOCKER"] == "1") != o.Docker ||
-		env["LAB_IMAGE_MB"] != strconv.Itoa(o.ImageMB) {
+		env["LAB_IMAGE_MB"] != strconv.Itoa(o.ImageMB) || labRegions(env) != max(o.Regions, 1) {
 		return false
 	}
 	checks, err := Status(o.Repo)

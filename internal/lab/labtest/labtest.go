@@ -70,6 +70,12 @@ type Lab struct {
 	Images map[string]Image
 	// KeepalivedVIP is the address vip.hcl manages on the lab.
 	KeepalivedVIP string
+	// On a lab brought up with LAB_REGIONS=2: VIP2 and CMURL2 are region 2's
+	// balancer (VIP and CMURL region 1's), Regions the host names of each
+	// region. One region: VIP2 is "" and Regions holds every host.
+	VIP2    string
+	CMURL2  string
+	Regions [][]string
 
 	hosts []lab.Host
 }
@@ -139,6 +145,13 @@ func Load() (*Lab, error) {
 		l.Images[d.Name] = Image{Ref: env[k], ID: env[k+"_ID"], Path: env[k+"_FILE"]}
 	}
 	l.KeepalivedVIP = env["LAB_KEEPALIVED_VIP"]
+	l.VIP2, l.CMURL2 = env["LAB_VIP_2"], env["LAB_CM_URL_2"]
+	for i := 1; env[fmt.Sprintf("LAB_REGION_%d_HOSTS", i)] != ""; i++ {
+		l.Regions = append(l.Regions, strings.Fields(env[fmt.Sprintf("LAB_REGION_%d_HOSTS", i)]))
+	}
+	if len(l.Regions) == 0 {
+		l.Regions = [][]string{strings.Fields(env["LAB_HOSTS"])}
+	}
 	return l, nil
 }
 

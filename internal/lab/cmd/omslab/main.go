@@ -28,7 +28,8 @@ const usage = `usage: omslab COMMAND [ARGS]
                             docker-stop docker-start data-fill data-free
                             mariadb-stop mariadb-start
 
-environment: LAB_HOSTS (3), LAB_DOCKER (1), LAB_IMAGE_MB (0), LAB_DATA_MB (3072)
+environment: LAB_HOSTS (3), LAB_DOCKER (1), LAB_IMAGE_MB (0), LAB_DATA_MB (3072),
+             LAB_REGIONS (1; 2 adds a host and a second VIP, 10.77.0.200, for region 2)
 `
 
 func main() {
