@@ -56,7 +56,9 @@ func twoRegionLab(t *testing.T, l *labtest.Lab) *labtest.Lab {
 }
 
 // TestTwoRegions deploys 2 + 2 nodes with a regions variable, each region
-// behind its own VIP, and checks every node's config.yaml is its region's.
+// behind its own VIP, and checks every node's config.yaml is its region's,
+// both VIPs answer, status.hcl lists the regions, and vip.hcl puts each
+// region's keepalived VIP on one of that region's own nodes.
 func TestTwoRegions(t *testing.T) {
 	l := labtest.Require(t)
 	if !l.Docker {
@@ -120,6 +122,30 @@ func TestTwoRegions(t *testing.T) {
 	} {
 		if !strings.Contains(st.stdout, want) {
 			t.Errorf("status.hcl does not show %q:\n%s", want, st.stdout)
+		}
+	}
+	// vip.hcl: each region's keepalived elects a holder among its own hosts.
+	// haproxy holds the regions' cm_url addresses on the controller's bridge,
+	// so keepalived gets addresses of its own: the lab's keepalived VIP for
+	// region 1, the next one for region 2.
+	kvips := []string{l2.KeepalivedVIP, "10.77.0.202"}
+	kregions := strings.NewReplacer(l2.CMURL, "http://"+kvips[0]+":8088", l2.CMURL2, "http://"+kvips[1]+":8088").Replace(regions)
+	img := l2.Images["keepalived"]
+	r := deploy(t, l2, "vip.hcl", inv, "-e", "cm_nodes=[]", "-e", "@"+writeFile(t, "kregions.hcl", kregions),
+		"-e", "keepalived_image="+img.Ref, "-e", "keepalived_image_file="+img.Path, "-e", "vip_password=vrrp-S3cret")
+	expectCode(t, r, 0)
+	for i, region := range [][]string{r1, r2} {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			hs := vipHolders(t, l2, kvips[i])
+			if len(hs) == 1 && strings.Contains(" "+strings.Join(region, " ")+" ", " "+hs[0]+" ") && keepalivedVIPAnswers(kvips[i]) {
+				t.Logf("region %d's VIP %s is on %s", i+1, kvips[i], hs[0])
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("region %d's VIP %s: holders %v after 30 s, want one of %v", i+1, kvips[i], hs, region)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	}
 }
