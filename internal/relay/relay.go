@@ -9,7 +9,9 @@
 //     a fresh nonce, both ways, so neither side talks to an impostor); the
 //     secret reaches the node over SSH stdin, never argv;
 //   - what is carried is one framed byte stream and nothing else: no
-//     command, no path, no option comes from the wire;
+//     command, no path, no option comes from the wire, and a stream that
+//     does not open as a docker archive is refused before any byte of it
+//     is loaded or forwarded;
 //   - the listener is closed as soon as the peer is accepted, and every
 //     connection when the stream ends or the context is cancelled.
 //
