@@ -46,7 +46,7 @@ func (inv *Inventory) AddHost(group, address, like string, decl hcl.Range) error
 	}
 	h := &Host{Name: address, Address: address, Port: p.Port, User: p.User, KeyFile: p.KeyFile, Password: p.Password,
 		Become: p.Become, BecomePassword: p.BecomePassword, KnownHostsFile: p.KnownHostsFile, ProxyJump: p.ProxyJump,
-		Vars: vars, VarRanges: map[string]hcl.Range{}, Groups: []string{"all", group}, DeclRange: decl}
+		Vars: vars, VarRanges: map[string]hcl.Range{}, ConnRanges: p.ConnRanges, Groups: []string{"all", group}, DeclRange: decl}
 	g.Hosts = []string{h.Name}
 	inv.Groups[group] = g
 	inv.Hosts = append(inv.Hosts, h)

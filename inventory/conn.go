@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/secret"
 )
@@ -20,11 +22,13 @@ func (b *builder) applyConn(h *Host, conn map[string]setting) bool {
 		ok = false
 	}
 	h.Address, h.Port = h.Name, 22
+	h.ConnRanges = map[string]hcl.Range{}
 	for _, k := range connKeys {
 		s, set := conn[k]
 		if !set || s.val.IsNull() {
 			continue
 		}
+		h.ConnRanges[k] = s.rng
 		switch k {
 		case "port":
 			p, err := toPort(s.val)

@@ -26,6 +26,10 @@ type Host struct {
 	Vars map[string]cty.Value
 	// VarRanges say where each of Vars was set (the winning declaration).
 	VarRanges map[string]hcl.Range
+	// ConnRanges say where each connection setting above was set, by its
+	// HCL name (key_file, known_hosts_file, …), so a check of the value made
+	// later (is the key file there?) can point at the line to fix.
+	ConnRanges map[string]hcl.Range
 	// Groups lists every group the host belongs to, directly or through children, sorted; always includes "all".
 	Groups []string
 	// DeclRange is where the host was declared, for diagnostics.

@@ -81,8 +81,12 @@ func (b *builder) checkUnsupported(h *Host, vars map[string]setting) {
 			continue
 		}
 		if k == "ansible_ssh_common_args" || k == "ansible_ssh_extra_args" {
+			kh := h.KnownHostsFile
 			for _, why := range b.sshArgs(h, str) {
 				b.warnUnsupported(warnKey{k, why, s.rng}, h.Name)
+			}
+			if h.KnownHostsFile != kh {
+				h.ConnRanges["known_hosts_file"] = s.rng // -o UserKnownHostsFile=
 			}
 			continue
 		}

@@ -103,12 +103,16 @@ func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText s
 	// The step is checked exactly as a playbook's step is, for every
 	// matched host, before any connection.
 	vd := playbook.Validate(pb, inv, moduleArgs, moduleValidate)
-	if len(diags)+len(vd) > 0 {
+	fd := hostFileDiags(targets, g)
+	if len(diags)+len(fd)+len(vd) > 0 {
 		shown := map[string]*hcl.File{cmdline.Filename: {Bytes: []byte(cmdText)}}
-		a.renderDiags(g, shown, append(diags, vd...))
+		a.renderDiags(g, shown, append(append(diags, fd...), vd...))
 	}
 	if vd.HasErrors() {
 		return withCode(ExitInvalid, fmt.Errorf("invalid module arguments; nothing was run"), true)
+	}
+	if fd.HasErrors() {
+		return withCode(ExitInvalid, fmt.Errorf("%d problem(s) with the connection files; nothing was run", countErrors(fd)), true)
 	}
 	r := secret.NewRedactor()
 	for _, h := range inv.Hosts {

@@ -58,6 +58,7 @@ func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
 	diags = append(diags, d...)
 	var pb *playbook.Playbook
 	if !d.HasErrors() {
+		diags = append(diags, hostFileDiags(limitedHosts(inv, g.limit), g)...)
 		preset, args, d := varSources(g)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
@@ -107,6 +108,17 @@ func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
 		}
 	}
 	return &loaded{inv: inv, pb: pb, targets: targets, redactor: r}, nil
+}
+
+// limitedHosts are the hosts --limit leaves to a run; a limit that does not
+// parse or matches nothing is reported later, and all hosts are checked meanwhile.
+func limitedHosts(inv *inventory.Inventory, limit string) []*inventory.Host {
+	if limit != "" {
+		if m, err := inv.Match(limit); err == nil && len(m) > 0 {
+			return m
+		}
+	}
+	return inv.Hosts
 }
 
 // checkStartAt refuses a --start-at-step that names no step: the run would

@@ -36,6 +36,10 @@ func (a *App) unlockCmd() *cobra.Command {
 			if err != nil || len(hosts) == 0 {
 				return invalid("pattern %q matches no host", pattern)
 			}
+			if fd := hostFileDiags(hosts, g); len(fd) > 0 {
+				a.renderDiags(g, nil, fd)
+				return withCode(ExitInvalid, fmt.Errorf("%d problem(s) with the connection files; nothing was unlocked", countErrors(fd)), true)
+			}
 			cfg, err := a.transportConfig(g, secret.NewRedactor())
 			if err != nil {
 				return err

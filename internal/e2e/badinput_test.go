@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/omsrun/omsrun/internal/lab/labtest"
 )
@@ -172,6 +177,10 @@ func extraArgFlags(t *testing.T, path string) []string {
 
 func TestBadInputCorpusRefused(t *testing.T) {
 	l := labtest.Require(t)
+	// testdata/inventory/lab.hcl logs on with ~/.ssh/id_ed25519, which
+	// validate checks is a private key: a home holding one keeps the
+	// refusals below those of the bad file alone, on any machine.
+	t.Setenv("HOME", homeWithKey(t))
 	// The trap, not the lab's sshd logs, proves that no connection is
 	// attempted: other tests may use the lab hosts meanwhile.
 	tr := newTrap(t, 4)
@@ -236,4 +245,25 @@ func TestBadInputHugeFile(t *testing.T) {
 	if n := tr.count(); n != 0 {
 		t.Errorf("a huge file still led to %d connection(s)", n)
 	}
+}
+
+// homeWithKey is a home directory holding a fresh ~/.ssh/id_ed25519.
+func homeWithKey(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519"), pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return home
 }

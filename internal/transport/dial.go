@@ -45,16 +45,15 @@ func (p *Pool) resolve(h *inventory.Host) (endpoint, error) {
 	ep.alias = h.Name
 	// The inventory's paths may start with ~/ as the README shows; ssh
 	// expands them, so omsrun does too.
-	home, _ := os.UserHomeDir()
 	if h.KeyFile != "" {
-		ep.keyFiles = append([]string{expandHome(h.KeyFile, home)}, ep.keyFiles...)
+		ep.keyFiles = append([]string{HomePath(h.KeyFile)}, ep.keyFiles...)
 		ep.explicit = true
 	}
 	if h.Password != "" {
 		ep.password = h.Password
 	}
 	if h.KnownHostsFile != "" {
-		ep.knownHosts = expandHome(h.KnownHostsFile, home)
+		ep.knownHosts = HomePath(h.KnownHostsFile)
 	}
 	if h.ProxyJump != "" {
 		ep.proxyJump = h.ProxyJump // the inventory's, over ~/.ssh/config's
