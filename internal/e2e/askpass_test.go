@@ -135,3 +135,39 @@ func TestAskPassRemedies(t *testing.T) {
 		t.Fatal("a typed password was printed")
 	}
 }
+
+// TestPasswordInInventoryRemedy follows the no-credentials refusal's
+// "set … password in the inventory" as printed (issue #14 point 7,
+// docs/remedies.md): the lab's non-root user, whose sshd takes passwords,
+// with no key, agent or password is refused; the host's block then gets
+// `password = "…"` and the same command logs on with it (no key anywhere:
+// an empty home, no agent, no key_file).
+func TestPasswordInInventoryRemedy(t *testing.T) {
+	l := labtest.Require(t)
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("SSH_AUTH_SOCK", "")
+	h := l.Hosts[0]
+	inv := filepath.Join(t.TempDir(), "password.hcl")
+	write := func(extra string) {
+		src := "group \"oms\" {\n  host " + strconv.Quote(h.Name) + " {\n    address = " + strconv.Quote(h.Address) +
+			"\n    user = " + strconv.Quote(l.DeployUser) + "\n    known_hosts_file = " + strconv.Quote(l.KnownHosts) + "\n" + extra + "  }\n}\n"
+		if err := os.WriteFile(inv, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	args := []string{"exec", "-i", inv, h.Name, "--", "id", "-un"}
+	r := omsrun(t, args...)
+	m := regexp.MustCompile(`no SSH credentials: set key_file or (password) in the inventory`).FindStringSubmatch(r.stdout + r.stderr)
+	if r.code == 0 || m == nil {
+		t.Fatalf("want the no-credentials refusal, exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	write("    " + m[1] + " = " + strconv.Quote(l.DeployPassword) + "\n")
+	r = omsrun(t, args...)
+	if r.code != 0 || !strings.Contains(r.stdout, h.Name+" | "+l.DeployUser) {
+		t.Fatalf("with %s in the inventory: exit %d:\n%s%s", m[1], r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, l.DeployPassword) {
+		t.Fatal("the inventory's password was printed")
+	}
+}
