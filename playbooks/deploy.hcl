@@ -34,27 +34,9 @@ step "refuse an upgrade" {
   }
 }
 
-# preflight and check MetaDB, shared with reconfigure.hcl
+# preflight, check MetaDB and registered nodes, shared with reconfigure.hcl
+# and upgrade.hcl
 include "oms-checks.hcl" {}
-
-# A node OMS still counts as its own (its row in the CM database's host
-# table) that the inventory no longer has is a scale-in half done: the
-# others would drop it from cm_nodes while its container may still run
-# behind the VIP. Stopped here, before anything changes, naming scale-in.hcl,
-# which does the documented steps in order.
-step "registered nodes" {
-  hosts    = "oms"
-  run_once = true
-  cm_host {
-    host     = var.oms_meta_host
-    port     = var.oms_meta_port
-    user     = var.oms_meta_user
-    password = var.oms_meta_password
-    database = local.cm_db
-    nodes    = [for h in hosts.oms : h.address]
-    hint     = "scale it in first (its container, then its row, then the others' cm_nodes): omsrun playbooks/scale-in.hcl -i <this inventory> -e @<vars> -e remove_node=IP"
-  }
-}
 
 # image, mount folders, config.yaml; shared with upgrade.hcl
 include "oms-prepare.hcl" {}

@@ -1,5 +1,5 @@
-# Include-only: the checks deploy.hcl and reconfigure.hcl both run before
-# anything on a node is changed, written once so the two cannot drift.
+# Include-only: the checks deploy.hcl, reconfigure.hcl and upgrade.hcl run
+# before anything on a node is changed, written once so they cannot drift.
 # The including playbook declares "read existing deployment" (container_info)
 # first, and includes oms-variables.hcl.
 
@@ -37,5 +37,25 @@ step "check MetaDB" {
     # The databases the running nodes' config.yaml names: others need a confirmation.
     running_databases     = distinct(flatten([for name, o in steps["read existing deployment"] : o.databases if o.exists]))
     allow_database_change = var.allow_database_change
+  }
+}
+
+# A node OMS still counts as its own (its row in the CM database's host
+# table) that the inventory no longer has is a scale-in half done: deploy
+# or reconfigure would drop it from the others' cm_nodes, and upgrade would
+# leave it on the old image against the upgraded MetaDB, while its container
+# may still run behind the VIP. Stopped here, before anything changes,
+# naming scale-in.hcl, which does the documented steps in order.
+step "registered nodes" {
+  hosts    = "oms"
+  run_once = true
+  cm_host {
+    host     = var.oms_meta_host
+    port     = var.oms_meta_port
+    user     = var.oms_meta_user
+    password = var.oms_meta_password
+    database = local.cm_db
+    nodes    = [for h in hosts.oms : h.address]
+    hint     = "scale it in first (its container, then its row, then the others' cm_nodes): omsrun playbooks/scale-in.hcl -i <this inventory> -e @<vars> -e remove_node=IP"
   }
 }

@@ -202,6 +202,15 @@ func TestReconfigureChecksFirstAndRestores(t *testing.T) {
 	if !strings.Contains(r.stdout, "oms_meta_password") {
 		t.Fatalf("the refusal should name the password to check:\n%s", r.stdout)
 	}
+	// So is a wrong TSDB password (preflight logs in to InfluxDB).
+	r = deploy(t, l, "reconfigure.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=102", "-e", "tsdb_enabled=true", "-e", "tsdb_password=not-the-tsdb-password")
+	expectCode(t, r, 2)
+	if got := has102(); len(got) > 0 {
+		t.Fatalf("config.yaml rewritten on %v although the TSDB check failed:\n%s", got, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "wrong user name or password") {
+		t.Fatalf("the refusal should say the TSDB refused the login:\n%s", r.stdout)
+	}
 	// Past the checks (--start-at-step), the first node fails on the new
 	// file, gets the old one back and is healthy on it; the others are untouched.
 	r = deploy(t, l, "reconfigure.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=102", "-e", "oms_meta_password=not-the-password",

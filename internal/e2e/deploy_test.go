@@ -280,8 +280,9 @@ func TestDeployStopsOnForeignDatabases(t *testing.T) {
 	l.DropMetaDatabases(t)
 	l.MetaSQL(t, "CREATE DATABASE oms_rm; CREATE DATABASE oms_cm; CREATE DATABASE oms_cm_heartbeat")
 	r := deploy(t, l, "deploy.hcl", l.InventoryHCL)
-	expectCode(t, r, 2)
-	if !strings.Contains(r.stdout, "already exist") {
+	// No terminal to ask on: declined (5), like any confirmation, not a failure.
+	expectCode(t, r, 5)
+	if !strings.Contains(r.stdout, "already exist") || strings.Contains(r.stdout, "failed=1") {
 		t.Fatalf("no warning about existing databases:\n%s", r.stdout)
 	}
 	for _, h := range l.Hosts {
@@ -321,7 +322,20 @@ func TestDeployAsksAboutForeignDatabasesOnATerminal(t *testing.T) {
 	l.Reset(t)
 	l.DropMetaDatabases(t)
 	l.MetaSQL(t, "CREATE DATABASE oms_rm; CREATE DATABASE oms_cm; CREATE DATABASE oms_cm_heartbeat")
+	// "n" declines: exit 5, no host failed, nothing changed.
 	p := startPTY(t, "playbooks/deploy.hcl", "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "cm_nodes=[]")
+	p.expect("Are you sure that you want to continue?")
+	p.send("n")
+	p.expect("RECAP")
+	if code := p.wait(); code != 5 || strings.Contains(p.transcript(), "failed=1") {
+		t.Fatalf("exit %d after answering n, want 5 and no failure:\n%s", code, p.transcript())
+	}
+	for _, h := range l.Hosts {
+		if got := l.Exec(t, h.Name, "ls -d /data/oms 2>/dev/null; docker images -q"); got != "" {
+			t.Fatalf("%s was changed after n: %q", h.Name, got)
+		}
+	}
+	p = startPTY(t, "playbooks/deploy.hcl", "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "cm_nodes=[]")
 	p.expect("Are you sure that you want to continue?")
 	p.send("y")
 	p.expect("RECAP")

@@ -76,7 +76,7 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
 	other := append(append([]string{}, args...), "-e", "drc_rm_db=oms_b_rm", "-e", "drc_cm_db=oms_b_cm", "-e", "drc_cm_heartbeat_db=oms_b_hb")
 	before := l.Exec(t, h.Name, "sha256sum < /data/oms/config.yaml")
 	refused := deploy(t, l, "deploy.hcl", inv, other...)
-	expectCode(t, refused, 2)
+	expectCode(t, refused, 5) // declined: no terminal to confirm on
 	for _, want := range []string{"uses the databases oms_cm, oms_cm_heartbeat, oms_rm", "point it at oms_b_rm, oms_b_cm, oms_b_hb"} {
 		if !strings.Contains(refused.stdout, want) {
 			t.Fatalf("the refusal lacks %q:\n%s", want, refused.stdout)

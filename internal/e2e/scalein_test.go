@@ -41,6 +41,19 @@ func TestScaleInAndNodeReplacement(t *testing.T) {
 	if got := cmNodes(t, nodeConfig(t, a1)); len(got) != 3 {
 		t.Fatalf("the refused deploy changed cm_nodes: %v", got)
 	}
+	// reconfigure and upgrade refuse the same way (oms-checks.hcl), before
+	// any config.yaml, image or container changes.
+	images := l.Exec(t, l.Hosts[0].Name, "docker images -q | sort; sha256sum < /data/oms/config.yaml")
+	for _, run := range [][]string{{"reconfigure.hcl", "-e", "cm_nodes=[]"}, append([]string{"upgrade.hcl"}, upgradeArgs(l, "v2", t.TempDir())...)} {
+		r := deploy(t, l, run[0], two, run[1:]...)
+		expectCode(t, r, 2)
+		if out := r.stdout + r.stderr; !strings.Contains(out, "scale-in.hcl") || !strings.Contains(out, "remove_node="+a3) {
+			t.Fatalf("%s should name scale-in.hcl and %s:\n%s", run[0], a3, out)
+		}
+		if got := cmNodes(t, nodeConfig(t, a1)); len(got) != 3 || l.Exec(t, l.Hosts[0].Name, "docker images -q | sort; sha256sum < /data/oms/config.yaml") != images {
+			t.Fatalf("the refused %s changed cm_nodes (%v), an image or config.yaml", run[0], got)
+		}
+	}
 
 	scaleIn := func(inv, node string, extra ...string) cliResult {
 		return deploy(t, l, "scale-in.hcl", inv, append([]string{"-e", "cm_nodes=[]", "-e", "remove_node=" + node}, extra...)...)

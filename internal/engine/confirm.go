@@ -150,3 +150,19 @@ func (r *Runner) anyChanged() bool {
 	}
 	return false
 }
+
+// decline records a module's modules.Declined; the first reason is kept.
+func (r *Runner) decline(why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.declined == "" {
+		r.declined = r.Redactor.Scrub(why)
+	}
+}
+
+// declinedWhy is the reason a module declined in this run, "" when none did.
+func (r *Runner) declinedWhy() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.declined
+}

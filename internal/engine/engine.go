@@ -66,8 +66,10 @@ type Runner struct {
 	askMu   sync.Mutex      // one question on the terminal at a time
 	holder  *LockHolder     // this run in lock files; nil when it takes no lock
 	settled map[string]bool // steps whose confirmation was answered yes before the run
-	state   map[string]*hostState
-	tallies map[string]*HostTally
+	// declined is a module's "no" (modules.Declined) in this run: it ends the run.
+	declined string
+	state    map[string]*hostState
+	tallies  map[string]*HostTally
 	// outputs: step name → host name → the module's outputs as an object.
 	outputs map[string]map[string]cty.Value
 }
@@ -138,6 +140,10 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 			return r.finish(recap, start, err)
 		}
 		recap.Steps = append(recap.Steps, end)
+		if why := r.declinedWhy(); why != "" {
+			recap.Declined = why
+			break
+		}
 		if ctx.Err() != nil {
 			recap.Interrupted = true
 			break

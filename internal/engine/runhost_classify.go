@@ -31,6 +31,13 @@ func (r *Runner) classify(st *playbook.Step, h *inventory.Host, mod modules.Modu
 			return done(StatusFailed, lerr.Error())
 		}
 	}
+	var no *modules.Declined
+	if errors.As(a.err, &no) {
+		// The operator's "no" (or no one to ask) is not the host's failure:
+		// the run ends after this step with the declined recap.
+		r.decline(no.Reason)
+		return done(StatusSkipped, "declined: "+no.Reason)
+	}
 	if err := a.err; err != nil {
 		status := StatusFailed
 		switch {

@@ -2,9 +2,11 @@ package oms
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/omsrun/omsrun/modules"
 	"github.com/omsrun/omsrun/modules/modtest"
 )
 
@@ -38,8 +40,9 @@ func TestMetadbCheckRefusesADatabaseChange(t *testing.T) {
 		t.Errorf("a yes at the terminal: asked %q, err %v", asked, err)
 	}
 	env.Confirm = func(string) (bool, error) { return false, nil }
-	if _, err = (&MetadbCheck{}).Check(context.Background(), env, args()); err == nil || !strings.Contains(err.Error(), "nothing was changed") {
-		t.Errorf("a no at the terminal: err %v", err)
+	var no *modules.Declined
+	if _, err = (&MetadbCheck{}).Check(context.Background(), env, args()); !errors.As(err, &no) || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Errorf("a no at the terminal: err %v, want a modules.Declined (exit 5)", err)
 	}
 
 	env.Confirm = nil

@@ -174,7 +174,8 @@ func (*MetadbCheck) Check(ctx context.Context, env *modules.Env, args any) (*mod
 			}
 		}
 		if !ok {
-			return nil, errors.New(existsMsg(p.Existing))
+			// A "no", or no one to ask: declined (exit 5), not a failure.
+			return nil, &modules.Declined{Reason: existsMsg(p.Existing)}
 		}
 		a.AllowExisting = true
 	}
@@ -262,5 +263,5 @@ func (a *MetadbCheckArgs) checkDatabaseChange(env *modules.Env) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s; nothing was changed. If that is what you want, re-run with -e allow_database_change=true (--yes alone does not confirm this); otherwise set the database names back (drc_rm_db, drc_cm_db, drc_cm_heartbeat_db or db_prefix)", change)
+	return &modules.Declined{Reason: fmt.Sprintf("%s; nothing was changed. If that is what you want, re-run with -e allow_database_change=true (--yes alone does not confirm this); otherwise set the database names back (drc_rm_db, drc_cm_db, drc_cm_heartbeat_db or db_prefix)", change)}
 }
