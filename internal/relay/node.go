@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -38,6 +39,9 @@ type Report struct {
 	Bytes   int64  `json:"bytes"`              // written to the sink
 	NextErr string `json:"next_err,omitempty"` // the next node stopped taking the stream
 	Err     string `json:"err,omitempty"`      // this node did not get the whole stream
+	// LoadFailed: the stream arrived whole and the node's docker load
+	// refused it (a partial archive whose layers went missing, say).
+	LoadFailed bool `json:"load_failed,omitempty"`
 }
 
 // ReadConfig reads the node's configuration from r (the session's stdin)
@@ -74,18 +78,15 @@ func ReadConfig(r io.Reader) (NodeConfig, error) {
 // RunNode listens on cfg.Listen for the upstream peer, forwards to cfg.Next
 // and writes the stream to sink. Everything it opened is closed when it
 // returns, and it returns when ctx ends (the control machine's session went
-// away: the run was interrupted) however far the stream got.
-func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer) Report {
-	return runNode(ctx, cfg, sink, func() {})
-}
-
-// runNode is RunNode telling listening() once its listener is open.
-func runNode(ctx context.Context, cfg NodeConfig, sink io.Writer, listening func()) Report {
+// away: the run was interrupted) however far the stream got. It tells the
+// control machine on stderr when it listens (ListeningLine) and when its
+// next node cannot be reached (NextUnreachableLine).
+func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer, stderr io.Writer) Report {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return Report{Err: err.Error()}
 	}
-	listening()
+	fmt.Fprintln(stderr, ListeningLine)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Closing the listener and the connections is what unblocks every read
@@ -106,7 +107,7 @@ func runNode(ctx context.Context, cfg NodeConfig, sink io.Writer, listening func
 	var down net.Conn
 	var rep Report
 	if cfg.Next != "" {
-		if down, err = Dial(cfg.Next, cfg.Secret, cfg.dialTimeout()); err != nil {
+		if down, err = dialNext(cfg, stderr); err != nil {
 			rep.NextErr = err.Error()
 		}
 	}
@@ -163,6 +164,19 @@ func (c idleConn) Write(p []byte) (int, error) {
 	c.Conn.SetWriteDeadline(time.Now().Add(c.d))
 	return c.Conn.Write(p)
 }
+
+// dialNext connects to the next node and, when it cannot, says so on
+// stderr at once: the control machine then gives the nodes after this one
+// the file itself instead of letting them wait for their deadline.
+func dialNext(cfg NodeConfig, stderr io.Writer) (net.Conn, error) {
+	c, err := Dial(cfg.Next, cfg.Secret, cfg.dialTimeout())
+	if err != nil {
+		fmt.Fprintln(stderr, NextUnreachableLine+oneLine(err.Error()))
+	}
+	return c, err
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 // dialTimeout bounds the wait for the next node: the control machine
 // starts a node only once every node after it listens, so a next node that

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -60,11 +61,11 @@ func TestRunNodeInterrupted(t *testing.T) {
 	reps := make(chan Report, 2)
 	var sink1, sink2 lockedBuf
 	go func() {
-		reps <- RunNode(context.Background(), NodeConfig{Secret: s, Listen: a2, Deadline: time.Now().Add(10 * time.Second)}, &sink2)
+		reps <- RunNode(context.Background(), NodeConfig{Secret: s, Listen: a2, Deadline: time.Now().Add(10 * time.Second)}, &sink2, io.Discard)
 	}()
 	time.Sleep(50 * time.Millisecond)
 	go func() {
-		reps <- RunNode(ctx, NodeConfig{Secret: s, Listen: a1, Next: a2, Deadline: time.Now().Add(10 * time.Second)}, &sink1)
+		reps <- RunNode(ctx, NodeConfig{Secret: s, Listen: a1, Next: a2, Deadline: time.Now().Add(10 * time.Second)}, &sink1, io.Discard)
 	}()
 	time.Sleep(50 * time.Millisecond)
 	c, err := Dial(a1, s, 5*time.Second)
@@ -104,12 +105,50 @@ func TestRunNodeInterrupted(t *testing.T) {
 // No peer before the deadline: the node gives up and closes its port.
 func TestRunNodeDeadline(t *testing.T) {
 	a := freeAddr(t)
-	rep := RunNode(context.Background(), NodeConfig{Secret: secret(t), Listen: a, Deadline: time.Now().Add(200 * time.Millisecond)}, &lockedBuf{})
+	rep := RunNode(context.Background(), NodeConfig{Secret: secret(t), Listen: a, Deadline: time.Now().Add(200 * time.Millisecond)}, &lockedBuf{}, io.Discard)
 	if rep.Err == "" {
 		t.Error("no error without a peer")
 	}
 	if x, err := net.DialTimeout("tcp", a, time.Second); err == nil {
 		x.Close()
 		t.Error("still listening after the deadline")
+	}
+}
+
+// The next node does not answer: the node says so on stderr within a few
+// seconds (the control machine then serves the nodes after it) and still
+// loads the whole stream itself.
+func TestRunNodeNextUnreachable(t *testing.T) {
+	s := secret(t)
+	a1, gone := freeAddr(t), freeAddr(t)
+	var sink lockedBuf
+	var stderr lockedBuf
+	rep := make(chan Report, 1)
+	go func() {
+		rep <- RunNode(context.Background(), NodeConfig{Secret: s, Listen: a1, Next: gone, Deadline: time.Now().Add(10 * time.Second)}, &sink, &stderr)
+	}()
+	for !strings.Contains(stderr.String(), ListeningLine) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c, err := Dial(a1, s, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	for !strings.Contains(stderr.String(), NextUnreachableLine) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("no %q on stderr: %q", NextUnreachableLine, stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("said after %s: %q", time.Since(start).Round(time.Millisecond), stderr.String())
+	data := payload(t, 3<<20)
+	if _, err := Send(c, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	r := <-rep
+	if r.Err != "" || r.NextErr == "" || !bytes.Equal(sink.Bytes(), data) {
+		t.Errorf("report %+v, %d of %d bytes loaded", r, sink.Len(), len(data))
 	}
 }

@@ -26,6 +26,10 @@ const NodeArg = "__relay-node"
 // control machine starts the node before it only then.
 const ListeningLine = "omsrun-relay: listening"
 
+// NextUnreachableLine starts what a node prints on stderr when it cannot
+// connect to the next node; the reason follows on the same line.
+const NextUnreachableLine = "omsrun-relay: next unreachable: "
+
 // DirPrefix names the directory a node's copy of omsrun is placed in.
 const DirPrefix = "omsrun-relay."
 
@@ -90,7 +94,7 @@ func runMain(stdin io.Reader, stderr io.Writer) Report {
 		}()
 	}
 	if cfg.Save != "" {
-		return saveNode(ctx, cfg)
+		return saveNode(ctx, cfg, stderr)
 	}
 	ld, err := startLoad(ctx)
 	if err != nil {
@@ -98,9 +102,9 @@ func runMain(stdin io.Reader, stderr io.Writer) Report {
 	}
 	var rep Report
 	if cfg.Stdin {
-		rep = relayStdin(ctx, cfg, stdin, ld.in)
+		rep = RunFirst(ctx, cfg, stdin, ld.in, stderr)
 	} else {
-		rep = runNode(ctx, cfg, ld.in, func() { fmt.Fprintln(stderr, ListeningLine) })
+		rep = RunNode(ctx, cfg, ld.in, stderr)
 	}
 	return ld.finish(rep)
 }
@@ -118,12 +122,13 @@ func removeSelf() {
 	}
 }
 
-// relayStdin is the chain's first node: the stream comes on stdin.
-func relayStdin(ctx context.Context, cfg NodeConfig, up io.Reader, sink io.Writer) Report {
+// RunFirst is the chain's first node: the stream comes on up (the SSH
+// session's stdin), goes to sink and on to cfg.Next.
+func RunFirst(ctx context.Context, cfg NodeConfig, up io.Reader, sink io.Writer, stderr io.Writer) Report {
 	var rep Report
 	var next io.Writer
 	if cfg.Next != "" {
-		down, err := Dial(cfg.Next, cfg.Secret, cfg.dialTimeout())
+		down, err := dialNext(cfg, stderr)
 		if err != nil {
 			rep.NextErr = err.Error()
 		} else {
@@ -148,8 +153,8 @@ func relayStdin(ctx context.Context, cfg NodeConfig, up io.Reader, sink io.Write
 
 // saveNode is a node that has the image: docker save of the one image ID
 // it was given, framed to the next node.
-func saveNode(ctx context.Context, cfg NodeConfig) Report {
-	down, err := Dial(cfg.Next, cfg.Secret, cfg.dialTimeout())
+func saveNode(ctx context.Context, cfg NodeConfig, stderr io.Writer) Report {
+	down, err := dialNext(cfg, stderr)
 	if err != nil {
 		return Report{NextErr: err.Error(), Err: err.Error()}
 	}
@@ -212,6 +217,7 @@ func (l *loader) finish(rep Report) Report {
 	err := l.cmd.Wait()
 	if err != nil || !strings.Contains(l.out.String(), "Loaded image") {
 		rep.Err = fmt.Sprintf("docker load: %v: %s", err, textx.TailLines(l.out.String(), 3))
+		rep.LoadFailed = true
 	}
 	return rep
 }

@@ -161,11 +161,20 @@ func Accept(ln net.Listener, secret []byte, deadline time.Time) (net.Conn, error
 	return c, nil
 }
 
-// Dial connects to a node at addr and authenticates both ways. The nodes
-// start side by side, so the next one may not listen yet: a refusal is
-// tried again until timeout.
+// connectWithin bounds Dial's connecting, refusals tried again included.
+// The control machine starts a node only once the node after it listens, so
+// a connection that neither opens nor is refused within a few SYN
+// retransmits is a filtered port, and a refusal that lasts is a dead node
+// or a firewall's reject, not one still starting: waiting for the whole
+// timeout would only delay the fallback.
+const connectWithin = 3 * time.Second
+
+// Dial connects to a node at addr and authenticates both ways.
 func Dial(addr string, secret []byte, timeout time.Duration) (net.Conn, error) {
 	until := time.Now().Add(timeout)
+	if g := time.Now().Add(connectWithin); g.Before(until) {
+		until = g
+	}
 	var c net.Conn
 	var err error
 	for {

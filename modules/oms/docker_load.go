@@ -91,6 +91,7 @@ type dockerLoadPlan struct {
 	archive *dockerarchive.Archive
 	send    bool
 	delta   *dockerarchive.Delta // nil: the whole file
+	chains  map[string]bool      // the host's layer chains; nil: no partial archive can go to it
 	tags    []string             // names to apply with docker tag
 }
 
@@ -123,7 +124,7 @@ func (m *DockerLoad) Check(ctx context.Context, env *modules.Env, args any) (*mo
 			p.tags = []string{a.Tag}
 		}
 		var why string
-		p.delta, why = planDelta(ctx, env, arch, a.KeepFile)
+		p.delta, p.chains, why = planDelta(ctx, env, arch, a.KeepFile)
 		what := "send " + textx.HumanBytes(arch.Size)
 		if p.delta != nil {
 			what = fmt.Sprintf("send %d missing layers of %d (%s before compression; %d present)", p.delta.Missing,
@@ -163,7 +164,7 @@ func (m *DockerLoad) Apply(ctx context.Context, env *modules.Env, args any, plan
 		var note string
 		var err error
 		relayed := false
-		if a.relayOn() && p.delta == nil && !a.KeepFile {
+		if a.relayOn() && !a.KeepFile {
 			n, have, note, relayed, err = m.relayLoad(ctx, env, a, p)
 		} else {
 			env.Group.Finish(env.HostName) // nobody waits for a host loading on its own

@@ -70,30 +70,36 @@ func readHostLayers(ctx context.Context, env *modules.Env) (*hostLayers, error) 
 }
 
 // planDelta decides whether this host gets only some layers, and says why
-// not when it gets the whole file. It never fails the step: the whole file
-// is always a correct answer.
-func planDelta(ctx context.Context, env *modules.Env, arch *dockerarchive.Archive, keepFile bool) (*dockerarchive.Delta, string) {
+// not when it gets the whole file. chains are the layer chains the host
+// holds, nil when a partial archive cannot go to it at all (the relay
+// intersects them to send one archive to several hosts). It never fails the
+// step: the whole file is always a correct answer.
+func planDelta(ctx context.Context, env *modules.Env, arch *dockerarchive.Archive, keepFile bool) (d *dockerarchive.Delta, chains map[string]bool, why string) {
 	if keepFile {
-		return nil, "" // the kept copy must be the whole package
+		return nil, nil, "" // the kept copy must be the whole package
 	}
 	if !hasDiffIDs(arch) {
-		return nil, ""
+		return nil, nil, ""
 	}
 	hl, err := readHostLayers(ctx, env)
 	if err != nil {
-		return nil, fmt.Sprintf("whole file: the host's layers are unknown (%v)", err)
+		return nil, nil, fmt.Sprintf("whole file: the host's layers are unknown (%v)", err)
 	}
 	if hl.containerd {
-		return nil, "whole file: containerd image store (sending only missing layers is verified on the classic store only)"
+		return nil, nil, "whole file: containerd image store (sending only missing layers is verified on the classic store only)"
 	}
-	d := arch.Delta(hl.chains)
-	// Rebuilding the archive costs decompression and recompression on the
-	// control machine; when the host would be spared little, the file as
-	// it is goes faster on any link.
-	if d != nil && d.SkippedSize*4 < d.SkippedSize+d.MissingSize {
-		return nil, fmt.Sprintf("whole file: the host has only %s of its %s of layers", textx.HumanBytes(d.SkippedSize), textx.HumanBytes(d.SkippedSize+d.MissingSize))
+	d = arch.Delta(hl.chains)
+	if d != nil && !worthDelta(d) {
+		return nil, hl.chains, fmt.Sprintf("whole file: the host has only %s of its %s of layers", textx.HumanBytes(d.SkippedSize), textx.HumanBytes(d.SkippedSize+d.MissingSize))
 	}
-	return d, ""
+	return d, hl.chains, ""
+}
+
+// worthDelta says whether a partial archive is worth building: that costs
+// decompression and recompression on the control machine, and when the host
+// would be spared little, the file as it is goes faster on any link.
+func worthDelta(d *dockerarchive.Delta) bool {
+	return d.SkippedSize*4 >= d.SkippedSize+d.MissingSize
 }
 
 func hasDiffIDs(arch *dockerarchive.Archive) bool {

@@ -51,14 +51,23 @@ type relayMember struct {
 	// ctx is the host's own step context, set when it meets: its node's
 	// session ends with it (an interrupted run, the step's timeout).
 	ctx context.Context
+	// chains are the layer chains the host holds (nil: it takes only the
+	// whole file), set when it meets.
+	chains map[string]bool
 }
 
 // relayOutcome is what the relay did for one host.
 type relayOutcome struct {
 	done bool   // the node loaded the stream; verify it
 	from string // the node before it
+	what string // what the stream was, for the result: "" (the file) or the layers
+	warn string // said even when the relay worked (the chain restarted here)
 	note string // why the control machine sends it after all
 	sent int64  // image bytes this host took from the control machine
+	// loadFailed: the node's docker load refused the stream or did not
+	// produce the image, which a partial archive is followed by the whole
+	// file for, as without the relay.
+	loadFailed bool
 }
 
 func (a *DockerLoadArgs) relayOn() bool { return a.Relay == nil || *a.Relay }
@@ -70,10 +79,10 @@ func (a *DockerLoadArgs) relayPort() int {
 	return DefaultRelayPort
 }
 
-// relayLoad joins the step's other hosts that need the whole file; ok is
-// false when there is no relay for this host (alone, relay off, retried).
+// relayLoad joins the step's other hosts that need the image; ok is false
+// when there is no relay for this host (alone, relay off, retried).
 func (m *DockerLoad) relayLoad(ctx context.Context, env *modules.Env, a *DockerLoadArgs, p *dockerLoadPlan) (int64, map[string][]string, string, bool, error) {
-	env.Group.Put(env.HostName, &relayMember{env: env, ctx: ctx})
+	env.Group.Put(env.HostName, &relayMember{env: env, ctx: ctx, chains: p.chains})
 	v, ok := env.Group.Meet(ctx, env.HostName, func(met []string, vals map[string]any) map[string]any {
 		return m.runChain(ctx, a, p.archive, met, vals)
 	})
@@ -87,15 +96,22 @@ func (m *DockerLoad) relayLoad(ctx context.Context, env *modules.Env, a *DockerL
 	case <-ctx.Done():
 		return 0, nil, "", true, ctx.Err()
 	}
+	if out.warn != "" {
+		env.Report.Warn(out.warn)
+	}
 	if out.done {
 		have, err := imageTags(ctx, env, p.archive.IDs())
 		if err == nil {
 			err = missingIDs(p.archive, have)
+			out.loadFailed = err != nil
 		}
 		if err == nil {
-			note := "relayed from " + out.from
+			note := "relayed from " + out.from + out.what
 			if out.sent > 0 {
-				note = fmt.Sprintf("sent %s once from here and relayed it to the other nodes", textx.HumanBytes(out.sent))
+				note = fmt.Sprintf("sent %s once from here%s and relayed it to the other nodes", textx.HumanBytes(out.sent), out.what)
+			}
+			if out.warn != "" {
+				note = out.warn + "; " + note
 			}
 			return out.sent, have, note, true, nil
 		}
@@ -104,15 +120,30 @@ func (m *DockerLoad) relayLoad(ctx context.Context, env *modules.Env, a *DockerL
 	if ctx.Err() != nil {
 		return out.sent, nil, "", true, ctx.Err()
 	}
+	q := p
+	if out.loadFailed && out.what != "" {
+		// The partial archive itself failed: sending it again from here
+		// would fail the same way.
+		q = &dockerLoadPlan{archive: p.archive, send: true, tags: p.tags}
+		out.note = "partial archive failed (" + out.note + ")"
+	}
 	env.Report.Warn(out.note + "; sending from the control machine")
-	n, have, note, err := m.loadImage(ctx, env, a, p)
+	n, have, note, err := m.loadImage(ctx, env, a, q)
 	return out.sent + n, have, out.note + "; " + note, true, err
 }
 
-// runChain decides the chain for the hosts in met (all need the whole
-// file) and starts it; each host gets a channel on which its own outcome
-// comes as soon as it is known, so a host the chain failed is sent the
-// file while the others are still loading.
+// runChain decides the chains for the hosts in met (all need the image)
+// and starts them; each host gets a channel on which its own outcome comes
+// as soon as it is known, so a host the chain failed is sent the file while
+// the others are still loading.
+//
+// With a node that has the image, one chain from it serves every host:
+// its docker save is the whole image, but nothing crosses the control
+// machine's link. Without one, one chain carries what every host lacks:
+// the layers none of them has (an upgrade: the same changed layers for
+// all), or the whole file when one of them has none or cannot take a
+// partial archive. A host already holding some of those layers loads them
+// again at no cost to the uplink, which is the link this saves.
 func (m *DockerLoad) runChain(ctx context.Context, a *DockerLoadArgs, arch *dockerarchive.Archive, met []string, vals map[string]any) map[string]any {
 	res := map[string]any{}
 	outcome := func(h string, o *relayOutcome) {
@@ -157,27 +188,23 @@ func (m *DockerLoad) runChain(ctx context.Context, a *DockerLoadArgs, arch *dock
 	if source != "" && eligible(source) != "" {
 		source = ""
 	}
-	var chain []string
+	c := relayChain{fromSource: source != ""}
 	if source != "" {
-		chain = append(chain, source)
+		c.hosts = append(c.hosts, source)
 	}
 	for _, h := range met {
 		if why := eligible(h); why != "" {
 			outcome(h, &relayOutcome{note: "relay: " + why})
 			continue
 		}
-		chain = append(chain, h)
+		c.hosts = append(c.hosts, h)
 	}
-	if len(chain) < 2 {
+	if len(c.hosts) < 2 {
 		return res // the eligible one (if any) gets no outcome: sent as without the relay
 	}
-	outs := map[string]chan *relayOutcome{}
-	for _, h := range chain {
-		outs[h] = make(chan *relayOutcome, 1)
-		if h != source {
-			res[h] = outs[h]
-		}
+	if !c.fromSource {
+		c.delta = commonDelta(arch, c.hosts, member)
 	}
-	go m.transfer(ctx, a, arch, bin, chain, source != "", vals, outs)
+	m.startChain(ctx, a, arch, bin, c, vals, res, outcome)
 	return res
 }

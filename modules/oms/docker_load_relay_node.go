@@ -123,6 +123,15 @@ func (w *lineWatch) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// rest is what followed the line on the same output line.
+func (w *lineWatch) rest() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, after, _ := bytes.Cut(w.buf, w.line)
+	after, _, _ = bytes.Cut(after, []byte("\n"))
+	return string(after)
+}
+
 func (w *lineWatch) tail() []byte {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -25,7 +23,8 @@ import (
 // A node that became unreachable takes the sessions after it down at once:
 // their stream cannot complete, and their copy from the control machine
 // should not wait for their timeouts.
-func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dockerarchive.Archive, bin *selfBin, chain []string, fromSource bool, vals map[string]any, outs map[string]chan *relayOutcome) {
+func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dockerarchive.Archive, bin *selfBin, c relayChain, vals map[string]any, outs map[string]chan *relayOutcome) {
+	chain, fromSource := c.hosts, c.fromSource
 	secret, err := relay.NewSecret()
 	if err != nil {
 		for _, h := range chain {
@@ -33,8 +32,11 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 		}
 		return
 	}
-	port := strconv.Itoa(a.relayPort())
-	addr := func(h string) string { return net.JoinHostPort(vals[h].(*relayMember).env.Address, port) }
+	addr := func(h string) string { return relayAddr(vals, h, a.relayPort()) }
+	what := ""
+	if c.delta != nil {
+		what = fmt.Sprintf(" (%d missing layers of %d)", c.delta.Missing, c.delta.Missing+c.delta.Present)
+	}
 	// hold keeps the nodes' stdin open: its end is how a node learns that
 	// the control machine is gone.
 	holdR, holdW := io.Pipe()
@@ -46,6 +48,7 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 	causes := make([]string, n)
 	starts := make([]func(), n)
 	listening := make([]*lineWatch, n)
+	nextGone := make([]*lineWatch, n)
 	ended := make([]chan struct{}, n)
 	var wg sync.WaitGroup
 	for i, h := range chain {
@@ -58,13 +61,16 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 		defer cancels[i]()
 		ended[i] = make(chan struct{})
 		listening[i] = newLineWatch(relay.ListeningLine)
+		nextGone[i] = newLineWatch(relay.NextUnreachableLine)
 		cfg := relay.NodeConfig{Secret: secret, Listen: addr(h), Deadline: deadline, Idle: relayIdle}
 		if i+1 < n {
 			cfg.Next = addr(chain[i+1])
 		}
-		out := &relayOutcome{}
+		out := &relayOutcome{what: what}
 		if i > 0 {
 			out.from = chain[i-1]
+		} else if c.headWhy != "" {
+			out.warn = "relay: " + c.headWhy + "; its chain starts here, from the control machine"
 		}
 		var tail io.Reader = holdR
 		var prog *progressReader
@@ -73,14 +79,14 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 			cfg.Save = arch.Images[0].ID
 		case i == 0:
 			cfg.Stdin = true
-			f, err := os.Open(a.File)
+			feed, size, err := openFeed(a.File, c.delta)
 			if err != nil {
 				out.note = "relay: " + err.Error()
 				outs[h] <- out
 				continue
 			}
-			defer f.Close()
-			prog = newProgressReader(f, arch.Size, env.Report, "sent; the nodes are relaying and loading it")
+			defer feed.Close()
+			prog = newProgressReader(feed, size, env.Report, "sent; the nodes are relaying and loading it")
 			pr, pw := io.Pipe()
 			go func() { _, err := relay.Send(pw, prog); pw.CloseWithError(err) }()
 			defer pr.Close()
@@ -94,17 +100,43 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 		}
 		stdin := io.MultiReader(bytes.NewReader(bin.gz), bytes.NewReader(frame), tail)
 		starts[i] = func() {
-			if i == 0 {
+			switch {
+			case i == 0 && c.delta != nil:
+				env.Report.Phase(fmt.Sprintf("sending %d missing layers (%s before compression) once; the nodes relay them", c.delta.Missing, textx.HumanBytes(c.delta.MissingSize)))
+			case i == 0:
 				env.Report.Phase(fmt.Sprintf("sending %s once; the nodes relay it", textx.HumanBytes(arch.Size)))
-			} else {
+			default:
 				env.Report.Phase("relay: receiving from " + chain[i-1])
 			}
-			wg.Add(1)
+			wg.Add(2)
+			go func() {
+				// A node that cannot reach the next one says so at once: the
+				// nodes after it will get nothing through this chain, and
+				// the control machine serves them now.
+				defer wg.Done()
+				select {
+				case <-nextGone[i].seen:
+				case <-ended[i]:
+					select {
+					case <-nextGone[i].seen:
+					default:
+						return
+					}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for j := i + 1; j < n; j++ {
+					if causes[j] == "" {
+						causes[j] = fmt.Sprintf("%s's relay port %s is not reachable from %s (%s)", chain[i+1], addr(chain[i+1]), h, nextGone[i].rest())
+					}
+					cancels[j]()
+				}
+			}()
 			go func() {
 				defer wg.Done()
 				defer close(ended[i])
 				// Not env.Try: its errors quote the whole script.
-				res, err := env.Host.Run(nctx, transport.Cmd{Script: nodeScript(bin), Stdin: stdin, Stderr: listening[i], Become: env.Become})
+				res, err := env.Host.Run(nctx, transport.Cmd{Script: nodeScript(bin), Stdin: stdin, Stderr: io.MultiWriter(listening[i], nextGone[i]), Become: env.Become})
 				res.Stderr = listening[i].tail()
 				rep := nodeReport(res, err)
 				mu.Lock()
@@ -122,6 +154,7 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 					prog.flush()
 					out.sent = prog.sent()
 				}
+				out.loadFailed = rep.LoadFailed
 				switch {
 				case rep.Err == "":
 					out.done = true
@@ -170,4 +203,26 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 		}
 	}
 	wg.Wait()
+}
+
+// openFeed opens what the chain's first node is fed: the file, or a partial
+// archive of it built on the fly. size is for the progress line: the
+// partial archive's compressed size is unknown ahead, and the uncompressed
+// size of its layers is the honest upper bound.
+func openFeed(file string, d *dockerarchive.Delta) (io.ReadCloser, int64, error) {
+	if d == nil {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, 0, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, 0, err
+		}
+		return f, st.Size(), nil
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(dockerarchive.WriteDelta(pw, file, d.Skip)) }()
+	return pr, d.MissingSize, nil
 }
