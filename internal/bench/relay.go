@@ -1,8 +1,10 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,10 +138,20 @@ func (b *bench) upgrade(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := float64(omsTx) / float64(changed*n)
-	b.add(row{Part: "U", Measure: fmt.Sprintf("upgrade v1→v2, %d hosts, %d Mbit/s uplink: bytes through the uplink vs changed layers", n, uplinkMbit),
-		Omsrun: mb(int64(omsTx)), Ref: fmt.Sprintf("%s (%d × %s)", mb(changed*n), n, mb(changed)),
-		Ratio: ratio(r), Target: "≤ 1.10×", Verdict: verdict(r <= 1.1)})
+	// The nodes relay one partial archive: the goal is one copy of the
+	// changed layers through the uplink. What else crosses it is omsrun's
+	// own binary, placed gzipped on each node for the transfer; shown apart.
+	bins, err := gzSize(b.omsrun)
+	if err != nil {
+		return err
+	}
+	bins *= n
+	r := float64(omsTx) / float64(changed)
+	b.add(row{Part: "U", Measure: fmt.Sprintf("upgrade v1→v2, %d hosts, %d Mbit/s uplink: bytes through the uplink vs the changed layers once", n, uplinkMbit),
+		Omsrun: mb(int64(omsTx)), Ref: mb(changed), Ratio: ratio(r)})
+	r = float64(int64(omsTx)-bins) / float64(changed)
+	b.add(row{Part: "U", Measure: fmt.Sprintf("upgrade: the same less omsrun's binary placed on each node (%d × %s gzipped)", n, mb(bins/n)),
+		Omsrun: mb(int64(omsTx) - bins), Ref: mb(changed), Ratio: ratio(r), Target: "≤ 1.10×", Verdict: verdict(r <= 1.1)})
 	b.add(row{Part: "U", Measure: "upgrade v1→v2: time vs ssh docker load of v2's whole archive",
 		Omsrun: secs(oms.Wall), Ref: fmt.Sprintf("%s (%s through the uplink)", secs(hand.Wall), mb(int64(handTx))),
 		Ratio: ratio(float64(oms.Wall) / float64(hand.Wall))})
@@ -208,3 +220,24 @@ func (b *bench) uplink(ctx context.Context) error {
 		Ratio: ratio(float64(all.Wall) / float64(hand.Wall))})
 	return nil
 }
+
+// gzSize is the size of file gzipped at the default level, as the relay
+// places omsrun's binary on each node.
+func gzSize(file string) (int64, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var n countWriter
+	zw := gzip.NewWriter(&n)
+	if _, err := io.Copy(zw, f); err != nil {
+		return 0, err
+	}
+	err = zw.Close()
+	return int64(n), err
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -81,21 +80,8 @@ func TestFaultLinkCutDuringImageStream(t *testing.T) {
 	l.Reset(t)
 	cut := l.Hosts[1].Name
 	before := l.VethBytes(t, cut)
-	cmd := exec.Command(omsrunBin(t), "exec", "-i", l.InventoryHCL, "all", "-m", "docker_load", "-a", "file="+img, "--ssh-keepalive", "2s")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// Cut the link once a few MiB of the stream crossed it.
-	deadline := time.Now().Add(60 * time.Second)
-	for l.VethBytes(t, cut)-before < 4<<20 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the stream never started:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, out := startLoad(t, l, img, cut, 4<<20)
 	l.CutLink(t, cut)
 	cutAt := time.Now()
 	sent := l.VethBytes(t, cut) - before

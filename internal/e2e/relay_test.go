@@ -114,8 +114,9 @@ func expectNothingLeft(t *testing.T, l *labtest.Lab, within time.Duration) {
 // the control machine's link once; the nodes listen only on their cluster
 // address and only during the transfer; the secret is never in argv;
 // nothing is left afterwards. Then scale-out (one node has the image: no
-// image bytes from the control machine) and a run interrupted by SIGKILL
-// and one by SIGINT.
+// image bytes from the control machine), a node refusing a stream that is
+// not an image, a filtered relay port, an upgrade relaying only the missing
+// layers, and a run interrupted by SIGKILL and one by SIGINT.
 func TestRelayE2E(t *testing.T) {
 	l := labtest.Require(t)
 	img := bigImage(t, l)
@@ -176,6 +177,11 @@ func TestRelayE2E(t *testing.T) {
 	}
 	expectNothingLeft(t, l, 5*time.Second)
 
+	relayCarriesOnlyImages(t, l)
+	relayPortFiltered(t, l, img)
+	relayMissingLayers(t, l)
+	expectNothingLeft(t, l, 5*time.Second)
+
 	// Interrupted mid-stream, by SIGKILL (no cleanup by omsrun: every node
 	// notices its session's end) and by SIGINT (omsrun ends its sessions
 	// and exits 130): nothing is left running, listening or on disk.
@@ -220,21 +226,7 @@ func TestRelayNodeDiesE2E(t *testing.T) {
 	img := bigImage(t, l)
 	l.Reset(t)
 	mid, last := l.Hosts[1].Name, l.Hosts[2].Name
-	before := l.VethBytes(t, last)
-	cmd := exec.Command(omsrunBin(t), "exec", "-i", l.InventoryHCL, "all", "-m", "docker_load", "-a", "file="+img, "--ssh-keepalive", "2s")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for l.VethBytes(t, last)-before < 20<<20 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the stream never reached %s:\n%s", last, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, out := startLoad(t, l, img, last, 20<<20)
 	l.CutLink(t, mid)
 	defer l.RestoreLink(t, mid)
 	done := make(chan error, 1)

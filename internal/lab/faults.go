@@ -65,6 +65,42 @@ func RestoreLink(h Host) error {
 	return err
 }
 
+// blockComment marks the firewall rules BlockPort adds, so that
+// UnblockPorts, Reset and check-clean find them and nothing else.
+const blockComment = "omslab-port-block"
+
+// BlockPort drops every TCP packet for port arriving at the host, as a
+// firewall in front of it: a connection from a peer hangs instead of being
+// refused. The rule lives in the host's network namespace, so lab-down
+// takes it away with the namespace; Reset and UnblockPorts remove it.
+func BlockPort(ctx context.Context, h Host, port int) error {
+	_, err := HostExec(ctx, h, fmt.Sprintf("iptables -I INPUT -p tcp --dport %d -m comment --comment %s -j DROP", port, blockComment))
+	return err
+}
+
+// UnblockPorts removes every rule BlockPort added on the host.
+func UnblockPorts(ctx context.Context, h Host) error {
+	_, err := HostExec(ctx, h, unblockScript)
+	return err
+}
+
+// unblockScript deletes the marked rules one by one, by their own text; a
+// host without iptables has none.
+const unblockScript = `command -v iptables >/dev/null || exit 0
+iptables -S INPUT | grep -e '--comment ` + blockComment + `' | sed 's/^-A /-D /' | while read -r rule; do eval "iptables $rule"; done`
+
+// blockedPorts lists the rules BlockPort left in a lab network namespace.
+func blockedPorts(netns string) []string {
+	out, _ := run("ip", "netns", "exec", netns, "iptables", "-S", "INPUT")
+	var rules []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, blockComment) {
+			rules = append(rules, strings.TrimSpace(line))
+		}
+	}
+	return rules
+}
+
 // fillFile is the file FillData creates; FreeData removes it.
 const fillFile = "/data/.omslab-fill"
 
@@ -129,7 +165,7 @@ func Reset(ctx context.Context, hosts []Host, docker bool) error {
 		if err := RestoreLink(h); err != nil {
 			return err
 		}
-		script := "/bin/sh " + filepath.Join(h.Dir(), "sshd.sh") + " start\n"
+		script := unblockScript + "\n/bin/sh " + filepath.Join(h.Dir(), "sshd.sh") + " start\n"
 		if docker {
 			script += "/bin/sh " + filepath.Join(h.Dir(), "docker.sh") + " start\n"
 		}

@@ -186,6 +186,11 @@ func Leftovers() []string {
 	var out []string
 	for _, ns := range labNetns() {
 		out = append(out, "network namespace "+ns)
+		// A port-block fault: checked apart, so that check-clean also
+		// catches it while the lab is up.
+		for _, r := range blockedPorts(ns) {
+			out = append(out, "firewall rule in "+ns+" (port-block fault): "+r)
+		}
 	}
 	for _, l := range labLinks() {
 		out = append(out, "link "+l)

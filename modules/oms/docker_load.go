@@ -58,7 +58,7 @@ func (*DockerLoad) Doc() modules.Doc {
 			"tag":        "also name the image so (docker tag), e.g. the reference the playbook runs",
 			"keep_file":  "keep a copy of the tarball on the host (default false: streamed, no temporary file); the whole file is then always sent",
 			"dest":       "where keep_file puts the copy (default /var/tmp/omsrun/<file name>)",
-			"relay":      "when several hosts need the whole file, send it once and let the nodes pass it on to each other (default true; false: one copy per host from the control machine)",
+			"relay":      "when several hosts need the image, send it (or the layers none of them has) once and let the nodes pass it on to each other (default true; false: one copy per host from the control machine)",
 			"relay_port": fmt.Sprintf("TCP port a node listens on, on its inventory address, for the node before it during the transfer (default %d)", DefaultRelayPort),
 		},
 	}

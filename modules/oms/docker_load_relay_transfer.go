@@ -101,6 +101,8 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 		stdin := io.MultiReader(bytes.NewReader(bin.gz), bytes.NewReader(frame), tail)
 		starts[i] = func() {
 			switch {
+			case i == 0 && fromSource:
+				env.Report.Phase("relay: docker save, sending the image to " + chain[1])
 			case i == 0 && c.delta != nil:
 				env.Report.Phase(fmt.Sprintf("sending %d missing layers (%s before compression) once; the nodes relay them", c.delta.Missing, textx.HumanBytes(c.delta.MissingSize)))
 			case i == 0:

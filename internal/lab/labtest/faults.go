@@ -202,3 +202,22 @@ func (l *Lab) ConfigureVIP(t testing.TB, o lab.VIPOptions) {
 		}
 	})
 }
+
+// BlockPort drops TCP packets for port arriving at host (a firewall's
+// drop); the test's cleanup and Reset remove the rule.
+func (l *Lab) BlockPort(t testing.TB, host string, port int) {
+	t.Helper()
+	h := l.host(t, host)
+	if err := lab.BlockPort(context.Background(), h, port); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lab.UnblockPorts(context.Background(), h) })
+}
+
+// UnblockPorts removes what BlockPort did on host.
+func (l *Lab) UnblockPorts(t testing.TB, host string) {
+	t.Helper()
+	if err := lab.UnblockPorts(context.Background(), l.host(t, host)); err != nil {
+		t.Fatal(err)
+	}
+}

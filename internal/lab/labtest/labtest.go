@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -193,6 +194,16 @@ func (l *Lab) hostByName(name string) (lab.Host, error) {
 		}
 	}
 	return lab.Host{}, fmt.Errorf("no lab host %q", name)
+}
+
+// Command is the command that runs script as root inside host, as Run
+// does, for a caller that streams its stdin or reads its output as it comes.
+func (l *Lab) Command(ctx context.Context, host, script string) (*exec.Cmd, error) {
+	h, err := l.hostByName(host)
+	if err != nil {
+		return nil, err
+	}
+	return lab.HostCommand(ctx, h, script)
 }
 
 // Run runs a shell script as root inside host (its mount, network and UTS

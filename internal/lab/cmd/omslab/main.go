@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/omsrun/omsrun/internal/lab"
+	"github.com/omsrun/omsrun/modules/oms"
 )
 
 const usage = `usage: omslab COMMAND [ARGS]
@@ -27,6 +29,8 @@ const usage = `usage: omslab COMMAND [ARGS]
   fault ACTION [HOST]       ACTION: sshd-stop sshd-start link-cut link-restore
                             docker-stop docker-start data-fill data-free
                             mariadb-stop mariadb-start
+                            port-block HOST [PORT] (drop TCP to PORT, default
+                            docker_load's relay port) port-unblock HOST
 
 environment: LAB_HOSTS (3), LAB_DOCKER (1), LAB_IMAGE_MB (0), LAB_DATA_MB (3072),
              LAB_REGIONS (1; 2 adds a host and a second VIP, 10.77.0.200, for region 2)
@@ -176,6 +180,18 @@ func fault(ctx context.Context, repo string, args []string) error {
 		return lab.FillData(ctx, h, 0)
 	case "data-free":
 		return lab.FreeData(ctx, h)
+	case "port-block":
+		// The relay's port unless another is given: the fault exists to
+		// make docker_load's relay fall back.
+		port := oms.DefaultRelayPort
+		if len(args) > 2 {
+			if port, err = strconv.Atoi(args[2]); err != nil || port < 1 || port > 65535 {
+				return fmt.Errorf("port-block: %q is not a TCP port", args[2])
+			}
+		}
+		return lab.BlockPort(ctx, h, port)
+	case "port-unblock":
+		return lab.UnblockPorts(ctx, h)
 	}
 	return fmt.Errorf("unknown fault %q", args[0])
 }
