@@ -177,9 +177,18 @@ func TestRelayE2E(t *testing.T) {
 	}
 	expectNothingLeft(t, l, 5*time.Second)
 
-	relayCarriesOnlyImages(t, l)
-	relayPortFiltered(t, l, img)
-	relayMissingLayers(t, l)
+	for _, part := range []struct {
+		name string
+		run  func()
+	}{
+		{"a stream that is not an image", func() { relayCarriesOnlyImages(t, l) }},
+		{"a filtered relay port", func() { relayPortFiltered(t, l, img) }},
+		{"the upgrade's missing layers", func() { relayMissingLayers(t, l) }},
+	} {
+		start := time.Now()
+		part.run()
+		t.Logf("%s: %s", part.name, time.Since(start).Round(100*time.Millisecond))
+	}
 	expectNothingLeft(t, l, 5*time.Second)
 
 	// Interrupted mid-stream, by SIGKILL (no cleanup by omsrun: every node
