@@ -11,6 +11,12 @@
 
 include "oms-variables.hcl" {}
 
+variable "backup_file" {
+  type        = string
+  default     = ""
+  description = "the MetaDB dump to restore, as a failed upgrade names it (so the question before the restore can name it); empty: the one the nodes' upgrade records name. It must be the records' dump"
+}
+
 playbook {
   any_errors_fatal = true
 }
@@ -28,8 +34,9 @@ step "one upgrade to undo" {
   hosts    = "oms"
   run_once = true
   assert {
-    that    = length(distinct([for name, o in steps["upgrade record"] : "${o.from_image} ${o.backup}"])) == 1
-    message = "the nodes' upgrade records disagree: ${join("; ", [for name, o in steps["upgrade record"] : "${name}: from ${o.from_image}, backup ${o.backup}"])}"
+    that = (length(distinct([for name, o in steps["upgrade record"] : "${o.from_image} ${o.backup}"])) == 1 &&
+    (var.backup_file == "" || try([for name, o in steps["upgrade record"] : o.backup][0], "") == var.backup_file))
+    message = "the nodes' upgrade records ${var.backup_file == "" ? "disagree" : "disagree, or name another dump than backup_file ${var.backup_file}"}: ${join("; ", [for name, o in steps["upgrade record"] : "${name}: from ${o.from_image}, backup ${o.backup}"])}"
     ok      = "roll back to ${try([for name, o in steps["upgrade record"] : o.from_image][0], "")}"
   }
 }
@@ -49,6 +56,9 @@ step "restore MetaDB" {
   hosts    = "oms"
   run_once = true
   when     = steps["upgrade record"][host.name].backup != ""
+  # Asked before the run's first step, with --yes as the answer: the
+  # restore drops what OMS wrote since the backup.
+  confirm = "restore: drop the MetaDB databases ${join(", ", concat([local.rm_db, local.cm_db], local.hb_dbs))} on ${var.oms_meta_host}:${var.oms_meta_port} and load them back from ${var.backup_file != "" ? var.backup_file : "the dump the nodes' upgrade records name, if the upgrade took one (${var.mount_dir}/omsrun-upgrade)"}, taken before the upgrade: what OMS wrote to them since is lost"
   metadb_restore {
     host      = var.oms_meta_host
     port      = var.oms_meta_port

@@ -1,8 +1,10 @@
 # Upgrade OMS to a new image, offline, as the OMS docs describe it for CE
-# (docs/oms-facts.md U4–U9; the order differs from obd's, see U14):
+# (docs/oms-facts.md U4–U10; the order differs from obd's, see U14):
 #   1. refuse, before anything stops: a version gate failed (obd's 4.1.1
-#      floor, the upgrade pages' source versions, a downgrade), or OMS high
-#      availability is on;
+#      floor, the upgrade pages' source versions, a downgrade), other
+#      database names or mount paths than the node runs with, or OMS high
+#      availability is on; ask the operator to confirm that incremental
+#      sync is near real time and forward switchover complete (--yes);
 #   2. stop the old container on EVERY node (kept, not removed);
 #   3. back up the MetaDB now that nothing writes to it;
 #   4. start the new image with IS_UPGRADE=true: the first node alone until
@@ -39,6 +41,9 @@ step "upgrade state" {
     mount_dir  = var.mount_dir
     image      = var.image
     image_file = var.image_file
+    # The docs keep these across an upgrade (U9): a change is refused here.
+    config_path = local.config_path
+    databases   = { drc_rm_db = local.rm_db, drc_cm_db = local.cm_db, drc_cm_heartbeat_db = local.hb_db }
   }
 }
 
@@ -73,9 +78,12 @@ step "record the upgrade" {
   }
 }
 
+# The docs' precondition that no source shows outside the console (U10):
+# asked with the run's other questions, before anything changes.
 step "stop every old node" {
-  hosts = "oms"
-  when  = steps["upgrade state"][host.name].needs_stop
+  hosts   = "oms"
+  when    = steps["upgrade state"][host.name].needs_stop
+  confirm = "upgrade to ${var.image}: first make sure in the OMS console that every migration's incremental sync is near real time and every forward switchover is complete (the OMS upgrade docs; omsrun cannot see either from outside the console, and a switchover is not to be done on the new version); then OMS stops on every node (the VIP is down until the first new node is healthy)"
   container_stop {
     name            = var.container_name
     rollback_to     = steps["upgrade state"][host.name].from_image

@@ -117,7 +117,7 @@ func envRefVar(arg string) (name string, v cty.Value, diags hcl.Diagnostics, ok 
 }
 
 // varSources splits the variable sources for playbook.Load. --oms-config
-// values and `-e name=@env:VAR` references become Options.Preset: values
+// values, `-e name=@env:VAR` references and `-e name=@ask` answers become Options.Preset: values
 // rather than -e text, which the loader quotes in its diagnostics and a
 // password must never be. Preset sits under every plain -e; among presets
 // an @env reference wins over the config. The other -e arguments are passed
@@ -133,6 +133,9 @@ func varSources(g *globals) (preset map[string]cty.Value, args []string, diags h
 	}
 	for _, e := range g.extraVars {
 		name, v, d, ok := envRefVar(e)
+		if !ok {
+			name, v, d, ok = askRefVar(e, g.ask)
+		}
 		if !ok {
 			args = append(args, e)
 			continue

@@ -26,6 +26,8 @@ type Build struct {
 
 // globals are the flags every run-like command shares.
 type globals struct {
+	// ask reads a secret at the terminal (-e name=@ask); nil: no terminal.
+	ask           func(prompt string) (string, error)
 	inventories   []string
 	limit         string
 	extraVars     []string

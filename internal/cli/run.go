@@ -59,6 +59,9 @@ func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
 	var pb *playbook.Playbook
 	if !d.HasErrors() {
 		diags = append(diags, hostFileDiags(limitedHosts(inv, g.limit), g)...)
+		if g.ask == nil && hasTerminal() {
+			g.ask = a.askSecret
+		}
 		preset, args, d := varSources(g)
 		diags = append(diags, d...)
 		if !d.HasErrors() {

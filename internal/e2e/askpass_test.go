@@ -44,11 +44,19 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // no SSH agent and an empty home (so no default key is found).
 func omsrunAtTerminal(t *testing.T, answers map[string]string, args ...string) (cliResult, string) {
 	t.Helper()
+	cmd := exec.Command(omsrunBin(t), args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=", "HOME="+t.TempDir())
+	return atTerminal(t, answers, cmd)
+}
+
+// atTerminal runs cmd in the repository with a pseudo-terminal as its
+// controlling terminal, typing answers[prompt] each time the prompt
+// appears there; it returns the result and what the terminal showed.
+func atTerminal(t *testing.T, answers map[string]string, cmd *exec.Cmd) (cliResult, string) {
+	t.Helper()
 	m, s := openPTY(t)
 	defer m.Close()
-	cmd := exec.Command(omsrunBin(t), args...)
 	cmd.Dir = repoDir(t)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=", "HOME="+t.TempDir())
 	var out, errb bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = s, &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}

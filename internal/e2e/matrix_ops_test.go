@@ -42,9 +42,10 @@ var matrixOps = map[string]matrixOp{
 		args:  []string{"playbooks/deploy.hcl"},
 	},
 	"upgrade": {
-		hosts:      3,
-		setup:      func(m *matrix) { m.upgradeFromV1() },
-		args:       []string{"playbooks/upgrade.hcl", "-e", "@" + matrixUpgradeVars},
+		hosts: 3,
+		setup: func(m *matrix) { m.upgradeFromV1() },
+		// --yes: the question of docs/oms-facts.md U10, asked before any step.
+		args:       []string{"playbooks/upgrade.hcl", "-e", "@" + matrixUpgradeVars, "--yes"},
 		statusArgs: []string{"-e", "@" + matrixUpgradeVars},
 	},
 	"uninstall": {

@@ -30,7 +30,7 @@ func (m *matrix) upgradeFromV1() {
 		m.t.Fatal(err)
 	}
 	if rec := m.l.Exec(m.t, m.l.Hosts[0].Name, "ls /data/oms/omsrun-upgrade* 2>/dev/null || true"); rec != "" {
-		if r := m.omsrun(matrixOp{hosts: 3}, "playbooks/restore.hcl"); r.code != 0 {
+		if r := m.omsrun(matrixOp{hosts: 3}, "playbooks/restore.hcl", "--yes"); r.code != 0 {
 			m.t.Logf("restore.hcl to set up v1 exits %d (%s)", r.code, lastError(r.stdout))
 		}
 	}

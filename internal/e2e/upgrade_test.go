@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,10 +18,11 @@ import (
 // The offline upgrade as the OMS docs describe it (playbooks/upgrade.hcl),
 // its refusals and its rollback (playbooks/restore.hcl).
 
-// upgradeArgs are the options of an upgrade to variant name.
+// upgradeArgs are the options of an upgrade to variant name, with --yes:
+// the lab runs no migration (the question of docs/oms-facts.md U10).
 func upgradeArgs(l *labtest.Lab, name, backupDir string) []string {
 	img := l.Images[name]
-	return []string{"-e", "cm_nodes=[]", "-e", "image=" + img.Ref, "-e", "image_file=" + img.Path, "-e", "backup_dir=" + backupDir}
+	return []string{"-e", "cm_nodes=[]", "-e", "image=" + img.Ref, "-e", "image_file=" + img.Path, "-e", "backup_dir=" + backupDir, "--yes"}
 }
 
 // containerStates is "image-id running" of the oms container on each host.
@@ -93,6 +95,25 @@ func TestUpgradeOffline(t *testing.T) {
 	expectCode(t, r, 2)
 	if e := hostErrors(t, r.stdout); !strings.Contains(e, "playbooks/upgrade.hcl") {
 		t.Fatalf("deploy.hcl with a new image does not send to upgrade.hcl:\n%s", e)
+	}
+	// Other database names or mount paths than the nodes run with (U9),
+	// named with both values.
+	r = deploy(t, l, "upgrade.hcl", inv, append(upgradeArgs(l, "v2", backups), "-e", "drc_rm_db=renamed_rm", "-e", "mount_dir=/data/oms-moved")...)
+	expectCode(t, r, 2)
+	for _, want := range []string{"refused before anything stops", `drc_rm_db is "oms_rm" in the node's /data/oms/config.yaml, this run says "renamed_rm"`,
+		"/home/ds/store is mounted from /data/oms/store, this run would mount /data/oms-moved/store"} {
+		if e := hostErrors(t, r.stdout); !strings.Contains(e, want) {
+			t.Fatalf("the refusal of a changed layout does not say %q:\n%s", want, e)
+		}
+	}
+	// No terminal and no --yes: the docs' "incremental sync near real time,
+	// forward switchover complete" cannot be confirmed (U10), so nothing
+	// runs; the upgrade below follows the remedy, --yes.
+	noYes := upgradeArgs(l, "v2", backups)
+	r = deploy(t, l, "upgrade.hcl", inv, noYes[:len(noYes)-1]...)
+	expectCode(t, r, 5)
+	if !strings.Contains(r.stdout, "incremental sync is near real time") || !strings.Contains(r.stdout, "re-run with --yes") {
+		t.Fatalf("the upgrade does not ask about incremental sync and switchover:\n%s", r.stdout)
 	}
 	expectAllOn(t, l, "after the refusals", v1.ID)
 
@@ -214,22 +235,25 @@ func (g *gapProbe) stop() time.Duration {
 
 // rollbackCommand is the command a failed upgrade printed.
 func rollbackCommand(t *testing.T, out string) string {
-	m := regexp.MustCompile(`run:\n  (\S*omsrun \S*restore\.hcl[^\n]*)`).FindStringSubmatch(hostErrors(t, out))
+	m := regexp.MustCompile(`:\n  (\S*omsrun \S*restore\.hcl[^\n]*)`).FindStringSubmatch(hostErrors(t, out))
 	if m == nil {
 		t.Fatalf("the failure does not print the rollback command:\n%s", out)
 	}
 	return m[1]
 }
 
-// followRollback runs the printed command exactly, in the folder omsrun ran in.
-func followRollback(t *testing.T, command string) {
+// followRollback runs the printed command exactly, at a terminal in the
+// folder omsrun ran in, answering yes to its question and typing the
+// MetaDB password where it asks for one; it returns what the terminal showed.
+func followRollback(t *testing.T, l *labtest.Lab, command string) string {
 	t.Helper()
 	cmd := exec.Command("sh", "-c", command)
-	cmd.Dir = repoDir(t)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the printed rollback failed: %v\n%s\n%s", err, command, out)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	r, tty := atTerminal(t, map[string]string{"Go ahead?": "y", "oms_meta_password: ": l.MetaDB.Password}, cmd)
+	if r.code != 0 {
+		t.Fatalf("the printed rollback failed: exit %d\n%s\n%s%s", r.code, command, r.stdout, r.stderr)
 	}
+	return tty
 }
 
 func TestUpgradeToBrokenImageRollsBack(t *testing.T) {
@@ -253,7 +277,15 @@ func TestUpgradeToBrokenImageRollsBack(t *testing.T) {
 	}
 	// What the new version would have left in the MetaDB goes with the restore.
 	l.MetaSQL(t, "CREATE TABLE oms_rm.migrated_by_new_version (id INT)")
-	followRollback(t, command)
+	dump := regexp.MustCompile(`restores the MetaDB from (\S+),`).FindStringSubmatch(hostErrors(t, r.stdout))
+	if dump == nil {
+		t.Fatalf("the advice names no backup:\n%s", hostErrors(t, r.stdout))
+	}
+	// It asks before it drops anything, naming the databases and the dump.
+	tty := followRollback(t, l, command)
+	if !strings.Contains(tty, "drop the MetaDB databases oms_rm, oms_cm, oms_cm_heartbeat") || !strings.Contains(tty, "load them back from "+dump[1]) {
+		t.Fatalf("the restore's question does not name the databases and %s:\n%s", dump[1], tty)
+	}
 	expectAllOn(t, l, "after the rollback", v1.ID)
 	vipAnswers(t, l, 8088)
 	vipAnswers(t, l, 8089)
@@ -271,6 +303,29 @@ func TestUpgradeToBrokenImageRollsBack(t *testing.T) {
 			t.Errorf("%s keeps upgrade records after the rollback: %s", h.Name, rec)
 		}
 	}
+	// A failure before the first new node (the backup cannot be written,
+	// every old node stopped), with the MetaDB password on the command
+	// line: the printed rollback asks for it rather than showing it, and
+	// brings v1 back as printed.
+	blocked := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = deploy(t, l, "upgrade.hcl", inv, append(upgradeArgs(l, "v2", blocked+"/backups"), "-e", "oms_meta_password="+l.MetaDB.Password)...)
+	expectCode(t, r, 2)
+	for h, st := range containerStates(t, l) {
+		if strings.HasSuffix(st, " true") {
+			t.Errorf("%s runs (%s) after the failed backup", h, st)
+		}
+	}
+	command = rollbackCommand(t, r.stdout)
+	if !strings.Contains(command, "oms_meta_password=@ask") || strings.Contains(command, "backup_file") || strings.Contains(command, "--yes") {
+		t.Fatalf("the rollback after a failed backup: %s", command)
+	}
+	if tty := followRollback(t, l, command); !strings.Contains(tty, "oms_meta_password: ") {
+		t.Fatalf("the rollback did not ask for the password:\n%s", tty)
+	}
+	expectAllOn(t, l, "after the rollback of the failed backup", v1.ID)
 	// The cluster is as deployed: deploy.hcl with v1 changes nothing.
 	again := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]")
 	expectCode(t, again, 0)

@@ -41,17 +41,23 @@ type UpgradeCheckArgs struct {
 	Image     string `hcl:"image,optional"`
 	ImageFile string `hcl:"image_file,optional"`
 	Mode      string `hcl:"mode,optional"`
+	// What the new container would use, compared with what the node runs
+	// with (upgrade_layout.go): config_path, and the drc_*_db names.
+	ConfigPath string            `hcl:"config_path,optional"`
+	Databases  map[string]string `hcl:"databases,optional"`
 }
 
 // Doc implements modules.Module.
 func (*UpgradeCheck) Doc() modules.Doc {
 	return modules.Doc{Name: "upgrade_check", Summary: "Read-only: where a node stands in an upgrade (container, image tag, omsrun's upgrade record), and the version gates.",
 		Args: map[string]string{
-			"name":       "container name (default `oms`)",
-			"mount_dir":  "the mount folder, where the upgrade record lives",
-			"image":      "the image asked for (its tag names the version)",
-			"image_file": "its package on the control machine (names its image ID)",
-			"mode":       "`upgrade` (default: gates, state), `deploy` (refuse a new image or an upgrade in progress) or `rollback` (read the record restore.hcl undoes)",
+			"name":        "container name (default `oms`)",
+			"mount_dir":   "the mount folder, where the upgrade record lives",
+			"image":       "the image asked for (its tag names the version)",
+			"image_file":  "its package on the control machine (names its image ID)",
+			"mode":        "`upgrade` (default: gates, state), `deploy` (refuse a new image or an upgrade in progress) or `rollback` (read the record restore.hcl undoes)",
+			"config_path": "the config.yaml the new container mounts (default `<mount_dir>/config.yaml`); an upgrade changing it, or mount_dir, is refused",
+			"databases":   "the new config.yaml's `drc_rm_db`, `drc_cm_db`, `drc_cm_heartbeat_db`; an upgrade naming others than the node's config.yaml is refused",
 		}}
 }
 
@@ -89,6 +95,7 @@ type nodeUpgrade struct {
 	marker, done    upgradeRecord
 	hasMarker       bool
 	hasDone         bool
+	layout          nodeLayout
 }
 
 const upSep = "--omsrun-upgrade--"
@@ -104,14 +111,15 @@ echo %s
 	if a.Image != "" {
 		script += fmt.Sprintf("docker image inspect --format '{{.Id}}' %s 2>/dev/null\n", transport.Quote(a.Image))
 	}
-	script += fmt.Sprintf("echo %s\ncat %s 2>/dev/null\necho %s\ncat %s 2>/dev/null\ntrue\n", upSep,
-		transport.Quote(upgradeMarkerPath(a.MountDir)), upSep, transport.Quote(upgradeDonePath(a.MountDir)))
+	script += fmt.Sprintf("echo %s\ncat %s 2>/dev/null\necho %s\ncat %s 2>/dev/null\necho %s\n", upSep,
+		transport.Quote(upgradeMarkerPath(a.MountDir)), upSep, transport.Quote(upgradeDonePath(a.MountDir)), upSep)
+	script += layoutScript(a.Name, a.configPath())
 	res, err := env.Run(ctx, transport.Cmd{Script: script})
 	if err != nil {
 		return n, err
 	}
 	parts := textx.SplitSections(string(res.Stdout), upSep)
-	if len(parts) != 5 {
+	if len(parts) != 7 {
 		return n, fmt.Errorf("reading the upgrade state: unexpected answer: %s", textx.TailLines(string(res.Stdout), 5))
 	}
 	if f := strings.Fields(parts[0]); len(f) == 2 {
@@ -129,6 +137,7 @@ echo %s
 	}
 	n.marker, n.hasMarker = parseUpgradeRecord(parts[3])
 	n.done, n.hasDone = parseUpgradeRecord(parts[4])
+	n.layout = parseLayout(parts[5], parts[6])
 	return n, nil
 }
 
@@ -201,6 +210,9 @@ func upgradeState(n nodeUpgrade, a *UpgradeCheckArgs) (*modules.Plan, error) {
 			return nil, fmt.Errorf("an upgrade from %s to %s is in progress on this node (%s): finish it with -e image=%s, or undo it with playbooks/restore.hcl",
 				n.marker.From, n.marker.To, upgradeMarkerPath(a.MountDir), n.marker.To)
 		}
+		if err := layoutRefusal(n.layout, a); err != nil {
+			return nil, err
+		}
 		stop := n.running && !n.onTarget(a.Image)
 		return &modules.Plan{Summary: fmt.Sprintf("resuming the upgrade %s → %s", n.marker.From, n.marker.To),
 			Outputs: upgradeOutputs("resume", n.marker, n, stop)}, nil
@@ -225,6 +237,9 @@ func upgradeState(n nodeUpgrade, a *UpgradeCheckArgs) (*modules.Plan, error) {
 	}
 	if err := omsconfig.UpgradeGate(fv, tv); err != nil {
 		return nil, fmt.Errorf("refused before anything stops: %s → %s: %w", from, a.Image, err)
+	}
+	if err := layoutRefusal(n.layout, a); err != nil {
+		return nil, err
 	}
 	r := upgradeRecord{From: from, FromID: n.imageID, To: a.Image}
 	return &modules.Plan{Summary: fmt.Sprintf("upgrade %s → %s (offline: every node stops first)", from, a.Image),

@@ -1,10 +1,13 @@
 package oms
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/omsrun/omsrun/modules/modtest"
 )
 
 func TestUpgradeRecordRoundTrip(t *testing.T) {
@@ -20,15 +23,22 @@ func TestUpgradeRecordRoundTrip(t *testing.T) {
 
 func TestRestoreCommand(t *testing.T) {
 	for _, tc := range []struct {
-		args []string
-		want string
+		args   []string
+		backup string
+		want   string
 	}{
-		{[]string{"/tmp/x/omsrun", "playbooks/upgrade.hcl", "-i", "inv.hcl", "-e", "@vars.hcl", "-e", "cm_nodes=[]"},
+		{[]string{"/tmp/x/omsrun", "playbooks/upgrade.hcl", "-i", "inv.hcl", "-e", "@vars.hcl", "-e", "cm_nodes=[]"}, "",
 			"/tmp/x/omsrun playbooks/restore.hcl -i inv.hcl -e @vars.hcl -e 'cm_nodes=[]'"},
-		{[]string{"omsrun", "upgrade.hcl", "-i", "my inv"}, "omsrun restore.hcl -i 'my inv'"},
-		{[]string{"oms.test", "-test.run", "X"}, "omsrun playbooks/restore.hcl -i <this run's inventory> -e <this run's variables>"},
+		{[]string{"omsrun", "upgrade.hcl", "-i", "my inv", "--yes"}, "/b/metadb-1.sql",
+			"omsrun restore.hcl -i 'my inv' -e backup_file=/b/metadb-1.sql"},
+		// A password on the command line is asked for, never printed; an
+		// @env reference and a file stay.
+		{[]string{"omsrun", "upgrade.hcl", "-y", "-e", "oms_meta_password=s3cret", "--extra-vars=tsdb_password=x", "-evip_password=y",
+			"-e", "tsdb_admin_password=@env:P", "-e", "image=oms:feature_4.2.6-ce"}, "",
+			"omsrun restore.hcl -e oms_meta_password=@ask --extra-vars=tsdb_password=@ask -evip_password=@ask -e tsdb_admin_password=@env:P -e image=oms:feature_4.2.6-ce"},
+		{[]string{"oms.test", "-test.run", "X"}, "", "omsrun playbooks/restore.hcl -i <this run's inventory> -e <this run's variables>"},
 	} {
-		if got := restoreCommand(tc.args); got != tc.want {
+		if got := restoreCommand(tc.args, tc.backup); got != tc.want {
 			t.Errorf("%q:\n got %s\nwant %s", tc.args, got, tc.want)
 		}
 	}
@@ -127,5 +137,62 @@ func TestNewBackupFileNeverOverwrites(t *testing.T) {
 	}
 	if !seen[filepath.Join(dir, "metadb-20261206T063635Z-3.sql")] {
 		t.Fatalf("names: %v", seen)
+	}
+}
+
+// TestUpgradeRefusesAChangedLayout: the docs keep the database names and
+// the mount paths across an upgrade (U9). The node's answer is what the
+// read script prints: its mounts, then the config.yaml they name and its
+// database lines.
+func TestUpgradeRefusesAChangedLayout(t *testing.T) {
+	sep := "\n" + upSep + "\n"
+	answer := func(marker string) string {
+		return "true sha256:v1" + sep + `["oms:feature_4.2.5-ce"]` + sep + "sha256:v2" + sep + marker + sep + sep +
+			"/home/admin/conf/config.yaml=/data/oms/config.yaml\n/home/admin/logs=/data/oms/logs\n/home/ds/store=/data/oms/store\n/home/ds/run=/data/oms/run\n" + sep +
+			"/data/oms/config.yaml\ndrc_rm_db: oms_rm\ndrc_cm_db: 'oms_cm'\ndrc_cm_heartbeat_db: oms_cm_hb\n"
+	}
+	same := map[string]string{"drc_rm_db": "oms_rm", "drc_cm_db": "oms_cm", "drc_cm_heartbeat_db": "oms_cm_hb"}
+	other := map[string]string{"drc_rm_db": "new_rm", "drc_cm_db": "new_cm", "drc_cm_heartbeat_db": "oms_cm_hb"}
+	record := string(upgradeRecord{From: "oms:feature_4.2.5-ce", FromID: "sha256:v1", To: "oms:feature_4.2.6-ce"}.encode())
+	for _, tc := range []struct {
+		name     string
+		marker   string
+		mountDir string
+		config   string
+		dbs      map[string]string
+		want     []string // in the refusal; none: allowed
+	}{
+		{"same layout", "", "/data/oms/", "", same, nil},
+		{"other databases", "", "/data/oms", "", other,
+			[]string{`drc_rm_db is "oms_rm" in the node's /data/oms/config.yaml, this run says "new_rm"`, `drc_cm_db is "oms_cm"`, "drc_rm_db (or db_prefix)", "before anything stops"}},
+		{"other mount_dir", "", "/data2/oms", "", same,
+			[]string{"/home/ds/store is mounted from /data/oms/store, this run would mount /data2/oms/store", "/home/admin/logs is mounted from /data/oms/logs", "set mount_dir"}},
+		{"other config_path", "", "/data/oms", "/etc/oms.yaml", same,
+			[]string{"/home/admin/conf/config.yaml is mounted from /data/oms/config.yaml, this run would mount /etc/oms.yaml", "set config_path"}},
+		{"resumed upgrade, other databases", record, "/data/oms", "", other, []string{`"new_cm"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := (&modtest.Host{}).On(upSep, 0, answer(tc.marker), "")
+			env, _ := modtest.NewEnv(h)
+			args := &UpgradeCheckArgs{Name: "oms", MountDir: tc.mountDir, ConfigPath: tc.config, Image: "oms:feature_4.2.6-ce", Databases: tc.dbs}
+			p, err := (&UpgradeCheck{}).Check(context.Background(), env, args)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Outputs["state"].AsString() != "upgrade" {
+					t.Fatalf("state %s", p.Outputs["state"].AsString())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("not refused: %s", p.Summary)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("the refusal does not say %q:\n%v", w, err)
+				}
+			}
+		})
 	}
 }
