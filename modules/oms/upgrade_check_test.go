@@ -2,6 +2,7 @@ package oms
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -194,5 +195,29 @@ func TestUpgradeRefusesAChangedLayout(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStopFailurePrintsTheRollback: a failure while the old nodes stop
+// prints the rollback an upgrade's failure prints, from this run's command
+// line: restore.hcl, no --yes, a password asked for rather than shown. The
+// e2e TestUpgradeToBrokenImageRollsBack follows that command after a failed
+// backup, the state a failed stop leaves minus the nodes still running.
+func TestStopFailurePrintsTheRollback(t *testing.T) {
+	saved := os.Args
+	defer func() { os.Args = saved }()
+	os.Args = []string{"/x/omsrun", "playbooks/upgrade.hcl", "-i", "inv.hcl", "-e", "@vars.hcl", "-e", "oms_meta_password=pw", "--yes"}
+	h := (&modtest.Host{}).On("docker inspect", 0, "true\n", "").On("docker stop", 1, "", "Error response from daemon: cannot stop container: oms")
+	env, _ := modtest.NewEnv(h)
+	_, _, err := modtest.RunBoth(t, &ContainerStop{}, env, &ContainerStopArgs{Name: "oms", RollbackTo: "oms:feature_4.2.5-ce", RollbackTarget: "oms:feature_4.2.6-ce"})
+	if err == nil {
+		t.Fatal("a failed docker stop succeeded")
+	}
+	want := "run at a terminal (it asks before it restores the MetaDB; --yes answers):\n  /x/omsrun playbooks/restore.hcl -i inv.hcl -e @vars.hcl -e oms_meta_password=@ask"
+	if !strings.HasSuffix(err.Error(), want) || !strings.Contains(err.Error(), "to roll back to oms:feature_4.2.5-ce") || strings.Contains(err.Error(), "=pw") {
+		t.Fatalf("the stop's failure:\n%v\nwant it to end with\n%s", err, want)
+	}
+	if backup := rollbackAdvice(upgradeRecord{From: "oms:feature_4.2.5-ce", To: "oms:feature_4.2.6-ce"}); !strings.HasSuffix(backup, want) {
+		t.Fatalf("the backup's failure prints another command:\n%s", backup)
 	}
 }
