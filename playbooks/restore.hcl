@@ -5,9 +5,11 @@
 # it takes the same options as the upgrade run it undoes; image and
 # image_file are not used. Data written since the upgrade is lost with the
 # restore: this is the way back from a failed or unwanted upgrade, not a
-# downgrade of a cluster that has run on the new version for long.
+# downgrade of a cluster that has run on the new version for long. So it
+# asks first, before any step, naming the databases and the dump (--yes
+# answers); a failed upgrade prints this command with backup_file set.
 #
-#   omsrun playbooks/restore.hcl -i inventory -e @vars.hcl
+#   omsrun playbooks/restore.hcl -i inventory -e @vars.hcl [-e backup_file=DUMP]
 
 include "oms-variables.hcl" {}
 
