@@ -22,38 +22,59 @@ import (
 // Parts of TestRelayE2E, each on the lab as TestRelayE2E leaves it.
 
 // relayPortFiltered drops TCP to the last host's relay port (a firewall in
-// its namespace): the chain is cut before it starts, the last host gets
-// the file from the control machine at once and the run says so, and every
-// host has the image well before the 30 s the nodes would listen for.
+// its namespace). The link to it is found blocked before the transfer and
+// the chain starts at that host instead: one copy through the uplink, and
+// the run says why. With the first host's port dropped too, the chain
+// cannot turn: the last host gets the file from the control machine. Both
+// end well before the 30 s the nodes would listen for. The first host's
+// port stays dropped: the caller checks that the lab's reset opens it.
 func relayPortFiltered(t *testing.T, l *labtest.Lab, img string) {
-	last, before := l.Hosts[2], l.Hosts[1]
-	for _, h := range l.Hosts {
-		l.Exec(t, h.Name, "docker images -qa | xargs -r docker rmi -f >/dev/null")
-	}
-	l.BlockPort(t, last.Name, oms.DefaultRelayPort)
-	start := time.Now()
-	r := omsrun(t, "exec", "-i", l.InventoryHCL, "all", "-m", "docker_load", "-a", "file="+img)
-	took := time.Since(start)
-	expectCode(t, r, 0)
-	t.Logf("filtered relay port on %s: %s\n%s", last.Name, took.Round(time.Millisecond), r.stdout)
-	want := last.Name + "'s relay port " + net.JoinHostPort(last.Address, strconv.Itoa(oms.DefaultRelayPort)) + " is not reachable from " + before.Name
-	if !strings.Contains(r.stdout+r.stderr, want) || !strings.Contains(r.stdout+r.stderr, "sending from the control machine") {
-		t.Errorf("the run does not say %q and that it sends from the control machine", want)
-	}
-	if !strings.Contains(r.stdout, "relayed from "+l.Hosts[0].Name) {
-		t.Errorf("%s was not relayed from %s", before.Name, l.Hosts[0].Name)
-	}
-	if took > 20*time.Second {
-		t.Errorf("took %s: the filtered port was waited for", took)
-	}
-	for _, h := range l.Hosts {
-		if got := l.Exec(t, h.Name, "docker images -q | wc -l"); got == "0" {
-			t.Errorf("%s has no image", h.Name)
+	first, mid, last := l.Hosts[0], l.Hosts[1], l.Hosts[2]
+	st, _ := os.Stat(img)
+	want := last.Name + "'s relay port " + net.JoinHostPort(last.Address, strconv.Itoa(oms.DefaultRelayPort)) + " is not reachable from " + mid.Name
+	// copies: of the file through the uplink; besides them the binaries
+	// placed on the nodes (3 × 5.6 MB) and the SSH chatter.
+	load := func(blocked string, copies int64, says ...string) {
+		for _, h := range l.Hosts {
+			l.Exec(t, h.Name, "docker images -qa | xargs -r docker rmi -f >/dev/null")
+		}
+		before := uplinkBytes(t)
+		start := time.Now()
+		r := omsrun(t, "exec", "-i", l.InventoryHCL, "all", "-m", "docker_load", "-a", "file="+img)
+		took, up := time.Since(start), uplinkBytes(t)-before
+		expectCode(t, r, 0)
+		t.Logf("relay port dropped on %s: %s, %d bytes through the uplink for a %d-byte file\n%s", blocked, took.Round(time.Millisecond), up, st.Size(), r.stdout)
+		for _, s := range append(says, want) {
+			if !strings.Contains(r.stdout+r.stderr, s) {
+				t.Errorf("the run does not say %q", s)
+			}
+		}
+		if up > copies*st.Size()+30<<20 {
+			t.Errorf("%d bytes through the uplink, want about %d copies of the file", up, copies)
+		}
+		if took > 20*time.Second {
+			t.Errorf("took %s: the filtered port was waited for", took)
+		}
+		for _, h := range l.Hosts {
+			if got := l.Exec(t, h.Name, "docker images -q | wc -l"); got == "0" {
+				t.Errorf("%s has no image", h.Name)
+			}
 		}
 	}
+	l.BlockPort(t, last.Name, oms.DefaultRelayPort)
+	load(last.Name, 1, "the chain starts at "+last.Name+" instead", "relayed from "+last.Name, "relayed from "+first.Name)
+	l.BlockPort(t, first.Name, oms.DefaultRelayPort)
+	load(first.Name+" and "+last.Name, 2, "sending from the control machine", "relayed from "+first.Name)
+	// The first host's rule is left for the lab's reset to remove.
 	l.UnblockPorts(t, last.Name)
-	if rules := l.Exec(t, last.Name, "iptables -S INPUT | grep -c omslab || true"); rules != "0" {
-		t.Errorf("%s rules left after port-unblock", rules)
+	expectNoPortBlock(t, l, last.Name)
+}
+
+// expectNoPortBlock fails when a port-block fault's rule is on host.
+func expectNoPortBlock(t *testing.T, l *labtest.Lab, host string) {
+	t.Helper()
+	if rules := l.Exec(t, host, "iptables -S INPUT | grep -c omslab-port-block || true"); rules != "0" {
+		t.Errorf("%s: %s port-block rules left", host, rules)
 	}
 }
 

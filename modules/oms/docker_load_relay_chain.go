@@ -29,6 +29,9 @@ type relayChain struct {
 	// headWhy says why this chain starts at hosts[0] instead of going on
 	// from the node before it (its relay port is not reachable from there).
 	headWhy string
+	// rotated: the chain was turned to start at the node behind the blocked
+	// link, so it is still one chain; otherwise it is a piece after a cut.
+	rotated bool
 }
 
 // commonDelta is the partial archive every host of the chain can load: the
@@ -60,11 +63,14 @@ func relayAddr(vals map[string]any, h string, port int) string {
 }
 
 // startChain checks every link of c from the node that will send on it (over
-// SSH: the same path the relay takes), cuts the chain where a link is
-// blocked, and starts each piece. A piece after a cut is fed from the
-// control machine, so a filtered port costs one more copy through the
-// uplink at once instead of a wait for the listen deadline; a piece of one
-// node is sent to as without the relay.
+// SSH: the same path the relay takes) and starts it. One blocked link, the
+// usual case of one node behind a firewall, turns the chain to start at
+// the node behind it, which the control machine feeds over SSH, when the
+// last node reaches the first: the image still crosses the uplink once.
+// Otherwise the chain is cut at every blocked link, and a piece after a cut
+// is fed from the control machine: a filtered port costs one more copy
+// through the uplink at once instead of a wait for the listen deadline. A
+// piece of one node is sent to as without the relay.
 func (m *DockerLoad) startChain(ctx context.Context, a *DockerLoadArgs, arch *dockerarchive.Archive, bin *selfBin, c relayChain, vals map[string]any, res map[string]any, outcome func(string, *relayOutcome)) {
 	blocked := make([]error, len(c.hosts))
 	var wg sync.WaitGroup
@@ -76,6 +82,17 @@ func (m *DockerLoad) startChain(ctx context.Context, a *DockerLoadArgs, arch *do
 		}()
 	}
 	wg.Wait()
+	why := func(i int) string {
+		return fmt.Sprintf("%s's relay port %s is not reachable from %s (%v)", c.hosts[i], relayAddr(vals, c.hosts[i], a.relayPort()), c.hosts[i-1], blocked[i])
+	}
+	if cut := onlyCut(blocked); cut > 0 && !c.fromSource {
+		n := len(c.hosts)
+		if linkBlocked(ctx, vals[c.hosts[n-1]].(*relayMember).env.Host.Dial, relayAddr(vals, c.hosts[0], a.relayPort())) == nil {
+			c.headWhy, c.rotated = why(cut), true
+			c.hosts = append(append([]string(nil), c.hosts[cut:]...), c.hosts[:cut]...)
+			blocked = make([]error, n)
+		}
+	}
 	start := func(s relayChain) {
 		if len(s.hosts) == 1 {
 			if s.headWhy != "" {
@@ -92,17 +109,31 @@ func (m *DockerLoad) startChain(ctx context.Context, a *DockerLoadArgs, arch *do
 		}
 		go m.transfer(ctx, a, arch, bin, s, vals, outs)
 	}
-	piece := relayChain{hosts: []string{c.hosts[0]}, fromSource: c.fromSource, delta: c.delta}
+	piece := relayChain{hosts: []string{c.hosts[0]}, fromSource: c.fromSource, delta: c.delta, headWhy: c.headWhy, rotated: c.rotated}
 	for i := 1; i < len(c.hosts); i++ {
 		if blocked[i] == nil {
 			piece.hosts = append(piece.hosts, c.hosts[i])
 			continue
 		}
 		start(piece)
-		piece = relayChain{hosts: []string{c.hosts[i]}, delta: c.delta,
-			headWhy: fmt.Sprintf("%s's relay port %s is not reachable from %s (%v)", c.hosts[i], relayAddr(vals, c.hosts[i], a.relayPort()), c.hosts[i-1], blocked[i])}
+		piece = relayChain{hosts: []string{c.hosts[i]}, delta: c.delta, headWhy: why(i)}
 	}
 	start(piece)
+}
+
+// onlyCut is the index of the one blocked link, 0 when there are none or
+// several.
+func onlyCut(blocked []error) int {
+	cut := 0
+	for i, err := range blocked {
+		if err != nil {
+			if cut > 0 {
+				return 0
+			}
+			cut = i
+		}
+	}
+	return cut
 }
 
 // linkBlocked says why addr, a relay port where nothing listens yet, cannot

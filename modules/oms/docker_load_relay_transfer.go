@@ -69,6 +69,8 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 		out := &relayOutcome{what: what}
 		if i > 0 {
 			out.from = chain[i-1]
+		} else if c.rotated {
+			out.warn = "relay: " + c.headWhy + "; the chain starts at " + h + " instead (the image still crosses the control machine's link once)"
 		} else if c.headWhy != "" {
 			out.warn = "relay: " + c.headWhy + "; its chain starts here, from the control machine"
 		}
