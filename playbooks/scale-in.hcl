@@ -38,6 +38,25 @@ host "removed_node" {
   like    = "oms"
 }
 
+# The CM database named by this run's variables must be the one the running
+# nodes' config.yaml names: with another db_prefix, say, the row below would
+# be deleted from another cluster's host table. Refused (or asked at a
+# terminal) before anything changes, as in deploy.hcl (oms-checks.hcl).
+step "check MetaDB" {
+  hosts    = "oms"
+  run_once = true
+  metadb_check {
+    host                  = var.oms_meta_host
+    port                  = var.oms_meta_port
+    user                  = var.oms_meta_user
+    password              = var.oms_meta_password
+    databases             = concat([local.rm_db, local.cm_db], local.hb_dbs)
+    existing_deployment   = length([for name, o in steps["read existing deployment"] : name if o.exists && contains(o.databases, local.rm_db)]) > 0
+    running_databases     = distinct(flatten([for name, o in steps["read existing deployment"] : o.databases if o.exists]))
+    allow_database_change = var.allow_database_change
+  }
+}
+
 # Which nodes OMS counts as its own. Without remove_node this lists the
 # registered nodes the inventory no longer has and stops, naming the command.
 step "registered nodes" {

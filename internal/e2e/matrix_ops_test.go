@@ -16,6 +16,9 @@ type matrixOp struct {
 	args []string
 	// statusArgs are the extra arguments status.hcl needs to judge the result.
 	statusArgs []string
+	// running starts what every node's OMS must report it runs with after
+	// the uninterrupted run (GET /oms/config, see runningConfig); "" checks nothing.
+	running string
 }
 
 // matrixStartup is the stand-in's start-up delay in the matrix: short, so
@@ -35,6 +38,7 @@ var matrixOps = map[string]matrixOp{
 		setup:      func(m *matrix) { m.cluster(3) },
 		args:       []string{"playbooks/reconfigure.hcl", "-e", "cm_location=101"},
 		statusArgs: []string{"-e", "cm_location=101"},
+		running:    "cm_location=101 ",
 	},
 	"scale-out": {
 		hosts: 3,

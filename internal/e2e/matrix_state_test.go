@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -64,6 +68,7 @@ cat /var/lock/omsrun/lock 2>/dev/null || true`)
 			}
 			lines = append(lines, fmt.Sprintf("%s %s: %s", h.Name, name, v))
 		}
+		lines = append(lines, h.Name+" running config: "+runningConfig(h.Address))
 	}
 	var dbs []string
 	for _, db := range strings.Fields(m.l.MetaSQL(m.t, "SHOW DATABASES")) {
@@ -124,4 +129,30 @@ func writeMatrixTable(file string, results [][4]string) error {
 		b.WriteString(rows[k] + "\n")
 	}
 	return os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+// runningConfig is the config the node's OMS runs with, as the stand-in
+// serves it (GET :8089/oms/config, config.yaml as it loaded it): the keys a
+// reload changes, and a hash of the whole. Read from the process, not from
+// omsrun's own record of what it loaded (config.yaml.loaded-sha256), so a
+// node omsrun believes reloaded but that is not shows up.
+func runningConfig(addr string) string {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + ":8089/oms/config")
+	if err != nil {
+		return "no answer"
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var cfg map[string]any
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &cfg) != nil {
+		return fmt.Sprintf("HTTP %d %q", resp.StatusCode, b)
+	}
+	if d, ok := cfg["data"].(map[string]any); ok {
+		cfg = d
+	}
+	canon, _ := json.Marshal(cfg) // map keys come out sorted
+	nodes := cmNodes(nil, cfg)
+	return fmt.Sprintf("cm_location=%v cm_nodes=%s dbs=%v,%v,%v sha256=%x", cfg["cm_location"], strings.Join(nodes, ","),
+		cfg["drc_rm_db"], cfg["drc_cm_db"], cfg["drc_cm_heartbeat_db"], sha256.Sum256(canon))
 }

@@ -131,6 +131,17 @@ func (m *matrix) runCase(row matrixRow, sig syscall.Signal) string {
 		}
 		m.t.Logf("uninterrupted %s: %s", row.op, time.Since(start).Round(time.Second))
 		want = m.snapshot(op)
+		// The reference itself must be right, not only repeatable: status
+		// finds every node as intended (uninstall leaves none), and each
+		// node's OMS runs the config asked for.
+		if row.op != "uninstall" && !strings.Contains(want, "\nstatus exit 0\n") {
+			m.t.Fatalf("after the uninterrupted %s, status is not clean:\n%s", row.op, want)
+		}
+		for _, h := range m.l.Hosts[:op.hosts] {
+			if line := h.Name + " running config: " + op.running; op.running != "" && !strings.Contains(want, line) {
+				m.t.Fatalf("after the uninterrupted %s, %s does not run with %q:\n%s", row.op, h.Name, op.running, want)
+			}
+		}
 		m.ref[row.op] = want
 	}
 	op.setup(m)

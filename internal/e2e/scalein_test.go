@@ -68,6 +68,18 @@ func TestScaleInAndNodeReplacement(t *testing.T) {
 		t.Fatalf("a declined scale-in changed something: running %q, registered %q", got, registered(t, l))
 	}
 
+	// Variables naming another CM database than the running nodes use are
+	// refused before the row is deleted from that other database's table
+	// (--yes does not confirm a database change): declined, nothing changed.
+	r = scaleIn(two, a3, "--yes", "-e", "drc_cm_db=oms_b_cm")
+	expectCode(t, r, 5)
+	if !strings.Contains(r.stdout, "point it at") || !strings.Contains(r.stdout, "oms_b_cm") {
+		t.Fatalf("scale-in with another CM database should name both sets:\n%s", r.stdout)
+	}
+	if got := l.Exec(t, l.Hosts[2].Name, "docker inspect --format '{{.State.Running}}' oms"); got != "true" || registered(t, l) != strings.Join([]string{a1, a2, a3}, " ") {
+		t.Fatalf("a refused scale-in changed something: running %q, registered %q", got, registered(t, l))
+	}
+
 	probe := l.ProbeVIP(t)
 	expectCode(t, scaleIn(two, a3, "--yes"), 0)
 	res := probe.Stop()
