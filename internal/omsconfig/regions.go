@@ -50,6 +50,17 @@ func RegionHeartbeatDB(r Region, base string) string {
 	return fmt.Sprintf("%s_%d", base, r.CMLocation)
 }
 
+// WritesRegionNames says whether a node's config.yaml names its region
+// (cm_region, cm_region_cn) when the regions list has n elements: obd
+// writes them only when there are two regions or more (docs/oms-facts.md
+// K7). Without regions (n == 0) the top-level variables are written as the
+// user set them, as the seed's template allows.
+func WritesRegionNames(n int) bool { return n != 1 }
+
+// TopLevelCMNodesArg is render_config's argument holding the cm_nodes given
+// outside regions: a problem with it is reported where the user set cm_nodes.
+const TopLevelCMNodesArg = "top_level_cm_nodes"
+
 // RegionProblem is one thing wrong with the regions list, tied to the
 // element (Index, -1 for the list as a whole) and attribute it is about.
 type RegionProblem struct {
@@ -57,16 +68,27 @@ type RegionProblem struct {
 	Attr    string
 	Summary string
 	Hint    string
+	// Arg is the render_config argument the problem is about when it is not
+	// regions itself (TopLevelCMNodesArg), so the diagnostic points there.
+	Arg string
 }
 
-// Attribute is the playbook variable the problem is about.
-func (p RegionProblem) Attribute() string { return "regions" }
+// Attribute is the render_config argument the problem is about.
+func (p RegionProblem) Attribute() string {
+	if p.Arg != "" {
+		return p.Arg
+	}
+	return "regions"
+}
 
 // Element names the region and attribute, so the diagnostic points there.
 func (p RegionProblem) Element() (int, string) { return p.Index, p.Attr }
 
 func (p RegionProblem) Error() string {
 	where := "regions"
+	if p.Arg == TopLevelCMNodesArg {
+		where = KeyCMNodes
+	}
 	if p.Index >= 0 {
 		where = fmt.Sprintf("regions[%d]", p.Index)
 		if p.Attr != "" {
@@ -93,8 +115,10 @@ func ValidateRegions(regions []Region, heartbeatBase string, topCMNodes []string
 		ps = append(ps, RegionProblem{Index: i, Attr: attr, Summary: summary, Hint: hint})
 	}
 	if len(topCMNodes) > 0 {
-		add(-1, "", "is given together with cm_nodes ("+strings.Join(topCMNodes, ", ")+")",
-			"with regions, each region's cm_nodes are the addresses of its hosts: remove cm_nodes")
+		// Reported at cm_nodes, the value that has no place beside regions.
+		ps = append(ps, RegionProblem{Index: -1, Arg: TopLevelCMNodesArg,
+			Summary: "[" + strings.Join(topCMNodes, ", ") + "] is given together with regions, which replace it",
+			Hint:    "with regions, each region's cm_nodes are the addresses of the hosts its hosts pattern names: remove cm_nodes here, or override it with -e cm_nodes=[], and name each region's nodes in its hosts"})
 	}
 	locs, urls, names, dbs := map[int]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	defaults := []int{}
@@ -107,7 +131,7 @@ func ValidateRegions(regions []Region, heartbeatBase string, topCMNodes []string
 		} else {
 			locs[r.CMLocation] = i
 		}
-		if strings.TrimSpace(r.CMRegion) == "" {
+		if strings.TrimSpace(r.CMRegion) == "" && WritesRegionNames(len(regions)) {
 			add(i, KeyCMRegion, "is empty", "name the region, e.g. cn-hangzhou")
 		} else if j, dup := names[r.CMRegion]; dup {
 			add(i, KeyCMRegion, fmt.Sprintf("%q is also regions[%d]'s", r.CMRegion, j), "each region has its own name")

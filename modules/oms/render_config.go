@@ -53,7 +53,7 @@ type RenderConfigArgs struct {
 	// and TopLevelCMNodes are what those checks compare them with.
 	Regions         []omsconfig.Region `hcl:"regions,optional"`
 	HeartbeatDBBase *string            `hcl:"heartbeat_db_base,optional"`
-	TopLevelCMNodes []string           `hcl:"top_level_cm_nodes,optional"`
+	TopLevelCMNodes []string           `hcl:"top_level_cm_nodes,optional"` // omsconfig.TopLevelCMNodesArg
 
 	OmsMetaHost      string   `hcl:"oms_meta_host"`
 	OmsMetaPort      int      `hcl:"oms_meta_port"`
@@ -165,6 +165,10 @@ func (a *RenderConfigArgs) Config() omsconfig.Config {
 		c.RMDB, c.CMDB, c.CMHeartbeatDB = omsconfig.DBNamesFromPrefix(p)
 	}
 	c = omsconfig.FromVars(c, vars)
+	if !omsconfig.WritesRegionNames(len(a.Regions)) {
+		// One region: obd leaves the names out, whatever the region says.
+		c.CMRegion, c.CMRegionCN = "", ""
+	}
 	if len(c.CMNodes) == 0 {
 		c.CMNodes = a.DeploymentHosts
 	}
