@@ -100,9 +100,15 @@ func vipAnswers(t *testing.T, l *labtest.Lab, port int) {
 // inventoryOf writes an HCL inventory of the first n lab hosts.
 func inventoryOf(t *testing.T, l *labtest.Lab, n int) string {
 	t.Helper()
+	return inventoryWith(t, l, l.Hosts[:n]...)
+}
+
+// inventoryWith writes an HCL inventory of the given lab hosts.
+func inventoryWith(t *testing.T, l *labtest.Lab, hosts ...labtest.Host) string {
+	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "defaults {\n  user = \"root\"\n  key_file = %q\n  known_hosts_file = %q\n}\ngroup \"oms\" {\n", l.Key, l.KnownHosts)
-	for _, h := range l.Hosts[:n] {
+	for _, h := range hosts {
 		fmt.Fprintf(&b, "  host %q { address = %q }\n", h.Name, h.Address)
 	}
 	b.WriteString("}\n")

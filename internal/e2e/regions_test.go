@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,8 +56,10 @@ func twoRegionLab(t *testing.T, l *labtest.Lab) *labtest.Lab {
 
 // TestTwoRegions deploys 2 + 2 nodes with a regions variable, each region
 // behind its own VIP, and checks every node's config.yaml is its region's,
-// both VIPs answer, status.hcl lists the regions, and vip.hcl puts each
-// region's keepalived VIP on one of that region's own nodes.
+// each VIP answers from its own region's nodes only, status.hcl lists the
+// regions, vip.hcl puts each region's keepalived VIP on one of that
+// region's own nodes, and scale-in within a region and of a region's last
+// node (scaleInAcrossRegions).
 func TestTwoRegions(t *testing.T) {
 	l := labtest.Require(t)
 	if !l.Docker {
@@ -101,17 +102,14 @@ func TestTwoRegions(t *testing.T) {
 			t.Errorf("no heartbeat database %s_%d in the MetaDB", lab.HeartbeatDB, loc)
 		}
 	}
-	// Each VIP answers, from its own region's nodes only (haproxy's backends).
-	c := http.Client{Timeout: 5 * time.Second}
-	for _, vip := range []string{l2.VIP, l2.VIP2} {
-		resp, err := c.Get("http://" + vip + ":8089/oms/health")
-		if err != nil {
-			t.Fatalf("VIP %s: %v", vip, err)
+	// Each VIP answers, from its own region's nodes only, each of which
+	// loaded that region's cm_url.
+	for i, region := range [][]string{r1, r2} {
+		var nodes []string
+		for _, name := range region {
+			nodes = append(nodes, addrs[name])
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("VIP %s:8089/oms/health answered %d", vip, resp.StatusCode)
-		}
+		regionAnswers(t, []string{l2.VIP, l2.VIP2}[i], []string{l2.CMURL, l2.CMURL2}[i], nodes)
 	}
 
 	st := deploy(t, l2, "status.hcl", inv, "-e", "cm_nodes=[]", "-e", "@"+vars)
@@ -148,4 +146,6 @@ func TestTwoRegions(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+
+	scaleInAcrossRegions(t, l2)
 }

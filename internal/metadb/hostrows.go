@@ -12,10 +12,19 @@ import (
 // erNoSuchTable is MySQL's "table doesn't exist".
 const erNoSuchTable = 1146
 
+// HostRow is one node's registration in the CM database's `host` table.
+type HostRow struct {
+	IP string
+	// Group is resource_group_id, the node's region (the resource group
+	// whose name is its cm_location, docs/oms-facts.md S4); "" when null.
+	Group string
+}
+
 // HostRows reads the nodes registered in the CM database's `host` table
-// (docs/oms-facts.md S2, S4: one row per node, column ip), in ip order. A CM
-// database or table that does not exist yet (no node ever started) holds none.
-func HostRows(ctx context.Context, t Target, cmDB string) ([]string, error) {
+// (docs/oms-facts.md S2, S4: one row per node, columns ip and
+// resource_group_id), in ip order. A CM database or table that does not
+// exist yet (no node ever started) holds none.
+func HostRows(ctx context.Context, t Target, cmDB string) ([]HostRow, error) {
 	db, err := open(t)
 	if err != nil {
 		return nil, err
@@ -23,7 +32,7 @@ func HostRows(ctx context.Context, t Target, cmDB string) ([]string, error) {
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(ctx, 2*t.timeout())
 	defer cancel()
-	rows, err := db.QueryContext(ctx, "SELECT ip FROM "+quoteIdent(cmDB)+".`host` ORDER BY ip")
+	rows, err := db.QueryContext(ctx, "SELECT ip, resource_group_id FROM "+quoteIdent(cmDB)+".`host` ORDER BY ip")
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && (me.Number == erNoSuchTable || me.Number == erBadDB) {
 		return nil, nil
@@ -32,13 +41,13 @@ func HostRows(ctx context.Context, t Target, cmDB string) ([]string, error) {
 		return nil, t.classify(err)
 	}
 	defer rows.Close()
-	var out []string
+	var out []HostRow
 	for rows.Next() {
-		var ip sql.NullString
-		if err := rows.Scan(&ip); err != nil {
+		var ip, group sql.NullString
+		if err := rows.Scan(&ip, &group); err != nil {
 			return nil, t.classify(err)
 		}
-		out = append(out, ip.String)
+		out = append(out, HostRow{IP: ip.String, Group: group.String})
 	}
 	return out, rows.Err()
 }

@@ -1,6 +1,7 @@
 package oms
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -77,9 +78,16 @@ func (a *CMHostArgs) target(env *modules.Env) metadb.Target {
 // Check implements Module: the registered nodes, read from the table.
 func (*CMHost) Check(ctx context.Context, env *modules.Env, a any) (*modules.Plan, error) {
 	args := a.(*CMHostArgs)
-	rows, err := metadb.HostRows(ctx, args.target(env), args.Database)
+	hostRows, err := metadb.HostRows(ctx, args.target(env), args.Database)
 	if err != nil {
 		return nil, err
+	}
+	if err := lastOfRegion(hostRows, args.Remove, args.Database); err != nil {
+		return nil, err
+	}
+	var rows []string
+	for _, r := range hostRows {
+		rows = append(rows, r.IP)
 	}
 	var absent []string
 	for _, ip := range rows {
@@ -127,4 +135,28 @@ func strList(ss []string) cty.Value {
 		return cty.ListValEmpty(cty.String)
 	}
 	return cty.ListVal(stringVals(ss))
+}
+
+// lastOfRegion refuses to scale in the only node registered in its region
+// (its resource group): its region's cm_url would point at no node. The OMS
+// docs remove a region's last node by a procedure of their own ("Remove a
+// node and reduce the number of regions", docs/oms-facts.md S3) whose steps
+// we could not read, so omsrun does not guess them: it says how to keep the
+// region served instead, or where the region's removal is described.
+func lastOfRegion(rows []metadb.HostRow, remove, database string) error {
+	i := slices.IndexFunc(rows, func(r metadb.HostRow) bool { return r.IP == remove })
+	if remove == "" || i < 0 {
+		return nil
+	}
+	for _, r := range rows {
+		if r.IP != remove && r.Group == rows[i].Group {
+			return nil
+		}
+	}
+	return fmt.Errorf("remove: %s is the last node of its region: no other node registered in %s.host has its resource_group_id (%s), "+
+		"so scaling it in would leave that region's cm_url with no OMS node behind it. Nothing was changed. "+
+		"To keep the region, add a node to it first (the new host in the inventory and in the region's hosts), run deploy.hcl, then scale %s in. "+
+		"To drop the region, follow OMS's own procedure (\"Remove a node and reduce the number of regions\" in the OMS docs' Scale down deployment), which omsrun does not automate; "+
+		"to remove OMS from every node, run uninstall.hcl",
+		remove, database, cmp.Or(rows[i].Group, "null"), remove)
 }
