@@ -50,12 +50,7 @@ step "registered nodes" {
   hosts    = "oms"
   run_once = true
   cm_host {
-    host     = var.oms_meta_host
-    port     = var.oms_meta_port
-    user     = var.oms_meta_user
-    password = var.oms_meta_password
-    database = local.cm_db
-    nodes    = [for h in hosts.oms : h.address]
-    hint     = "scale it in first (its container, then its row, then the others' cm_nodes): omsrun playbooks/scale-in.hcl -i <this inventory> -e @<vars> -e remove_node=IP"
+    with = local.cm_host_rows
+    hint = "scale it in first (its container, then its row, then the others' cm_nodes): omsrun playbooks/scale-in.hcl -i <this inventory> -e @<vars> -e remove_node=IP"
   }
 }

@@ -452,6 +452,18 @@ locals {
     sshd_server_port                 = var.sshd_server_port
   }
 
+  # The CM database's host table and the nodes the inventory keeps, as
+  # cm_host reads them (cm_host { with = local.cm_host_rows ... }): the
+  # registered-node check of oms-checks.hcl and scale-in.hcl's two steps.
+  cm_host_rows = {
+    host     = var.oms_meta_host
+    port     = var.oms_meta_port
+    user     = var.oms_meta_user
+    password = var.oms_meta_password
+    database = local.cm_db
+    nodes    = [for h in hosts.oms : h.address]
+  }
+
   # supervisor_restart's arguments, shared by every reload (deploy,
   # reconfigure, scale-in): supervisor_restart { with = local.reload ... };
   # each step adds only the backup to put back if the node fails.

@@ -32,20 +32,6 @@ variable "remove_node" {
   description = "the address of the node to scale in (the ip of its row in the CM database's host table), already taken out of the inventory"
 }
 
-locals {
-  # The CM database's host rows as both cm_host steps see them: the one
-  # that checks before anything changes and the one that deletes the row.
-  scale_in_rows = {
-    host     = var.oms_meta_host
-    port     = var.oms_meta_port
-    user     = var.oms_meta_user
-    password = var.oms_meta_password
-    database = local.cm_db
-    nodes    = [for h in hosts.oms : h.address]
-    remove   = var.remove_node
-  }
-}
-
 # The node leaving: not in the inventory any more.
 host "removed_node" {
   address = var.remove_node
@@ -77,8 +63,9 @@ step "registered nodes" {
   hosts    = "oms"
   run_once = true
   cm_host {
-    with = local.scale_in_rows
-    hint = "name the node to scale in: omsrun playbooks/scale-in.hcl … -e remove_node=IP"
+    with   = local.cm_host_rows
+    remove = var.remove_node
+    hint   = "name the node to scale in: omsrun playbooks/scale-in.hcl … -e remove_node=IP"
     # Read only here: the row goes after the container.
     keep = true
   }
@@ -97,7 +84,8 @@ step "delete the node's host row" {
   run_once = true
   when     = var.remove_node != ""
   cm_host {
-    with = local.scale_in_rows
+    with   = local.cm_host_rows
+    remove = var.remove_node
   }
 }
 
