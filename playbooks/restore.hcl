@@ -67,7 +67,9 @@ step "restore MetaDB" {
     user      = var.oms_meta_user
     password  = var.oms_meta_password
     databases = concat([local.rm_db, local.cm_db], local.hb_dbs)
-    file      = steps["upgrade record"][host.name].backup
+    # backup_file, when given, is the records' dump (the assert above):
+    # named here, validate reads it before any host is contacted.
+    file = var.backup_file != "" ? var.backup_file : steps["upgrade record"][host.name].backup
   }
 }
 
