@@ -6,7 +6,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAB := $(GO) run ./internal/lab/cmd/omslab
 
-.PHONY: help build test unit race e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo demo-full bench bench-go fuzz release deps golden matrix
+.PHONY: help build relay-helpers test unit race e2e lint docs lab-up lab-down lab-status lab-reset lab-fault lab-check-clean demo demo-full bench bench-go fuzz release deps golden matrix
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -14,8 +14,23 @@ help: ## list the targets
 deps: ## install the Debian packages the lab needs (only what is missing)
 	.ci/deps
 
-build: ## static binary in bin/omsrun
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/omsrun ./cmd/omsrun
+build: relay-helpers ## static binary in bin/omsrun, the relay's node program for linux/amd64 and linux/arm64 embedded
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) $$(cat $(RELAY_DIR)/.ldflags)" -o bin/omsrun ./cmd/omsrun
+
+# The relay's node program (cmd/omsrun-relay) for every platform a node may
+# run, gzipped where internal/relaybin embeds it; .ldflags stamps their
+# checksums into the omsrun linked next, the only binary that trusts them.
+RELAY_DIR := internal/relaybin/helpers
+RELAY_PLATFORMS := linux/amd64 linux/arm64
+relay-helpers: ## the relay's node program, gzipped into internal/relaybin/helpers (build and release embed it)
+	@set -e; rm -f $(RELAY_DIR)/*.gz $(RELAY_DIR)/.ldflags; sums=; \
+	for t in $(RELAY_PLATFORMS); do \
+	  f=$(RELAY_DIR)/omsrun-relay-$${t%/*}-$${t#*/}; \
+	  CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -trimpath -ldflags '-s -w' -o $$f ./cmd/omsrun-relay; \
+	  sums="$$sums$${sums:+,}$$t=$$(sha256sum $$f | cut -c1-64)"; \
+	  gzip -9nf $$f; \
+	done; \
+	echo "-X github.com/omsrun/omsrun/internal/relaybin.sums=$$sums" > $(RELAY_DIR)/.ldflags
 
 unit: ## unit tests (no lab; the e2e package runs in `make e2e`)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
@@ -100,10 +115,10 @@ demo-full: deps build ## the whole path on bare lab hosts: InfluxDB (tsdb.hcl), 
 	  -e tsdb_username=oms_monitor -e tsdb_password=demo-monitor-pw -e vip="$$LAB_KEEPALIVED_VIP"
 	@echo && echo "Tear the lab down with: make lab-down"
 
-release: ## cross-build linux/amd64, linux/arm64, darwin/arm64 with checksums in dist/
+release: relay-helpers ## cross-build linux/amd64, linux/arm64, darwin/arm64 with checksums in dist/
 	rm -rf dist && mkdir -p dist
 	for t in linux/amd64 linux/arm64 darwin/arm64; do \
-	  CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/omsrun-$${t%/*}-$${t#*/} ./cmd/omsrun || exit 1; \
+	  CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -trimpath -ldflags "$(LDFLAGS) $$(cat $(RELAY_DIR)/.ldflags)" -o dist/omsrun-$${t%/*}-$${t#*/} ./cmd/omsrun || exit 1; \
 	done
 	cd dist && sha256sum omsrun-* > SHA256SUMS
 

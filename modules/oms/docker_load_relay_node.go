@@ -14,12 +14,13 @@ import (
 	"sync"
 
 	"github.com/omsrun/omsrun/internal/relay"
+	"github.com/omsrun/omsrun/internal/relaybin"
 	"github.com/omsrun/omsrun/internal/textx"
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/modules"
 )
 
-// What the relay needs on a node: the platform check, the placed binary
+// What the relay needs on a node: the platform check, the placed program
 // and the report the node prints.
 
 // platforms maps `uname -sm` to Go's names.
@@ -38,15 +39,43 @@ func nodePlatform(ctx context.Context, env *modules.Env) string {
 	return ""
 }
 
-// selfBin is this process's own executable, gzipped once for every chain
-// of the run: the binary crosses the control machine's link once per node.
+// What runs the relay on a node, and why it is a program of its own.
+// Every byte placed on a node crosses the control machine's link, the one
+// the relay exists to spare: with omsrun itself on each node (5.5 MB
+// gzipped), 3 hosts cost 1.054× the archive against a goal of 1.05×, and the
+// nodes' copies were most of that (docs/PERFORMANCE.md, part uplink).
+// Weighed:
+//   - a relay-only program, cmd/omsrun-relay: internal/relay and the
+//     standard library, 1.4 MB gzipped, built by make build for linux/amd64
+//     and linux/arm64 and embedded (internal/relaybin). The same code as
+//     omsrun's __relay-node, run the same way, checked by SHA-256 before it
+//     runs and unlinked as it starts; a quarter of the bytes. Chosen.
+//   - better compression of omsrun: xz -9 takes it to 4.2 MB, still three
+//     times the program's gzip, and xz is not on every node.
+//   - placing it once and letting the nodes pass it on: a node would need
+//     something listening before the relay runs, a door the one-time
+//     secret cannot guard yet.
+// A binary built without make (go build, go test) embeds no program; it
+// places itself, as it did before.
+
+// selfBin is the relay's program for the nodes, gzipped once for every
+// chain of the run: it crosses the control machine's link once per node.
 type selfBin struct {
 	gz  []byte
 	sum string // of the uncompressed binary
 }
 
-var selfOnce = sync.OnceValues(func() (*selfBin, error) {
-	exe, err := os.Executable()
+var selfOnce = sync.OnceValues(func() (*selfBin, error) { return nodeBinary(relaybin.Helper, os.Executable) })
+
+func selfBinary() (*selfBin, error) { return selfOnce() }
+
+// nodeBinary picks the embedded program for this platform (the nodes run
+// it: nodePlatform keeps the others out), else this executable itself.
+func nodeBinary(helper func(goos, goarch string) ([]byte, string, bool), executable func() (string, error)) (*selfBin, error) {
+	if gz, sum, ok := helper(runtime.GOOS, runtime.GOARCH); ok {
+		return &selfBin{gz: gz, sum: sum}, nil
+	}
+	exe, err := executable()
 	if err != nil {
 		return nil, err
 	}
@@ -60,9 +89,7 @@ var selfOnce = sync.OnceValues(func() (*selfBin, error) {
 	zw.Write(raw)
 	zw.Close()
 	return &selfBin{gz: b.Bytes(), sum: hex.EncodeToString(sum[:])}, nil
-})
-
-func selfBinary() (*selfBin, error) { return selfOnce() }
+}
 
 // nodeScript places the binary, checks it and runs it as the relay node.
 // The trap removes the directory however the shell ends short of a kill
