@@ -21,8 +21,10 @@ import (
 // the nodes below it get, and the pipeline's depth costs only a few frames
 // of latency per hop (docs/PERFORMANCE.md, part `uplink`).
 //
-// How it runs on a node: omsrun places its own static binary there for the
-// transfer (gzip on the wire, 5.4 of 13 MB, checked against its SHA-256 before it runs)
+// How it runs on a node: omsrun places a static binary there for the
+// transfer, the relay's node program that make build embeds (1.4 MB
+// gzipped; omsrun itself, 5.5 MB, when built without make: why, in
+// docker_load_relay_node.go), checked against its SHA-256 before it runs,
 // and runs it as `omsrun __relay-node`; the binary unlinks itself as it
 // starts, so nothing stays on disk even after a kill -9, and it ends with
 // its SSH session (internal/relay.NodeMain). No agent to install, no
