@@ -9,7 +9,10 @@ package e2e
 //   - afterHost(step): the step's first host_result — the other hosts of
 //     a parallel step are still in it, a rolling step stops between nodes;
 //   - during(step, text): a command event (-v) of the step whose command
-//     line contains text — the long part of the step is under way.
+//     line contains text — the command has ended, the long part of the
+//     step is under way on the other hosts;
+//   - loading(step, host): the step's step_start, then the lab's host-th
+//     host seen with its docker load reading the stream — inside the transfer.
 //
 // ci says which signals CI runs for the row (ciNone: only `make matrix`).
 var matrixRows = []matrixRow{
@@ -34,7 +37,7 @@ var matrixRows = []matrixRow{
 	{"reconfigure", "between rolling reloads", afterHost("reload OMS, one node at a time"), ciNone},
 
 	// scale-out: deploy.hcl with a third, bare host added to a 2-node cluster
-	{"scale-out", "inside load image", during("load image", "docker load"), ciNone},
+	{"scale-out", "inside load image (the new node's docker load reading)", loading("load image", 2), ciNone},
 	{"scale-out", "inside load image, relayed from a node", during("load image", "omsrun relay node"), ciNone},
 	{"scale-out", "after mount folders", before("config.yaml"), ciNone},
 	{"scale-out", "after config.yaml (all nodes)", before("container (first new node)"), ciInt},

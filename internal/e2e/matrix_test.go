@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,9 +33,6 @@ type matrixRow struct {
 	ci        ciSignals
 }
 
-// matrixPoint is the event that triggers the signal.
-type matrixPoint func(ev map[string]any) bool
-
 // ciSignals are the signals CI runs for a row.
 type ciSignals int
 
@@ -44,21 +42,6 @@ const (
 	ciKill
 	ciBoth
 )
-
-func before(step string) matrixPoint {
-	return func(ev map[string]any) bool { return ev["type"] == "step_start" && ev["step"] == step }
-}
-
-func afterHost(step string) matrixPoint {
-	return func(ev map[string]any) bool { return ev["type"] == "host_result" && ev["step"] == step }
-}
-
-func during(step, text string) matrixPoint {
-	return func(ev map[string]any) bool {
-		line, _, _ := strings.Cut(fmt.Sprint(ev["log"]), "\n")
-		return ev["type"] == "command" && ev["step"] == step && strings.Contains(line, text)
-	}
-}
 
 var matrixSignals = []struct {
 	name string
@@ -71,6 +54,9 @@ type matrix struct {
 	t   *testing.T
 	l   *labtest.Lab
 	ref map[string]string // operation → the state its uninterrupted run leaves
+	// stream is the size of the image stream a loading point watches.
+	stream     int64
+	streamOnce sync.Once
 }
 
 func TestInterruptionMatrix(t *testing.T) {
@@ -148,6 +134,11 @@ func (m *matrix) runCase(row matrixRow, sig syscall.Signal) string {
 	fired, code, out := m.interrupt(op, row.at, sig)
 	if !fired {
 		m.t.Fatalf("the run ended (exit %d) before the point %q:\n%s", code, row.point, out)
+	}
+	if row.at.landed != nil {
+		if why := row.at.landed(m); why != "" {
+			return "the signal came too late: " + why
+		}
 	}
 	if sig == syscall.SIGINT && code != 130 {
 		return fmt.Sprintf("SIGINT: exit %d, want 130", code)
@@ -232,18 +223,38 @@ func (m *matrix) interrupt(op matrixOp, at matrixPoint, sig syscall.Signal) (boo
 	if err := cmd.Start(); err != nil {
 		m.t.Fatal(err)
 	}
-	fired := false
+	seen := false
+	sent := make(chan bool, 1)
 	sc := bufio.NewScanner(pipe)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		out.WriteString(sc.Text() + "\n")
 		var ev map[string]any
-		if !fired && json.Unmarshal(sc.Bytes(), &ev) == nil && at(ev) {
-			fired = true
-			cmd.Process.Signal(sig)
+		if seen || json.Unmarshal(sc.Bytes(), &ev) != nil || !at.event(ev) {
+			continue
 		}
+		seen = true
+		if at.underWay == nil {
+			cmd.Process.Signal(sig)
+			sent <- true
+			continue
+		}
+		// Polled beside the reading of events, so omsrun never blocks on
+		// a full pipe while the lab is looked at.
+		go func() {
+			for ctx.Err() == nil {
+				if at.underWay(m) {
+					sent <- cmd.Process.Signal(sig) == nil
+					return
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			sent <- false
+		}()
 	}
 	err = cmd.Wait()
+	cancel() // ends a poll still waiting: the run is over
+	fired := seen && <-sent
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
