@@ -51,6 +51,6 @@ step "registered nodes" {
   run_once = true
   cm_host {
     with = local.cm_host_rows
-    hint = "scale it in first (its container, then its row, then the others' cm_nodes): omsrun playbooks/scale-in.hcl -i <this inventory> -e @<vars> -e remove_node=IP"
+    hint = "scale it in first (its container, then its row, then the others' cm_nodes)"
   }
 }

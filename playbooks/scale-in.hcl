@@ -65,7 +65,7 @@ step "registered nodes" {
   cm_host {
     with   = local.cm_host_rows
     remove = var.remove_node
-    hint   = "name the node to scale in: omsrun playbooks/scale-in.hcl … -e remove_node=IP"
+    hint   = "name the node to scale in"
     # Read only here: the row goes after the container.
     keep = true
   }

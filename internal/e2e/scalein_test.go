@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -35,6 +38,7 @@ func TestScaleInAndNodeReplacement(t *testing.T) {
 	// before any change, naming the node and the playbook that scales it in.
 	r := deploy(t, l, "deploy.hcl", two, "-e", "cm_nodes=[]")
 	expectCode(t, r, 2)
+	refusal := r.stdout
 	if out := r.stdout + r.stderr; !strings.Contains(out, a3+" registered") || !strings.Contains(out, "scale-in.hcl") || !strings.Contains(out, "remove_node="+a3) {
 		t.Fatalf("deploy should name %s and scale-in.hcl:\n%s", a3, out)
 	}
@@ -80,8 +84,14 @@ func TestScaleInAndNodeReplacement(t *testing.T) {
 		t.Fatalf("a refused scale-in changed something: running %q, registered %q", got, registered(t, l))
 	}
 
+	// The command the refused deploy printed, pasted as it is (with --yes
+	// for the question), is the scale-in.
+	printed := regexp.MustCompile(`\n  (\S+ playbooks/scale-in\.hcl [^\n"]*remove_node=` + regexp.QuoteMeta(a3) + `)`).FindStringSubmatch(strings.ReplaceAll(refusal, `\n`, "\n"))
+	if printed == nil {
+		t.Fatalf("the refused deploy printed no scale-in command:\n%s", refusal)
+	}
 	probe := l.ProbeVIP(t)
-	expectCode(t, scaleIn(two, a3, "--yes"), 0)
+	expectCode(t, shell(t, printed[1]+" --yes"), 0)
 	res := probe.Stop()
 	if got := l.Exec(t, l.Hosts[2].Name, "docker ps -aq"); got != "" {
 		t.Errorf("the removed node's container is still there: %q", got)
@@ -129,4 +139,20 @@ func TestScaleInAndNodeReplacement(t *testing.T) {
 		}
 	}
 	vipAnswers(t, l, 8088)
+}
+
+// shell runs a command line as an operator pastes it, from the repository root.
+func shell(t *testing.T, line string) cliResult {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Dir = repoDir(t)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.Output()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return cliResult{stdout: string(out), code: code}
 }

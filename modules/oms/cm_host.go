@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -35,8 +36,9 @@ type CMHostArgs struct {
 	Remove   string   `hcl:"remove,optional"`
 	// Keep only reads: the row of remove stays (a check before its container goes).
 	Keep bool `hcl:"keep,optional"`
-	// Hint is the command that scales a node in, shown when a registered
-	// node is missing from the inventory and no remove is given.
+	// Hint says how to scale a node in, shown when a registered node is
+	// missing from the inventory and no remove is given, followed by the
+	// command that does it (this run's, on scale-in.hcl: scaleInCommand).
 	Hint string `hcl:"hint,optional"`
 }
 
@@ -53,7 +55,7 @@ func (*CMHost) Doc() modules.Doc {
 			"nodes":    "list(string): the addresses of the OMS nodes the inventory keeps",
 			"remove":   "string: the address (its host row's ip) of the node being scaled in, not in nodes; its row is deleted",
 			"keep":     "bool: only read and check, delete nothing",
-			"hint":     "string: how to scale a node in, shown when a registered node is in neither nodes nor remove",
+			"hint":     "string: how to scale a node in, shown when a registered node is in neither nodes nor remove, before the scale-in.hcl command (this run's options, remove_node set)",
 		}}
 }
 
@@ -101,9 +103,12 @@ func (*CMHost) Check(ctx context.Context, env *modules.Env, a any) (*modules.Pla
 		if hint == "" {
 			hint = "scale it in first"
 		}
-		return nil, fmt.Errorf("%s registered in %s.host but not in the inventory: OMS still counts %s as its node%s; %s",
+		if len(absent) > 1 {
+			hint += ", one node at a time"
+		}
+		return nil, fmt.Errorf("%s registered in %s.host but not in the inventory: OMS still counts %s as its node%s; %s:\n  %s",
 			strings.Join(absent, ", "), args.Database, map[bool]string{true: "it", false: "them"}[len(absent) == 1],
-			map[bool]string{true: "", false: "s"}[len(absent) == 1], strings.ReplaceAll(hint, "IP", absent[0]))
+			map[bool]string{true: "", false: "s"}[len(absent) == 1], hint, scaleInCommand(os.Args, absent[0]))
 	}
 	summary := fmt.Sprintf("registered in %s.host: %s", args.Database, strings.Join(rows, ", "))
 	if len(rows) == 0 {
