@@ -27,7 +27,7 @@ relay-helpers: ## the relay's node program, gzipped into internal/relaybin/helpe
 	for t in $(RELAY_PLATFORMS); do \
 	  f=$(RELAY_DIR)/omsrun-relay-$${t%/*}-$${t#*/}; \
 	  CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -trimpath -ldflags '-s -w' -o $$f ./cmd/omsrun-relay; \
-	  sums="$$sums$${sums:+,}$$t=$$(sha256sum $$f | cut -c1-64)"; \
+	  sums="$$sums$${sums:+,}$$t=$$( (sha256sum $$f 2>/dev/null || shasum -a 256 $$f) | cut -c1-64)"; \
 	  gzip -9nf $$f; \
 	done; \
 	echo "-X github.com/omsrun/omsrun/internal/relaybin.sums=$$sums" > $(RELAY_DIR)/.ldflags
