@@ -174,3 +174,64 @@ func TestRegionsWithCMNodesPointsAtCMNodes(t *testing.T) {
 		t.Error("regions together with cm_nodes was not refused")
 	}
 }
+
+// TestScaleInChecksEveryRegionsVIP: after a scale-in with regions, the
+// console port is checked through every region's VIP, from the first host
+// of each region; without regions once, through cm_url.
+func TestScaleInChecksEveryRegionsVIP(t *testing.T) {
+	dir := t.TempDir()
+	inv, vars := filepath.Join(dir, "inv.hcl"), filepath.Join(dir, "vars.hcl")
+	os.WriteFile(inv, []byte("group \"oms\" {\n  host \"oms1\" { address = \"10.0.0.11\" }\n  host \"oms2\" { address = \"10.0.0.12\" }\n  host \"oms3\" { address = \"10.0.0.13\" }\n}\n"), 0o600)
+	os.WriteFile(vars, []byte(twoRegions), 0o600)
+	base := []string{"oms_meta_host=10.0.0.5", "oms_meta_user=u", "oms_meta_password=p", "image=oms:x", "image_file=x.tar.gz", "remove_node=10.0.0.14"}
+	for _, tc := range []struct {
+		name    string
+		extra   []string
+		runOnce bool
+		want    map[string]string // host → URL checked from it ("" when skipped)
+	}{
+		{"two regions", []string{"@" + vars}, false, map[string]string{
+			"oms1": "http://10.0.0.100:8089/oms/health", "oms2": "", "oms3": "http://10.0.0.200:8089/oms/health"}},
+		{"one region", []string{"cm_url=http://10.0.0.9:8088"}, true, map[string]string{
+			"oms1": "http://10.0.0.9:8089/oms/health"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Its own inventory: scale-in.hcl adds the removed node to it.
+			i, diags := inventory.Load([]string{inv})
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			p, diags := playbook.Load("scale-in.hcl", playbook.Options{Inventory: i, ExtraVars: append(base, tc.extra...)})
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			var st *playbook.Step
+			for _, s := range p.Steps {
+				if s.Name == "VIP answers on 8089" {
+					st = s
+				}
+			}
+			if st.RunOnce != tc.runOnce {
+				t.Errorf("run_once = %v, want %v", st.RunOnce, tc.runOnce)
+			}
+			for name, want := range tc.want {
+				s := playbook.Scope{Host: i.Host(name), Inv: i}
+				run, diags := playbook.EvalWhen(p, st, s, nil)
+				if diags.HasErrors() {
+					t.Fatal(diags.Error())
+				}
+				got := ""
+				if run {
+					a := &modules.WaitForArgs{}
+					if diags := playbook.DecodeStep(p, st, s, a, nil); diags.HasErrors() {
+						t.Fatal(diags.Error())
+					}
+					got = a.URL
+				}
+				if got != want {
+					t.Errorf("%s checks %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+}

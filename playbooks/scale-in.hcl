@@ -140,10 +140,12 @@ step "VIP answers on 8088" {
   }
 }
 
+# With regions, each region's VIP, from the first host of that region (as
+# oms-vip-checks.hcl): one run_once host would check one region's only.
 step "VIP answers on 8089" {
   hosts    = "oms"
-  run_once = true
-  when     = var.remove_node != ""
+  run_once = length(var.regions) == 0
+  when     = var.remove_node != "" && (length(var.regions) == 0 || host.name == try(local.region_hosts[0].name, ""))
   wait_for {
     url     = "${replace(trimsuffix(var.cm_url, "/"), ":8088", ":8089")}/oms/health"
     via     = "controller"
