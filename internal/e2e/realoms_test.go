@@ -85,31 +85,11 @@ func TestDeployWaitsForASlowStart(t *testing.T) {
 	}
 }
 
-// oldAllAtOnce is deploy.hcl's former order: every new node started at once.
+// oldAllAtOnce is deploy.hcl's former order: the real playbook's shared
+// preparation (image, mount folders, config.yaml), then every new node
+// started at once.
 const oldAllAtOnce = `include "oms-variables.hcl" {}
-
-step "load image" {
-  hosts = "oms"
-  docker_load {
-    file = var.image_file
-    tag  = var.image
-  }
-}
-
-step "mount folders" {
-  hosts = "oms"
-  mkdir_mounts {
-    path        = var.mount_dir
-    min_free_gb = var.min_free_gb
-  }
-}
-
-step "config.yaml" {
-  hosts = "oms"
-  render_config {
-    with = local.oms_config
-  }
-}
+include "oms-prepare.hcl" {}
 
 step "container (new nodes)" {
   hosts = "oms"
@@ -133,11 +113,13 @@ func TestDeployStartsTheFirstNodeAlone(t *testing.T) {
 	}
 	fresh()
 	dir := t.TempDir()
-	vars, err := os.ReadFile(filepath.Join(repoDir(t), "playbooks", "oms-variables.hcl"))
-	if err != nil {
-		t.Fatal(err)
+	for _, inc := range []string{"oms-variables.hcl", "oms-prepare.hcl"} {
+		b, err := os.ReadFile(filepath.Join(repoDir(t), "playbooks", inc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, inc), b, 0o644)
 	}
-	os.WriteFile(filepath.Join(dir, "oms-variables.hcl"), vars, 0o644)
 	old := filepath.Join(dir, "old.hcl")
 	os.WriteFile(old, []byte(oldAllAtOnce), 0o644)
 	r := omsrun(t, old, "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "min_free_gb=1", "--json")

@@ -82,15 +82,7 @@ func TestPerHostValues(t *testing.T) {
 			if d := Validate(p, inv, newArgs, validateArgs); d.HasErrors() {
 				t.Fatal(d)
 			}
-			for host, want := range tc.want {
-				var args shellArgs
-				if d := DecodeStep(p, p.Steps[0], Scope{Host: inv.Host(host), Inv: inv}, &args, nil); d.HasErrors() {
-					t.Fatal(d)
-				}
-				if args.Cmd != want {
-					t.Errorf("%s: cmd = %q, want %q", host, args.Cmd, want)
-				}
-			}
+			expectCmds(t, p, inv, tc.want)
 		})
 	}
 }
@@ -123,6 +115,21 @@ func TestPerHostValueErrors(t *testing.T) {
 		d := Validate(p, inv, newArgs, validateArgs)
 		if !d.HasErrors() || !strings.Contains(d.Error(), tc.want) || !strings.Contains(d.Error(), "Invalid value for variable") {
 			t.Errorf("%q: want an error at %s, got %v", tc.inv, tc.want, d)
+		}
+	}
+}
+
+// expectCmds decodes the playbook's first step, a shell step, for each host
+// of want and compares its cmd with the host's entry.
+func expectCmds(t *testing.T, p *Playbook, inv *inventory.Inventory, want map[string]string) {
+	t.Helper()
+	for host, cmd := range want {
+		var args shellArgs
+		if d := DecodeStep(p, p.Steps[0], Scope{Host: inv.Host(host), Inv: inv}, &args, nil); d.HasErrors() {
+			t.Fatal(d)
+		}
+		if args.Cmd != cmd {
+			t.Errorf("%s: cmd = %q, want %q", host, args.Cmd, cmd)
 		}
 	}
 }

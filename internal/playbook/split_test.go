@@ -57,15 +57,7 @@ func TestSplitValues(t *testing.T) {
 			if diags != "" {
 				t.Fatal(diags)
 			}
-			for host, want := range tc.want {
-				var args shellArgs
-				if d := DecodeStep(p, p.Steps[0], Scope{Host: in.Host(host), Inv: in}, &args, nil); d.HasErrors() {
-					t.Fatal(d)
-				}
-				if args.Cmd != want {
-					t.Errorf("%s: cmd = %q, want %q", host, args.Cmd, want)
-				}
-			}
+			expectCmds(t, p, in, tc.want)
 		})
 	}
 }

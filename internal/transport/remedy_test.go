@@ -7,32 +7,47 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/omsrun/omsrun/inventory"
 )
 
-// TestNoCredentialsRemedy: with no key, password or agent the dial names
-// what to set; following the first remedy as printed — key_file in the
-// inventory — connects (issue #14 point 7, docs/remedies.md).
-func TestNoCredentialsRemedy(t *testing.T) {
-	d := startSSHD(t)
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("SSH_AUTH_SOCK", "")
-	p := NewPool(d.config())
-	defer p.Close()
-	hi := d.host("bare")
-	key := hi.KeyFile
-	hi.KeyFile = ""
-	_, err := p.Get(testCtx(t), hi)
-	m := regexp.MustCompile(`no SSH credentials: set (key_file) or password in the inventory`).FindStringSubmatch(errText(err))
-	if m == nil {
-		t.Fatalf("want the no-credentials remedy, got %v", err)
+// TestNoCredentialsRemedies: with no key, password or agent the dial names
+// what to do; following each remedy read out of the message as printed
+// against a real sshd connects (issue #14 point 7, docs/remedies.md):
+// key_file in the inventory, and running ssh-agent (holding the key, as
+// `ssh-add` puts it there) for the same host with no key_file or password.
+func TestNoCredentialsRemedies(t *testing.T) {
+	cases := []struct {
+		name   string
+		remedy *regexp.Regexp // its first group is what the test does
+		follow func(t *testing.T, remedy, key string, h *inventory.Host)
+	}{
+		{"key_file", regexp.MustCompile(`no SSH credentials: set (key_file) or password in the inventory`),
+			func(t *testing.T, _, key string, h *inventory.Host) { h.KeyFile = key }},
+		{"ssh-agent", regexp.MustCompile(`, run (ssh-agent), or pass`), runAgent},
 	}
-	follow := d.host("keyed")
-	follow.KeyFile = "" // the remedy: set key_file
-	if m[1] == "key_file" {
-		follow.KeyFile = key
-	}
-	if _, err := p.Get(testCtx(t), follow); err != nil {
-		t.Fatalf("after setting %s as printed: %v", m[1], err)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := startSSHD(t)
+			t.Setenv("HOME", t.TempDir())
+			t.Setenv("SSH_AUTH_SOCK", "")
+			p := NewPool(d.config())
+			defer p.Close()
+			hi := d.host("bare")
+			key := hi.KeyFile
+			hi.KeyFile = ""
+			_, err := p.Get(testCtx(t), hi)
+			m := tc.remedy.FindStringSubmatch(errText(err))
+			if m == nil {
+				t.Fatalf("want the no-credentials remedy naming %s, got %v", tc.name, err)
+			}
+			follow := d.host("followed")
+			follow.KeyFile = ""
+			tc.follow(t, m[1], key, follow)
+			if _, err := p.Get(testCtx(t), follow); err != nil {
+				t.Fatalf("after following %q as printed: %v", m[1], err)
+			}
+		})
 	}
 }
 
@@ -43,27 +58,13 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// TestNoCredentialsAgentRemedy follows the third remedy as printed: run
-// ssh-agent (holding the key, as `ssh-add` puts it there) and the same host
-// with no key_file or password connects through it.
-func TestNoCredentialsAgentRemedy(t *testing.T) {
-	d := startSSHD(t)
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("SSH_AUTH_SOCK", "")
-	p := NewPool(d.config())
-	defer p.Close()
-	hi := d.host("bare")
-	key := hi.KeyFile
-	hi.KeyFile = ""
-	_, err := p.Get(testCtx(t), hi)
-	m := regexp.MustCompile(`, run (ssh-agent), or pass`).FindStringSubmatch(errText(err))
-	if m == nil {
-		t.Fatalf("want the no-credentials remedy naming ssh-agent, got %v", err)
-	}
+// runAgent runs the agent the remedy names, adds key to it with ssh-add
+// and points SSH_AUTH_SOCK at it.
+func runAgent(t *testing.T, agentCmd, key string, _ *inventory.Host) {
 	sock := filepath.Join(t.TempDir(), "agent.sock")
-	agent := exec.Command(m[1], "-D", "-a", sock)
+	agent := exec.Command(agentCmd, "-D", "-a", sock)
 	if err := agent.Start(); err != nil {
-		t.Fatalf("%s: %v", m[1], err)
+		t.Fatalf("%s: %v", agentCmd, err)
 	}
 	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() })
 	deadline := time.Now().Add(5 * time.Second)
@@ -82,11 +83,6 @@ func TestNoCredentialsAgentRemedy(t *testing.T) {
 		t.Fatalf("ssh-add: %v: %s", err, out)
 	}
 	t.Setenv("SSH_AUTH_SOCK", sock)
-	follow := d.host("agent")
-	follow.KeyFile = ""
-	if _, err := p.Get(testCtx(t), follow); err != nil {
-		t.Fatalf("after running %s as printed: %v", m[1], err)
-	}
 }
 
 // TestKeyFileUnderHome: key_file = "~/.ssh/…", as the README's inventory

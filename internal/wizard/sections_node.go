@@ -23,18 +23,7 @@ func (w *Wizard) askNodeSetup(_ context.Context, a *Answers) error {
 		}
 		var tags []string
 		if a.ImageFile, err = w.ask(question{key: "image-file", prompt: "OMS package (.tar.gz) on this machine", def: a.ImageFile,
-			check: func(s string) (string, error) {
-				p, err := w.existingFile(s, "the OMS package, e.g. ./oms_4.2.5-ce.tar.gz")
-				if err != nil {
-					return "", err
-				}
-				arc, err := dockerarchive.Read(p)
-				if err != nil {
-					return "", fmt.Errorf("%s is not a docker image package: %v", s, err)
-				}
-				tags = arc.Tags()
-				return p, nil
-			}}); err != nil {
+			check: w.imagePackage("the OMS package, e.g. ./oms_4.2.5-ce.tar.gz", &tags)}); err != nil {
 			return err
 		}
 		def := a.Image
@@ -220,4 +209,23 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// imagePackage checks an answer naming a docker image package on this
+// machine (what, e.g. …, says which when it is not there): the file must
+// exist and be one. tags receives the names its manifest gives, the next
+// question's default name.
+func (w *Wizard) imagePackage(what string, tags *[]string) func(string) (string, error) {
+	return func(s string) (string, error) {
+		p, err := w.existingFile(s, what)
+		if err != nil {
+			return "", err
+		}
+		arc, err := dockerarchive.Read(p)
+		if err != nil {
+			return "", fmt.Errorf("%s is not a docker image package: %v", s, err)
+		}
+		*tags = arc.Tags()
+		return p, nil
+	}
 }

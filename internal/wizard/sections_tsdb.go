@@ -6,7 +6,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/omsrun/omsrun/internal/dockerarchive"
 	"github.com/omsrun/omsrun/internal/omsconfig"
 	"github.com/omsrun/omsrun/internal/secret"
 )
@@ -32,18 +31,7 @@ func (w *Wizard) askTSDBDeploy(a *Answers) error {
 	}
 	var tags []string
 	if a.TSDBImageFile, err = w.ask(question{key: "tsdb-image-file", prompt: "InfluxDB 1.x image package (docker save, .tar or .tar.gz) on this machine",
-		def: a.TSDBImageFile, with: "tsdb-deploy", check: func(s string) (string, error) {
-			p, err := w.existingFile(s, "the InfluxDB image package, e.g. ./influxdb-1.8.tar.gz")
-			if err != nil {
-				return "", err
-			}
-			arc, err := dockerarchive.Read(p)
-			if err != nil {
-				return "", fmt.Errorf("%s is not a docker image package: %v", s, err)
-			}
-			tags = arc.Tags()
-			return p, nil
-		}}); err != nil {
+		def: a.TSDBImageFile, with: "tsdb-deploy", check: w.imagePackage("the InfluxDB image package, e.g. ./influxdb-1.8.tar.gz", &tags)}); err != nil {
 		return err
 	}
 	def := orString(a.TSDBImage, "influxdb:1.8")

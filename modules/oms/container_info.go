@@ -37,7 +37,7 @@ type ContainerInfoArgs struct {
 func (*ContainerInfo) Doc() modules.Doc {
 	return modules.Doc{Name: "container_info", Summary: "Read-only: whether a container exists and runs, its image, and the databases its config.yaml names.",
 		Args: map[string]string{
-			"name":        "container name (default `oms`)",
+			"name":        containerNameDoc,
 			"config_path": "config.yaml on the host whose database names to read",
 			"image_file":  "image package on the control machine; `image_differs` says whether the container runs another image",
 		}}
@@ -56,11 +56,8 @@ const infoSep = "--omsrun-config--"
 // Check implements Module: one command reads everything.
 func (*ContainerInfo) Check(ctx context.Context, env *modules.Env, a any) (*modules.Plan, error) {
 	args := a.(*ContainerInfoArgs)
-	if args.Name == "" {
-		args.Name = "oms"
-	}
-	script := fmt.Sprintf("docker inspect --format '{{.State.Running}} {{.Image}}' %s 2>/dev/null; echo %s; ",
-		transport.Quote(args.Name), infoSep)
+	args.Name = containerName(args.Name)
+	script := containerInspect(args.Name) + "; echo " + infoSep + "; "
 	if args.ConfigPath != "" {
 		// Only the database-name lines: the rest of config.yaml holds passwords
 		// and has no business travelling back.
@@ -72,13 +69,8 @@ func (*ContainerInfo) Check(ctx context.Context, env *modules.Env, a any) (*modu
 		return nil, err
 	}
 	head, tail, _ := strings.Cut(string(res.Stdout), infoSep)
-	fields := strings.Fields(head)
-	exists := len(fields) == 2
-	running := exists && fields[0] == "true"
-	image := ""
-	if exists {
-		image = fields[1]
-	}
+	st := parseContainerState(head)
+	exists, running, image := st.exists, st.running, st.image
 	dbs := []cty.Value{}
 	for _, line := range strings.Split(tail, "\n") {
 		_, v, ok := strings.Cut(line, ":")
@@ -130,4 +122,36 @@ func stringList(vals []cty.Value) cty.Value {
 		return cty.ListValEmpty(cty.String)
 	}
 	return cty.ListVal(vals)
+}
+
+// containerNameDoc documents the `name` argument of the modules that act on
+// the OMS container; containerName gives its default.
+const containerNameDoc = "container name (default `oms`)"
+
+func containerName(name string) string {
+	if name == "" {
+		return "oms"
+	}
+	return name
+}
+
+// containerInspect is the shell that prints "RUNNING IMAGE" for a
+// container, and nothing when there is none (its exit status then is
+// docker's): the read container_info and container_stop start from.
+func containerInspect(name string) string {
+	return fmt.Sprintf("docker inspect --format '{{.State.Running}} {{.Image}}' %s 2>/dev/null", transport.Quote(name))
+}
+
+// containerState is containerInspect's answer.
+type containerState struct {
+	exists, running bool
+	image           string
+}
+
+func parseContainerState(out string) containerState {
+	f := strings.Fields(out)
+	if len(f) != 2 {
+		return containerState{}
+	}
+	return containerState{exists: true, running: f[0] == "true", image: f[1]}
 }

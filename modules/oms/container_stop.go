@@ -3,7 +3,6 @@ package oms
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -34,7 +33,7 @@ type ContainerStopArgs struct {
 func (*ContainerStop) Doc() modules.Doc {
 	return modules.Doc{Name: "container_stop", Summary: "Stop a container and keep it (docker stop); ok when it is stopped or absent.",
 		Args: map[string]string{
-			"name":            "container name (default `oms`)",
+			"name":            containerNameDoc,
 			"rollback_to":     "the image an upgrade came from: a failure prints how to roll back to it",
 			"rollback_target": "the image that upgrade goes to",
 		}}
@@ -51,15 +50,14 @@ func (*ContainerStop) Validate(a any) error {
 // Check implements modules.Module.
 func (*ContainerStop) Check(ctx context.Context, env *modules.Env, a any) (*modules.Plan, error) {
 	args := a.(*ContainerStopArgs)
-	if args.Name == "" {
-		args.Name = "oms"
-	}
-	res, err := env.Try(ctx, transport.Cmd{Argv: []string{"docker", "inspect", "--format", "{{.State.Running}}", args.Name}})
+	args.Name = containerName(args.Name)
+	// Absent (docker inspect fails) is stopped too: nothing to do.
+	res, err := env.Try(ctx, transport.Cmd{Script: containerInspect(args.Name)})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]cty.Value{"stopped": cty.True}
-	if res.ExitCode != 0 || strings.TrimSpace(string(res.Stdout)) != "true" {
+	if !parseContainerState(string(res.Stdout)).running {
 		return &modules.Plan{Summary: "container " + args.Name + " not running", Outputs: out}, nil
 	}
 	return &modules.Plan{Change: true, Summary: "stop container " + args.Name, Outputs: out}, nil

@@ -207,7 +207,7 @@ func TestStopFailurePrintsTheRollback(t *testing.T) {
 	saved := os.Args
 	defer func() { os.Args = saved }()
 	os.Args = []string{"/x/omsrun", "playbooks/upgrade.hcl", "-i", "inv.hcl", "-e", "@vars.hcl", "-e", "oms_meta_password=pw", "--yes"}
-	h := (&modtest.Host{}).On("docker inspect", 0, "true\n", "").On("docker stop", 1, "", "Error response from daemon: cannot stop container: oms")
+	h := (&modtest.Host{}).On("docker inspect", 0, "true sha256:0123\n", "").On("docker stop", 1, "", "Error response from daemon: cannot stop container: oms")
 	env, _ := modtest.NewEnv(h)
 	_, _, err := modtest.RunBoth(t, &ContainerStop{}, env, &ContainerStopArgs{Name: "oms", RollbackTo: "oms:feature_4.2.5-ce", RollbackTarget: "oms:feature_4.2.6-ce"})
 	if err == nil {
