@@ -83,47 +83,6 @@ func rollbackAdvice(r upgradeRecord) string {
 		r.From, r.To, db, restoreCommand(os.Args, r.Backup))
 }
 
-// restoreCommand is args with the playbook (upgrade.hcl, wherever it
-// lives) replaced by restore.hcl beside it, and backup named so that its
-// question names the dump. Two things of the upgrade's command line do
-// not carry over: --yes, which answered the upgrade's question, not the
-// restore's; and a secret given as -e name=value, which any printed text
-// masks, so that it could not work as printed: it becomes -e name=@ask,
-// typed at the terminal.
-func restoreCommand(args []string, backup string) string {
-	out := []string{"omsrun"}
-	if len(args) > 0 && strings.HasSuffix(args[0], "omsrun") {
-		out[0] = args[0]
-	}
-	found := false
-	for i := 1; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--yes" || a == "-y" || strings.HasPrefix(a, "--yes="):
-			continue
-		case !found && (a == "upgrade.hcl" || strings.HasSuffix(a, "/upgrade.hcl")):
-			a = strings.TrimSuffix(a, "upgrade.hcl") + "restore.hcl"
-			found = true
-		case (a == "-e" || a == "--extra-vars") && i+1 < len(args):
-			out = append(out, a, askForSecret(args[i+1]))
-			i++
-			continue
-		case strings.HasPrefix(a, "--extra-vars="):
-			a = "--extra-vars=" + askForSecret(strings.TrimPrefix(a, "--extra-vars="))
-		case strings.HasPrefix(a, "-e") && !strings.HasPrefix(a, "--"):
-			a = "-e" + askForSecret(strings.TrimPrefix(strings.TrimPrefix(a, "-e"), "="))
-		}
-		out = append(out, a)
-	}
-	if !found {
-		return "omsrun playbooks/restore.hcl -i <this run's inventory> -e <this run's variables>"
-	}
-	if backup != "" {
-		out = append(out, "-e", "backup_file="+backup)
-	}
-	return transport.Join(out)
-}
-
 // askForSecret is one -e value as the printed command gives it: a secret
 // given on the command line is asked for (name=@ask); files, @env
 // references and other values stay as they were.
