@@ -106,3 +106,6 @@ func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 func rateMB(bytes int64, d time.Duration) float64 { return float64(bytes) / d.Seconds() / 1e6 }
 
 func ratio(x float64) string { return fmt.Sprintf("%.2f×", x) }
+
+// ratio3 is for byte ratios, where the third decimal is a measurement.
+func ratio3(x float64) string { return fmt.Sprintf("%.3f×", x) }

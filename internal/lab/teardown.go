@@ -67,6 +67,10 @@ func Down(repo string, log io.Writer) error {
 		syscall.Unmount(m, syscall.MNT_DETACH)
 	}
 	cleanCgroups()
+	// An interrupted bench's byte counters (the shaping went with the bridge).
+	if err := UncountUplink(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := os.RemoveAll(RunDir); err != nil {
 		errs = append(errs, err)
 	}
@@ -223,6 +227,10 @@ func Leftovers() []string {
 	// check-clean also catches it while the lab is up.
 	if q := BridgeQdisc(); q != "" {
 		out = append(out, "queueing discipline on "+Bridge+" (bench shaping): "+q)
+	}
+	// Its byte counters too: they hook every packet the controller sends.
+	if countTableExists() {
+		out = append(out, "nftables table inet "+countTable+" (bench uplink counters)")
 	}
 	return out
 }
