@@ -8,6 +8,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/docker"
+	"github.com/omsrun/omsrun/internal/textx"
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/modules"
 )
@@ -69,7 +70,10 @@ func (*ContainerInfo) Check(ctx context.Context, env *modules.Env, a any) (*modu
 		return nil, err
 	}
 	head, tail, _ := strings.Cut(string(res.Stdout), infoSep)
-	st := parseContainerState(head)
+	st, err := parseContainerState(args.Name, head)
+	if err != nil {
+		return nil, err
+	}
 	exists, running, image := st.exists, st.running, st.image
 	dbs := []cty.Value{}
 	for _, line := range strings.Split(tail, "\n") {
@@ -136,11 +140,19 @@ func containerName(name string) string {
 }
 
 // containerInspect is the shell that prints "RUNNING IMAGE" for a
-// container, and nothing when there is none (its exit status then is
-// docker's): the read container_info and container_stop start from.
+// container, nothing when docker answers that there is no such container,
+// and inspectFailed with docker's words for any other failure (the daemon
+// down or not answering): the read container_info and container_stop start
+// from. Only docker's own "no such" means absent; with live-restore a
+// container keeps running while the daemon is down, so "could not read"
+// must never pass for "not running".
 func containerInspect(name string) string {
-	return fmt.Sprintf("docker inspect --format '{{.State.Running}} {{.Image}}' %s 2>/dev/null", transport.Quote(name))
+	return fmt.Sprintf(`if out=$(docker inspect --format '{{.State.Running}} {{.Image}}' %s 2>&1); then printf '%%s\n' "$out"; else case "$out" in *"No such"*|*"no such"*) ;; *) printf '%%s %%s\n' %s "$out";; esac; fi`,
+		transport.Quote(name), inspectFailed)
 }
+
+// inspectFailed starts containerInspect's answer when docker could not say.
+const inspectFailed = "--omsrun-inspect-failed--"
 
 // containerState is containerInspect's answer.
 type containerState struct {
@@ -148,10 +160,18 @@ type containerState struct {
 	image           string
 }
 
-func parseContainerState(out string) containerState {
+// parseContainerState reads containerInspect's answer; a docker failure
+// other than "no such container" is an error naming docker's message and
+// what to do.
+func parseContainerState(name, out string) (containerState, error) {
+	if _, msg, failed := strings.Cut(out, inspectFailed); failed {
+		return containerState{}, fmt.Errorf("could not read container %s: docker inspect: %s\n"+
+			"the container may still be running; make sure the Docker daemon answers (e.g. systemctl start docker, then docker ps), then re-run",
+			name, textx.TailLines(strings.TrimSpace(msg), 3))
+	}
 	f := strings.Fields(out)
 	if len(f) != 2 {
-		return containerState{}
+		return containerState{}, nil
 	}
-	return containerState{exists: true, running: f[0] == "true", image: f[1]}
+	return containerState{exists: true, running: f[0] == "true", image: f[1]}, nil
 }

@@ -51,13 +51,19 @@ func (*ContainerStop) Validate(a any) error {
 func (*ContainerStop) Check(ctx context.Context, env *modules.Env, a any) (*modules.Plan, error) {
 	args := a.(*ContainerStopArgs)
 	args.Name = containerName(args.Name)
-	// Absent (docker inspect fails) is stopped too: nothing to do.
+	// Absent (docker says no such container) is stopped too: nothing to
+	// do. Docker failing to answer is not: the upgrade would back up the
+	// MetaDB while this node may still write to it.
 	res, err := env.Try(ctx, transport.Cmd{Script: containerInspect(args.Name)})
 	if err != nil {
 		return nil, err
 	}
+	st, err := parseContainerState(args.Name, string(res.Stdout))
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]cty.Value{"stopped": cty.True}
-	if !parseContainerState(string(res.Stdout)).running {
+	if !st.running {
 		return &modules.Plan{Summary: "container " + args.Name + " not running", Outputs: out}, nil
 	}
 	return &modules.Plan{Change: true, Summary: "stop container " + args.Name, Outputs: out}, nil

@@ -21,10 +21,15 @@ func TestContainerStop(t *testing.T) {
 		change      bool
 		stops       string // what docker stop was asked
 		err         string
+		checkErr    string // the read itself must fail with docker's message
 	}{
 		{name: "running", state: "running", change: true, stops: "oms\n"},
 		{name: "stopped", state: "stopped"},
 		{name: "absent", state: "absent"},
+		// dockerd down: the container may still run (live-restore), so the
+		// upgrade must not go on to the backup as if it were stopped.
+		{name: "docker daemon down", state: "daemon-down", checkErr: "Cannot connect to the Docker daemon",
+			args: ContainerStopArgs{RollbackTo: "oms:old", RollbackTarget: "oms:new"}},
 		{name: "failing stop in an upgrade", state: "running", stopFails: true, change: true, stops: "oms\n",
 			args: ContainerStopArgs{RollbackTo: "oms:old", RollbackTarget: "oms:new"}, err: "restore.hcl"},
 	}
@@ -34,6 +39,12 @@ func TestContainerStop(t *testing.T) {
 			env := modtest.LocalEnv(l, "10.0.0.11")
 			args := tc.args
 			plan, err := (&ContainerStop{}).Check(context.Background(), env, &args)
+			if tc.checkErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.checkErr) || !strings.Contains(err.Error(), "start docker") {
+					t.Fatalf("check: %v (%v), want docker's message %q and what to do", err, plan, tc.checkErr)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

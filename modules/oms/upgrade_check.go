@@ -102,12 +102,13 @@ const upSep = "--omsrun-upgrade--"
 
 func (*UpgradeCheck) read(ctx context.Context, env *modules.Env, a *UpgradeCheckArgs) (nodeUpgrade, error) {
 	var n nodeUpgrade
-	c := transport.Quote(a.Name)
-	script := fmt.Sprintf(`id=$(docker inspect --format '{{.Image}}' %s 2>/dev/null) && docker inspect --format '{{.State.Running}} {{.Image}}' %s
+	// containerInspect tells an absent container from docker not answering:
+	// a node whose daemon is down must not read as a new node.
+	script := fmt.Sprintf(`st=$(%s); printf '%%s\n' "$st"; id=; case "$st" in true\ *|false\ *) id=${st#* };; esac
 echo %s
 [ -n "$id" ] && docker image inspect --format '{{json .RepoTags}}' "$id" 2>/dev/null
 echo %s
-`, c, c, upSep, upSep)
+`, containerInspect(a.Name), upSep, upSep)
 	if a.Image != "" {
 		script += fmt.Sprintf("docker image inspect --format '{{.Id}}' %s 2>/dev/null\n", transport.Quote(a.Image))
 	}
@@ -122,9 +123,11 @@ echo %s
 	if len(parts) != 7 {
 		return n, fmt.Errorf("reading the upgrade state: unexpected answer: %s", textx.TailLines(string(res.Stdout), 5))
 	}
-	if f := strings.Fields(parts[0]); len(f) == 2 {
-		n.exists, n.running, n.imageID = true, f[0] == "true", f[1]
+	st, err := parseContainerState(a.Name, parts[0])
+	if err != nil {
+		return n, err
 	}
+	n.exists, n.running, n.imageID = st.exists, st.running, st.image
 	if t := strings.TrimSpace(parts[1]); t != "" {
 		_ = json.Unmarshal([]byte(t), &n.tags)
 	}

@@ -221,3 +221,16 @@ func TestStopFailurePrintsTheRollback(t *testing.T) {
 		t.Fatalf("the backup's failure prints another command:\n%s", backup)
 	}
 }
+
+// TestUpgradeCheckDockerDown: a node whose Docker daemon does not answer is
+// not a node without a container (it would be upgraded as a new node, while
+// with live-restore its old container may still run): the check fails with
+// docker's message and what to do.
+func TestUpgradeCheckDockerDown(t *testing.T) {
+	l, dir := fakeDocker(t, "daemon-down", false)
+	args := &UpgradeCheckArgs{Name: "oms", MountDir: dir, Image: "oms:feature_4.2.6-ce"}
+	p, err := (&UpgradeCheck{}).Check(context.Background(), modtest.LocalEnv(l, "10.0.0.11"), args)
+	if err == nil || !strings.Contains(err.Error(), "Cannot connect to the Docker daemon") || !strings.Contains(err.Error(), "re-run") {
+		t.Fatalf("docker down: %v (%v), want docker's message and what to do", err, p)
+	}
+}
