@@ -145,9 +145,10 @@ func containerName(name string) string {
 // down or not answering): the read container_info and container_stop start
 // from. Only docker's own "no such" means absent; with live-restore a
 // container keeps running while the daemon is down, so "could not read"
-// must never pass for "not running".
+// must never pass for "not running". A host without the docker command
+// runs no container: absent, and preflight names the missing Docker.
 func containerInspect(name string) string {
-	return fmt.Sprintf(`if out=$(docker inspect --format '{{.State.Running}} {{.Image}}' %s 2>&1); then printf '%%s\n' "$out"; else case "$out" in *"No such"*|*"no such"*) ;; *) printf '%%s %%s\n' %s "$out";; esac; fi`,
+	return fmt.Sprintf(`if ! command -v docker >/dev/null 2>&1; then :; elif out=$(docker inspect --format '{{.State.Running}} {{.Image}}' %s 2>&1); then printf '%%s\n' "$out"; else case "$out" in *"No such"*|*"no such"*) ;; *) printf '%%s %%s\n' %s "$out";; esac; fi`,
 		transport.Quote(name), inspectFailed)
 }
 

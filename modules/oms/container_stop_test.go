@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/omsrun/omsrun/internal/transport/transporttest"
 	"github.com/omsrun/omsrun/modules/modtest"
 )
 
@@ -60,5 +61,17 @@ func TestContainerStop(t *testing.T) {
 				t.Errorf("docker stop ran for %q, want %q", stops, tc.stops)
 			}
 		})
+	}
+}
+
+// TestContainerStopWithoutDocker: a host without the docker command runs no
+// container, so there is nothing to stop (and deploy's preflight, not the
+// read before it, names the missing Docker).
+func TestContainerStopWithoutDocker(t *testing.T) {
+	l := transporttest.NewLocal(t)
+	l.Env = []string{"PATH=" + t.TempDir()}
+	plan, err := (&ContainerStop{}).Check(context.Background(), modtest.LocalEnv(l, "10.0.0.11"), &ContainerStopArgs{})
+	if err != nil || plan.Change {
+		t.Fatalf("no docker command: %v %+v, want nothing to stop", err, plan)
 	}
 }
