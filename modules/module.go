@@ -50,6 +50,15 @@ type ReadOnly interface {
 	ReadOnly() bool
 }
 
+// Advisor is implemented by modules whose failure needs advice beyond the
+// error, such as an upgrade step's rollback command. The engine adds it to
+// the host's error whatever made the step fail there (the module, a timeout,
+// the host becoming unreachable), so the advice does not depend on how far
+// the module got. Empty means none for these arguments.
+type Advisor interface {
+	FailureAdvice(args any) string
+}
+
 // Doc is the reference text of a module.
 type Doc struct {
 	Name    string

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -64,7 +65,22 @@ func (r *Runner) runHost(ctx context.Context, st *playbook.Step, h *inventory.Ho
 	}
 	a := r.attemptAll(ctx, st, h, mod, args, group)
 	res.Attempts = a.attempts
-	return r.classify(st, h, mod, a, &res, done)
+	return r.advise(st, mod, args, r.classify(st, h, mod, a, &res, done))
+}
+
+// advise ends a failed host's error with the module's advice (an upgrade's
+// rollback), once: a module may already have added it to its own error,
+// while a host that went unreachable mid-step never got that far. A check
+// run changed nothing, so there is nothing to roll back.
+func (r *Runner) advise(st *playbook.Step, mod modules.Module, args any, res HostResult) HostResult {
+	adv, ok := mod.(modules.Advisor)
+	if !ok || r.Opts.Check || st.CheckMode || (res.Status != StatusFailed && res.Status != StatusUnreachable) {
+		return res
+	}
+	if advice := adv.FailureAdvice(args); advice != "" && !strings.Contains(res.Error, advice) {
+		res.Error += "\n" + advice
+	}
+	return res
 }
 
 // decide evaluates the step's when and, when it runs, decodes and validates

@@ -28,6 +28,18 @@ type ContainerRun struct{}
 
 var _ modules.Module = (*ContainerRun)(nil)
 var _ modules.Validator = (*ContainerRun)(nil)
+var _ modules.Advisor = (*ContainerRun)(nil)
+
+// FailureAdvice implements modules.Advisor: in an upgrade the way back is
+// restore.hcl, which needs the previous image by tag and the backup, both
+// recorded on the node.
+func (*ContainerRun) FailureAdvice(args any) string {
+	a := args.(*ContainerRunArgs)
+	if a.RollbackTo == "" {
+		return ""
+	}
+	return rollbackAdvice(upgradeRecord{From: a.RollbackTo, To: a.RollbackTarget, Backup: a.RollbackBackup})
+}
 
 // ContainerRunArgs are the arguments of container_run.
 type ContainerRunArgs struct {
@@ -371,10 +383,8 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 	w := omsWait{name: a.Name, mountDir: a.MountDir, addr: hostPort(a.HostIP, a.HealthPort), cmAddr: hostPort(a.HostIP, a.CMPort),
 		timeout: timeout, needLog: true}
 	if err := waitHealthy(ctx, env, w); err != nil {
-		if a.RollbackTo != "" {
-			// An upgrade: the way back is restore.hcl, which needs the
-			// previous image by tag and the backup, both recorded on the node.
-			return nil, fmt.Errorf("%w\n%s", err, rollbackAdvice(upgradeRecord{From: a.RollbackTo, To: a.RollbackTarget, Backup: a.RollbackBackup}))
+		if advice := m.FailureAdvice(a); advice != "" {
+			return nil, fmt.Errorf("%w\n%s", err, advice)
 		}
 		return nil, err
 	}

@@ -19,6 +19,18 @@ type ContainerStop struct{}
 
 var _ modules.Module = (*ContainerStop)(nil)
 var _ modules.Validator = (*ContainerStop)(nil)
+var _ modules.Advisor = (*ContainerStop)(nil)
+
+// FailureAdvice implements modules.Advisor: a stop that belongs to an
+// upgrade names the rollback, whatever failed (the engine adds it when the
+// node went unreachable).
+func (*ContainerStop) FailureAdvice(a any) string {
+	args := a.(*ContainerStopArgs)
+	if args.RollbackTo == "" {
+		return ""
+	}
+	return rollbackAdvice(upgradeRecord{From: args.RollbackTo, To: args.RollbackTarget})
+}
 
 // ContainerStopArgs are container_stop's arguments.
 type ContainerStopArgs struct {
@@ -70,13 +82,13 @@ func (*ContainerStop) Check(ctx context.Context, env *modules.Env, a any) (*modu
 }
 
 // Apply implements modules.Module.
-func (*ContainerStop) Apply(ctx context.Context, env *modules.Env, a any, plan *modules.Plan) (*modules.Result, error) {
+func (m *ContainerStop) Apply(ctx context.Context, env *modules.Env, a any, plan *modules.Plan) (*modules.Result, error) {
 	args := a.(*ContainerStopArgs)
 	if plan.Change {
 		env.Report.Phase("docker stop " + args.Name)
 		if _, err := env.RunArgv(ctx, "docker", "stop", args.Name); err != nil {
-			if args.RollbackTo != "" {
-				return nil, fmt.Errorf("%w\n%s", err, rollbackAdvice(upgradeRecord{From: args.RollbackTo, To: args.RollbackTarget}))
+			if advice := m.FailureAdvice(args); advice != "" {
+				return nil, fmt.Errorf("%w\n%s", err, advice)
 			}
 			return nil, err
 		}

@@ -92,12 +92,24 @@ func (*MetadbBackup) Check(ctx context.Context, env *modules.Env, a any) (*modul
 	return &modules.Plan{Change: true, Summary: fmt.Sprintf("dump %d database(s) %v from MetaDB %s into %s/", len(rep.Existing), rep.Existing, rep.Version, args.dir())}, nil
 }
 
+var _ modules.Advisor = (*MetadbBackup)(nil)
+
+// FailureAdvice implements modules.Advisor: a backup that belongs to an
+// upgrade names the rollback (the MetaDB not yet touched).
+func (*MetadbBackup) FailureAdvice(a any) string {
+	args := a.(*MetadbBackupArgs)
+	if args.RollbackTo == "" {
+		return ""
+	}
+	return rollbackAdvice(upgradeRecord{From: args.RollbackTo, To: args.RollbackTarget})
+}
+
 // Apply implements modules.Module.
 func (m *MetadbBackup) Apply(ctx context.Context, env *modules.Env, a any, plan *modules.Plan) (*modules.Result, error) {
 	args := a.(*MetadbBackupArgs)
 	res, err := m.apply(ctx, env, args)
-	if err != nil && args.RollbackTo != "" {
-		return nil, fmt.Errorf("%w\n%s", err, rollbackAdvice(upgradeRecord{From: args.RollbackTo, To: args.RollbackTarget}))
+	if advice := m.FailureAdvice(args); err != nil && advice != "" {
+		return nil, fmt.Errorf("%w\n%s", err, advice)
 	}
 	return res, err
 }
