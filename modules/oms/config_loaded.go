@@ -2,6 +2,7 @@ package oms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -83,11 +84,13 @@ func (s LoadedState) Stale() bool {
 
 // readLoaded reads the container's state and both hashes in one command.
 func readLoaded(ctx context.Context, env *modules.Env, container, configPath string) (LoadedState, error) {
-	script := fmt.Sprintf("printf 'running=%%s\\n' \"$(docker inspect --format '{{.State.Running}} {{.State.StartedAt}}' %[1]s 2>/dev/null || echo false)\"; "+
+	// inspectScript: a daemon that does not answer must not read as a
+	// stopped container, which has nothing loaded to be stale.
+	script := fmt.Sprintf("printf 'running=%%s\\n' \"$(%[1]s)\"; "+
 		"printf 'current=%%s\\n' \"$([ -f %[2]s ] && sha256sum < %[2]s | cut -d' ' -f1)\"; "+
 		"printf 'mtime=%%s\\n' \"$(stat -c %%y %[2]s 2>/dev/null)\"; "+
 		"printf 'loaded=%%s\\n' \"$(cat %[3]s 2>/dev/null)\"",
-		transport.Quote(container), transport.Quote(configPath), transport.Quote(loadedRecord(configPath)))
+		inspectScript("{{.State.Running}} {{.State.StartedAt}}", container), transport.Quote(configPath), transport.Quote(loadedRecord(configPath)))
 	res, err := env.Try(ctx, transport.Cmd{Script: script})
 	if err != nil {
 		return LoadedState{}, err
@@ -97,6 +100,9 @@ func readLoaded(ctx context.Context, env *modules.Env, container, configPath str
 		if k, v, ok := strings.Cut(line, "="); ok {
 			kv[k] = strings.TrimSpace(v)
 		}
+	}
+	if err := inspectFailure(container, kv["running"]); err != nil {
+		return LoadedState{}, err
 	}
 	running, started, _ := strings.Cut(kv["running"], " ")
 	st := LoadedState{Running: running == "true", Current: kv["current"], Loaded: kv["loaded"]}
@@ -150,6 +156,12 @@ func (*ConfigLoaded) Check(ctx context.Context, env *modules.Env, a any) (*modul
 		args.ConfigPath = defaultMountDir + "/config.yaml"
 	}
 	st, err := readLoaded(ctx, env, args.Container, args.ConfigPath)
+	var unreadable *inspectError
+	if args.Require && errors.As(err, &unreadable) {
+		// status.hcl: a finding like any other, not the end of the report.
+		return &modules.Plan{Summary: err.Error(), Unhealthy: "could not read container " + unreadable.name + ": " + unreadable.msg,
+			Outputs: map[string]cty.Value{"running": cty.False, "current": cty.StringVal(""), "loaded": cty.StringVal(""), "stale": cty.False}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +63,24 @@ func TestConfigLoadedFollowsTheFile(t *testing.T) {
 	os.WriteFile(running, []byte("true "+time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)+"\n"), 0o644)
 	if st := read(); st.Stale() || st.Loaded != st.Current {
 		t.Fatalf("started after the last write: want loaded, got %+v", st)
+	}
+}
+
+// TestConfigLoadedDockerDown: with the daemon not answering, whether OMS
+// loaded its config.yaml is unknown (with live-restore it may still run the
+// old one), not "stopped, nothing to reload": deploy and reconfigure fail
+// the node with docker's message; status.hcl (require) reports it unhealthy.
+func TestConfigLoadedDockerDown(t *testing.T) {
+	l, dir := fakeDocker(t, "daemon-down", false)
+	env := modtest.LocalEnv(l, "10.0.0.11")
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte("cm_location: 100\n"), 0o600)
+	plan, err := (&ConfigLoaded{}).Check(context.Background(), env, &ConfigLoadedArgs{ConfigPath: cfg})
+	if err == nil || !strings.Contains(err.Error(), "Cannot connect to the Docker daemon") || !strings.Contains(err.Error(), "re-run") {
+		t.Fatalf("docker down: %v (%+v), want docker's message and what to do", err, plan)
+	}
+	plan, err = (&ConfigLoaded{}).Check(context.Background(), env, &ConfigLoadedArgs{ConfigPath: cfg, Require: true})
+	if err != nil || !strings.Contains(plan.Unhealthy, "Cannot connect to the Docker daemon") {
+		t.Fatalf("docker down in status: %v, unhealthy %q", err, plan.Unhealthy)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/docker"
-	"github.com/omsrun/omsrun/internal/textx"
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/modules"
 )
@@ -140,20 +139,42 @@ func containerName(name string) string {
 }
 
 // containerInspect is the shell that prints "RUNNING IMAGE" for a
-// container, nothing when docker answers that there is no such container,
-// and inspectFailed with docker's words for any other failure (the daemon
-// down or not answering): the read container_info and container_stop start
-// from. Only docker's own "no such" means absent; with live-restore a
+// container: the read container_info, container_stop and upgrade_check
+// start from.
+func containerInspect(name string) string {
+	return inspectScript("{{.State.Running}} {{.Image}}", name)
+}
+
+// inspectScript prints docker inspect's answer in format, nothing when
+// docker answers that there is no such container, and inspectFailed with
+// docker's words on one line for any other failure (the daemon down or not
+// answering). Only docker's own "no such" means absent; with live-restore a
 // container keeps running while the daemon is down, so "could not read"
 // must never pass for "not running". A host without the docker command
 // runs no container: absent, and preflight names the missing Docker.
-func containerInspect(name string) string {
-	return fmt.Sprintf(`if ! command -v docker >/dev/null 2>&1; then :; elif out=$(docker inspect --format '{{.State.Running}} {{.Image}}' %s 2>&1); then printf '%%s\n' "$out"; else case "$out" in *"No such"*|*"no such"*) ;; *) printf '%%s %%s\n' %s "$out";; esac; fi`,
-		transport.Quote(name), inspectFailed)
+func inspectScript(format, name string) string {
+	return fmt.Sprintf(`if ! command -v docker >/dev/null 2>&1; then :; elif out=$(docker inspect --format %s %s 2>&1); then printf '%%s\n' "$out"; else case "$out" in *"No such"*|*"no such"*) ;; *) printf '%%s %%s\n' %s "$(printf '%%s' "$out" | tr '\n' ' ')";; esac; fi`,
+		transport.Quote(format), transport.Quote(name), inspectFailed)
 }
 
-// inspectFailed starts containerInspect's answer when docker could not say.
+// inspectFailed starts inspectScript's answer when docker could not say.
 const inspectFailed = "--omsrun-inspect-failed--"
+
+// inspectError is inspectScript's failure: docker's message and what to do.
+type inspectError struct{ name, msg string }
+
+func (e *inspectError) Error() string {
+	return fmt.Sprintf("could not read container %s: docker inspect: %s\n"+
+		"the container may still be running; make sure the Docker daemon answers (e.g. systemctl start docker, then docker ps), then re-run", e.name, e.msg)
+}
+
+// inspectFailure returns the inspectError an answer of inspectScript holds, if any.
+func inspectFailure(name, out string) error {
+	if _, msg, failed := strings.Cut(out, inspectFailed); failed {
+		return &inspectError{name: name, msg: strings.TrimSpace(msg)}
+	}
+	return nil
+}
 
 // containerState is containerInspect's answer.
 type containerState struct {
@@ -165,10 +186,8 @@ type containerState struct {
 // other than "no such container" is an error naming docker's message and
 // what to do.
 func parseContainerState(name, out string) (containerState, error) {
-	if _, msg, failed := strings.Cut(out, inspectFailed); failed {
-		return containerState{}, fmt.Errorf("could not read container %s: docker inspect: %s\n"+
-			"the container may still be running; make sure the Docker daemon answers (e.g. systemctl start docker, then docker ps), then re-run",
-			name, textx.TailLines(strings.TrimSpace(msg), 3))
+	if err := inspectFailure(name, out); err != nil {
+		return containerState{}, err
 	}
 	f := strings.Fields(out)
 	if len(f) != 2 {
