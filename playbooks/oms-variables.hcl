@@ -368,8 +368,8 @@ variable "vip_timeout" {
 }
 variable "balancer_settle" {
   type        = string
-  default     = "4s"
-  description = "pause after each node of a rolling operation is healthy, so the load balancer takes it back: its rise × inter (2 × 2s)"
+  default     = "6s"
+  description = "pause after each node of a rolling operation is healthy, so the load balancer takes it back: its (rise + 1) × inter ((2 + 1) × 2s); the extra inter covers a check that started just before the node was healthy"
 }
 
 locals {
