@@ -2,13 +2,11 @@ package transport
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/omsrun/omsrun/inventory"
 )
@@ -76,19 +74,7 @@ func TestPassphraseKeyAskedOnce(t *testing.T) {
 func TestAgentAuth(t *testing.T) {
 	d := startSSHD(t)
 	t.Setenv("HOME", t.TempDir())
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	agent := exec.Command("ssh-agent", "-D", "-a", sock)
-	if err := agent.Start(); err != nil {
-		t.Skip("no ssh-agent:", err)
-	}
-	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() })
-	waitFor(t, 5*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
-	add := exec.Command("ssh-add", d.clientKey)
-	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("ssh-add: %v %s", err, out)
-	}
-	t.Setenv("SSH_AUTH_SOCK", sock)
+	runAgent(t, "ssh-agent", d.clientKey, nil)
 	p := NewPool(d.config())
 	defer p.Close()
 	hi := d.host("agent")

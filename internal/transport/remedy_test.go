@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,13 +68,17 @@ func runAgent(t *testing.T, agentCmd, key string, _ *inventory.Host) {
 		t.Fatalf("%s: %v", agentCmd, err)
 	}
 	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() })
+	// The socket file appears at bind, before the agent listens: wait until
+	// it accepts (a stat alone let ssh-add meet "Connection refused" in CI).
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, err := os.Stat(sock); err == nil {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("ssh-agent made no socket")
+			t.Fatalf("ssh-agent does not accept on its socket: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
