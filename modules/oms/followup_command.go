@@ -73,8 +73,30 @@ func scaleInCommand(args []string, ip string) string {
 // restoreCommand rolls an upgrade back, backup named so that restore.hcl's
 // question names the dump.
 func restoreCommand(args []string, backup string) string {
-	if backup == "" {
+	// A restore's own command line may give backup_file already (a
+	// partial restore prints its re-run): once is enough.
+	if backup == "" || givesVar(args, "backup_file") {
 		return followUpCommand(args, "restore.hcl")
 	}
 	return followUpCommand(args, "restore.hcl", "backup_file="+backup)
+}
+
+// givesVar reports whether args set variable name with -e (in any of its
+// spellings).
+func givesVar(args []string, name string) bool {
+	for i, a := range args {
+		v, ok := "", false
+		switch {
+		case (a == "-e" || a == "--extra-vars") && i+1 < len(args):
+			v, ok = args[i+1], true
+		case strings.HasPrefix(a, "--extra-vars="):
+			v, ok = strings.TrimPrefix(a, "--extra-vars="), true
+		case strings.HasPrefix(a, "-e") && !strings.HasPrefix(a, "--") && len(a) > 2:
+			v, ok = strings.TrimPrefix(a[2:], "="), true
+		}
+		if ok && strings.HasPrefix(v, name+"=") {
+			return true
+		}
+	}
+	return false
 }

@@ -128,7 +128,17 @@ func (*MetadbRestore) Apply(ctx context.Context, env *modules.Env, a any, _ *mod
 	}
 	env.Report.Phase("restoring from " + args.File)
 	if err := metadb.Restore(ctx, t, dump, nil); err != nil {
-		return nil, fmt.Errorf("%w\nthe databases were dropped and only partly restored: re-run to restore them from %s again", err, args.File)
+		return nil, fmt.Errorf("%w\n%s", err, partialRestoreAdvice(args))
 	}
 	return &modules.Result{Changed: true, Msg: fmt.Sprintf("restored %v from %s", args.Databases, args.File)}, nil
+}
+
+// partialRestoreAdvice ends the error of a restore that stopped after the
+// drop. The rollback is still pending on the nodes (their upgrade records
+// go only once the previous image runs), so its own command line, run
+// again, drops whatever was restored and restores the whole dump: what is
+// in the MetaDB now does not matter to it.
+func partialRestoreAdvice(a *MetadbRestoreArgs) string {
+	return fmt.Sprintf("the databases %s were dropped and are only partly restored; to restore them from %s again, run at a terminal (it asks before it drops them; --yes answers):\n  %s",
+		strings.Join(a.Databases, ", "), a.File, restoreCommand(os.Args, a.File))
 }

@@ -38,6 +38,10 @@ func TestRestoreCommand(t *testing.T) {
 			"-e", "tsdb_admin_password=@env:P", "-e", "image=oms:feature_4.2.6-ce"}, "",
 			"omsrun restore.hcl -e oms_meta_password=@ask --extra-vars=tsdb_password=@ask -evip_password=@ask -e tsdb_admin_password=@env:P -e image=oms:feature_4.2.6-ce"},
 		{[]string{"oms.test", "-test.run", "X"}, "", "omsrun playbooks/restore.hcl -i <this run's inventory> -e <this run's variables>"},
+		// A restore's re-run keeps its backup_file once.
+		{[]string{"omsrun", "playbooks/restore.hcl", "-i", "inv.hcl", "-e", "backup_file=/b/metadb-1.sql", "--yes"}, "/b/metadb-1.sql",
+			"omsrun playbooks/restore.hcl -i inv.hcl -e backup_file=/b/metadb-1.sql"},
+		{[]string{"omsrun", "playbooks/restore.hcl", "--extra-vars=backup_file=/b/1.sql"}, "/b/1.sql", "omsrun playbooks/restore.hcl --extra-vars=backup_file=/b/1.sql"},
 	} {
 		if got := restoreCommand(tc.args, tc.backup); got != tc.want {
 			t.Errorf("%q:\n got %s\nwant %s", tc.args, got, tc.want)
