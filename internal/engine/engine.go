@@ -150,6 +150,7 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 		}
 		if why := r.shouldStop(st); why != "" {
 			recap.Stopped = why
+			recap.NotReached = r.notReached(end.NotReached, r.Playbook.Steps[i+1:])
 			break
 		}
 	}
@@ -241,28 +242,6 @@ func runResult(recap *Recap) string {
 func auditLine(me LockHolder, result string, changed []string) string {
 	sort.Strings(changed)
 	return fmt.Sprintf("%s %s@%s playbook=%s result=%s changed=%q", time.Now().UTC().Format(time.RFC3339), me.User, me.Controller, me.Playbook, result, strings.Join(changed, ", "))
-}
-
-// shouldStop applies any_errors_fatal and max_fail_percentage after a step.
-func (r *Runner) shouldStop(st *playbook.Step) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	failed := 0
-	for _, t := range r.tallies {
-		if t.Failed > 0 {
-			failed++
-		}
-	}
-	if failed == 0 {
-		return ""
-	}
-	if r.Playbook.AnyErrorsFatal {
-		return fmt.Sprintf("any_errors_fatal: a host failed step %q", st.Name)
-	}
-	if p := r.Playbook.MaxFailPercentage; p >= 0 && len(r.tallies) > 0 && failed*100 > p*len(r.tallies) {
-		return fmt.Sprintf("max_fail_percentage %d%% exceeded: %d of %d hosts failed", p, failed, len(r.tallies))
-	}
-	return ""
 }
 
 // selectHosts returns the live targets the step's pattern matches, in

@@ -105,6 +105,9 @@ type Recap struct {
 	Check       bool
 	// Stopped says why the run ended early ("any_errors_fatal", "max_fail_percentage"), if it did.
 	Stopped string
+	// NotReached are, when the run stopped, the live hosts it never got to:
+	// the ones the remaining steps would have run on, in inventory order.
+	NotReached []string
 	// Declined says why no step ran: a confirmation answered no, or one that
 	// could not be asked (no terminal, no --yes).
 	Declined string

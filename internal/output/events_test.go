@@ -99,3 +99,24 @@ func TestJSONStatusFields(t *testing.T) {
 		t.Errorf("recap %+v (%v): %s", recap, err, lines[1])
 	}
 }
+
+// TestStoppedRecapNamesUnreached: a run stopped between steps names, in the
+// text recap and the JSON recap, the hosts the remaining steps would have
+// run on.
+func TestStoppedRecapNamesUnreached(t *testing.T) {
+	rc := engine.Recap{ExitCode: 2, Stopped: `any_errors_fatal: a host failed step "reload OMS, first node"`, NotReached: []string{"oms2", "oms3"}}
+	var b bytes.Buffer
+	NewText(&b, secret.NewRedactor(), false, 0, nil).Recap(rc)
+	if want := "not reached (the remaining steps would have run on them): oms2, oms3"; !strings.Contains(b.String(), want) {
+		t.Errorf("text recap lacks %q:\n%s", want, b.String())
+	}
+	b.Reset()
+	(&JSON{W: &b, Redactor: secret.NewRedactor()}).Recap(rc)
+	var recap struct {
+		Stopped   string   `json:"stopped"`
+		Unreached []string `json:"unreached"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &recap); err != nil || recap.Stopped == "" || strings.Join(recap.Unreached, ",") != "oms2,oms3" {
+		t.Errorf("JSON recap %+v (%v): %s", recap, err, b.String())
+	}
+}

@@ -155,7 +155,8 @@ func (j *JSON) Recap(r engine.Recap) {
 		}
 	}
 	j.emit(map[string]any{"type": "recap", "hosts": hosts, "steps": steps, "duration_ms": ms(r.Duration), "interrupted": r.Interrupted, "check": r.Check, "stopped": r.Stopped,
-		"declined": r.Declined, "error": r.Error, "exit_code": r.ExitCode, "unhealthy": list(r.Unhealthy), "not_reached": notReached})
+		"declined": r.Declined, "error": r.Error, "exit_code": r.ExitCode, "unhealthy": list(r.Unhealthy), "not_reached": notReached,
+		"unreached": list(r.NotReached)})
 }
 
 // list is a list for JSON, empty rather than null.

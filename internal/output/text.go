@@ -288,6 +288,9 @@ func (t *Text) Recap(r engine.Recap) {
 	}
 	if r.Stopped != "" {
 		fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprint("stopped: "+r.Stopped))
+		if len(r.NotReached) > 0 {
+			fmt.Fprintf(&b, "  %s\n", t.colors.failed.Sprintf("not reached (the remaining steps would have run on them): %s", strings.Join(r.NotReached, ", ")))
+		}
 	}
 	for _, s := range r.Steps {
 		if len(s.NotReached) > 0 {
