@@ -16,7 +16,14 @@ import (
 // the key_file testdata/inventory/lab.hcl names as the README's example
 // does: validate checks that the file is a private key, and the machine
 // running the tests need not have one (CI's has none).
+//
+// With OMSRUN_TEST_AS_OMSRUN=1 the test binary is omsrun itself, for the
+// tests that run it at a terminal of its own (a pty, see pty_test.go).
 func TestMain(m *testing.M) {
+	if os.Getenv("OMSRUN_TEST_AS_OMSRUN") == "1" {
+		app := &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Build: Build{Version: "test", Commit: "test"}}
+		os.Exit(app.Main(os.Args[1:]))
+	}
 	home, err := os.MkdirTemp("", "omsrun-cli-home")
 	if err == nil {
 		err = writeTestKey(filepath.Join(home, ".ssh", "id_ed25519"))

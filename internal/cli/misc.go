@@ -25,7 +25,7 @@ func (a *App) validateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, err := a.load(g, ref)
+			l, err := a.load(cmd.Context(), g, ref)
 			if err != nil {
 				return err
 			}

@@ -79,7 +79,11 @@ func (a *App) Main(args []string) int {
 		}
 		recapOut = isExit && e.Recapped
 	}
-	if ctx.Err() != nil && code != ExitInvalid {
+	// The code is final here: a run's recap and record already carry it
+	// (runEnd), and a question ended by Ctrl-C says so by its own code.
+	// Only a command that ended some other way while interrupted, without a
+	// recap, is counted as interrupted.
+	if ctx.Err() != nil && !recapOut && code != ExitInvalid {
 		code = ExitInterrupted
 	}
 	// Under --json a script reads stdout only: an error that ended the

@@ -1,8 +1,8 @@
 package cli
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"golang.org/x/term"
 
 	"github.com/omsrun/omsrun/internal/diag"
 	"github.com/omsrun/omsrun/internal/engine"
@@ -33,7 +32,7 @@ type loaded struct {
 
 // load reads the inventory, variables and playbook and runs every static check.
 // Nothing here touches a host; all problems are rendered at once.
-func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
+func (a *App) load(ctx context.Context, g *globals, ref playbookRef) (*loaded, error) {
 	if err := a.defaultOMSConfigInventory(g); err != nil {
 		return nil, err
 	}
@@ -60,7 +59,7 @@ func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
 	if !d.HasErrors() {
 		diags = append(diags, hostFileDiags(limitedHosts(inv, g.limit), g)...)
 		if g.ask == nil && hasTerminal() {
-			g.ask = a.askSecret
+			g.ask = func(p string) (string, error) { return a.askSecret(ctx, p) }
 		}
 		preset, args, d := varSources(g)
 		diags = append(diags, d...)
@@ -77,6 +76,10 @@ func (a *App) load(g *globals, ref playbookRef) (*loaded, error) {
 				diags = append(diags, playbook.Validate(pb, inv, moduleArgs, moduleValidate)...)
 			}
 		}
+	}
+	if ctx.Err() != nil {
+		// Ctrl-C at a question (-e name=@ask): not a problem of the input.
+		return nil, withCode(ExitInterrupted, fmt.Errorf("interrupted; nothing was run"), false)
 	}
 	if diags.HasErrors() {
 		a.renderDiags(g, files, diags)
@@ -174,16 +177,16 @@ func moduleValidate(name string, args any) error {
 }
 
 // transportConfig builds the SSH settings, asking for passwords when told to.
-func (a *App) transportConfig(g *globals, r *secret.Redactor) (transport.Config, error) {
+func (a *App) transportConfig(ctx context.Context, g *globals, r *secret.Redactor) (transport.Config, error) {
 	cfg := transport.Config{KnownHostsFile: g.knownHosts, AcceptNewHostKeys: g.acceptNew,
 		KeepaliveInterval: g.keepalive, ConnectTimeout: g.timeout}
 	// Encrypted keys are asked for on the terminal, once per key file.
 	cfg.Passphrase = func(file string) ([]byte, error) {
-		p, err := a.askSecret(fmt.Sprintf("Passphrase for %s: ", file))
+		p, err := a.askSecret(ctx, fmt.Sprintf("Passphrase for %s: ", file))
 		return []byte(p), err
 	}
 	if g.askPass {
-		p, err := a.askSecret("SSH password: ")
+		p, err := a.askSecret(ctx, "SSH password: ")
 		if err != nil {
 			return cfg, err
 		}
@@ -191,7 +194,7 @@ func (a *App) transportConfig(g *globals, r *secret.Redactor) (transport.Config,
 		r.Add(p)
 	}
 	if g.askBecomePass {
-		p, err := a.askSecret("BECOME (sudo) password: ")
+		p, err := a.askSecret(ctx, "BECOME (sudo) password: ")
 		if err != nil {
 			return cfg, err
 		}
@@ -206,38 +209,31 @@ func (a *App) transportConfig(g *globals, r *secret.Redactor) (transport.Config,
 	return cfg, nil
 }
 
-// askSecret reads a line without echo from the terminal.
-func (a *App) askSecret(prompt string) (string, error) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
+// askSecret reads a line without echo from the terminal; Ctrl-C ends it
+// (exit 130), as it ends a run.
+func (a *App) askSecret(ctx context.Context, prompt string) (string, error) {
+	if !hasTerminal() {
 		return "", invalid("cannot ask for a password without a terminal: put it in the inventory or an environment variable instead")
 	}
-	defer tty.Close()
-	fmt.Fprint(tty, prompt)
-	b, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
-	if err != nil {
+	p, err := readTTY(ctx, prompt, true)
+	switch {
+	case errors.Is(err, errInterrupted):
+		return "", withCode(ExitInterrupted, fmt.Errorf("interrupted; nothing was run"), false)
+	case err != nil:
 		return "", invalid("reading the password: %v", err)
 	}
-	return strings.TrimRight(string(b), "\r\n"), nil
+	return p, nil
 }
 
 // confirmer asks yes/no questions on the terminal; nil when there is none,
-// so a run in a script refuses instead of hanging.
-func (a *App) confirmer() func(string) (bool, error) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
+// so a run in a script refuses instead of hanging. Ctrl-C at the question
+// ends it with errInterrupted, and the run with exit 130.
+func (a *App) confirmer(ctx context.Context) func(string) (bool, error) {
+	if !hasTerminal() {
 		return nil
 	}
-	tty.Close()
 	return func(q string) (bool, error) {
-		tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-		if err != nil {
-			return false, err
-		}
-		defer tty.Close()
-		fmt.Fprintf(tty, "%s [y/N] ", q)
-		line, err := bufio.NewReader(tty).ReadString('\n')
+		line, err := readTTY(ctx, q+" [y/N] ", false)
 		if err != nil {
 			return false, err
 		}
@@ -255,7 +251,7 @@ func (a *App) sink(g *globals, r *secret.Redactor) engine.Sink {
 }
 
 func (a *App) runPlaybook(ctx context.Context, g *globals, ref playbookRef) error {
-	l, err := a.load(g, ref)
+	l, err := a.load(ctx, g, ref)
 	if err != nil {
 		return err
 	}
@@ -276,7 +272,7 @@ const (
 
 // execute runs a loaded playbook and turns the recap into an exit code.
 func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Sink, mode lockMode) error {
-	cfg, err := a.transportConfig(g, l.redactor)
+	cfg, err := a.transportConfig(ctx, g, l.redactor)
 	if err != nil {
 		return err
 	}
@@ -286,18 +282,29 @@ func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Si
 	defer closeRecord()
 	runner := &engine.Runner{
 		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
-		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(), Lock: mode == runLock, Audit: mode == auditOnly, Verbose: g.verbose,
-			ExitCode: func(r *engine.Recap) int { return Code(recapCode(r)) }},
+		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(ctx), Lock: mode == runLock, Audit: mode == auditOnly, Verbose: g.verbose,
+			ExitCode: func(r *engine.Recap) int { return Code(runEnd(ctx, r)) }},
 	}
 	recap, err := runner.Run(ctx)
-	if err != nil {
-		// The run had started: its recap, with the error, is already out.
+	if recap == nil {
 		return recapped(ExitRunError, err)
 	}
-	return recapCode(recap)
+	// The recap and the run's record, already out, carry this same code.
+	return runEnd(ctx, recap)
 }
 
-// recapCode is the one place a recap becomes an exit code.
+// runEnd is the one place a run's end becomes its exit code, given to the
+// engine so that the recap and the history record carry it: nothing may
+// change the code after them. Ctrl-C wins over what it caused (a question
+// that was not answered, a step it cut short).
+func runEnd(ctx context.Context, r *engine.Recap) error {
+	if ctx.Err() != nil {
+		return recapped(ExitInterrupted, fmt.Errorf("interrupted"))
+	}
+	return recapCode(r)
+}
+
+// recapCode maps how a recap ended to an exit code.
 func recapCode(r *engine.Recap) error {
 	switch {
 	case r.Error != "":

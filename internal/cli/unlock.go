@@ -40,7 +40,7 @@ func (a *App) unlockCmd() *cobra.Command {
 				a.renderDiags(g, nil, fd)
 				return withCode(ExitInvalid, fmt.Errorf("%d problem(s) with the connection files; nothing was unlocked", countErrors(fd)), true)
 			}
-			cfg, err := a.transportConfig(g, secret.NewRedactor())
+			cfg, err := a.transportConfig(cmd.Context(), g, secret.NewRedactor())
 			if err != nil {
 				return err
 			}

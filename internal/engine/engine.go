@@ -108,7 +108,12 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	// Every question is settled before any host is contacted: a "no" leaves
 	// everything as it was.
 	if why := r.settleConfirmations(); why != "" {
-		recap.Declined = why
+		if ctx.Err() != nil {
+			// Ctrl-C at the question: nothing was declined or changed.
+			recap.Interrupted = true
+		} else {
+			recap.Declined = why
+		}
 		return r.finish(recap, start, nil)
 	}
 
