@@ -366,13 +366,26 @@ func (r *Runner) batchFailed(st *playbook.Step, batch []*inventory.Host) bool {
 	return false
 }
 
+// scrubOutputs is a copy of outs as every sink may show them: the later
+// steps keep reading the real values (setOutputs).
+func scrubOutputs(red *secret.Redactor, outs map[string]cty.Value) map[string]cty.Value {
+	if len(outs) == 0 {
+		return outs
+	}
+	// As one object, so that a top-level key naming a secret masks its value too.
+	return red.ScrubOutputValue(cty.ObjectVal(outs)).AsValueMap()
+}
+
 // record tallies a result, drops failed hosts from later steps and emits it.
 func (r *Runner) record(st *playbook.Step, res HostResult) {
 	res.Msg = r.Redactor.Scrub(res.Msg)
 	res.Error = r.Redactor.Scrub(res.Error)
 	res.Stdout = r.Redactor.ScrubOutput(res.Stdout)
 	res.Stderr = r.Redactor.ScrubOutput(res.Stderr)
-	res.Diff = r.Redactor.Scrub(res.Diff)
+	// A diff and the outputs hold a host's text as the command output does
+	// (a config file's old lines, `cat`'s stdout), so they get its masking.
+	res.Diff = r.Redactor.ScrubOutput(res.Diff)
+	res.Outputs = scrubOutputs(r.Redactor, res.Outputs)
 	res.Unhealthy = r.Redactor.Scrub(res.Unhealthy)
 	r.mu.Lock()
 	if res.Unhealthy != "" {

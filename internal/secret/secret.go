@@ -5,7 +5,6 @@ package secret
 
 import (
 	"encoding/json"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,32 +104,6 @@ func (r *Redactor) Scrub(s string) string {
 		}
 	}
 	return s
-}
-
-// keyLine finds "key: value" and "key=value" lines (config.yaml's
-// oms_meta_password, an env file's TOKEN=…), with an optional diff marker in
-// front; IsSecretName decides whether the key is a secret's.
-var keyLine = regexp.MustCompile(`(?m)^([-+ ]?[ \t]*([\w.-]+)[ \t]*[:=][ \t]*)(\S.*)$`)
-
-// ScrubOutput is Scrub for text that came back from a host: besides the
-// known values it masks the value of every line whose key names a secret,
-// because a remote file can hold a password this run was never told
-// (`omsrun exec -- cat config.yaml`).
-func (r *Redactor) ScrubOutput(s string) string {
-	s = r.Scrub(s)
-	return MaskKeyLines(s)
-}
-
-// MaskKeyLines replaces the value of every "key: value" or "key=value" line
-// whose key IsSecretName, whatever the value is.
-func MaskKeyLines(s string) string {
-	return keyLine.ReplaceAllStringFunc(s, func(line string) string {
-		m := keyLine.FindStringSubmatch(line)
-		if !IsSecretName(m[2]) {
-			return line
-		}
-		return m[1] + Mask
-	})
 }
 
 // String is a secret string that prints as Mask.

@@ -36,6 +36,14 @@ func TestScrubOutputMasksSecretKeys(t *testing.T) {
 		{"diff line", "+tsdb_password: 'x y'", "+tsdb_password: ********"},
 		{"other keys kept", "cm_url: http://vip:8088", "cm_url: http://vip:8088"},
 		{"empty value kept", "password:", "password:"},
+		{"keepalived", "  authentication {\n    auth_type PASS\n    auth_pass 0123abcd\n", "  authentication {\n    auth_type PASS\n    auth_pass ********\n"},
+		{"sentence kept", "the password was rejected", "the password was rejected"},
+		{"inventory line", "oms1 ansible_host=10.0.0.11 ansible_ssh_pass=s1 ansible_become_pass='s 2' user=root", "oms1 ansible_host=10.0.0.11 ansible_ssh_pass=******** ansible_become_pass=******** user=root"},
+		{"flag", "mysql --user=oms --password=s3 -h db", "mysql --user=oms --password=******** -h db"},
+		{"docker env", `"Env": ["TSDB_PASSWORD=s4", "PATH=/bin"]`, `"Env": ["TSDB_PASSWORD=********", "PATH=/bin"]`},
+		{"url query", "GET /x?user=a&password=s5&next=1", "GET /x?user=a&password=********&next=1"},
+		{"json", `{"oms_meta_password": "s\"6", "port": 8088, "sls_access_secret":null}`, `{"oms_meta_password": "********", "port": 8088, "sls_access_secret":"********"}`},
+		{"path kept", "key_file=/root/.ssh/id_rsa", "key_file=/root/.ssh/id_rsa"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,5 +79,34 @@ func TestScrubEscapedForms(t *testing.T) {
 	}
 	if got := r.Scrub(fmt.Sprintf("bad password %q", pw)); got != `bad password "`+Mask+`"` {
 		t.Fatalf("%%q form not masked: %s", got)
+	}
+}
+
+// TestScrubOutputValue: a module's outputs are scrubbed at any depth, a
+// string under a secret key is masked whatever it says, and the rest (types,
+// marks, numbers) is kept.
+func TestScrubOutputValue(t *testing.T) {
+	r := NewRedactor()
+	r.Add("known-Kq1")
+	in := cty.ObjectVal(map[string]cty.Value{
+		"stdout": cty.StringVal("a: 1\noms_meta_password: s1\n"),
+		"rc":     cty.NumberIntVal(0),
+		"nested": cty.ObjectVal(map[string]cty.Value{
+			"list":          cty.ListVal([]cty.Value{cty.StringVal("echo known-Kq1"), cty.StringVal("TOKEN=s2")}),
+			"tsdb_password": cty.StringVal("s3").Mark(Mark),
+			"env":           cty.MapVal(map[string]cty.Value{"DB_PASSWD": cty.StringVal("s4"), "HOME": cty.StringVal("/root")}),
+		}),
+	})
+	want := cty.ObjectVal(map[string]cty.Value{
+		"stdout": cty.StringVal("a: 1\noms_meta_password: " + Mask + "\n"),
+		"rc":     cty.NumberIntVal(0),
+		"nested": cty.ObjectVal(map[string]cty.Value{
+			"list":          cty.ListVal([]cty.Value{cty.StringVal("echo " + Mask), cty.StringVal("TOKEN=" + Mask)}),
+			"tsdb_password": cty.StringVal(Mask).Mark(Mark),
+			"env":           cty.MapVal(map[string]cty.Value{"DB_PASSWD": cty.StringVal(Mask), "HOME": cty.StringVal("/root")}),
+		}),
+	})
+	if got := r.ScrubOutputValue(in); !got.RawEquals(want) {
+		t.Fatalf("ScrubOutputValue =\n%#v\nwant\n%#v", got, want)
 	}
 }
