@@ -64,6 +64,10 @@ func (p *Playbook) declareVariable(blk *hcl.Block) hcl.Diagnostics {
 		diags = append(diags, d...)
 		v.Sensitive = b
 	}
+	// A name that says secret is enough, as it is for a value given with -e,
+	// in a var file or an inventory: without it a validation message quoting
+	// the default would print it, while the same value given with -e is masked.
+	v.Sensitive = v.Sensitive || secret.IsSecretName(name)
 	if a, ok := c.Attributes["per_host"]; ok {
 		b, d := evalBool(a.Expr, nil, "per_host")
 		diags = append(diags, d...)
