@@ -64,7 +64,7 @@ func (a *App) execCmd() *cobra.Command {
 			if len(rest) > 0 {
 				cmdText = "-- " + strings.Join(rest, " ")
 			}
-			return a.runExec(cmd, g, pattern, module, cmdText, attrs, become, len(rest) > 0)
+			return a.runExec(cmd, g, pattern, module, cmdText, execCommand(module, moduleArgs, attrs, rest), attrs, become, len(rest) > 0)
 		},
 	}
 	addHostFlags(c, g)
@@ -75,7 +75,7 @@ func (a *App) execCmd() *cobra.Command {
 	return c
 }
 
-func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText string, attrs map[string]cty.Value, become, adhoc bool) error {
+func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText, recorded string, attrs map[string]cty.Value, become, adhoc bool) error {
 	if len(g.inventories) == 0 {
 		return invalid("no inventory: pass -i FILE")
 	}
@@ -118,7 +118,7 @@ func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText s
 	for _, h := range inv.Hosts {
 		r.Add(h.Password.Reveal(), h.BecomePassword.Reveal())
 	}
-	l := &loaded{inv: inv, pb: pb, targets: targets, redactor: r}
+	l := &loaded{inv: inv, pb: pb, targets: targets, redactor: r, command: r.Scrub(recorded)}
 	var sink engine.Sink
 	if g.jsonOut {
 		sink = a.sink(g, r)

@@ -28,7 +28,7 @@ func (a *App) record(g *globals, l *loaded, sink engine.Sink) (engine.Sink, func
 		for _, h := range l.targets {
 			hosts = append(hosts, h.Name)
 		}
-		rec, err = history.Start(state, sink, history.Run{Playbook: l.pb.Path, Hosts: hosts, Check: g.check, Vars: l.pb.Vars, Redactor: l.redactor})
+		rec, err = history.Start(state, sink, history.Run{Playbook: l.pb.Path, Command: l.command, Hosts: hosts, Check: g.check, Vars: l.pb.Vars, Redactor: l.redactor})
 	}
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "warning: this run is not recorded (omsrun history): %v\n", l.redactor.Scrub(err.Error()))
@@ -89,14 +89,14 @@ func printHistory(w io.Writer, recs []*history.Record) {
 		if r.Check {
 			check = " --check"
 		}
-		fmt.Fprintf(w, "%4d  %s  %s%s on %d host(s): %s\n", r.Number, r.Start.Local().Format("2006-01-02 15:04:05"), r.Playbook, check, len(r.Hosts), ending(r))
+		fmt.Fprintf(w, "%4d  %s  %s%s on %d host(s): %s\n", r.Number, r.Start.Local().Format("2006-01-02 15:04:05"), r.What(), check, len(r.Hosts), ending(r))
 	}
 }
 
 // showRun prints one record: the summary, the variables, the backups, then
 // a line per event.
 func showRun(w io.Writer, r *history.Record) error {
-	fmt.Fprintf(w, "run %d: %s\nstarted %s, %s\nhosts: %s\n", r.Number, r.Playbook, r.Start.Local().Format(time.RFC3339), ending(r), strings.Join(r.Hosts, ", "))
+	fmt.Fprintf(w, "run %d: %s\nstarted %s, %s\nhosts: %s\n", r.Number, r.What(), r.Start.Local().Format(time.RFC3339), ending(r), strings.Join(r.Hosts, ", "))
 	for _, b := range r.Backups {
 		fmt.Fprintf(w, "MetaDB backup: %s\n", b)
 	}

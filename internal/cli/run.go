@@ -28,6 +28,9 @@ type loaded struct {
 	pb       *playbook.Playbook
 	targets  []*inventory.Host
 	redactor *secret.Redactor
+	// command is what an exec runs, secrets masked, for its audit line and
+	// record (its playbook is only "exec").
+	command string
 }
 
 // load reads the inventory, variables and playbook and runs every static check.
@@ -282,7 +285,7 @@ func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Si
 	defer closeRecord()
 	runner := &engine.Runner{
 		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
-		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(ctx), Lock: mode == runLock, Audit: mode == auditOnly, Verbose: g.verbose,
+		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(ctx), Command: l.command, Lock: mode == runLock, Audit: mode == auditOnly, Verbose: g.verbose,
 			ExitCode: func(r *engine.Recap) int { return Code(runEnd(ctx, r)) }},
 	}
 	recap, err := runner.Run(ctx)

@@ -412,7 +412,7 @@ func TestCLIRunLock(t *testing.T) {
 	if after := l.Exec(t, h.Name, "cat /var/log/omsrun/audit.log | wc -l"); after == before {
 		t.Fatalf("exec -- CMD wrote no audit line")
 	}
-	if audit := l.Exec(t, h.Name, "tail -n 1 /var/log/omsrun/audit.log"); !strings.Contains(audit, "playbook=exec") {
+	if audit := l.Exec(t, h.Name, "tail -n 1 /var/log/omsrun/audit.log"); !strings.Contains(audit, `playbook=exec command="-- true"`) {
 		t.Fatalf("exec audit line: %q", audit)
 	}
 	r = omsrun(t, unlock[1], "-i", l.InventoryHCL, unlock[2])

@@ -44,6 +44,9 @@ type Options struct {
 	Audit bool
 	// Confirm asks the user a yes/no question; nil (no terminal) means no one can answer.
 	Confirm func(question string) (bool, error)
+	// Command is what an exec runs (module and arguments, or the command),
+	// secrets masked, for the audit line; empty for a playbook.
+	Command string
 	// Targets are the hosts the run may touch (inventory narrowed by --limit).
 	Targets []*inventory.Host
 	// ExitCode, when set, gives the recap its process exit code before it is
@@ -120,7 +123,7 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	// Dial every host that some step will use, all at once, so dial latency is
 	// paid once in parallel rather than per step.
 	if r.Opts.Lock && !r.Opts.Check && r.mayChange() {
-		h := NewLockHolder(r.Playbook.Path)
+		h := r.newHolder()
 		r.holder = &h
 		defer r.unlockAll(h, recap)
 	}
@@ -243,10 +246,21 @@ func runResult(recap *Recap) string {
 	return "ok"
 }
 
+// newHolder is this run as its lock and audit lines name it.
+func (r *Runner) newHolder() LockHolder {
+	h := NewLockHolder(r.Playbook.Path)
+	h.Command = r.Opts.Command
+	return h
+}
+
 // auditLine is one run's line in a host's audit log.
 func auditLine(me LockHolder, result string, changed []string) string {
 	sort.Strings(changed)
-	return fmt.Sprintf("%s %s@%s playbook=%s result=%s changed=%q", time.Now().UTC().Format(time.RFC3339), me.User, me.Controller, me.Playbook, result, strings.Join(changed, ", "))
+	command := ""
+	if me.Command != "" {
+		command = fmt.Sprintf(" command=%q", me.Command)
+	}
+	return fmt.Sprintf("%s %s@%s playbook=%s%s result=%s changed=%q", time.Now().UTC().Format(time.RFC3339), me.User, me.Controller, me.Playbook, command, result, strings.Join(changed, ", "))
 }
 
 // selectHosts returns the live targets the step's pattern matches, in

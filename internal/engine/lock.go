@@ -38,6 +38,9 @@ type LockHolder struct {
 	PID              int
 	Start            time.Time
 	Playbook         string
+	// Command is what an exec ran (Options.Command); the audit line names
+	// it, since every exec's playbook is "exec".
+	Command string
 }
 
 // NewLockHolder describes the current process.
@@ -178,7 +181,7 @@ func (r *Runner) mayChange() bool {
 func (r *Runner) auditOnly(recap *Recap) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	me := NewLockHolder(r.Playbook.Path)
+	me := r.newHolder()
 	controller, _ := os.Hostname()
 	p := hostPaths()
 	eachHost(r.Opts.Targets, max(r.Opts.Forks, 1), func(h *inventory.Host) error {

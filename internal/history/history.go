@@ -24,11 +24,13 @@ func StateDir() (string, error) { return statedir.Dir() }
 
 // Record is one run's summary (run.json); its events are beside it.
 type Record struct {
-	Number   int       `json:"number"`
-	Playbook string    `json:"playbook"`
-	Hosts    []string  `json:"hosts"`
-	Check    bool      `json:"check"`
-	Start    time.Time `json:"start"`
+	Number   int    `json:"number"`
+	Playbook string `json:"playbook"`
+	// Command is what an exec ran (its playbook is "exec"), secrets masked.
+	Command string    `json:"command,omitempty"`
+	Hosts   []string  `json:"hosts"`
+	Check   bool      `json:"check"`
+	Start   time.Time `json:"start"`
 	// End, DurationMS and ExitCode are set when the run ends; a record
 	// without them is a run that is still going or was killed.
 	End        *time.Time `json:"end,omitempty"`
@@ -41,6 +43,14 @@ type Record struct {
 	Backups []string `json:"backups,omitempty"`
 	// Dir is the record's folder (not stored).
 	Dir string `json:"-"`
+}
+
+// What is what ran: the playbook, or exec and its command.
+func (r *Record) What() string {
+	if r.Command == "" {
+		return r.Playbook
+	}
+	return r.Playbook + " " + r.Command
 }
 
 // EventsFile is the run's events, one JSON object a line, as --json prints them.

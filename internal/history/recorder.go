@@ -29,8 +29,10 @@ var _ engine.Sink = (*Recorder)(nil)
 // Run describes the run being recorded.
 type Run struct {
 	Playbook string
-	Hosts    []string
-	Check    bool
+	// Command is what an exec ran, secrets masked; empty for a playbook.
+	Command string
+	Hosts   []string
+	Check   bool
 	// Vars are the variables' final values; Redactor knows the secret ones.
 	Vars     map[string]cty.Value
 	Redactor *secret.Redactor
@@ -43,7 +45,7 @@ func Start(state string, inner engine.Sink, run Run) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &Record{Number: n, Playbook: run.Playbook, Hosts: run.Hosts, Check: run.Check, Start: time.Now().UTC(),
+	rec := &Record{Number: n, Playbook: run.Playbook, Command: run.Command, Hosts: run.Hosts, Check: run.Check, Start: time.Now().UTC(),
 		Vars: MaskVars(run.Vars, run.Redactor), Dir: dir}
 	if err := rec.save(); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package secret
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -52,19 +53,31 @@ func MaskKeyLines(s string) string {
 		}
 		return m[1] + Mask
 	})
-	s = inlinePair.ReplaceAllStringFunc(s, func(pair string) string {
-		m := inlinePair.FindStringSubmatch(pair)
-		if !IsSecretName(m[2]) || m[3] == Mask {
-			return pair
-		}
-		return m[1] + m[2] + "=" + Mask
-	})
+	s = maskPairs(s)
 	return jsonPair.ReplaceAllStringFunc(s, func(pair string) string {
 		m := jsonPair.FindStringSubmatch(pair)
 		if !IsSecretName(m[1]) {
 			return pair
 		}
 		return `"` + m[1] + `"` + m[2] + `"` + Mask + `"`
+	})
+}
+
+// maskPairs masks the value of every inline key=value pair whose key
+// IsSecretName. A value that is not a secret's is searched too: it may hold
+// the next pair (`cmd=MYSQL_PWD=…`, `-e 'TOKEN=…'`).
+func maskPairs(s string) string {
+	return inlinePair.ReplaceAllStringFunc(s, func(pair string) string {
+		m := inlinePair.FindStringSubmatch(pair)
+		switch {
+		case m[3] == Mask:
+			return pair
+		case IsSecretName(m[2]):
+			return m[1] + m[2] + "=" + Mask
+		case strings.Contains(m[3], "="):
+			return m[1] + m[2] + "=" + maskPairs(m[3])
+		}
+		return pair
 	})
 }
 
@@ -102,4 +115,26 @@ func stepName(s cty.PathStep) string {
 		}
 	}
 	return ""
+}
+
+// MaskArgs returns a command line's words with every secret value masked, for
+// a record of what ran: key=value and "key: value" words whose key
+// IsSecretName (MaskKeyLines), the word after a flag that names a secret
+// (`--password X`), and the same inside a word that is itself a command
+// (`sh -c 'mysql --password X'`).
+func MaskArgs(words []string) []string {
+	out := make([]string, len(words))
+	secretFlag := false
+	for i, w := range words {
+		switch {
+		case secretFlag:
+			out[i] = Mask
+		case strings.ContainsAny(w, " \t\n"):
+			out[i] = strings.Join(MaskArgs(strings.Fields(w)), " ")
+		default:
+			out[i] = MaskKeyLines(w)
+		}
+		secretFlag = strings.HasPrefix(w, "-") && !strings.Contains(w, "=") && IsSecretName(strings.TrimLeft(w, "-"))
+	}
+	return out
 }
