@@ -5,6 +5,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/omsrun/omsrun/internal/diag"
 )
 
 // Exit codes, documented in the README.
@@ -28,6 +32,9 @@ type ExitError struct {
 	Printed bool
 	// Recapped is true when the run's recap, which carries the code, is out.
 	Recapped bool
+	// Diags are the input's problems, for --json's error event (the text
+	// form went to stderr with its snippets).
+	Diags []diag.Entry
 }
 
 func (e *ExitError) Error() string {
@@ -65,4 +72,12 @@ func Code(err error) int {
 		return e.Code()
 	}
 	return ExitInternal
+}
+
+// problems shows diags to people (stderr, with snippets) and returns err as
+// invalid input (exit 4) carrying them, so that under --json the error event
+// on stdout says what is wrong and where, masked as the text is.
+func (a *App) problems(g *globals, files map[string]*hcl.File, diags hcl.Diagnostics, err error) error {
+	a.renderDiags(g, files, diags)
+	return &ExitError{code: ExitInvalid, err: err, Printed: true, Diags: diag.Entries(files, diags)}
 }

@@ -81,8 +81,7 @@ func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText, 
 	}
 	inv, diags := inventory.Load(g.inventories)
 	if diags.HasErrors() {
-		a.renderDiags(g, nil, diags)
-		return withCode(ExitInvalid, fmt.Errorf("invalid inventory"), true)
+		return a.problems(g, nil, diags, fmt.Errorf("invalid inventory"))
 	}
 	targets, err := inv.Match(pattern)
 	if err != nil {
@@ -104,15 +103,16 @@ func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText, 
 	// matched host, before any connection.
 	vd := playbook.Validate(pb, inv, moduleArgs, moduleValidate)
 	fd := hostFileDiags(targets, g)
-	if len(diags)+len(fd)+len(vd) > 0 {
-		shown := map[string]*hcl.File{cmdline.Filename: {Bytes: []byte(cmdText)}}
-		a.renderDiags(g, shown, append(append(diags, fd...), vd...))
-	}
+	shown := map[string]*hcl.File{cmdline.Filename: {Bytes: []byte(cmdText)}}
+	all := append(append(diags, fd...), vd...)
 	if vd.HasErrors() {
-		return withCode(ExitInvalid, fmt.Errorf("invalid module arguments; nothing was run"), true)
+		return a.problems(g, shown, all, fmt.Errorf("invalid module arguments; nothing was run"))
 	}
 	if fd.HasErrors() {
-		return withCode(ExitInvalid, fmt.Errorf("%d problem(s) with the connection files; nothing was run", countErrors(fd)), true)
+		return a.problems(g, shown, all, fmt.Errorf("%d problem(s) with the connection files; nothing was run", countErrors(fd)))
+	}
+	if len(all) > 0 {
+		a.renderDiags(g, shown, all)
 	}
 	r := secret.NewRedactor()
 	for _, h := range inv.Hosts {

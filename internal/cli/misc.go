@@ -29,6 +29,15 @@ func (a *App) validateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if g.jsonOut {
+				// One event, as a failed validate's error event.
+				b, err := json.Marshal(map[string]any{"type": "valid", "playbook": args[0], "steps": len(l.pb.Steps), "hosts": len(l.targets), "diagnostics": l.warnings})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.Stdout, "%s\n", b)
+				return nil
+			}
 			fmt.Fprintf(a.Stdout, "%s: valid (%d step(s), %d host(s) targeted)\n", args[0], len(l.pb.Steps), len(l.targets))
 			return nil
 		},
@@ -50,8 +59,7 @@ func (a *App) inventoryCmd() *cobra.Command {
 			}
 			inv, diags := inventory.Load(paths)
 			if diags.HasErrors() {
-				a.renderDiags(&globals{}, nil, diags)
-				return withCode(ExitInvalid, fmt.Errorf("invalid inventory"), true)
+				return a.problems(&globals{}, nil, diags, fmt.Errorf("invalid inventory"))
 			}
 			switch {
 			case asJSON:

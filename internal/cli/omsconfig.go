@@ -179,8 +179,7 @@ func (a *App) defaultOMSConfigInventory(g *globals) error {
 	}
 	src, diags := omsConfigInventory(g.omsConfig, g.user, g.keyFile)
 	if diags.HasErrors() {
-		a.renderDiags(g, nil, diags)
-		return withCode(ExitInvalid, fmt.Errorf("%d problem(s) in %s; nothing was run", countErrors(diags), g.omsConfig), true)
+		return a.problems(g, nil, diags, fmt.Errorf("%d problem(s) in %s; nothing was run", countErrors(diags), g.omsConfig))
 	}
 	g.builtInventory = src
 	return nil

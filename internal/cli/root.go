@@ -89,7 +89,13 @@ func (a *App) Main(args []string) int {
 	// Under --json a script reads stdout only: an error that ended the
 	// command without a recap (bad usage, bad input) is one event there too.
 	if err != nil && !recapOut && wantsJSON(args) {
-		b, _ := json.Marshal(map[string]any{"type": "error", "exit_code": code, "error": err.Error()})
+		ev := map[string]any{"type": "error", "exit_code": code, "error": err.Error()}
+		// The problems in the input, each with file, line and column: the
+		// summary alone does not say what to fix.
+		if e := (*ExitError)(nil); errors.As(err, &e) && len(e.Diags) > 0 {
+			ev["diagnostics"] = e.Diags
+		}
+		b, _ := json.Marshal(ev)
 		fmt.Fprintf(a.Stdout, "%s\n", b)
 	}
 	return code

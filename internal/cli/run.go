@@ -31,6 +31,8 @@ type loaded struct {
 	// command is what an exec runs, secrets masked, for its audit line and
 	// record (its playbook is only "exec").
 	command string
+	// warnings are the problems that did not stop the load, for validate --json.
+	warnings []diag.Entry
 }
 
 // load reads the inventory, variables and playbook and runs every static check.
@@ -85,8 +87,7 @@ func (a *App) load(ctx context.Context, g *globals, ref playbookRef) (*loaded, e
 		return nil, withCode(ExitInterrupted, fmt.Errorf("interrupted; nothing was run"), false)
 	}
 	if diags.HasErrors() {
-		a.renderDiags(g, files, diags)
-		return nil, withCode(ExitInvalid, fmt.Errorf("%d problem(s); nothing was run", countErrors(diags)), true)
+		return nil, a.problems(g, files, diags, fmt.Errorf("%d problem(s); nothing was run", countErrors(diags)))
 	}
 	if len(diags) > 0 {
 		a.renderDiags(g, files, diags)
@@ -116,7 +117,7 @@ func (a *App) load(ctx context.Context, g *globals, ref playbookRef) (*loaded, e
 			r.AddValue(v)
 		}
 	}
-	return &loaded{inv: inv, pb: pb, targets: targets, redactor: r}, nil
+	return &loaded{inv: inv, pb: pb, targets: targets, redactor: r, warnings: diag.Entries(files, diags)}, nil
 }
 
 // limitedHosts are the hosts --limit leaves to a run; a limit that does not

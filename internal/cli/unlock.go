@@ -25,8 +25,7 @@ func (a *App) unlockCmd() *cobra.Command {
 			}
 			inv, diags := inventory.Load(g.inventories)
 			if diags.HasErrors() {
-				a.renderDiags(g, nil, diags)
-				return withCode(ExitInvalid, fmt.Errorf("invalid inventory"), true)
+				return a.problems(g, nil, diags, fmt.Errorf("invalid inventory"))
 			}
 			pattern := "all"
 			if len(args) == 1 {
@@ -37,8 +36,7 @@ func (a *App) unlockCmd() *cobra.Command {
 				return invalid("pattern %q matches no host", pattern)
 			}
 			if fd := hostFileDiags(hosts, g); len(fd) > 0 {
-				a.renderDiags(g, nil, fd)
-				return withCode(ExitInvalid, fmt.Errorf("%d problem(s) with the connection files; nothing was unlocked", countErrors(fd)), true)
+				return a.problems(g, nil, fd, fmt.Errorf("%d problem(s) with the connection files; nothing was unlocked", countErrors(fd)))
 			}
 			cfg, err := a.transportConfig(cmd.Context(), g, secret.NewRedactor())
 			if err != nil {

@@ -27,6 +27,27 @@ import (
 // Files missing from files are read from disk, so a loader that failed (and
 // returned no parsed files) still gets snippets.
 func Render(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool) error {
+	all, hidden := maskedSources(files, diags)
+	tw := hcl.NewDiagnosticTextWriter(w, all, 0, color)
+	for _, d := range diags {
+		c := *d
+		// A message may quote a piece of a line that did not parse (a word
+		// of an unquoted password); what the snippet hides, it hides too.
+		c.Summary, c.Detail = hideWords(c.Summary, hidden), hideWords(c.Detail, hidden)
+		if d.Subject != nil {
+			c.Summary = Pos(*d.Subject) + ": " + c.Summary
+		}
+		if err := tw.WriteDiagnostic(&c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maskedSources are the sources diagnostics point into, from files or else
+// from disk, with secret values masked, and the words that masking hid (a
+// message quoting one must hide it too).
+func maskedSources(files map[string]*hcl.File, diags hcl.Diagnostics) (map[string]*hcl.File, []string) {
 	all := map[string]*hcl.File{}
 	for k, f := range files {
 		all[k] = f
@@ -54,20 +75,7 @@ func Render(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, colo
 		all[k] = &masked
 		hidden = append(hidden, maskedWords(f.Bytes, masked.Bytes)...)
 	}
-	tw := hcl.NewDiagnosticTextWriter(w, all, 0, color)
-	for _, d := range diags {
-		c := *d
-		// A message may quote a piece of a line that did not parse (a word
-		// of an unquoted password); what the snippet hides, it hides too.
-		c.Summary, c.Detail = hideWords(c.Summary, hidden), hideWords(c.Detail, hidden)
-		if d.Subject != nil {
-			c.Summary = Pos(*d.Subject) + ": " + c.Summary
-		}
-		if err := tw.WriteDiagnostic(&c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return all, hidden
 }
 
 // Pos formats the start of r as file:line:col.
