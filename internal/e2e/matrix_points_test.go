@@ -19,7 +19,7 @@ import (
 // and for a point inside a long step whose progress no event shows, what
 // must then be seen under way on the lab.
 type matrixPoint struct {
-	event func(ev map[string]any) bool
+	event func(m *matrix, ev map[string]any) bool
 	// underWay, when set, is polled on the lab from the event on; the
 	// signal goes the moment it holds. landed then says, once the
 	// interrupted run has ended, why the signal did not come before the
@@ -29,18 +29,18 @@ type matrixPoint struct {
 }
 
 func before(step string) matrixPoint {
-	return matrixPoint{event: func(ev map[string]any) bool { return ev["type"] == "step_start" && ev["step"] == step }}
+	return matrixPoint{event: func(_ *matrix, ev map[string]any) bool { return ev["type"] == "step_start" && ev["step"] == step }}
 }
 
 func afterHost(step string) matrixPoint {
-	return matrixPoint{event: func(ev map[string]any) bool { return ev["type"] == "host_result" && ev["step"] == step }}
+	return matrixPoint{event: func(_ *matrix, ev map[string]any) bool { return ev["type"] == "host_result" && ev["step"] == step }}
 }
 
 // during fires on a command's event, which comes when the command has
 // ended: the step's long part is under way on the other hosts, or, on a
 // single host, just done. loading is the point inside a transfer itself.
 func during(step, text string) matrixPoint {
-	return matrixPoint{event: func(ev map[string]any) bool {
+	return matrixPoint{event: func(_ *matrix, ev map[string]any) bool {
 		line, _, _ := strings.Cut(fmt.Sprint(ev["log"]), "\n")
 		return ev["type"] == "command" && ev["step"] == step && strings.Contains(line, text)
 	}}
@@ -71,14 +71,38 @@ func loading(step string, host int) matrixPoint {
 			m.t.Logf("signal: %s's docker load has read %d of about %d bytes", m.l.Hosts[host].Name, n, size(m))
 			return true
 		},
-		landed: func(m *matrix) string {
-			h, id := m.l.Hosts[host].Name, m.l.Images["v1"].ID
-			if m.l.Exec(m.t, h, "docker image inspect -f present "+id+" 2>/dev/null || true") != "" {
-				return h + " has the image: its docker load had finished"
-			}
-			return ""
-		},
+		landed: func(m *matrix) string { return imageAbsent(m, host) },
 	}
+}
+
+// relayed is the point inside a relayed transfer to the lab's host-th host:
+// the step's first progress event for that host, which its relay node
+// sends with the first bytes it received from the node before it, short of
+// the whole stream. landed then checks that the host has no image: the
+// signal cut the transfer rather than followed it.
+func relayed(step string, host int) matrixPoint {
+	return matrixPoint{
+		event: func(m *matrix, ev map[string]any) bool {
+			done, _ := ev["done"].(float64)
+			total, _ := ev["total"].(float64)
+			if ev["type"] != "progress" || ev["step"] != step || ev["host"] != m.l.Hosts[host].Name || done <= 0 || done >= total {
+				return false
+			}
+			m.t.Logf("signal: %s has received %.0f of about %.0f bytes from the node before it", ev["host"], done, total)
+			return true
+		},
+		landed: func(m *matrix) string { return imageAbsent(m, host) },
+	}
+}
+
+// imageAbsent says why the signal was too late when the lab's host-th host
+// has the image: its docker load had finished.
+func imageAbsent(m *matrix, host int) string {
+	h, id := m.l.Hosts[host].Name, m.l.Images["v1"].ID
+	if m.l.Exec(m.t, h, "docker image inspect -f present "+id+" 2>/dev/null || true") != "" {
+		return h + " has the image: its docker load had finished"
+	}
+	return ""
 }
 
 // dockerLoadRead is how many bytes the host's docker load has read, 0

@@ -12,13 +12,15 @@ package e2e
 //     line contains text — the command has ended, the long part of the
 //     step is under way on the other hosts;
 //   - loading(step, host): the step's step_start, then the lab's host-th
-//     host seen with its docker load reading the stream — inside the transfer.
+//     host seen with its docker load reading the stream — inside the transfer;
+//   - relayed(step, host): the step's first progress event for the lab's
+//     host-th host, fed by a relay node — inside the relayed transfer.
 //
 // ci says which signals CI runs for the row (ciNone: only `make matrix`).
 var matrixRows = []matrixRow{
 	// deploy.hcl on bare hosts
 	{"deploy", "inside load image (one host loaded)", afterHost("load image"), ciNone},
-	{"deploy", "inside load image, nodes relaying", during("load image", "omsrun relay node"), ciNone},
+	{"deploy", "inside load image, nodes relaying (last node's first bytes)", relayed("load image", 2), ciNone},
 	{"deploy", "after load image", before("mount folders"), ciNone},
 	{"deploy", "after mount folders", before("config.yaml"), ciNone},
 	{"deploy", "after config.yaml", before("container (first new node)"), ciKill},
@@ -38,7 +40,7 @@ var matrixRows = []matrixRow{
 
 	// scale-out: deploy.hcl with a third, bare host added to a 2-node cluster
 	{"scale-out", "inside load image (the new node's docker load reading)", loading("load image", 2), ciNone},
-	{"scale-out", "inside load image, relayed from a node", during("load image", "omsrun relay node"), ciNone},
+	{"scale-out", "inside load image, relayed from a node (first bytes received)", relayed("load image", 2), ciNone},
 	{"scale-out", "after mount folders", before("config.yaml"), ciNone},
 	{"scale-out", "after config.yaml (all nodes)", before("container (first new node)"), ciInt},
 	{"scale-out", "inside new container start", during("container (first new node)", "docker run"), ciNone},

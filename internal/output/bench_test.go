@@ -164,7 +164,7 @@ func checkRendered(b *testing.B, name string, out []byte, counts map[string]int)
 			}
 			got[ev.Type]++
 		}
-		// Progress other than warnings is not in the JSON stream.
+		// Phases are not in the JSON stream (transfers are, a few a second).
 		for _, k := range []string{"run_start", "step_start", "host_result", "step_end", "recap", "warning"} {
 			if got[k] != counts[k] {
 				b.Fatalf("json: %d %s events, want %d", got[k], k, counts[k])

@@ -17,6 +17,8 @@ type JSON struct {
 	W        io.Writer
 	Redactor *secret.Redactor
 	mu       sync.Mutex
+	// transfers are the last progress event of each step and host.
+	transfers map[string]transferSeen
 }
 
 var _ engine.Sink = (*JSON)(nil)
@@ -59,6 +61,13 @@ type (
 		Log  string `json:"log"`
 		Step string `json:"step"`
 		Type string `json:"type"`
+	}
+	progressLine struct {
+		Done  int64  `json:"done"`
+		Host  string `json:"host"`
+		Step  string `json:"step"`
+		Total int64  `json:"total"`
+		Type  string `json:"type"`
 	}
 	warningLine struct {
 		Host string `json:"host"`
@@ -104,7 +113,10 @@ func (j *JSON) StepStart(s engine.StepInfo) {
 	j.emit(stepStartLine{Type: "step_start", Index: s.Index, Step: s.Name, Module: s.Module, Hosts: s.Hosts, Dropped: dropped})
 }
 
-// Progress implements engine.Sink; only warnings are emitted, to keep the stream small.
+// Progress implements engine.Sink. Phases are not emitted and transfers
+// at most once a second a host, to keep the stream small; a transfer's
+// first count is, so that a consumer can act while the bytes cross (the
+// interruption matrix kills a run there).
 func (j *JSON) Progress(p engine.Progress) {
 	if p.Log != "" {
 		j.emit(commandLine{Type: "command", Step: p.Step, Host: p.Host, Log: p.Log})
@@ -112,6 +124,38 @@ func (j *JSON) Progress(p engine.Progress) {
 	if p.Warn != "" {
 		j.emit(warningLine{Type: "warning", Step: p.Step, Host: p.Host, Msg: p.Warn})
 	}
+	if p.Done > 0 && j.transferDue(p) {
+		j.emit(progressLine{Type: "progress", Step: p.Step, Host: p.Host, Done: p.Done, Total: p.Total})
+	}
+}
+
+// transferEvery spaces a host's progress events.
+const transferEvery = time.Second
+
+// transferDue says whether a transfer's count is emitted: the first of
+// the step and host, one a transferEvery after the last, and the count
+// that reaches the total.
+func (j *JSON) transferDue(p engine.Progress) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.transfers == nil {
+		j.transfers = map[string]transferSeen{}
+	}
+	k := p.Step + "\x00" + p.Host
+	last, seen := j.transfers[k]
+	now := time.Now()
+	due := !seen || now.Sub(last.at) >= transferEvery || (p.Total > 0 && p.Done >= p.Total && last.done < p.Total)
+	if due && p.Done != last.done {
+		j.transfers[k] = transferSeen{at: now, done: p.Done}
+		return true
+	}
+	return false
+}
+
+// transferSeen is a host's last progress event.
+type transferSeen struct {
+	at   time.Time
+	done int64
 }
 
 // HostResult implements engine.Sink.

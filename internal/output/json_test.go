@@ -60,3 +60,29 @@ func TestJSONLinesUnchanged(t *testing.T) {
 		})
 	}
 }
+
+// A transfer's progress: its first count at once (a consumer can act while
+// the bytes cross), then at most one a second a host, and the count that
+// reaches the total; phases never.
+func TestJSONProgress(t *testing.T) {
+	var b bytes.Buffer
+	j := &JSON{W: &b}
+	j.Progress(engine.Progress{Step: "load", Host: "a", Phase: "relay: receiving from b"})
+	j.Progress(engine.Progress{Step: "load", Host: "a", Done: 10, Total: 100})
+	j.Progress(engine.Progress{Step: "load", Host: "a", Done: 20, Total: 100}) // within the second
+	j.Progress(engine.Progress{Step: "load", Host: "b", Done: 5, Total: 100})  // another host
+	j.Progress(engine.Progress{Step: "load", Host: "a", Done: 100, Total: 100})
+	j.Progress(engine.Progress{Step: "load", Host: "a", Done: 100, Total: 100}) // the same count again
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		got = append(got, line)
+	}
+	want := []string{
+		`{"done":10,"host":"a","step":"load","total":100,"type":"progress"}`,
+		`{"done":5,"host":"b","step":"load","total":100,"type":"progress"}`,
+		`{"done":100,"host":"a","step":"load","total":100,"type":"progress"}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

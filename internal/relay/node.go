@@ -79,8 +79,9 @@ func ReadConfig(r io.Reader) (NodeConfig, error) {
 // and writes the stream to sink. Everything it opened is closed when it
 // returns, and it returns when ctx ends (the control machine's session went
 // away: the run was interrupted) however far the stream got. It tells the
-// control machine on stderr when it listens (ListeningLine) and when its
-// next node cannot be reached (NextUnreachableLine).
+// control machine on stderr when it listens (ListeningLine), how much it has
+// received (ReceivedLine) and when its next node cannot be reached
+// (NextUnreachableLine).
 func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer, stderr io.Writer) Report {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -122,7 +123,9 @@ func RunNode(ctx context.Context, cfg NodeConfig, sink io.Writer, stderr io.Writ
 	if down != nil {
 		next = idleConn{down, cfg.idle()}
 	}
-	n, nextErr, err := Relay(idleConn{up, cfg.idle()}, sink, next)
+	recv := &receivedWriter{sink: sink, stderr: stderr}
+	n, nextErr, err := Relay(idleConn{up, cfg.idle()}, recv, next)
+	recv.end()
 	rep.Bytes = n
 	if nextErr != nil && rep.NextErr == "" {
 		rep.NextErr = nextErr.Error()

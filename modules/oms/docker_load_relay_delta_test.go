@@ -70,6 +70,11 @@ func TestDockerLoadRelaysTheMissingLayers(t *testing.T) {
 				if n.StdinN != 0 || len(r.warns[h]) > 0 {
 					t.Errorf("%s: %d bytes by its own session, warnings %q", h, n.StdinN, r.warns[h])
 				}
+				// A node fed by the one before it shows its progress as a
+				// transfer from here would, up to the whole stream.
+				if b := r.bytes[h]; h != "oms1" && (len(b) == 0 || b[len(b)-1][0] != int64(len(first)) || b[len(b)-1][1] < b[len(b)-1][0]) {
+					t.Errorf("%s: progress %v, want it to end at the %d bytes it loaded", h, b, len(first))
+				}
 				if want := "(1 missing layers of 2)"; tc.partial != strings.Contains(r.msgs[h], want) {
 					t.Errorf("%s: result %q, partial %v", h, r.msgs[h], tc.partial)
 				}

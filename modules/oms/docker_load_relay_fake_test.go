@@ -45,6 +45,7 @@ func nativeUname() string {
 type relayRun struct {
 	msgs  map[string]string
 	warns map[string][]string
+	bytes map[string][][2]int64 // each host's progress: done, total
 	took  time.Duration
 }
 
@@ -55,7 +56,7 @@ func runRelayStep(t *testing.T, hosts []string, args *DockerLoadArgs, limit time
 	t.Helper()
 	g := modules.NewGroup(hosts)
 	m := &DockerLoad{archives: dockerarchive.NewCache("")}
-	r := relayRun{msgs: map[string]string{}, warns: map[string][]string{}}
+	r := relayRun{msgs: map[string]string{}, warns: map[string][]string{}, bytes: map[string][][2]int64{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -77,6 +78,7 @@ func runRelayStep(t *testing.T, hosts []string, args *DockerLoadArgs, limit time
 			}
 			r.msgs[host] = res.Msg
 			r.warns[host] = rep.Warns
+			r.bytes[host] = rep.ByteLog
 		}()
 	}
 	done := make(chan struct{})

@@ -37,6 +37,19 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 	if c.delta != nil {
 		what = fmt.Sprintf(" (%d missing layers of %d)", c.delta.Missing, c.delta.Missing+c.delta.Present)
 	}
+	// size is about what each node takes, for its progress: the file, the
+	// partial archive's layers before compression (an upper bound), or the
+	// source's docker save, about its layers.
+	size := arch.Size
+	switch {
+	case c.delta != nil:
+		size = c.delta.MissingSize
+	case fromSource:
+		size = 0
+		for _, l := range arch.Images[0].LayerSizes {
+			size += l
+		}
+	}
 	// hold keeps the nodes' stdin open: its end is how a node learns that
 	// the control machine is gone.
 	holdR, holdW := io.Pipe()
@@ -140,7 +153,9 @@ func (m *DockerLoad) transfer(ctx context.Context, a *DockerLoadArgs, arch *dock
 				defer wg.Done()
 				defer close(ended[i])
 				// Not env.Try: its errors quote the whole script.
-				res, err := env.Host.Run(nctx, transport.Cmd{Script: nodeScript(bin), Stdin: stdin, Stderr: io.MultiWriter(listening[i], nextGone[i]), Become: env.Become})
+				stderr := &nodeProgress{w: io.MultiWriter(listening[i], nextGone[i]), rep: env.Report, total: size}
+				res, err := env.Host.Run(nctx, transport.Cmd{Script: nodeScript(bin), Stdin: stdin, Stderr: stderr, Become: env.Become})
+				stderr.flush()
 				res.Stderr = listening[i].tail()
 				rep := nodeReport(res, err)
 				mu.Lock()

@@ -1,10 +1,13 @@
 package oms
 
 import (
+	"bytes"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/omsrun/omsrun/internal/relay"
 	"github.com/omsrun/omsrun/modules"
 )
 
@@ -88,3 +91,53 @@ func (p *progressReader) sent() int64 { return p.done.Load() }
 
 // flush reports the final count.
 func (p *progressReader) flush() { p.rep.Bytes(p.done.Load(), p.total) }
+
+// nodeProgress is a relay node's stderr: the lines where the node says how
+// much it has received (relay.ReceivedLine) become the host's progress, as
+// a transfer from here would; every other line goes on to w, whole, for the
+// watchers and the error message. total is what the stream is about to be
+// (a docker save's size is known only at its end): the count may pass it.
+type nodeProgress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	rep     modules.Reporter
+	total   int64
+	partial []byte
+}
+
+func (p *nodeProgress) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.partial = append(p.partial, b...)
+	for {
+		i := bytes.IndexByte(p.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := p.partial[:i+1]
+		if n, ok := relay.ParseReceived(string(line[:i])); ok {
+			p.rep.Bytes(n, max(p.total, n))
+		} else {
+			p.w.Write(line)
+		}
+		p.partial = p.partial[i+1:]
+	}
+	if len(p.partial) > 4<<10 {
+		p.flushLocked() // no newline coming: not a progress line
+	}
+	return len(b), nil
+}
+
+// flush passes on what followed the last newline (a message cut short).
+func (p *nodeProgress) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.flushLocked()
+}
+
+func (p *nodeProgress) flushLocked() {
+	if len(p.partial) > 0 {
+		p.w.Write(p.partial)
+		p.partial = nil
+	}
+}
