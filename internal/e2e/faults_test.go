@@ -197,6 +197,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	const canary = "Canary-9f27$(x)'pw"
 	l.MetaSQL(t, fmt.Sprintf("DROP USER IF EXISTS 'omscanary'@'%%'; CREATE USER 'omscanary'@'%%' IDENTIFIED BY '%s'; GRANT ALL ON *.* TO 'omscanary'@'%%'", strings.ReplaceAll(canary, "'", "''")))
 	vars := writeFile(t, "secret.hcl", fmt.Sprintf("oms_meta_user = \"omscanary\"\noms_meta_password = %q\n", canary))
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
 
 	stop := make(chan struct{})
 	var mu sync.Mutex
@@ -223,6 +225,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		deploy(t, l, "deploy.hcl", l.InventoryHCL, "-e", "cm_nodes=[]", "-e", "@"+vars, "-vv", "--diff"),
 		omsrun(t, "playbooks/deploy.hcl", "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "min_free_gb=1", "-e", "cm_nodes=[]", "-e", "@"+vars, "-vv", "--diff"),
 		omsrun(t, "exec", "-i", l.InventoryHCL, "all", "--", "cat", "/data/oms/config.yaml"),
+		// --json carries the output as outputs.stdout, and the run record keeps it.
+		omsrun(t, "exec", "-i", l.InventoryHCL, "all", "--json", "--", "cat", "/data/oms/config.yaml"),
 	}
 	close(stop)
 	expectCode(t, outs[1], 0)
@@ -234,6 +238,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if !strings.Contains(outs[3].stdout, "oms_meta_password") {
 		t.Fatalf("the exec did not show the file:\n%s", outs[3].stdout)
 	}
+	if !strings.Contains(outs[4].stdout, `"stdout":"`) || !strings.Contains(outs[4].stdout, `oms_meta_password: ********`) {
+		t.Fatalf("the exec --json did not show the masked file in outputs.stdout:\n%s", outs[4].stdout)
+	}
+	filepath.WalkDir(state, func(p string, d os.DirEntry, err error) error {
+		if b, rerr := os.ReadFile(p); err == nil && !d.IsDir() && rerr == nil && strings.Contains(string(b), canary) {
+			t.Errorf("the run record %s holds the password", p)
+		}
+		return nil
+	})
 	mu.Lock()
 	if len(seen) > 0 {
 		t.Errorf("the password appeared in a process's arguments on %v", seen)
