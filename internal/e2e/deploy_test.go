@@ -285,6 +285,15 @@ func TestDeployStopsOnForeignDatabases(t *testing.T) {
 	l.Reset(t)
 	l.DropMetaDatabases(t)
 	l.MetaSQL(t, "CREATE DATABASE oms_rm; CREATE DATABASE oms_cm; CREATE DATABASE oms_cm_heartbeat")
+	// --check asks no one: it says what the real run would ask and predicts
+	// the rest as the run goes on after a yes (compared below with the run
+	// the printed remedy confirms), instead of stopping at "check MetaDB".
+	check := deploy(t, l, "deploy.hcl", l.InventoryHCL, "--check")
+	expectCode(t, check, 0)
+	if !strings.Contains(check.stdout, "would ask first: The specified database names already exist in the MetaDB") {
+		t.Fatalf("--check should say what the run would ask:\n%s", check.stdout)
+	}
+	announced := changedPairs(t, check.stdout)
 	r := deploy(t, l, "deploy.hcl", l.InventoryHCL)
 	// No terminal to ask on: declined (5), like any confirmation, not a failure.
 	expectCode(t, r, 5)
@@ -301,7 +310,11 @@ func TestDeployStopsOnForeignDatabases(t *testing.T) {
 	if m == nil {
 		t.Fatalf("the refusal should say which -e confirms:\n%s", r.stdout)
 	}
-	expectCode(t, deploy(t, l, "deploy.hcl", l.InventoryHCL, "-e", m[1]), 0)
+	confirmed := deploy(t, l, "deploy.hcl", l.InventoryHCL, "-e", m[1])
+	expectCode(t, confirmed, 0)
+	if made := changedPairs(t, confirmed.stdout); fmt.Sprint(made) != fmt.Sprint(announced) {
+		t.Fatalf("--check predicted\n  %v\nthe confirmed run changed\n  %v", announced, made)
+	}
 	// And so does --yes, on a fresh start.
 	l.Reset(t)
 	l.DropMetaDatabases(t)

@@ -5,7 +5,9 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -137,6 +139,35 @@ func (r *Runner) moduleConfirm() func(string) (bool, error) {
 		defer r.askMu.Unlock()
 		return r.Opts.Confirm(r.Redactor.Scrub(q))
 	}
+}
+
+// wouldAsk is check mode's question-asker for modules: no one is asked
+// (check mode must not wait on a person, and has no answer to give), the
+// question is kept for the host's result ("would ask first: …") and taken as
+// yes, so the prediction goes on as the real run goes on after a yes at the
+// terminal — instead of stopping at the first question as if declined.
+type wouldAsk struct {
+	mu sync.Mutex
+	qs []string
+}
+
+func (w *wouldAsk) confirm(q string) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !slices.Contains(w.qs, q) { // a retried attempt asks again
+		w.qs = append(w.qs, q)
+	}
+	return true, nil
+}
+
+// text is the questions asked, "" when none (or w is nil: not check mode).
+func (w *wouldAsk) text() string {
+	if w == nil {
+		return ""
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.qs, "; ")
 }
 
 // anyChanged reports whether some host changed in this run so far.

@@ -26,6 +26,8 @@ type attempts struct {
 	attempts int
 	lock     *lockedHost
 	report   modules.Reporter
+	// asked are the questions a check run would have asked here.
+	asked *wouldAsk
 }
 
 // connect returns the host's connection, dialling it on its first step; a
@@ -69,6 +71,10 @@ func (r *Runner) attemptAll(ctx context.Context, st *playbook.Step, h *inventory
 		Report: report, Group: group,
 	}
 	a := attempts{lock: lock, report: report}
+	if r.Opts.Check {
+		a.asked = &wouldAsk{}
+		env.Confirm = a.asked.confirm
+	}
 	max := st.Retries + 1
 	for attempt := 1; attempt <= max; attempt++ {
 		a.attempts = attempt

@@ -66,6 +66,9 @@ func (r *Runner) classify(st *playbook.Step, h *inventory.Host, mod modules.Modu
 	}
 	if r.Opts.Check || st.CheckMode {
 		res.Diff = plan.Diff
+		if q := a.asked.text(); q != "" {
+			plan.Summary = strings.TrimPrefix(plan.Summary+"; would ask first: "+q, "; ")
+		}
 		if w, ok := mod.(modules.Waiter); ok && w.OnlyWaits() {
 			return done(StatusOK, wouldText("would wait: ", plan.Summary))
 		}

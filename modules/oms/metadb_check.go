@@ -163,9 +163,11 @@ func (*MetadbCheck) Check(ctx context.Context, env *modules.Env, args any) (*mod
 	if err != nil {
 		return nil, a.explain(env, err)
 	}
+	asked := false
 	if len(p.Existing) > 0 && !a.AllowExisting && !a.ExistingDeployment && !env.Yes {
 		// The seed's own question, when someone is at the terminal to answer it.
 		ok := false
+		asked = env.Confirm != nil
 		if env.Confirm != nil {
 			ok, err = env.Confirm("The specified database names already exist in the MetaDB: " + strings.Join(p.Existing, ", ") +
 				". Are you sure that you want to continue?")
@@ -182,9 +184,14 @@ func (*MetadbCheck) Check(ctx context.Context, env *modules.Env, args any) (*mod
 	summary := "MetaDB " + p.Version + ": databases absent, OMS will create them"
 	if len(p.Existing) > 0 {
 		summary = "MetaDB " + p.Version + ": existing databases " + strings.Join(p.Existing, ", ")
-		if a.ExistingDeployment {
+		switch {
+		case a.ExistingDeployment:
 			summary += " (used by this OMS deployment)"
-		} else {
+		case asked:
+			// Also check mode's wording, where the engine takes the question as
+			// answered yes to predict the rest of the run.
+			summary += " (reused after a yes to the question)"
+		default:
 			summary += " (confirmed)"
 		}
 	}
