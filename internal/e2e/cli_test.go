@@ -383,6 +383,19 @@ func TestCLIRunLock(t *testing.T) {
 	if unlock == nil {
 		t.Fatalf("the refusal should print the unlock command:\n%s", r.stdout)
 	}
+	// The other hosts are not changed either: the run stops before its first
+	// change, naming the holder and the hosts it left alone.
+	tag := fmt.Sprintf("/tmp/omsrun-lockgate-%d", time.Now().UnixNano())
+	r = omsrun(t, writePlaybook(t, fmt.Sprintf("step \"touch\" {\n  command { argv = [\"touch\", %q] }\n}\n", tag)), "-i", l.InventoryHCL)
+	expectCode(t, r, 2)
+	if !strings.Contains(r.stdout, "holds the run lock on "+h.Name+" (holder=alice@laptop") || !strings.Contains(r.stdout, "changed nothing") || !strings.Contains(r.stdout, "not reached") {
+		t.Fatalf("the stop should name the held host, its holder and the hosts not reached:\n%s", r.stdout)
+	}
+	for _, o := range l.Hosts[1:] {
+		if got := l.Exec(t, o.Name, "ls "+tag+" 2>/dev/null || echo absent; cat /var/lock/omsrun/lock 2>/dev/null || echo none"); got != "absent\nnone" {
+			t.Errorf("%s was changed or kept a lock while %s was held by another run: %q", o.Name, h.Name, got)
+		}
+	}
 	// Check mode takes no lock and so is not stopped by one.
 	expectCode(t, omsrun(t, pb, "-i", l.InventoryHCL, "--check"), 0)
 	// Nor is a run of read-only modules (status.hcl's kind) or of a check_mode step.

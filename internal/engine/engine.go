@@ -75,6 +75,9 @@ type Runner struct {
 	tallies  map[string]*HostTally
 	// outputs: step name → host name → the module's outputs as an object.
 	outputs map[string]map[string]cty.Value
+	// lockPaths, when set, puts a host's lock and audit log elsewhere than
+	// hostPaths (tests: one temporary folder per host).
+	lockPaths func(host string) lockPaths
 }
 
 type hostState struct {
@@ -130,6 +133,7 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	r.connectAll(ctx)
 
 	started := r.Opts.StartAt == ""
+	gated := false // the run lock is ours on every host before the first change (lock_gate.go)
 	for i, st := range r.Playbook.Steps {
 		if !started {
 			if st.Name != r.Opts.StartAt {
@@ -140,6 +144,14 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 		if ctx.Err() != nil {
 			recap.Interrupted = true
 			break
+		}
+		if r.holder != nil && !gated && r.stepMayChange(st) {
+			gated = true
+			if why := r.lockGate(ctx, i, st); why != "" {
+				recap.Stopped = why
+				recap.NotReached = r.notReached(nil, r.Playbook.Steps[i:])
+				break
+			}
 		}
 		end, err := r.runStep(ctx, i, st)
 		if err != nil {
@@ -208,6 +220,9 @@ func (r *Runner) connectAll(ctx context.Context) {
 func (r *Runner) attach(s *hostState, c transport.Host) {
 	if r.holder != nil {
 		s.lock = newLockedHost(c, s.host, *r.holder)
+		if r.lockPaths != nil {
+			s.lock.paths = r.lockPaths(s.host.Name)
+		}
 		c = s.lock
 	}
 	s.conn = c

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/omsrun/omsrun/internal/playbook"
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/inventory"
 	"github.com/omsrun/omsrun/modules"
@@ -156,22 +157,29 @@ func (r *Runner) mayChange() bool {
 			}
 			started = true
 		}
-		if st.CheckMode {
-			continue
-		}
-		m, ok := r.Modules(st.Module)
-		if !ok {
+		if r.stepMayChange(st) {
 			return true
 		}
-		if ro, ok := m.(modules.ReadOnly); ok && ro.ReadOnly() {
-			continue
-		}
-		if w, ok := m.(modules.Waiter); ok && w.OnlyWaits() {
-			continue
-		}
-		return true
 	}
 	return false
+}
+
+// stepMayChange reports whether a step may change a host (see mayChange).
+func (r *Runner) stepMayChange(st *playbook.Step) bool {
+	if st.CheckMode {
+		return false
+	}
+	m, ok := r.Modules(st.Module)
+	if !ok {
+		return true
+	}
+	if ro, ok := m.(modules.ReadOnly); ok && ro.ReadOnly() {
+		return false
+	}
+	if w, ok := m.(modules.Waiter); ok && w.OnlyWaits() {
+		return false
+	}
+	return true
 }
 
 // auditOnly ends a run that takes no lock but may change hosts (exec --
