@@ -46,6 +46,9 @@ func (r *Runner) lockGate(ctx context.Context, idx int, st *playbook.Step) strin
 		if s.lock == nil {
 			continue // never connected: its step reports it unreachable
 		}
+		if s.dead && s.lock.refused() == nil {
+			continue // out of the run already: this run will not change it
+		}
 		hosts = append(hosts, h)
 		locks[h.Name] = s.lock
 	}
