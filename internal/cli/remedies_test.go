@@ -101,6 +101,12 @@ func TestRemediesWorkAsPrinted(t *testing.T) {
 				return append(without(args, "oms_meta_user"), "-e", "oms_meta_user="+strings.NewReplacer("user", "oms", "tenant", "oms_tenant", "cluster", "obcluster").Replace(m[1]))
 			},
 		},
+		{
+			name:   "cm_nodes beside regions: override it with -e cm_nodes=[]",
+			args:   append(slices.Clone(base), "-e", "@"+regionsVars(t), "-e", `cm_nodes=["10.0.0.11", "10.0.0.12", "10.0.1.13"]`),
+			remedy: `override it with -e (cm_nodes=\[\])`,
+			follow: func(_ *testing.T, args, m []string) []string { return append(args, "-e", m[1]) },
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
@@ -168,4 +174,20 @@ func TestRemedyForABadDefault(t *testing.T) {
 	if out, errOut, code := run(append(args, "-e", m[1]+"=101")...); code != 0 {
 		t.Fatalf("following -e %s=…: exit %d\n%s%s", m[1], code, out, errOut)
 	}
+}
+
+// regionsVars is a var file giving testdata/inventory/lab.hcl's nodes two
+// regions.
+func regionsVars(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "regions.hcl")
+	src := `regions = [
+  { hosts = "oms1:oms2", cm_url = "http://10.0.0.100:8088", cm_location = 1, cm_region = "east", cm_is_default = true },
+  { hosts = "oms3", cm_url = "http://10.0.0.200:8088", cm_location = 2, cm_region = "west" },
+]
+`
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -211,12 +212,36 @@ func TestInitNonInteractiveProblems(t *testing.T) {
 	}
 }
 
-func TestInitWithoutTerminalStops(t *testing.T) {
-	labtest.Require(t)
-	r := runInit(t, nil, "init", "--out", t.TempDir())
+// TestInitRemediesFollowed follows init's refusals as printed
+// (docs/remedies.md): without a terminal, "pass --non-interactive with the
+// answers as flags"; over files written before, "pass --force to replace
+// it, or --out to write elsewhere" — each way.
+func TestInitRemediesFollowed(t *testing.T) {
+	l := labtest.Require(t)
+	dir := t.TempDir()
+	r := runInit(t, nil, "init", "--out", dir)
 	expectCode(t, r, 4)
-	if !strings.Contains(r.stderr, "not a terminal") || !strings.Contains(r.stderr, "--non-interactive") {
+	m := regexp.MustCompile(`not a terminal.*pass (--non-interactive) with the answers as flags`).FindStringSubmatch(r.stderr)
+	if m == nil {
 		t.Fatalf("unclear message:\n%s", r.stderr)
+	}
+	answers := initFlags(l, dir, initPrefix(t, "remedy")) // init, --non-interactive, the answers
+	if answers[1] != m[1] {
+		t.Fatalf("initFlags does not start with %s: %v", m[1], answers)
+	}
+	expectCode(t, runInit(t, initEnv(l), answers...), 0)
+
+	r = runInit(t, initEnv(l), answers...)
+	expectCode(t, r, 4)
+	m = regexp.MustCompile(`already exists \(pass (--force) to replace it, or (--out) to write elsewhere\)`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("init over written files does not say what to do:\n%s", r.stderr)
+	}
+	expectCode(t, runInit(t, initEnv(l), append(answers, m[1])...), 0)
+	elsewhere := t.TempDir()
+	expectCode(t, runInit(t, initEnv(l), append(answers, m[2], elsewhere)...), 0)
+	if _, err := os.Stat(filepath.Join(elsewhere, "oms-vars.hcl")); err != nil {
+		t.Errorf("%s %s wrote no vars file there: %v", m[2], elsewhere, err)
 	}
 }
 

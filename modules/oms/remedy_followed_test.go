@@ -36,7 +36,8 @@ func TestScaleInCommand(t *testing.T) {
 // reads it, the remedies its refusals print: "finish it with -e image=…"
 // (upgrade.hcl's and deploy.hcl's) resumes the upgrade in progress; "tag it
 // (docker tag ID oms:feature_X.Y.Z-ce) and re-run", with the version the
-// operator knows, lets the upgrade be planned.
+// operator knows, lets the upgrade be planned; deploy.hcl's "run
+// playbooks/upgrade.hcl with the same options" plans the upgrade.
 func TestUpgradeRemediesFollowed(t *testing.T) {
 	args := func(image, mode string) *UpgradeCheckArgs {
 		return &UpgradeCheckArgs{Name: "oms", MountDir: "/data/oms", Image: image, Mode: mode}
@@ -58,6 +59,22 @@ func TestUpgradeRemediesFollowed(t *testing.T) {
 		if err != nil || p.Outputs["state"].AsString() != "resume" {
 			t.Errorf("%s: following %q: %v %v", name, m[0], p, err)
 		}
+	}
+
+	// deploy.hcl with a new image on a running node: "run
+	// playbooks/upgrade.hcl with the same options" — the same image given to
+	// upgrade.hcl's upgrade_check (mode upgrade) plans the upgrade.
+	running := nodeUpgrade{exists: true, running: true, imageID: "sha256:0123456789abcdef0123", tags: []string{"oms:feature_4.2.5-ce"}}
+	guard, gerr = deployGuard(running, args("oms:feature_4.2.6-ce", "deploy"))
+	refusal := ""
+	if guard != nil {
+		refusal = guard.Outputs["refusal"].AsString()
+	}
+	if gerr != nil || !regexp.MustCompile(`run playbooks/(upgrade\.hcl) with the same options`).MatchString(refusal) {
+		t.Fatalf("deploy of a new image on a running node: %q %v", refusal, gerr)
+	}
+	if p, err := upgradeState(running, args("oms:feature_4.2.6-ce", "")); err != nil || p.Outputs["state"].AsString() != "upgrade" {
+		t.Errorf("upgrade.hcl with the same options: %v %v", p, err)
 	}
 
 	untagged := nodeUpgrade{exists: true, running: true, imageID: "sha256:0123456789abcdef0123"}
