@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/omsrun/omsrun/internal/engine"
 	"github.com/omsrun/omsrun/internal/history"
 )
 
@@ -222,4 +224,20 @@ func TestCtrlCAtQuestions(t *testing.T) {
 			t.Errorf("the run went on after Ctrl-C:\n%s", p.transcript())
 		}
 	})
+}
+
+// TestRunEndCtrlCWins: the code the recap and the record carry is 130
+// whenever the run was interrupted, whatever the interrupt caused (a
+// question left unanswered reads as declined, a step cut short as failed).
+func TestRunEndCtrlCWins(t *testing.T) {
+	cut, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, r := range []engine.Recap{{Declined: "confirmation could not be read"}, {Hosts: []engine.HostTally{{Host: "a", Failed: 1}}}, {}} {
+		if got := Code(runEnd(cut, &r)); got != ExitInterrupted {
+			t.Errorf("%+v after Ctrl-C: exit %d", r, got)
+		}
+	}
+	if got := Code(runEnd(context.Background(), &engine.Recap{Declined: "not confirmed"})); got != ExitDeclined {
+		t.Errorf("a no without Ctrl-C: exit %d", got)
+	}
 }
