@@ -35,6 +35,9 @@ func TestUninstallWithPurge(t *testing.T) {
 	if !strings.Contains(r.stdout, "drop databases") {
 		t.Fatalf("check should name the databases:\n%s", r.stdout)
 	}
+	if !strings.Contains(r.stdout, "would ask first: purge: delete ") || !strings.Contains(r.stdout, "would ask first: purge: drop the MetaDB databases") {
+		t.Fatalf("check should say what the real run asks:\n%s", r.stdout)
+	}
 	if got := l.Exec(t, l.Hosts[0].Name, "docker ps -q | wc -l"); got != "1" {
 		t.Fatalf("check mode removed the container")
 	}

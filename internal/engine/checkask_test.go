@@ -94,3 +94,25 @@ func TestCheckModePredictsPastAQuestion(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckModeNamesStepQuestions: a step's own confirm is asked before a
+// real run; --check asks nothing but says it would, on the step's result.
+func TestCheckModeNamesStepQuestions(t *testing.T) {
+	steps := uninstallLike(t)
+	rec, _, recap := runWithVars(t, steps, map[string]cty.Value{"purge": cty.True}, Options{Check: true})
+	if recap.Declined != "" {
+		t.Fatalf("check mode declined: %q", recap.Declined)
+	}
+	n := 0
+	for _, res := range rec.results {
+		if res.Step == steps[1].Name {
+			n++
+		}
+		if res.Step == steps[1].Name && !strings.Contains(res.Msg, "would ask first: "+steps[1].Confirm) {
+			t.Errorf("%s on %s says %q; want the question the real run asks", res.Step, res.Host, res.Msg)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d results of %q, want one per host", n, steps[1].Name)
+	}
+}

@@ -66,7 +66,12 @@ func (r *Runner) classify(st *playbook.Step, h *inventory.Host, mod modules.Modu
 	}
 	if r.Opts.Check || st.CheckMode {
 		res.Diff = plan.Diff
-		if q := a.asked.text(); q != "" {
+		q := a.asked.text()
+		if st.Confirm != "" && r.Opts.Check && !r.Opts.Yes {
+			// The step's own question, which the real run asks before its first step.
+			q = strings.TrimPrefix(q+"; "+r.Redactor.Scrub(st.Confirm), "; ")
+		}
+		if q != "" {
 			plan.Summary = strings.TrimPrefix(plan.Summary+"; would ask first: "+q, "; ")
 		}
 		if w, ok := mod.(modules.Waiter); ok && w.OnlyWaits() {
