@@ -114,11 +114,20 @@ unset omsrun_l
 // releaseScript waits for the audit line on stdin, then removes the lock if
 // it is still ours and appends the line. HUP and TERM are ignored so the
 // release still runs when the connection closes right after asking for it.
+// Input that ends without a line (omsrun killed, the connection lost) still
+// leaves a line, when the lock was ours: the lock's own line (who, pid,
+// playbook) with result=connection-lost, since the run may have changed the
+// host and the audit log promises a line for every such run. An empty line
+// asks for none.
 func releaseScript(p lockPaths, line string) string {
 	q := transport.Quote(line)
 	return fmt.Sprintf(`trap '' HUP INT TERM
-audit=; read -r audit
-l=; read -r l 2>/dev/null < %[1]s; [ "$l" = %[2]s ] && rm -f %[1]s
+audit=; lost=; read -r audit || [ -n "$audit" ] || lost=1
+l=; read -r l 2>/dev/null < %[1]s
+if [ "$l" = %[2]s ]; then
+  rm -f %[1]s
+  [ -z "$lost" ] || audit="$(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) $l result=connection-lost changed=unknown"
+fi
 [ -z "$audit" ] || { [ -d %[3]s ] || mkdir -p %[3]s; printf '%%s\n' "$audit" >> %[4]s; }`, p.File, q, p.AuditDir, p.AuditFile)
 }
 

@@ -227,7 +227,8 @@ func (l *lockedHost) takenOver() string {
 
 // finish gives the lock back with the audit line ("" appends none). A host
 // whose acquisition was sent but never answered gets a one-off release, which
-// removes the lock only if it is ours.
+// removes the lock only if it is ours and appends the line (the command rode
+// on the acquisition, so it may have run).
 func (l *lockedHost) finish(ctx context.Context, audit string) error {
 	l.mu.Lock()
 	rel, tried, st := l.release, l.tried, l.state
@@ -238,7 +239,8 @@ func (l *lockedHost) finish(ctx context.Context, audit string) error {
 	case !tried || st == lockFailed:
 		return nil
 	}
-	res, err := l.Host.Run(ctx, transport.Cmd{Script: releaseScript(l.paths, l.line), Stdin: strings.NewReader(""), Become: l.inv.Become})
+	// The run's own line, not an end of input: that would read as a lost connection.
+	res, err := l.Host.Run(ctx, transport.Cmd{Script: releaseScript(l.paths, l.line), Stdin: strings.NewReader(strings.ReplaceAll(audit, "\n", " ") + "\n"), Become: l.inv.Become})
 	if err == nil && res.ExitCode != 0 {
 		err = fmt.Errorf("releasing the run lock: %s", bytes.TrimSpace(res.Stderr))
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -363,5 +364,47 @@ func TestLockSudoRefusedNeedsNoRelease(t *testing.T) {
 	}
 	if h.runs != 1 {
 		t.Errorf("%d commands sent, want only the refused one", h.runs)
+	}
+}
+
+// TestLockReleaseWithoutLineLogsConnectionLost: omsrun killed or its
+// connection lost ends the release session's input without an audit line.
+// The lock still goes, and the audit log still gets a line for the run:
+// the lock's own (who, pid, playbook) with result=connection-lost. A run
+// whose lock was not (or no longer) ours logs nothing there.
+func TestLockReleaseWithoutLineLogsConnectionLost(t *testing.T) {
+	local, paths, _ := lockLab(t)
+	me := testHolder("deploy.hcl")
+	l := testLocked(local, &inventory.Host{Name: "h1"}, me, paths)
+	if _, err := l.Run(context.Background(), transport.Cmd{Argv: []string{"true"}}); err != nil {
+		t.Fatal(err)
+	}
+	// What a dead control machine does: the input closes, nothing written.
+	l.release.stdin.Close()
+	if err := <-l.release.done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(paths.File); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lock outlived the lost connection: %v", err)
+	}
+	got := readFile(t, paths.AuditFile)
+	if strings.Count(got, "\n") != 1 || !strings.Contains(got, " "+me.String()+" result=connection-lost changed=unknown\n") ||
+		!regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ `).MatchString(got) {
+		t.Errorf("audit log %q: want one dated line with the lock's line and result=connection-lost", got)
+	}
+
+	// Someone else's lock (taken after an `omsrun unlock`): left alone, no line.
+	other := "holder=alice@laptop pid=4242 start=2026-01-01T00:00:00Z playbook=deploy.hcl"
+	if err := os.WriteFile(paths.File, []byte(other+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Run(context.Background(), transport.Cmd{Script: releaseScript(paths, me.String()), Stdin: strings.NewReader("")}); err != nil {
+		t.Fatal(err)
+	}
+	if readFile(t, paths.File) != other+"\n" {
+		t.Error("another run's lock was removed")
+	}
+	if after := readFile(t, paths.AuditFile); after != got {
+		t.Errorf("audit log %q: a lost connection without our lock should add nothing", after)
 	}
 }
