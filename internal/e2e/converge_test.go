@@ -227,4 +227,34 @@ func TestReconfigureChecksFirstAndRestores(t *testing.T) {
 	}
 	vipAnswers(t, l, 8088)
 	expectCode(t, deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]"), 0)
+
+	// The same change interrupted (SIGINT) inside that reload: nothing is
+	// put back then. The re-run has nothing to write, so no backup name of
+	// its own; it finds the previous config.yaml on the node (the backup OMS
+	// last came up on, per the loaded record), puts it back and fails with
+	// the reason, as the uninterrupted run did.
+	bad := []string{"-e", "cm_nodes=[]", "-e", "cm_location=102", "-e", "oms_meta_password=not-the-password", "--start-at-step", "config.yaml, first node"}
+	cmd, out := startJSON(t, func(ev map[string]any) bool {
+		return ev["type"] == "command" && ev["step"] == "reload OMS, first node" && strings.Contains(fmt.Sprint(ev["log"]), "--init-config-file")
+	}, append([]string{"playbooks/reconfigure.hcl", "-i", inv, "-e", "@" + l.Vars, "-e", "min_free_gb=1", "--json", "-v"}, bad...)...)
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("the interrupted run succeeded:\n%s", out)
+	}
+	if got := has102(); len(got) != 1 || got[0] != l.Hosts[0].Name {
+		t.Fatalf("after the interrupt config.yaml has the change on %v, want on %s only (the interrupt came too late?):\n%s", got, l.Hosts[0].Name, out)
+	}
+	r = deploy(t, l, "reconfigure.hcl", inv, bad...)
+	expectCode(t, r, 2)
+	if !strings.Contains(r.stdout, "Access denied") || !strings.Contains(r.stdout, "put back") {
+		t.Fatalf("the re-run should show the init log's reason and the restore:\n%s", r.stdout)
+	}
+	if got := has102(); len(got) > 0 {
+		t.Fatalf("config.yaml with the failed change left on %v after the re-run", got)
+	}
+	if loaded, current := loadedRecord(t, l, l.Hosts[0].Name); loaded != current {
+		t.Errorf("%s: loaded %q, config.yaml %q", l.Hosts[0].Name, loaded, current)
+	}
+	vipAnswers(t, l, 8088)
+	expectCode(t, deploy(t, l, "status.hcl", inv, "-e", "cm_nodes=[]"), 0)
 }

@@ -142,12 +142,16 @@ clean
 `
 }
 
+// BackupGlob is the shell glob of the backups Write keeps of the file named
+// by $p (<path>.<YYYYmmddHHMMSS>.bak), in time order when expanded.
+const BackupGlob = `"$p".[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9].bak`
+
 // pruneScript runs after a successful write with a backup: it removes the
 // oldest backups of $p beyond keep. The glob names only our own
 // <path>.<YYYYmmddHHMMSS>.bak files; it expands in name order, which is
 // time order.
 func pruneScript(keep int) string {
-	return `set -- "$p".[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9].bak
+	return `set -- ` + BackupGlob + `
 if [ -e "$1" ]; then
   n=$(($# - ` + strconv.Itoa(keep) + `))
   while [ "$n" -gt 0 ]; do rm -f -- "$1"; shift; n=$((n - 1)); done

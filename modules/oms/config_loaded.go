@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/omsrun/omsrun/internal/docker"
+	"github.com/omsrun/omsrun/internal/remotefile"
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/modules"
 )
@@ -206,4 +207,32 @@ func short(h string) string {
 func restoreConfig(ctx context.Context, env *modules.Env, from, to string) error {
 	_, err := env.Run(ctx, transport.Cmd{Script: fmt.Sprintf("[ -f %[1]s ] && cat %[1]s > %[2]s", transport.Quote(from), transport.Quote(to))})
 	return err
+}
+
+// lastGoodConfig finds, on the node, the config.yaml to go back to when OMS
+// does not come up on the one on disk: the one OMS last came up healthy on,
+// named by the loaded record. preferred (the backup this run's write made)
+// is taken when it is that one; otherwise the newest backup that is. A run
+// that stopped between writing config.yaml and its reload left no backup
+// name for the re-run, and a change written over a never-loaded one made a
+// backup of a file that never worked: the record is what says which is good.
+// "" when there is nothing to go back to: no record (a node deployed before
+// omsrun kept one: then preferred, as it always was), no backup matching it,
+// or config.yaml is already the good one.
+func lastGoodConfig(ctx context.Context, env *modules.Env, configPath, preferred string) (string, error) {
+	script := fmt.Sprintf(`# omsrun: last good config.yaml
+p=%s; pref=%s
+sha() { sha256sum < "$1" | cut -d' ' -f1; }
+want=$(cat %s 2>/dev/null)
+if [ -z "$want" ]; then printf '%%s' "$pref"; exit 0; fi
+[ -f "$p" ] && [ "$(sha "$p")" = "$want" ] && exit 0
+if [ -n "$pref" ] && [ -f "$pref" ] && [ "$(sha "$pref")" = "$want" ]; then printf '%%s' "$pref"; exit 0; fi
+found=
+for f in %s; do [ -f "$f" ] && [ "$(sha "$f")" = "$want" ] && found=$f; done
+printf '%%s' "$found"`, transport.Quote(configPath), transport.Quote(preferred), transport.Quote(loadedRecord(configPath)), remotefile.BackupGlob)
+	res, err := env.Run(ctx, transport.Cmd{Script: script})
+	if err != nil {
+		return "", fmt.Errorf("looking for the config.yaml OMS last ran on: %w", err)
+	}
+	return strings.TrimSpace(string(res.Stdout)), nil
 }

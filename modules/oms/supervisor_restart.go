@@ -37,7 +37,8 @@ type SupervisorRestartArgs struct {
 	VIP        string   `hcl:"vip,optional"`
 	VIPPort    int      `hcl:"vip_port,optional"`
 	// RestoreFrom is the previous config.yaml (render_config's backup), put
-	// back and reloaded when the node does not come up on the new one.
+	// back and reloaded when the node does not come up on the new one; when
+	// empty or not the config OMS last loaded, that one is found on the node.
 	RestoreFrom string `hcl:"restore_from,optional"`
 }
 
@@ -59,7 +60,7 @@ func (*SupervisorRestart) Doc() modules.Doc {
 			"settle":       "duration: pause once healthy, so a load balancer takes the node back (rise × inter) before the next node (default 0)",
 			"mount_dir":    "the mount directory, for docker_init logs on failure (default /data/oms)",
 			"config_path":  "config.yaml on the host, recorded as loaded once healthy (see config_loaded; default <mount_dir>/config.yaml)",
-			"restore_from": "the previous config.yaml (render_config's `backup` output): put back and reloaded when the node is not healthy on the new one",
+			"restore_from": "the previous config.yaml (render_config's `backup` output): put back and reloaded when the node is not healthy on the new one; when empty (a re-run) or not the config OMS last came up on, the newest config.yaml backup OMS last came up on (see config_loaded) is",
 		},
 	}
 }
@@ -136,26 +137,37 @@ func (*SupervisorRestart) Check(ctx context.Context, env *modules.Env, args any)
 }
 
 // Apply re-initialises the config, restarts the programs and waits. When
-// that fails and restore_from names the previous config.yaml, it is put back
-// and reloaded, so a bad change leaves the node as it was.
+// that fails, the config.yaml OMS last came up healthy on is put back and
+// reloaded, so a bad change leaves the node as it was. Which file that is,
+// is read on the node (lastGoodConfig), not taken from this run alone: a
+// re-run after an interrupted reload has written nothing and has no backup
+// name of its own. An interrupted reload restores nothing (the operator
+// asked to stop now); the next run finds the file the same way.
 func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any, plan *modules.Plan) (*modules.Result, error) {
 	a := args.(*SupervisorRestartArgs)
 	a.fill(env)
 	msg, err := a.reload(ctx, env)
-	if err == nil || a.RestoreFrom == "" || ctx.Err() != nil {
-		if err != nil {
-			return nil, err
-		}
+	if err == nil {
 		return &modules.Result{Changed: true, Msg: msg}, nil
 	}
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	from, ferr := lastGoodConfig(ctx, env, a.ConfigPath, a.RestoreFrom)
+	if ferr != nil {
+		return nil, fmt.Errorf("%w\n%v", err, ferr)
+	}
+	if from == "" {
+		return nil, err
+	}
 	env.Report.Phase("restoring the previous config.yaml")
-	if rerr := restoreConfig(ctx, env, a.RestoreFrom, a.ConfigPath); rerr != nil {
-		return nil, fmt.Errorf("%w\nputting back the previous config.yaml from %s failed too: %v", err, a.RestoreFrom, rerr)
+	if rerr := restoreConfig(ctx, env, from, a.ConfigPath); rerr != nil {
+		return nil, fmt.Errorf("%w\nputting back the previous config.yaml from %s failed too: %v", err, from, rerr)
 	}
 	if _, rerr := a.reload(ctx, env); rerr != nil {
-		return nil, fmt.Errorf("%w\nthe previous config.yaml (%s) was put back, but the node is not healthy on it either: %v", err, a.RestoreFrom, rerr)
+		return nil, fmt.Errorf("%w\nthe previous config.yaml (%s) was put back, but the node is not healthy on it either: %v", err, from, rerr)
 	}
-	return nil, fmt.Errorf("%w\nthe previous config.yaml was put back (from %s) and reloaded: the node is healthy on it again", err, a.RestoreFrom)
+	return nil, fmt.Errorf("%w\nthe previous config.yaml was put back (from %s) and reloaded: the node is healthy on it again", err, from)
 }
 
 // reload is one init-config-file, restart and wait for health; the config it

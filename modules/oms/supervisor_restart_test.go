@@ -2,10 +2,15 @@ package oms
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/omsrun/omsrun/internal/transport/transporttest"
 	"github.com/omsrun/omsrun/modules"
 	"github.com/omsrun/omsrun/modules/modtest"
 )
@@ -82,6 +87,7 @@ func TestSupervisorRestartRestoresThePreviousConfig(t *testing.T) {
 	srv := dkHealthServer(t, true)
 	running := "oms_console RUNNING pid 11\noms_drc_cm RUNNING pid 10\noms_drc_supervisor RUNNING pid 12\n"
 	h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.11:8088": srv.Listener.Addr().String()}}).
+		On("last good config.yaml", 0, "/data/oms/config.yaml.20261206.bak", "").
 		On("sha256sum <", 0, "abc\n", "").
 		On("loaded-sha256", 0, "", "").
 		Once("supervisorctl restart", 1, "oms_console: ERROR (spawn error)\n", "").
@@ -102,5 +108,78 @@ func TestSupervisorRestartRestoresThePreviousConfig(t *testing.T) {
 	}
 	if !h.Ran("cat '/data/oms/config.yaml.20261206.bak' > '/data/oms/config.yaml'") && !h.Ran("cat /data/oms/config.yaml.20261206.bak > /data/oms/config.yaml") {
 		t.Errorf("the previous config.yaml was not put back:\n%s", strings.Join(h.Commands(), "\n"))
+	}
+}
+
+// Which config.yaml goes back is read on the node: the one OMS last came up
+// healthy on (the loaded record), whether or not this run wrote a backup.
+// A re-run after a reload interrupted on a broken config has none of its
+// own; a change written over a never-loaded file backed up a broken one.
+func TestSupervisorRestartRestoresWhatTheNodeLastRan(t *testing.T) {
+	const good, broken, never = "cm_location: 1\n", "cm_location: 2\n", "cm_location: 3\n"
+	sum := func(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
+	for _, tc := range []struct {
+		name        string
+		record      string // the loaded record ("" none)
+		restoreFrom string // file name under the folder, "" none
+		want        string // config.yaml afterwards
+		putBack     bool
+	}{
+		{"re-run, no backup of its own", sum(good), "", good, true},
+		{"this run backed up a never-loaded file", sum(good), "config.yaml.20261206120000.bak", good, true},
+		{"no record, no backup named", "", "", broken, false},
+		{"no record: this run's backup, as before", "", "config.yaml.20261206120000.bak", never, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "config.yaml")
+			files := map[string]string{
+				"config.yaml":                    broken,
+				"config.yaml.20261206100000.bak": "cm_location: 0\n",
+				"config.yaml.20261206110000.bak": good,
+				"config.yaml.20261206120000.bak": never, // newest, never loaded
+			}
+			if tc.record != "" {
+				files["config.yaml.loaded-sha256"] = tc.record + "\n"
+			}
+			for name, body := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv := dkHealthServer(t, true)
+			running := "oms_console RUNNING pid 11\noms_drc_cm RUNNING pid 10\noms_drc_supervisor RUNNING pid 12\n"
+			// docker is scripted; the files are real (the fallback runs the scripts).
+			h := (&modtest.Host{Targets: map[string]string{"10.0.0.11:8089": srv.Listener.Addr().String(), "10.0.0.11:8088": srv.Listener.Addr().String()},
+				Fallback: transporttest.NewLocal(t)}).
+				Once("supervisorctl restart", 1, "oms_console: ERROR (spawn error)\n", "").
+				On("supervisorctl restart", 0, "", "").
+				On("docker_init", 0, "docker_init.log\nERROR 1045 (28000): Access denied\n"+diagSep+"\n", "").
+				On("docker logs", 0, "", "").
+				On("supervisorctl status", 0, running, "")
+			env, _ := modtest.NewEnv(h)
+			env.Address = "10.0.0.11"
+			f := false
+			from := ""
+			if tc.restoreFrom != "" {
+				from = filepath.Join(dir, tc.restoreFrom)
+			}
+			_, err := (&SupervisorRestart{}).Apply(context.Background(), env, &SupervisorRestartArgs{InitConfig: &f, ConfigPath: cfg, RestoreFrom: from}, &modules.Plan{})
+			if err == nil || !strings.Contains(err.Error(), "spawn error") {
+				t.Fatalf("the step must fail with the reason: %v", err)
+			}
+			if got := strings.Contains(err.Error(), "put back"); got != tc.putBack {
+				t.Errorf("put back %v, want %v: %v", got, tc.putBack, err)
+			}
+			if b, _ := os.ReadFile(cfg); string(b) != tc.want {
+				t.Errorf("config.yaml %q, want %q\n%s", b, tc.want, strings.Join(h.Commands(), "\n"))
+			}
+			if tc.putBack {
+				// Healthy on it again: recorded as loaded, so the next run has nothing to reload.
+				if b, _ := os.ReadFile(cfg + ".loaded-sha256"); strings.TrimSpace(string(b)) != sum(tc.want) {
+					t.Errorf("loaded record %q, want the restored file's", b)
+				}
+			}
+		})
 	}
 }
