@@ -2,6 +2,8 @@ package modules
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,7 +45,7 @@ const maxDiffSize = 1 << 20
 func (*Copy) Doc() Doc {
 	return Doc{
 		Name:    "copy",
-		Summary: "Write a file from content or a control-machine file, in place, only when its checksum, mode or owner differ.",
+		Summary: "Write a file from content or a control-machine file, in place, only when its checksum, mode or owner differ. Outputs: dest, backup, sha256 (of the content, in check mode too).",
 		Args: map[string]string{
 			"content": "string: the file's content (exactly one of content and src)",
 			"src":     "string: a file on the control machine to copy (at most 64 MiB)",
@@ -131,7 +133,9 @@ func (*Copy) Check(ctx context.Context, env *Env, args any) (*Plan, error) {
 		return nil, err
 	}
 	ch := remotefile.Compare(cur, f)
-	p := &Plan{Change: ch.Any(), Data: content, Summary: a.Dest + " unchanged"}
+	p := &Plan{Change: ch.Any(), Data: content, Summary: a.Dest + " unchanged", Outputs: map[string]cty.Value{
+		"dest": cty.StringVal(a.Dest), "sha256": cty.StringVal(contentSum(content)),
+	}}
 	switch {
 	case ch.Create:
 		p.Summary = "would create " + a.Dest
@@ -165,5 +169,14 @@ func (*Copy) Apply(ctx context.Context, env *Env, args any, plan *Plan) (*Result
 	return &Result{Changed: res.Changed(), Msg: res.Describe(a.Dest), Diff: plan.Diff, Outputs: map[string]cty.Value{
 		"dest":   cty.StringVal(a.Dest),
 		"backup": cty.StringVal(res.Backup),
+		"sha256": cty.StringVal(contentSum(content)),
 	}}, nil
+}
+
+// contentSum is the sha256 (hex) of the content the file holds once
+// written, known in check mode too: a later step can name what the host
+// should have loaded (vip.hcl's keepalived) without waiting for the write.
+func contentSum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }

@@ -2,6 +2,8 @@ package modules_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,6 +77,17 @@ func TestCopyCheckApply(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(a.Dest); string(b) != "CERT2\n" {
 		t.Fatalf("content = %q", b)
+	}
+	// sha256 names the content the file holds once written, in the plan
+	// (check mode) as after the write: vip.hcl compares it with what
+	// keepalived's container recorded it loaded.
+	want := fmt.Sprintf("%x", sha256.Sum256([]byte("CERT2\n")))
+	if got := res.Outputs["sha256"].AsString(); got != want {
+		t.Errorf("apply sha256 = %s, want %s", got, want)
+	}
+	a.Content = cfgPtr("CERT3\n")
+	if p, _ = m.Check(ctx, env, a); p.Outputs["sha256"].AsString() != fmt.Sprintf("%x", sha256.Sum256([]byte("CERT3\n"))) {
+		t.Errorf("check sha256 = %v, want the new content's", p.Outputs["sha256"])
 	}
 }
 func cfgPtr[T any](v T) *T { return &v }

@@ -121,21 +121,34 @@ step "keepalived container" {
     env     = { NODE_ADDRESS = host.address }
     # The interface is the one holding the node's own address, found where
     # keepalived runs (names differ between hosts: eth0, ens3, bond0).
+    # Each start records, beside the config, the sha256 of the one it read
+    # (loaded-<sha256>): whether keepalived runs the config on disk is then
+    # read on the node ("reload keepalived"), not remembered from a run.
     command = ["sh", "-c", <<-EOT
       iface=$(ip -o -f inet addr show | awk -v a="$NODE_ADDRESS" '{ split($4, p, "/"); if (p[1] == a) { print $2; exit } }')
       [ -n "$iface" ] || { echo "no interface holds $NODE_ADDRESS" >&2; exit 1; }
-      sed "s/@IFACE@/$iface/g" /etc/keepalived/keepalived.conf.in >/tmp/keepalived.conf
+      cp /etc/keepalived/keepalived.conf.in /tmp/keepalived.conf.in
+      sum=$(sha256sum </tmp/keepalived.conf.in | cut -d' ' -f1)
+      sed "s/@IFACE@/$iface/g" /tmp/keepalived.conf.in >/tmp/keepalived.conf
+      rm -f /etc/keepalived/loaded-*; : >"/etc/keepalived/loaded-$sum"
       exec keepalived -n -l -D -f /tmp/keepalived.conf
     EOT
     ]
   }
 }
 
-# The config is read when keepalived starts: a changed file restarts it.
+# keepalived reads its config only when it starts: a node whose keepalived
+# has not loaded the config now on disk is restarted. Read on the node (the
+# loaded-<sha256> its last start left), not from this run's changes, so a
+# run that stopped between writing the config and this restart still
+# converges on the next run. A new container started above has loaded it
+# already. docker restart stops with SIGTERM, on which keepalived gives the
+# VIP up; a new container (docker rm -f, SIGKILL) would leave it behind.
+# The health check needs no restart: keepalived runs the script anew each time.
 step "reload keepalived" {
   hosts = "oms"
-  when  = (changed("keepalived config") || changed("keepalived health check")) && !changed("keepalived container")
   command {
-    argv = ["docker", "restart", "omsrun-keepalived"]
+    argv    = ["docker", "restart", "omsrun-keepalived"]
+    creates = "${var.mount_dir}/keepalived/loaded-${try(steps["keepalived config"][host.name].sha256, "unknown")}"
   }
 }

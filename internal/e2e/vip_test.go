@@ -91,6 +91,72 @@ func startVIPProbe(t *testing.T, vip string) func(what string) string {
 	}
 }
 
+// removeKeepalived takes vip.hcl's keepalived and its VIP off every lab host.
+func removeKeepalived(t *testing.T, l *labtest.Lab, vip string) {
+	for _, h := range l.Hosts {
+		// stop first: keepalived takes the VIP away on SIGTERM, not on SIGKILL.
+		l.Exec(t, h.Name, "docker stop -t 5 omsrun-keepalived >/dev/null 2>&1; docker rm -f omsrun-keepalived >/dev/null 2>&1; for i in $(ip -o -4 addr show | awk '/ "+vip+"\\//{print $2}'); do ip addr del "+vip+"/32 dev $i; done; true")
+	}
+}
+
+// TestVIPConfigConvergesAfterKill: a vip.hcl run killed (SIGKILL) after it
+// wrote a new keepalived config (another VRRP password) but before the
+// restart leaves keepalived on the old one; the re-run, with nothing left
+// to write, restarts it on the new one, since whether keepalived runs the
+// config on disk is read from the node, and a third run changes nothing.
+// The killed run still leaves its line in each host's audit log.
+func TestVIPConfigConvergesAfterKill(t *testing.T) {
+	l := labtest.Require(t)
+	l.Reset(t)
+	vip, img := l.KeepalivedVIP, l.Images["keepalived"]
+	t.Cleanup(func() { removeKeepalived(t, l, vip) })
+	vars := func(pass string) []string {
+		return []string{"-e", "vip=" + vip, "-e", "keepalived_image=" + img.Ref, "-e", "keepalived_image_file=" + img.Path, "-e", "vip_password=" + pass}
+	}
+	expectCode(t, deploy(t, l, "vip.hcl", l.InventoryHCL, vars("vrrp-one-S3cret")...), 0)
+	audit := func(h string) string { return l.Exec(t, h, "cat /var/log/omsrun/audit.log 2>/dev/null || true") }
+	before := audit(l.Hosts[0].Name)
+	// SIGKILL as soon as the container step is over: the new config is on
+	// every node, the restart that follows never ran.
+	args := append([]string{"playbooks/vip.hcl", "-i", l.InventoryHCL, "-e", "@" + l.Vars, "-e", "min_free_gb=1", "--json"}, vars("vrrp-two-S3cret")...)
+	cmd, out := startJSON(t, func(ev map[string]any) bool {
+		return ev["type"] == "step_end" && ev["step"] == "keepalived container"
+	}, args...)
+	cmd.Process.Kill()
+	cmd.Wait()
+	loaded := func(h string) string {
+		return l.Exec(t, h, "docker exec omsrun-keepalived sed -n 's/^ *auth_pass //p' /tmp/keepalived.conf")
+	}
+	for _, h := range l.Hosts {
+		if got := l.Exec(t, h.Name, "sed -n 's/^ *auth_pass //p' /data/oms/keepalived/keepalived.conf.in"); got != "vrrp-two" {
+			t.Fatalf("%s: config on disk has %q; the kill came before it was written:\n%s", h.Name, got, out)
+		}
+		if got := loaded(h.Name); got != "vrrp-one" {
+			t.Fatalf("%s: keepalived runs %q before the re-run; the kill came after the restart:\n%s", h.Name, got, out)
+		}
+	}
+	// The killed run's line: written on the host when its lock went.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(strings.TrimPrefix(audit(l.Hosts[0].Name), before), "result=connection-lost") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit line for the killed run on %s:\n%s", l.Hosts[0].Name, audit(l.Hosts[0].Name))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	re := deploy(t, l, "vip.hcl", l.InventoryHCL, vars("vrrp-two-S3cret")...)
+	expectCode(t, re, 0)
+	for _, h := range l.Hosts {
+		if got := loaded(h.Name); got != "vrrp-two" {
+			t.Errorf("%s: keepalived runs %q after the re-run, want the config on disk:\n%s", h.Name, got, re.stdout)
+		}
+	}
+	again := deploy(t, l, "vip.hcl", l.InventoryHCL, vars("vrrp-two-S3cret")...)
+	expectCode(t, again, 0)
+	if n := recapChanged(t, again.stdout); n != 0 {
+		t.Fatalf("a converged VIP changed %d thing(s):\n%s", n, again.stdout)
+	}
+}
+
 // TestVIPFailover: vip.hcl runs the real keepalived (Debian's, in the lab's
 // image) on the three nodes; exactly one healthy node holds the VIP and it
 // answers; a re-run changes nothing; killing OMS on the holder moves the VIP
@@ -101,12 +167,7 @@ func TestVIPFailover(t *testing.T) {
 	l.DropMetaDatabases(t)
 	vip := l.KeepalivedVIP
 	img := l.Images["keepalived"]
-	t.Cleanup(func() {
-		for _, h := range l.Hosts {
-			// stop first: keepalived takes the VIP away on SIGTERM, not on SIGKILL.
-			l.Exec(t, h.Name, "docker stop -t 5 omsrun-keepalived >/dev/null 2>&1; docker rm -f omsrun-keepalived >/dev/null 2>&1; for i in $(ip -o -4 addr show | awk '/ "+vip+"\\//{print $2}'); do ip addr del "+vip+"/32 dev $i; done; true")
-		}
-	})
+	t.Cleanup(func() { removeKeepalived(t, l, vip) })
 	expectCode(t, deploy(t, l, "deploy.hcl", l.InventoryHCL), 0)
 	vars := []string{"-e", "vip=" + vip, "-e", "keepalived_image=" + img.Ref, "-e", "keepalived_image_file=" + img.Path, "-e", "vip_password=vrrp-S3cret"}
 	r := deploy(t, l, "vip.hcl", l.InventoryHCL, vars...)
