@@ -58,8 +58,8 @@ step "restore MetaDB" {
   hosts    = "oms"
   run_once = true
   when     = steps["upgrade record"][host.name].backup != ""
-  # Asked before the run's first step, with --yes as the answer: the
-  # restore drops what OMS wrote since the backup.
+  # Asked once the records were read, before the run's first change, with
+  # --yes as the answer: the restore drops what OMS wrote since the backup.
   confirm = "restore: drop the MetaDB databases ${join(", ", concat([local.rm_db, local.cm_db], local.hb_dbs))} on ${var.oms_meta_host}:${var.oms_meta_port} and load them back from ${var.backup_file != "" ? var.backup_file : "the dump the nodes' upgrade records name, if the upgrade took one (${var.mount_dir}/omsrun-upgrade)"}, taken before the upgrade: what OMS wrote to them since is lost"
   metadb_restore {
     host      = var.oms_meta_host

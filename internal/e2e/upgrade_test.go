@@ -174,11 +174,13 @@ func TestUpgradeOffline(t *testing.T) {
 		t.Fatalf("a downgrade is not refused as one:\n%s", e)
 	}
 	expectAllOn(t, l, "after the downgrade refusal", v2.ID)
-	// Converged: the same upgrade again changes nothing.
-	r = deploy(t, l, "upgrade.hcl", inv, upgradeArgs(l, "v2", backups)...)
+	// Converged: the same upgrade again changes nothing, and, with nothing
+	// to stop, asks nothing (no terminal and no --yes: a question would
+	// decline the run).
+	r = deploy(t, l, "upgrade.hcl", inv, noYes[:len(noYes)-1]...)
 	expectCode(t, r, 0)
-	if n := recapChanged(t, r.stdout); n != 0 {
-		t.Fatalf("a finished upgrade re-run changed %d thing(s):\n%s", n, r.stdout)
+	if n := recapChanged(t, r.stdout); n != 0 || strings.Contains(r.stdout, "incremental sync") {
+		t.Fatalf("a finished upgrade re-run changed %d thing(s) or asked about incremental sync:\n%s", n, r.stdout)
 	}
 	// prune_images removes the older images, never the one a rollback
 	// starts (v1, named by the .done record).

@@ -1,7 +1,9 @@
 package engine
 
 // Confirmations: every question a run's steps carry is asked once, together,
-// before the first step runs, so a "no" (or no one to answer) changes nothing.
+// before the first step runs — or, when a question depends on what the
+// hosts hold, before the first step that may change one — so a "no" (or no
+// one to answer) changes nothing.
 
 import (
 	"fmt"
@@ -22,17 +24,43 @@ type question struct {
 	hosts []string
 }
 
-// settleConfirmations asks every step's question before anything runs. It
-// returns why the run may not go on ("" when it may). A step whose `when`
-// needs earlier steps' results is asked about on every host it targets: it
+// questionsReadHosts reports whether some step's question depends on
+// what earlier steps read on the hosts (its `when` reads their results, as
+// upgrade.hcl's "stop every old node" reads upgrade_check's needs_stop).
+// Such questions are settled once those reads ran, just before the first
+// step that may change a host (settleBefore), so that a run with nothing to
+// change asks nothing; otherwise before any host is contacted.
+func (r *Runner) questionsReadHosts() bool {
+	if r.Opts.Check || r.Opts.Yes {
+		return false
+	}
+	for _, st := range r.Playbook.Steps {
+		if st.Confirm != "" && !st.CheckMode && st.WhenReadsSteps() {
+			return true
+		}
+	}
+	return false
+}
+
+// settleBefore reports whether the questions are to be settled before step
+// st, in a run that settles them once the hosts were read: st may change a
+// host, or asks itself.
+func (r *Runner) settleBefore(st *playbook.Step) bool {
+	return (st.Confirm != "" && !st.CheckMode) || r.stepMayChange(st)
+}
+
+// settleConfirmations asks, in one prompt, the question of every step from
+// index from on that may run. It returns why the run may not go on (""
+// when it may). A step whose `when` cannot be decided yet (it needs results
+// of steps still to come) is asked about on every host it targets: it
 // might run, and a question asked halfway through would come after changes.
-func (r *Runner) settleConfirmations() string {
+func (r *Runner) settleConfirmations(from int) string {
 	if r.Opts.Check || r.Opts.Yes {
 		return ""
 	}
 	var qs []question
-	started := r.Opts.StartAt == ""
-	for _, st := range r.Playbook.Steps {
+	started := r.Opts.StartAt == "" || from > 0
+	for _, st := range r.Playbook.Steps[from:] {
 		if !started {
 			if st.Name != r.Opts.StartAt {
 				continue

@@ -111,16 +111,15 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	}
 	r.Sink.RunStart(RunInfo{Playbook: r.Playbook.Path, Hosts: names, Check: r.Opts.Check, Steps: len(r.Playbook.Steps)})
 	recap := &Recap{Check: r.Opts.Check}
-	// Every question is settled before any host is contacted: a "no" leaves
-	// everything as it was.
-	if why := r.settleConfirmations(); why != "" {
-		if ctx.Err() != nil {
-			// Ctrl-C at the question: nothing was declined or changed.
-			recap.Interrupted = true
-		} else {
-			recap.Declined = why
+	// Every question is settled before any host is contacted, or, when one
+	// depends on what the hosts hold, once they were read and before the
+	// first step that may change one: a "no" leaves everything as it was.
+	unsettled := r.questionsReadHosts()
+	if !unsettled {
+		if why := r.settleConfirmations(0); why != "" {
+			r.declineOrInterrupt(ctx, recap, why)
+			return r.finish(recap, start, nil)
 		}
-		return r.finish(recap, start, nil)
 	}
 
 	// Dial every host that some step will use, all at once, so dial latency is
@@ -153,6 +152,14 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 				break
 			}
 		}
+		// After the lock gate: a run another holds is refused before it asks.
+		if unsettled && r.settleBefore(st) {
+			unsettled = false
+			if why := r.settleConfirmations(i); why != "" {
+				r.declineOrInterrupt(ctx, recap, why)
+				break
+			}
+		}
 		end, err := r.runStep(ctx, i, st)
 		if err != nil {
 			// The run started: the recap still says what was done before.
@@ -178,6 +185,16 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 		r.auditOnly(recap)
 	}
 	return r.finish(recap, start, nil)
+}
+
+// declineOrInterrupt records why the questions stopped the run: declined,
+// or, after Ctrl-C at the question, interrupted (nothing was declined).
+func (r *Runner) declineOrInterrupt(ctx context.Context, recap *Recap, why string) {
+	if ctx.Err() != nil {
+		recap.Interrupted = true
+		return
+	}
+	recap.Declined = why
 }
 
 // finish completes the recap, emits it and returns it with err: every run

@@ -243,3 +243,16 @@ func (c *objectCache) hostsObject(inv *inventory.Inventory) cty.Value {
 	c.inv, c.hosts = inv, objectOf(groups)
 	return c.hosts
 }
+
+// WhenReadsSteps reports whether the step's `when` reads earlier steps'
+// results (steps["name"]): it can be decided only once they ran.
+func (s *Step) WhenReadsSteps() bool {
+	if s.When == nil {
+		return false
+	}
+	r := s.whenSteps
+	if r == nil {
+		r = exprStepRefs(s.When)
+	}
+	return r.all || len(r.names) > 0
+}
