@@ -341,8 +341,18 @@ func TestDeployAsksAboutForeignDatabasesOnATerminal(t *testing.T) {
 	l.Reset(t)
 	l.DropMetaDatabases(t)
 	l.MetaSQL(t, "CREATE DATABASE oms_rm; CREATE DATABASE oms_cm; CREATE DATABASE oms_cm_heartbeat")
-	// "n" declines: exit 5, no host failed, nothing changed.
+	// Ctrl-C at the question (asked mid-run, run locks held): exit 130 at
+	// once, nothing changed, no lock left on any host.
 	p := startPTY(t, "playbooks/deploy.hcl", "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "cm_nodes=[]")
+	p.expect("Are you sure that you want to continue?")
+	ctrlCExits130(t, p)
+	for _, h := range l.Hosts {
+		if got := l.Exec(t, h.Name, "ls -d /data/oms 2>/dev/null; docker images -q; cat /var/lock/omsrun/lock 2>/dev/null || true"); got != "" {
+			t.Fatalf("%s after Ctrl-C at the question: %q (changed, or a lock left)", h.Name, got)
+		}
+	}
+	// "n" declines: exit 5, no host failed, nothing changed.
+	p = startPTY(t, "playbooks/deploy.hcl", "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "cm_nodes=[]")
 	p.expect("Are you sure that you want to continue?")
 	p.send("n")
 	p.expect("RECAP")
@@ -387,5 +397,34 @@ func TestDeployAsksAboutForeignDatabasesOnATerminal(t *testing.T) {
 			t.Fatalf("%s: purge answered n still changed the node: %q", h.Name, got)
 		}
 	}
+	// Ctrl-C at "Go ahead?": exit 130 at once, every container still runs.
+	p = startPTY(t, "playbooks/uninstall.hcl", "-i", l.InventoryHCL, "-e", "@"+l.Vars, "-e", "purge=true")
+	p.expect("Go ahead? [y/N]")
+	ctrlCExits130(t, p)
+	for _, h := range l.Hosts {
+		if got := l.Exec(t, h.Name, "docker ps -q | wc -l; ls /data/oms/config.yaml"); got != "1\n/data/oms/config.yaml" {
+			t.Fatalf("%s: Ctrl-C at the purge's question still changed the node: %q", h.Name, got)
+		}
+	}
 	vipAnswers(t, l, 8088)
+}
+
+// ctrlCExits130 types Ctrl-C at p's question: omsrun must end within a
+// second (it caught SIGINT and kept waiting for the answer before), with 130
+// and an interrupted recap, not a declined one.
+func ctrlCExits130(t *testing.T, p *pty) {
+	t.Helper()
+	if _, err := p.master.Write([]byte{3}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() { done <- p.wait() }()
+	select {
+	case code := <-done:
+		if code != 130 || !strings.Contains(p.transcript(), "interrupted") || strings.Contains(p.transcript(), "declined") {
+			t.Fatalf("exit %d after Ctrl-C at the question, want 130 and an interrupted recap:\n%s", code, p.transcript())
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatalf("omsrun still running 2 s after Ctrl-C at the question:\n%s", p.transcript())
+	}
 }
