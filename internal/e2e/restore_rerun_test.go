@@ -20,7 +20,8 @@ import (
 
 // A rollback's MetaDB restore that stops partway (docs/remedies.md): its
 // remedy, followed as printed, restores every database exactly as in the
-// dump, also after omsrun itself was killed in the middle of a restore.
+// dump, also after omsrun itself was killed in the middle of a restore, or
+// once the previous image ran again but before the rollback finished.
 
 var metaDBs = []string{"oms_rm", "oms_cm", "oms_cm_heartbeat"}
 
@@ -154,7 +155,31 @@ func TestRestoreCutPartwayReRunsAsPrinted(t *testing.T) {
 		t.Fatalf("the restore was not killed while it ran (exit %d):\n%s", res.code, res.stdout)
 	}
 
-	// The remedy, exactly as printed, at a terminal.
+	// Killed again once the restore was done and the previous image runs,
+	// before the records were cleared; that image writes to the MetaDB.
+	cmd, wait = run(again)
+	first := l.Hosts[0].Name
+	onV1 := make(chan bool, 1)
+	go func() {
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) {
+			if st, _, err := l.Run(context.Background(), first, "docker inspect --format '{{.Image}} {{.State.Running}}' oms"); err == nil && strings.TrimSpace(st) == v1.ID+" true" {
+				cmd.Process.Kill()
+				onV1 <- true
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		onV1 <- false
+	}()
+	if res = wait(); !<-onV1 || res.code == 0 {
+		t.Fatalf("the rollback was not killed once the previous image ran (exit %d):\n%s", res.code, res.stdout)
+	}
+	l.MetaSQL(t, "INSERT INTO oms_rm.marker VALUES (2, 'written by the previous image')")
+	started := l.Exec(t, first, "docker inspect --format '{{.State.StartedAt}}' oms")
+
+	// The remedy, exactly as printed, at a terminal: the previous image
+	// stops before its databases are dropped, and starts again on the dump.
 	_, wait = run(again)
 	if res = wait(); res.code != 0 {
 		t.Fatalf("the printed command failed: exit %d\n%s\n%s%s", res.code, again, res.stdout, res.stderr)
@@ -162,7 +187,10 @@ func TestRestoreCutPartwayReRunsAsPrinted(t *testing.T) {
 	if got := metaDump(t, l, lastBeat); got != want {
 		t.Fatalf("the MetaDB after the printed re-run is not the dump:\n%s", firstDiff(want, got))
 	}
-	if st := containerStates(t, l)[l.Hosts[0].Name]; st != v1.ID+" true" {
+	if again := l.Exec(t, first, "docker inspect --format '{{.State.StartedAt}}' oms"); again == started {
+		t.Errorf("the previous image ran on while its databases were dropped and restored (started %s)", started)
+	}
+	if st := containerStates(t, l)[first]; st != v1.ID+" true" {
 		t.Errorf("after the re-run %s is %q, want %s running", l.Hosts[0].Name, st, v1.ID)
 	}
 	vipAnswers(t, l, 8088)

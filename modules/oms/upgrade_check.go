@@ -286,7 +286,13 @@ func rollbackState(n nodeUpgrade, a *UpgradeCheckArgs) (*modules.Plan, error) {
 	if r.From == "" {
 		return nil, fmt.Errorf("the upgrade record %s names no previous image", upgradeMarkerPath(a.MountDir))
 	}
-	stop := n.running && n.imageID != r.FromID
+	// The previous image running is stopped too when a backup is to be
+	// restored: it runs only once an earlier rollback restored the MetaDB
+	// and was cut before it cleared the records, and the re-run restores
+	// again (what that image wrote since is lost, as the question says);
+	// its databases are never dropped under a running OMS. Without a
+	// backup nothing is restored, and a node still on it keeps running.
+	stop := n.running && (n.imageID != r.FromID || r.Backup != "")
 	out := upgradeOutputs(state, r, n, stop)
 	return &modules.Plan{Summary: fmt.Sprintf("roll back the %s upgrade %s → %s", state, r.From, r.To), Outputs: out}, nil
 }

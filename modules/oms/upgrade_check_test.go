@@ -120,6 +120,18 @@ func TestUpgradeStates(t *testing.T) {
 	if p, err := rollbackState(onV2, args("", "rollback")); err != nil || p.Outputs["from_image"].AsString() != "oms:feature_4.2.5-ce" || !p.Outputs["needs_stop"].True() {
 		t.Errorf("rollback after done: %v %v", p, err)
 	}
+	// A rollback cut after the previous image started (records still in
+	// place): with a backup to restore, that image stops before the
+	// MetaDB is dropped; without one, a node still on it keeps running.
+	backToV1 := v1
+	backToV1.hasMarker, backToV1.marker = true, upgradeRecord{From: "oms:feature_4.2.5-ce", FromID: "sha256:v1", To: "oms:feature_4.2.6-ce", Backup: "/b.sql"}
+	if p, err := rollbackState(backToV1, args("", "rollback")); err != nil || !p.Outputs["needs_stop"].True() {
+		t.Errorf("previous image running, backup to restore: %v %v", p, err)
+	}
+	backToV1.marker.Backup = ""
+	if p, err := rollbackState(backToV1, args("", "rollback")); err != nil || p.Outputs["needs_stop"].True() {
+		t.Errorf("previous image running, no backup: %v %v", p, err)
+	}
 	if _, err := rollbackState(v1, args("", "rollback")); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
 		t.Errorf("rollback without a record: %v", err)
 	}
