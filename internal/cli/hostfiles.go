@@ -20,8 +20,9 @@ import (
 // known_hosts_file, else --known-hosts). Every connection using a broken one
 // would fail the same way, host after host, so a problem is reported once,
 // at the line that set the value, naming the hosts. The default
-// ~/.ssh/known_hosts is not the operator's input and is left to the dial,
-// whose refusal shows the host's fingerprint.
+// ~/.ssh/known_hosts, used by the hosts that name none while --known-hosts
+// is not given, is checked the same way: set by no line, its problem is
+// reported without one.
 func hostFileDiags(hosts []*inventory.Host, g *globals) hcl.Diagnostics {
 	type place struct {
 		setting, value string
@@ -69,8 +70,70 @@ func hostFileDiags(hosts []*inventory.Host, g *globals) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unusable --known-hosts",
 				Detail: fmt.Sprintf("--known-hosts %s: %v. %s", g.knownHosts, err, knownHostsRemedy(err, transport.HomePath(g.knownHosts), "--known-hosts"))})
 		}
+	} else if d := defaultKnownHostsDiag(hosts, g.acceptNew); d != nil {
+		diags = append(diags, d)
 	}
 	return diags
+}
+
+// defaultKnownHostsDiag checks ~/.ssh/known_hosts for the hosts that name
+// no known_hosts_file, when --known-hosts is not given. A missing one,
+// without --accept-new-host-keys, would refuse every such host at its
+// first connection, each with its own fingerprint message.
+func defaultKnownHostsDiag(hosts []*inventory.Host, acceptNew bool) *hcl.Diagnostic {
+	var users []*inventory.Host
+	for _, h := range hosts {
+		if h.KnownHostsFile == "" {
+			users = append(users, h)
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	err := transport.CheckKnownHosts(transport.DefaultKnownHostsFile, acceptNew)
+	if err == nil {
+		return nil
+	}
+	names := make([]string, len(users))
+	for i, h := range users {
+		names[i] = h.Name
+	}
+	path := transport.HomePath(transport.DefaultKnownHostsFile)
+	why := fmt.Sprintf("%s (checked for %s: no known_hosts_file in the inventory, no --known-hosts): %v.", transport.DefaultKnownHostsFile, hostList(names), err)
+	if !errors.Is(err, transport.ErrKnownHostsMissing) {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unusable ~/.ssh/known_hosts",
+			Detail: why + " " + knownHostsRemedy(err, path, "known_hosts_file (or --known-hosts)")}
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No ~/.ssh/known_hosts",
+		Detail: fmt.Sprintf("%s Either pass --accept-new-host-keys to record each host's key in %s on first connection; "+
+			"or add the keys yourself, after checking their fingerprints: %s; "+
+			"or set known_hosts_file in the inventory (or pass --known-hosts FILE) to a file that has them.", why, path, keyscanCommand(users))}
+}
+
+// keyscanCommand is the command that adds users' host keys to the default
+// known_hosts file, as printed for the operator to run: ssh-keyscan writes
+// a host on another port than 22 as [address]:port, as the dial looks it up.
+func keyscanCommand(users []*inventory.Host) string {
+	if len(users) > 5 {
+		return "mkdir -p ~/.ssh && ssh-keyscan -p PORT ADDRESS… >> " + transport.DefaultKnownHostsFile
+	}
+	var ports []int
+	byPort := map[int][]string{}
+	for _, h := range users {
+		port := h.Port
+		if port == 0 {
+			port = 22
+		}
+		if _, seen := byPort[port]; !seen {
+			ports = append(ports, port)
+		}
+		byPort[port] = append(byPort[port], transport.Quote(h.Address))
+	}
+	cmd := "mkdir -p ~/.ssh"
+	for _, p := range ports {
+		cmd += fmt.Sprintf(" && ssh-keyscan -p %d %s >> %s", p, strings.Join(byPort[p], " "), transport.DefaultKnownHostsFile)
+	}
+	return cmd
 }
 
 // usesFlag says whether some host has no known_hosts_file of its own, so

@@ -14,8 +14,10 @@ import (
 
 // TestMain gives the tests a home of their own holding ~/.ssh/id_ed25519,
 // the key_file testdata/inventory/lab.hcl names as the README's example
-// does: validate checks that the file is a private key, and the machine
-// running the tests need not have one (CI's has none).
+// does, and ~/.ssh/known_hosts, which that inventory's hosts are checked
+// against: validate checks that the one is a private key and that the other
+// exists, and the machine running the tests need not have them (CI's has
+// neither).
 //
 // With OMSRUN_TEST_AS_OMSRUN=1 the test binary is omsrun itself, for the
 // tests that run it at a terminal of its own (a pty, see pty_test.go).
@@ -27,6 +29,11 @@ func TestMain(m *testing.M) {
 	home, err := os.MkdirTemp("", "omsrun-cli-home")
 	if err == nil {
 		err = writeTestKey(filepath.Join(home, ".ssh", "id_ed25519"))
+	}
+	if err == nil {
+		// And ~/.ssh/known_hosts, which validate checks exists for the
+		// inventories that name none (TestDefaultKnownHostsChecked).
+		err = os.WriteFile(filepath.Join(home, ".ssh", "known_hosts"), nil, 0o600)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "test home:", err)

@@ -247,7 +247,8 @@ func TestBadInputHugeFile(t *testing.T) {
 	}
 }
 
-// homeWithKey is a home directory holding a fresh ~/.ssh/id_ed25519.
+// homeWithKey is a home directory holding a fresh ~/.ssh/id_ed25519 and an
+// empty ~/.ssh/known_hosts.
 func homeWithKey(t *testing.T) string {
 	t.Helper()
 	home := t.TempDir()
@@ -263,6 +264,11 @@ func homeWithKey(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519"), pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// validate checks that ~/.ssh/known_hosts exists for the hosts that
+	// name no known_hosts_file (testdata/inventory/lab.hcl's, the trap's).
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "known_hosts"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return home

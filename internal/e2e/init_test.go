@@ -771,7 +771,7 @@ func TestOMSConfigValidate(t *testing.T) {
 	})
 	t.Run("no -i: the inventory is cm_nodes", func(t *testing.T) {
 		cfg := writeConfig(t, seedExampleFor(l, l.Addresses(), initPrefix(t, "cfg")))
-		args := append([]string{"validate", "playbooks/deploy.hcl", "--oms-config", cfg, "--user", "root", "--key", l.Key}, img...)
+		args := append([]string{"validate", "playbooks/deploy.hcl", "--oms-config", cfg, "--user", "root", "--key", l.Key, "--known-hosts", l.KnownHosts}, img...)
 		r := runInit(t, nil, args...)
 		expectCode(t, r, 0)
 		if want := fmt.Sprintf("%d host(s) targeted", len(l.Hosts)); !strings.Contains(r.stdout, want) {

@@ -105,7 +105,7 @@ func (p *Pool) resolveAlias(alias, userName string, port int) (endpoint, error) 
 	}
 	ep.knownHosts = p.cfg.KnownHostsFile
 	if ep.knownHosts == "" {
-		ep.knownHosts = filepath.Join(home, ".ssh", "known_hosts")
+		ep.knownHosts = expandHome(DefaultKnownHostsFile, home)
 	}
 	return ep, nil
 }

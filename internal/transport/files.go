@@ -18,6 +18,10 @@ import (
 // exist while new host keys are not accepted: every host's key would be unknown.
 var ErrKnownHostsMissing = errors.New("does not exist, so no host's key can be verified against it")
 
+// DefaultKnownHostsFile is the file host keys are checked against when
+// neither the inventory nor --known-hosts names one.
+const DefaultKnownHostsFile = "~/.ssh/known_hosts"
+
 // HomePath is path with a leading ~/ read as the home directory, as the dial reads a key_file or known_hosts_file.
 func HomePath(path string) string {
 	home, _ := os.UserHomeDir()
