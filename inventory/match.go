@@ -174,8 +174,24 @@ func (inv *Inventory) term(t string) (map[string]bool, error) {
 		set[t] = true
 		return set, nil
 	}
-	return nil, fmt.Errorf("host pattern %q matches no host or group%s", t, inv.suggest(t))
+	return nil, &NoMatchError{Pattern: t, suggestion: inv.suggest(t)}
 }
+
+// NoMatchError is a well-formed host pattern that names no host or group
+// of the inventory: a caller that knows what the pattern was for can say
+// what to do (a region whose hosts all left the inventory).
+type NoMatchError struct {
+	Pattern    string
+	suggestion string // "; did you mean …?" or ""
+}
+
+func (e *NoMatchError) Error() string {
+	return fmt.Sprintf("host pattern %q %s", e.Pattern, e.Why())
+}
+
+// Why is the error without the pattern: "matches no host or group", and a
+// suggestion when a name is close.
+func (e *NoMatchError) Why() string { return "matches no host or group" + e.suggestion }
 
 func (inv *Inventory) suggest(t string) string {
 	var names []string

@@ -86,6 +86,17 @@ variable "regions" {
   default         = []
   split_group     = "oms"
   split_overrides = ["cm_url", "cm_location", "cm_region", "cm_is_default", "region_hosts=hosts"]
+  # A region whose hosts all left the inventory. Whether its nodes are still
+  # registered in OMS only the MetaDB can say, after this check: both cases
+  # are named. scale-in.hcl refuses a region's last node (cm_host.go
+  # lastOfRegion), so it is not offered as the way to drop the region.
+  split_no_hosts = join(" ", [
+    "Region ${element.cm_region} (cm_location ${element.cm_location}) has no host left in the inventory.",
+    "If its hosts left the inventory by mistake, put them back.",
+    "To move the region to other hosts, add them to the inventory and to this hosts pattern beside the old ones, run deploy.hcl, then take the old ones out and scale each in (scale-in.hcl -e remove_node=ADDRESS).",
+    "If OMS never ran on the region's nodes or was uninstalled from them, remove the region from regions.",
+    "While its nodes are registered in OMS, removing it from regions makes deploy.hcl stop at them, and scale-in.hcl refuses a region's last node: dropping a region in use is OMS's own procedure (\"Remove a node and reduce the number of regions\" in the OMS docs' Scale down deployment), which omsrun does not automate.",
+  ])
   description     = "several regions, each { hosts, cm_url, cm_location, cm_region, cm_region_cn, cm_is_default, drc_cm_heartbeat_db }; empty: one region from the top-level variables"
 }
 

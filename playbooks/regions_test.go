@@ -235,3 +235,45 @@ func TestScaleInChecksEveryRegionsVIP(t *testing.T) {
 		})
 	}
 }
+
+// TestRegionWithNoHostLeft: a region still in regions after its last host
+// left the inventory is refused when the playbook loads, before any
+// connection, at its hosts line, naming the region and the ways out as
+// they are: scale-in.hcl refuses a region's last node, so it is offered
+// for moving the region, not for dropping it.
+func TestRegionWithNoHostLeft(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "inv.hcl")
+	vars := filepath.Join(dir, "vars.hcl")
+	os.WriteFile(inv, []byte("group \"oms\" {\n  host \"oms1\" { address = \"10.0.0.11\" }\n  host \"oms2\" { address = \"10.0.0.12\" }\n}\n"), 0o600)
+	os.WriteFile(vars, []byte(twoRegions), 0o600)
+	i, diags := inventory.Load([]string{inv})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	extra := []string{"oms_meta_host=10.0.0.5", "oms_meta_user=u", "oms_meta_password=p", "image=oms:x", "image_file=x.tar.gz", "@" + vars}
+	for _, pb := range []string{"deploy.hcl", "reconfigure.hcl", "scale-in.hcl", "status.hcl"} {
+		t.Run(pb, func(t *testing.T) {
+			p, diags := playbook.Load(pb, playbook.Options{Inventory: i, ExtraVars: extra})
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			// What validate and every run check before connecting.
+			diags = p.HostValueDiags(i)
+			got := strings.Join(strings.Fields(diags.Error()), " ")
+			for _, want := range []string{
+				"vars.hcl:10,27-33: Element with no hosts",
+				`regions[1].hosts = "oms3" matches no host or group of the inventory. Region west`,
+				"Region west (cm_location 2) has no host left in the inventory.",
+				"put them back",
+				"then take the old ones out and scale each in (scale-in.hcl -e remove_node=ADDRESS)",
+				"remove the region from regions",
+				"scale-in.hcl refuses a region's last node",
+			} {
+				if !strings.Contains(got, want) {
+					t.Errorf("no %q in:\n%s", want, diags.Error())
+				}
+			}
+		})
+	}
+}

@@ -80,8 +80,12 @@ type Variable struct {
 	// variables of the same name on an element's hosts.
 	SplitGroup     string
 	SplitOverrides []string
-	Validations    []*Validation
-	DeclRange      hcl.Range
+	// SplitNoHosts, when set, says what to do about an element whose hosts
+	// select no host of the inventory: a template evaluated with the
+	// element as `element` (regions name the region and the ways out).
+	SplitNoHosts hcl.Expression
+	Validations  []*Validation
+	DeclRange    hcl.Range
 }
 
 // Validation is one `validation {}` block of a variable.

@@ -1,6 +1,7 @@
 package playbook
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -81,14 +82,26 @@ func (p *Playbook) split(inv *inventory.Inventory) *splitting {
 				}
 			}
 			hosts, err := inv.Match(pattern)
-			if err != nil {
+			var noMatch *inventory.NoMatchError
+			if err != nil && !errors.As(err, &noMatch) {
 				s.diags = append(s.diags, diag.Errorf(&at, "Invalid hosts pattern",
 					"%s[%d].%s: %s Name the element's hosts with a pattern of the inventory (a group, host names, oms[1:2]).", name, i, splitHostsAttr, sentence(err.Error())))
 				continue
 			}
 			if len(hosts) == 0 {
+				// Most often the element's hosts have left the inventory
+				// (a pattern naming them then matches nothing at all).
+				why := "selects no host of the inventory"
+				switch {
+				case noMatch != nil && v.SplitNoHosts != nil:
+					// The nearest name ("oms" for a region's "oms3") would
+					// mislead: the variable's hint says what to do.
+					why = "matches no host or group of the inventory"
+				case noMatch != nil:
+					why = noMatch.Why()
+				}
 				s.diags = append(s.diags, diag.Errorf(&at, "Element with no hosts",
-					"%s[%d].%s = %q selects no host of the inventory; every element needs its hosts.", name, i, splitHostsAttr, pattern))
+					"%s %s", sentence(fmt.Sprintf("%s[%d].%s = %q %s", name, i, splitHostsAttr, pattern, why)), p.splitNoHostsHint(v, el)))
 			}
 			for _, h := range hosts {
 				if prev, dup := first[h.Name]; dup {
@@ -115,6 +128,22 @@ func (p *Playbook) split(inv *inventory.Inventory) *splitting {
 		}
 	}
 	return s
+}
+
+// splitNoHostsHint is what the variable's split_no_hosts says about el, or
+// the generic rule when it says nothing or cannot be evaluated.
+func (p *Playbook) splitNoHostsHint(v *Variable, el cty.Value) string {
+	const generic = "Every element needs its hosts: name them in this pattern, or remove the element."
+	if v.SplitNoHosts == nil {
+		return generic
+	}
+	// The plain functions (join, format…): the cache's lock is held here.
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"element": el}, Functions: baseFunctions(p.Dir)}
+	val, diags := v.SplitNoHosts.Value(ctx)
+	if diags.HasErrors() || val.Type() != cty.String || val.IsNull() || !val.IsKnown() {
+		return generic
+	}
+	return val.AsString()
 }
 
 // splitOverrides applies h's elements to vars (a copy of the run's), and

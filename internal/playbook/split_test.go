@@ -71,7 +71,12 @@ func TestSplitErrors(t *testing.T) {
 		{"host in two", "parts = [\n  { hosts = \"h1:h2:h3\", url = \"http://a\" },\n  { hosts = \"h2\", url = \"http://b\" },\n]\n",
 			`vars.hcl:3,13-17: Host in two elements; Host "h2" is in parts[0] (its hosts at ` + "vars.hcl:2:13) and again in parts[1]"},
 		{"host in none", "parts = [\n  { hosts = \"h1\", url = \"http://a\" },\n]\n", `vars.hcl:1,9-3,2: Hosts in no element; parts is given, so every host of group "oms" must be in one of its elements; h2, h3 are in none`},
-		{"unknown host", "parts = [\n  { hosts = \"h1:h2:h3\", url = \"http://a\" },\n  { hosts = \"h9\", url = \"http://b\" },\n]\n", `vars.hcl:3,13-17: Invalid hosts pattern`},
+		// Its hosts left the inventory: the pattern matches nothing at all.
+		{"unknown host", "parts = [\n  { hosts = \"h1:h2:h3\", url = \"http://a\" },\n  { hosts = \"h9\", url = \"http://b\" },\n]\n",
+			`vars.hcl:3,13-17: Element with no hosts; parts[1].hosts = "h9" matches no host or group; did you mean "h1"? Every element needs its hosts: name them in this pattern, or remove the element.`},
+		{"glob that matches nothing", "parts = [\n  { hosts = \"h1:h2:h3\", url = \"http://a\" },\n  { hosts = \"x*\", url = \"http://b\" },\n]\n",
+			`vars.hcl:3,13-17: Element with no hosts; parts[1].hosts = "x*" selects no host of the inventory. Every element`},
+		{"bad pattern", "parts = [\n  { hosts = \"h1:h2:h3\", url = \"http://a\" },\n  { hosts = \"~(\", url = \"http://b\" },\n]\n", `vars.hcl:3,13-17: Invalid hosts pattern`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, diags := loadSplit(t, inv, tc.vars)

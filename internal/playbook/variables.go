@@ -17,7 +17,7 @@ import (
 var variableSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}, {Name: "nullable"}, {Name: "per_host"},
-		{Name: "split_group"}, {Name: "split_overrides"},
+		{Name: "split_group"}, {Name: "split_overrides"}, {Name: "split_no_hosts"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "validation"}},
 }
@@ -87,6 +87,9 @@ func (p *Playbook) declareVariable(blk *hcl.Block) hcl.Diagnostics {
 				v.SplitOverrides = append(v.SplitOverrides, e.AsString())
 			}
 		}
+	}
+	if a, ok := c.Attributes["split_no_hosts"]; ok {
+		v.SplitNoHosts = a.Expr
 	}
 	if a, ok := c.Attributes["nullable"]; ok {
 		b, d := evalBool(a.Expr, nil, "nullable")
