@@ -1,12 +1,19 @@
 # Deploy OMS Community Edition on every host of the `oms` group, behind a VIP.
-# The seed guide's multi-node flow, in one run: checks first, then image,
-# mount folders and config.yaml on every node at once; new containers (one
-# first, then the rest) and a rolling restart of nodes whose config changed.
+# The seed guide's multi-node flow, in one run: checks first, then image and
+# mount folders on every node at once; config.yaml and new containers on the
+# new nodes (one first, then the rest); then, on the nodes that already ran,
+# a changed config.yaml or container the first node alone until it is
+# healthy, then the others one at a time (oms-rollout.hcl, as reconfigure.hcl).
 #
 #   omsrun playbooks/deploy.hcl -i inventory -e @vars.hcl --check --diff
 #   omsrun playbooks/deploy.hcl -i inventory -e @vars.hcl
 
 include "oms-variables.hcl" {}
+
+locals {
+  # oms-rollout.hcl: a running node whose container differs is replaced.
+  replace_containers = true
+}
 
 include "oms-read.hcl" {}
 
@@ -38,8 +45,18 @@ step "refuse an upgrade" {
 # and upgrade.hcl
 include "oms-checks.hcl" {}
 
-# image, mount folders, config.yaml; shared with upgrade.hcl
+# image, mount folders; shared with upgrade.hcl
 include "oms-prepare.hcl" {}
+
+# The new nodes' config.yaml, all at once: they run nothing yet. The nodes
+# that run OMS get theirs in oms-rollout.hcl, the first node first.
+step "config.yaml" {
+  hosts = "oms"
+  when  = !steps["read existing deployment"][host.name].exists
+  render_config {
+    with = local.oms_config
+  }
+}
 
 # A run stopped while a node was starting left it running but never seen
 # healthy (no record of the config it loaded). Its first start may still be
@@ -82,36 +99,13 @@ step "container (other new nodes)" {
   }
 }
 
-# Nodes that already run are replaced one at a time when their container
-# differs from the one asked for (mounts, certificate; never the image:
-# that is upgrade.hcl), each healthy and back in the balancer before the
-# next, so the VIP always has nodes to send traffic to.
-step "container (rolling)" {
-  hosts  = "oms"
-  serial = "1"
-  when   = steps["read existing deployment"][host.name].exists
-  container_run {
-    with   = local.oms_container
-    settle = var.balancer_settle
-    # With omsrun's keepalived (vip.hcl) the holder hands the VIP over first.
-    vip      = local.vip
-    vip_port = var.vip_health_port
-  }
-}
-
-# A node that already ran keeps its container when only config.yaml changed:
-# reload it in place, one node at a time, so the VIP always has healthy nodes.
-# "Changed" is read from the node (the config it last loaded, see
-# config_loaded), so a run interrupted before a node's reload reloads it next time.
-step "reload changed config" {
-  hosts  = "oms"
-  serial = "1"
-  when   = (steps["loaded config"][host.name].stale || changed("config.yaml")) && !changed("container (first new node)") && !changed("container (other new nodes)") && !changed("container (rolling)")
-  supervisor_restart {
-    with         = local.reload
-    restore_from = try(steps["config.yaml"][host.name].backup, "")
-  }
-}
+# The nodes that already ran: config.yaml and its reload, or a container
+# that differs from the one asked for (mounts, certificate; never the image:
+# that is upgrade.hcl) replaced, the first node alone until it is healthy,
+# then the others one at a time, each back in the balancer before the next;
+# a node that fails gets its previous config.yaml back and stops the
+# rollout; shared with reconfigure.hcl
+include "oms-rollout.hcl" {}
 
 # the VIP answers on 8088 and 8089; shared with upgrade.hcl and restore.hcl
 include "oms-vip-checks.hcl" {}

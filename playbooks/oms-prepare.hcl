@@ -1,6 +1,7 @@
-# Include-only: the image, the mount folders and config.yaml on every node
-# at once, and whether each node runs the config.yaml on its disk; shared by
-# deploy.hcl and upgrade.hcl, which then start containers their own ways.
+# Include-only: the image and the mount folders on every node at once;
+# shared by deploy.hcl and upgrade.hcl, which then write config.yaml and
+# start containers their own ways (deploy.hcl the running nodes one at a
+# time, upgrade.hcl every node at once, since every node stops first).
 
 step "load image" {
   hosts = "oms"
@@ -15,20 +16,5 @@ step "mount folders" {
   mkdir_mounts {
     path        = var.mount_dir
     min_free_gb = var.min_free_gb
-  }
-}
-
-step "config.yaml" {
-  hosts = "oms"
-  render_config {
-    with = local.oms_config
-  }
-}
-
-step "loaded config" {
-  hosts = "oms"
-  config_loaded {
-    container   = var.container_name
-    config_path = local.config_path
   }
 }

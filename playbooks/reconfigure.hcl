@@ -5,8 +5,9 @@
 #
 # Safe by construction:
 #   - deploy's checks first (preflight, MetaDB), before anything is rewritten;
-#   - the first node of the oms group alone first (config.yaml, reload,
-#     healthy), the others only then;
+#   - the first node (by name) that runs OMS alone first (config.yaml,
+#     reload, healthy), the others only then (oms-rollout.hcl, which
+#     deploy.hcl shares);
 #   - a node that does not come up on the new config.yaml gets its previous
 #     one back and is reloaded on it, and the run stops there, showing the
 #     log line that says why;
@@ -18,6 +19,11 @@
 #   omsrun playbooks/reconfigure.hcl -i inventory -e @vars.hcl -e cm_location=101
 
 include "oms-variables.hcl" {}
+
+locals {
+  # oms-rollout.hcl: reload only; a container that differs is deploy.hcl's.
+  replace_containers = false
+}
 
 playbook {
   # A node that fails stops the run: the nodes after it keep what they run.
@@ -35,55 +41,6 @@ step "read existing deployment" {
 # preflight and check MetaDB, shared with deploy.hcl
 include "oms-checks.hcl" {}
 
-step "config.yaml, first node" {
-  hosts = "oms"
-  when  = host.name == hosts.oms[0].name
-  render_config {
-    with = local.oms_config
-  }
-}
-
-step "loaded config, first node" {
-  hosts = "oms"
-  when  = host.name == hosts.oms[0].name
-  config_loaded {
-    container   = var.container_name
-    config_path = local.config_path
-  }
-}
-
-step "reload OMS, first node" {
-  hosts = "oms"
-  when  = host.name == hosts.oms[0].name && (try(steps["loaded config, first node"][host.name].stale, false) || changed("config.yaml, first node"))
-  supervisor_restart {
-    with         = local.reload
-    restore_from = try(steps["config.yaml, first node"][host.name].backup, "")
-  }
-}
-
-step "config.yaml" {
-  hosts = "oms"
-  when  = host.name != hosts.oms[0].name
-  render_config {
-    with = local.oms_config
-  }
-}
-
-step "loaded config" {
-  hosts = "oms"
-  when  = host.name != hosts.oms[0].name
-  config_loaded {
-    container   = var.container_name
-    config_path = local.config_path
-  }
-}
-
-step "reload OMS, one node at a time" {
-  hosts  = "oms"
-  serial = "1"
-  when   = host.name != hosts.oms[0].name && (try(steps["loaded config"][host.name].stale, false) || changed("config.yaml"))
-  supervisor_restart {
-    with         = local.reload
-    restore_from = try(steps["config.yaml"][host.name].backup, "")
-  }
-}
+# config.yaml and its reload, the first node alone until it is healthy,
+# then the others one at a time; shared with deploy.hcl
+include "oms-rollout.hcl" {}

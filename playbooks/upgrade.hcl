@@ -63,8 +63,17 @@ step "high availability is off" {
   }
 }
 
-# image, mount folders, config.yaml, as deploy.hcl does them
+# image, mount folders, as deploy.hcl does them
 include "oms-prepare.hcl" {}
+
+# config.yaml on every node at once: every node stops before any starts
+# on the new image, so none runs on a file it did not start with.
+step "config.yaml" {
+  hosts = "oms"
+  render_config {
+    with = local.oms_config
+  }
+}
 
 step "record the upgrade" {
   hosts = "oms"

@@ -85,7 +85,7 @@ func TestValidateShippedPlaybooks(t *testing.T) {
 	}
 	// A bad value is refused with the playbook's file and line, before any connection.
 	_, errOut, code := run("validate", "../../playbooks/deploy.hcl", "-i", "../../testdata/inventory/lab.hcl", "-e", "@../../testdata/cli/vars.hcl", "-e", "image_file="+img, "-e", "cm_location=128")
-	if code != 4 || !strings.Contains(errOut, "Error: -e #3:1:13: Invalid module arguments") || !strings.Contains(errOut, `step "config.yaml" uses at ../../playbooks/oms-prepare.hcl:`) {
+	if code != 4 || !strings.Contains(errOut, "Error: -e #3:1:13: Invalid module arguments") || !strings.Contains(errOut, `step "config.yaml" uses at ../../playbooks/deploy.hcl:`) {
 		t.Fatalf("cm_location=128: exit %d\n%s", code, errOut)
 	}
 	// Set in a var file, the error points at the file's line, the playbook's as context.

@@ -207,10 +207,15 @@ func TestDeployScaleOutAndReconfigureKeepVIP(t *testing.T) {
 			t.Errorf("after scale-out %s has cm_nodes %v, want %v", h.Name, got, want)
 		}
 	}
+	// The running nodes are reloaded, the first alone, then the other.
+	reloaded := map[string]string{}
 	for _, ev := range jsonEvents(t, three.stdout) {
-		if ev["type"] == "host_result" && ev["step"] == "reload changed config" && ev["host"] != l.Hosts[2].Name && ev["status"] != "changed" {
-			t.Errorf("existing node %v was not reloaded: %v", ev["host"], ev["status"])
+		if ev["type"] == "host_result" && strings.HasPrefix(fmt.Sprint(ev["step"]), "reload OMS") && ev["status"] == "changed" {
+			reloaded[fmt.Sprint(ev["host"])] = fmt.Sprint(ev["step"])
 		}
+	}
+	if reloaded[l.Hosts[0].Name] != "reload OMS, first node" || reloaded[l.Hosts[1].Name] != "reload OMS, one node at a time" || reloaded[l.Hosts[2].Name] != "" {
+		t.Errorf("reloaded %v, want %s first, then %s, and not the new %s", reloaded, l.Hosts[0].Name, l.Hosts[1].Name, l.Hosts[2].Name)
 	}
 
 	// Reconfigure under the same probe.

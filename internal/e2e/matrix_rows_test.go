@@ -27,13 +27,13 @@ var matrixRows = []matrixRow{
 	{"deploy", "inside first container start", during("container (first new node)", "docker run"), ciInt},
 	{"deploy", "after first container", before("container (other new nodes)"), ciNone},
 	{"deploy", "inside other container starts", during("container (other new nodes)", "docker run"), ciNone},
-	{"deploy", "after all containers", before("reload changed config"), ciNone},
+	{"deploy", "after all containers", before("config.yaml, first node"), ciNone},
 
 	// reconfigure.hcl (cm_location changed) on a deployed cluster
 	{"reconfigure", "after config.yaml, first node", before("loaded config, first node"), ciNone},
 	{"reconfigure", "inside first reload (init-config-file)", during("reload OMS, first node", "init-config-file"), ciNone},
 	{"reconfigure", "inside first reload (restart)", during("reload OMS, first node", "supervisorctl restart"), ciKill},
-	{"reconfigure", "after first node", before("config.yaml"), ciNone},
+	{"reconfigure", "after first node", before("config.yaml, other nodes"), ciNone},
 	{"reconfigure", "after config.yaml, others", before("reload OMS, one node at a time"), ciInt},
 	{"reconfigure", "inside rolling reload", during("reload OMS, one node at a time", "supervisorctl restart"), ciNone},
 	{"reconfigure", "between rolling reloads", afterHost("reload OMS, one node at a time"), ciNone},
@@ -42,11 +42,11 @@ var matrixRows = []matrixRow{
 	{"scale-out", "inside load image (the new node's docker load reading)", loading("load image", 2), ciNone},
 	{"scale-out", "inside load image, relayed from a node (first bytes received)", relayed("load image", 2), ciNone},
 	{"scale-out", "after mount folders", before("config.yaml"), ciNone},
-	{"scale-out", "after config.yaml (all nodes)", before("container (first new node)"), ciInt},
+	{"scale-out", "after config.yaml (new node)", before("container (first new node)"), ciInt},
 	{"scale-out", "inside new container start", during("container (first new node)", "docker run"), ciNone},
-	{"scale-out", "after new container", before("reload changed config"), ciNone},
-	{"scale-out", "inside rolling reload", during("reload changed config", "supervisorctl restart"), ciKill},
-	{"scale-out", "between rolling reloads", afterHost("reload changed config"), ciNone},
+	{"scale-out", "after new container", before("config.yaml, first node"), ciNone},
+	{"scale-out", "inside rolling reload", during("reload OMS, first node", "supervisorctl restart"), ciKill},
+	{"scale-out", "between rolling reloads", before("config.yaml, other nodes"), ciNone},
 
 	// uninstall.hcl -e purge=true --yes on a deployed cluster
 	{"uninstall", "inside remove container (one host done)", afterHost("remove container"), ciKill},

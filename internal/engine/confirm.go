@@ -59,13 +59,11 @@ func (r *Runner) settleConfirmations(from int) string {
 		return ""
 	}
 	var qs []question
-	started := r.Opts.StartAt == "" || from > 0
-	for _, st := range r.Playbook.Steps[from:] {
-		if !started {
-			if st.Name != r.Opts.StartAt {
-				continue
-			}
-			started = true
+	runs := r.stepRuns()
+	for i := from; i < len(r.Playbook.Steps); i++ {
+		st := r.Playbook.Steps[i]
+		if !runs[i] {
+			continue
 		}
 		if st.Confirm == "" || st.CheckMode {
 			continue

@@ -131,14 +131,11 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 	}
 	r.connectAll(ctx)
 
-	started := r.Opts.StartAt == ""
+	runs := r.stepRuns()
 	gated := false // the run lock is ours on every host before the first change (lock_gate.go)
 	for i, st := range r.Playbook.Steps {
-		if !started {
-			if st.Name != r.Opts.StartAt {
-				continue
-			}
-			started = true
+		if !runs[i] {
+			continue
 		}
 		if ctx.Err() != nil {
 			recap.Interrupted = true

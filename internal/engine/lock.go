@@ -158,13 +158,10 @@ func Unlock(ctx context.Context, c transport.Host, h *inventory.Host) (string, e
 // Waiter that only waits) and that is not forced into check mode. A run
 // that cannot change anything takes no lock, so it is never refused by one.
 func (r *Runner) mayChange() bool {
-	started := r.Opts.StartAt == ""
-	for _, st := range r.Playbook.Steps {
-		if !started {
-			if st.Name != r.Opts.StartAt {
-				continue
-			}
-			started = true
+	runs := r.stepRuns()
+	for i, st := range r.Playbook.Steps {
+		if !runs[i] {
+			continue
 		}
 		if r.stepMayChange(st) {
 			return true

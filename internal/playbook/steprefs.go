@@ -81,3 +81,13 @@ func stepRefName(tr hcl.Traversal) (string, hcl.Range, bool) {
 	}
 	return "", hcl.Range{}, false
 }
+
+// ReadsStep reports whether the step's when or its module's arguments read
+// the named step's outputs (steps["name"]); a step built by hand, whose
+// references were never collected, reads every step.
+func (st *Step) ReadsStep(name string) bool {
+	if st.When != nil && st.whenSteps.has(name) {
+		return true
+	}
+	return st.bodySteps.has(name)
+}

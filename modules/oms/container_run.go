@@ -67,6 +67,10 @@ type ContainerRunArgs struct {
 	OnlyUnfinished bool   `hcl:"only_unfinished,optional"`
 	VIP            string `hcl:"vip,optional"`
 	VIPPort        int    `hcl:"vip_port,optional"`
+	// RestoreFrom is the previous config.yaml (render_config's backup): a
+	// node that ran before and does not come up healthy gets it back and is
+	// reloaded on it, as supervisor_restart does.
+	RestoreFrom string `hcl:"restore_from,optional"`
 }
 
 // Doc describes the module.
@@ -94,6 +98,7 @@ func (*ContainerRun) Doc() modules.Doc {
 			"only_unfinished": "bool: only wait for (and record) a container an interrupted run started and never saw healthy; never create, recreate or start one (default false)",
 			"vip":             "omsrun's keepalived VIP (vip.hcl): when this node holds it, it is handed to another node before the container is replaced and keepalived comes back once healthy",
 			"vip_port":        "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
+			"restore_from":    "the previous config.yaml (render_config's `backup` output): when the started or replaced container is not healthy, put back and reloaded in it (init-config-file, supervisorctl restart)",
 		},
 	}
 }
@@ -293,6 +298,15 @@ echo %s
 	return m.checkUnfinished(ctx, env, a, c, p)
 }
 
+// reloadArgs reload OMS inside this container the way supervisor_restart
+// does; the VIP is already handed over, and no settle: the run stops.
+func (a *ContainerRunArgs) reloadArgs() *SupervisorRestartArgs {
+	r := &SupervisorRestartArgs{Container: a.Name, MountDir: a.MountDir, ConfigPath: a.ConfigPath, HostIP: a.HostIP,
+		HealthPort: a.HealthPort, CMPort: a.CMPort, Timeout: a.HealthTimeout}
+	r.fill(nil)
+	return r
+}
+
 // spec is the desired container, as the generic container module's
 // arguments: the seed's docker run (docs/oms-facts.md R1), -dit as obd and
 // the docs run it. IS_UPGRADE is not part of it: it matters only for the
@@ -383,6 +397,9 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 	w := omsWait{name: a.Name, mountDir: a.MountDir, addr: hostPort(a.HostIP, a.HealthPort), cmAddr: hostPort(a.HostIP, a.CMPort),
 		timeout: timeout, needLog: true}
 	if err := waitHealthy(ctx, env, w); err != nil {
+		if a.RestoreFrom != "" && ctx.Err() == nil && p.action != "create" {
+			err = a.reloadArgs().restore(ctx, env, err, a.RestoreFrom)
+		}
 		if advice := m.FailureAdvice(a); advice != "" {
 			return nil, fmt.Errorf("%w\n%s", err, advice)
 		}

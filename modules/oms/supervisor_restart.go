@@ -153,21 +153,30 @@ func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any,
 	if ctx.Err() != nil {
 		return nil, err
 	}
-	from, ferr := lastGoodConfig(ctx, env, a.ConfigPath, a.RestoreFrom)
+	return nil, a.restore(ctx, env, err, a.RestoreFrom)
+}
+
+// restore follows err, a node that did not come up on its new config.yaml:
+// the config.yaml OMS last came up healthy on (lastGoodConfig; preferred,
+// this run's backup, when it is that one) is put back and the node reloaded
+// on it, and the error says whether it is healthy on it again. Shared by
+// container_run, whose replaced container failed on the new file the same way.
+func (a *SupervisorRestartArgs) restore(ctx context.Context, env *modules.Env, err error, preferred string) error {
+	from, ferr := lastGoodConfig(ctx, env, a.ConfigPath, preferred)
 	if ferr != nil {
-		return nil, fmt.Errorf("%w\n%v", err, ferr)
+		return fmt.Errorf("%w\n%v", err, ferr)
 	}
 	if from == "" {
-		return nil, err
+		return err
 	}
 	env.Report.Phase("restoring the previous config.yaml")
 	if rerr := restoreConfig(ctx, env, from, a.ConfigPath); rerr != nil {
-		return nil, fmt.Errorf("%w\nputting back the previous config.yaml from %s failed too: %v", err, from, rerr)
+		return fmt.Errorf("%w\nputting back the previous config.yaml from %s failed too: %v", err, from, rerr)
 	}
 	if _, rerr := a.reload(ctx, env); rerr != nil {
-		return nil, fmt.Errorf("%w\nthe previous config.yaml (%s) was put back, but the node is not healthy on it either: %v", err, from, rerr)
+		return fmt.Errorf("%w\nthe previous config.yaml (%s) was put back, but the node is not healthy on it either: %v", err, from, rerr)
 	}
-	return nil, fmt.Errorf("%w\nthe previous config.yaml was put back (from %s) and reloaded: the node is healthy on it again", err, from)
+	return fmt.Errorf("%w\nthe previous config.yaml was put back (from %s) and reloaded: the node is healthy on it again", err, from)
 }
 
 // reload is one init-config-file, restart and wait for health; the config it

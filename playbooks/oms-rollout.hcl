@@ -1,0 +1,119 @@
+# Include-only: a changed config.yaml onto the nodes that already run OMS,
+# the first of them alone until it is healthy on it, then the others one at
+# a time; shared by deploy.hcl and reconfigure.hcl, so both change a running
+# cluster the same way (issue #14).
+#
+# The including playbook reads "read existing deployment" (container_info)
+# first and sets local.replace_containers: deploy.hcl replaces a node whose
+# container differs from the one asked for (mounts, certificate) instead of
+# reloading it; reconfigure.hcl only reloads.
+#
+# The first node is the first name, sorted, of the nodes that answered with
+# a container, so a re-run after an interruption picks the same one; a node
+# created by this run (deploy.hcl's new nodes) is not among them. A node
+# that fails gets its previous config.yaml back and is reloaded on it
+# (restore_from), and the nodes after it are not touched: they keep running
+# what they ran. Whether a node runs the config.yaml on its disk is read
+# from the node (config_loaded), so a run stopped halfway reloads next time
+# the nodes it did not reach. (HCL evaluates both sides of && and ||,
+# hence try() where a step may have no outputs for a host.)
+
+step "config.yaml, first node" {
+  hosts = "oms"
+  when  = host.name == try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "")
+  render_config {
+    with = local.oms_config
+  }
+}
+
+step "loaded config, first node" {
+  hosts = "oms"
+  when  = host.name == try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "")
+  config_loaded {
+    container   = var.container_name
+    config_path = local.config_path
+  }
+}
+
+# Never the image: a new image is an upgrade (upgrade.hcl).
+step "container, first node" {
+  hosts = "oms"
+  when  = local.replace_containers && host.name == try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "")
+  container_run {
+    with         = local.oms_container
+    settle       = var.balancer_settle
+    vip          = local.vip
+    vip_port     = var.vip_health_port
+    restore_from = try(steps["config.yaml, first node"][host.name].backup, "")
+  }
+}
+
+step "reload OMS, first node" {
+  hosts = "oms"
+  when = (host.name == try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "") &&
+  (try(steps["loaded config, first node"][host.name].stale, false) || changed("config.yaml, first node")) && !changed("container, first node"))
+  supervisor_restart {
+    with         = local.reload
+    restore_from = try(steps["config.yaml, first node"][host.name].backup, "")
+  }
+}
+
+# The gate: the others go only when the first node went through every step
+# above (a node that failed one drops out of the run and has no outputs
+# here). Read-only.
+step "first node done" {
+  hosts = "oms"
+  when  = host.name == try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "")
+  config_loaded {
+    container   = var.container_name
+    config_path = local.config_path
+  }
+}
+
+step "config.yaml, other nodes" {
+  hosts = "oms"
+  when = (try(steps["read existing deployment"][host.name].exists, false) &&
+    host.name != try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "") &&
+  can(steps["first node done"][try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "")]))
+  render_config {
+    with = local.oms_config
+  }
+}
+
+step "loaded config, other nodes" {
+  hosts = "oms"
+  when = (try(steps["read existing deployment"][host.name].exists, false) &&
+    host.name != try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "") &&
+  can(steps["first node done"][try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "")]))
+  config_loaded {
+    container   = var.container_name
+    config_path = local.config_path
+  }
+}
+
+# A node that fails stops the rollout here (serial): the nodes after it have
+# no outputs, so the reload below skips them too.
+step "container, one node at a time" {
+  hosts  = "oms"
+  serial = "1"
+  when   = local.replace_containers && can(steps["loaded config, other nodes"][host.name])
+  container_run {
+    with         = local.oms_container
+    settle       = var.balancer_settle
+    vip          = local.vip
+    vip_port     = var.vip_health_port
+    restore_from = try(steps["config.yaml, other nodes"][host.name].backup, "")
+  }
+}
+
+step "reload OMS, one node at a time" {
+  hosts  = "oms"
+  serial = "1"
+  when = (can(steps["loaded config, other nodes"][host.name]) &&
+    (!local.replace_containers || can(steps["container, one node at a time"][host.name])) &&
+  (try(steps["loaded config, other nodes"][host.name].stale, false) || changed("config.yaml, other nodes")) && !changed("container, one node at a time"))
+  supervisor_restart {
+    with         = local.reload
+    restore_from = try(steps["config.yaml, other nodes"][host.name].backup, "")
+  }
+}
