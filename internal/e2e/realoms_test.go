@@ -86,10 +86,17 @@ func TestDeployWaitsForASlowStart(t *testing.T) {
 }
 
 // oldAllAtOnce is deploy.hcl's former order: the real playbook's shared
-// preparation (image, mount folders, config.yaml), then every new node
+// preparation (image, mount folders), config.yaml, then every new node
 // started at once.
 const oldAllAtOnce = `include "oms-variables.hcl" {}
 include "oms-prepare.hcl" {}
+
+step "config.yaml" {
+  hosts = "oms"
+  render_config {
+    with = local.oms_config
+  }
+}
 
 step "container (new nodes)" {
   hosts = "oms"
