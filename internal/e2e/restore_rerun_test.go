@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 
 // A rollback's MetaDB restore that stops partway (docs/remedies.md): its
 // remedy, followed as printed, restores every database exactly as in the
-// dump, also after omsrun itself was killed in the middle of a restore, or
-// once the previous image ran again but before the rollback finished.
+// dump, also after omsrun was interrupted in the middle of a restore
+// (SIGINT), or killed once the previous image ran again but before the
+// rollback finished (SIGKILL).
 
 var metaDBs = []string{"oms_rm", "oms_cm", "oms_cm_heartbeat"}
 
@@ -146,17 +148,18 @@ func TestRestoreCutPartwayReRunsAsPrinted(t *testing.T) {
 	again := partialRestoreCommand(t, hostErrors(t, res.stdout))
 	t.Logf("cut restore: %.1f s; printed: %s", time.Since(start).Seconds(), again)
 
-	// omsrun itself killed in the middle of the printed command: nothing
-	// tidies up, and the next run decides from the nodes and the MetaDB.
+	// Ctrl-C (SIGINT) in the middle of the printed command's restore: the
+	// run ends there, and the next run decides from the nodes' records.
 	cmd, wait := run(again)
-	killed := cutRestore(t, l, func(string) { cmd.Process.Kill() })
+	stopped := cutRestore(t, l, func(string) { cmd.Process.Signal(syscall.SIGINT) })
 	res = wait()
-	if !<-killed || res.code == 0 {
-		t.Fatalf("the restore was not killed while it ran (exit %d):\n%s", res.code, res.stdout)
+	if !<-stopped || res.code != 130 {
+		t.Fatalf("the restore was not interrupted while it ran (exit %d, want 130):\n%s", res.code, res.stdout)
 	}
 
-	// Killed again once the restore was done and the previous image runs,
-	// before the records were cleared; that image writes to the MetaDB.
+	// omsrun killed (SIGKILL: nothing tidies up) once the restore was done
+	// and the previous image runs, before the records were cleared; that
+	// image writes to the MetaDB.
 	cmd, wait = run(again)
 	first := l.Hosts[0].Name
 	onV1 := make(chan bool, 1)
