@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,12 @@ func TestDeployOnARunningClusterFirstNodeFirst(t *testing.T) {
 	l.DropMetaDatabases(t)
 	l.SetStartupDelay(t, "/data/oms", time.Second)
 	inv := inventoryOf(t, l, 3)
-	expectCode(t, deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]"), 0)
+	// No VIP probe here: no pause for the balancer between nodes.
+	vars := []string{"-e", "cm_nodes=[]", "-e", "balancer_settle=0s"}
+	run := func(extra ...string) cliResult {
+		return deploy(t, l, "deploy.hcl", inv, append(slices.Clone(vars), extra...)...)
+	}
+	expectCode(t, run(), 0)
 	configs := func() []string {
 		var out []string
 		for _, h := range l.Hosts {
@@ -33,8 +39,7 @@ func TestDeployOnARunningClusterFirstNodeFirst(t *testing.T) {
 	// The checks refuse the wrong password before anything is written;
 	// past them (--start-at-step: the reads the rollout decides from still
 	// run) the first node meets it.
-	r := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=102", "-e", "oms_meta_password=not-the-password",
-		"--start-at-step", "config.yaml, first node")
+	r := run("-e", "cm_location=102", "-e", "oms_meta_password=not-the-password", "--start-at-step", "config.yaml, first node")
 	if r.code == 0 {
 		t.Fatalf("a node that failed on the new config.yaml must fail the run:\n%s", r.stdout)
 	}
@@ -63,11 +68,11 @@ func TestDeployOnARunningClusterFirstNodeFirst(t *testing.T) {
 
 	// The right values: --check announces what the run then does, every
 	// node runs them, and a further run changes nothing.
-	check := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=102", "--check", "--diff")
+	check := run("-e", "cm_location=102", "--check", "--diff")
 	expectCode(t, check, 0)
-	run := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=102")
-	expectCode(t, run, 0)
-	if announced, made := changedPairs(t, check.stdout), changedPairs(t, run.stdout); fmt.Sprint(made) != fmt.Sprint(announced) {
+	applied := run("-e", "cm_location=102")
+	expectCode(t, applied, 0)
+	if announced, made := changedPairs(t, check.stdout), changedPairs(t, applied.stdout); fmt.Sprint(made) != fmt.Sprint(announced) {
 		t.Fatalf("check announced\n  %v\nthe run changed\n  %v", announced, made)
 	}
 	for _, h := range l.Hosts {
@@ -75,7 +80,7 @@ func TestDeployOnARunningClusterFirstNodeFirst(t *testing.T) {
 			t.Errorf("%s runs cm_location %s", h.Name, got)
 		}
 	}
-	again := deploy(t, l, "deploy.hcl", inv, "-e", "cm_nodes=[]", "-e", "cm_location=102")
+	again := run("-e", "cm_location=102")
 	expectCode(t, again, 0)
 	if n := recapChanged(t, again.stdout); n != 0 {
 		t.Fatalf("a converged cluster changed %d thing(s):\n%s", n, again.stdout)
