@@ -99,6 +99,9 @@ step "container (other new nodes)" {
   }
 }
 
+# since when each node is healthy, for the rollout's restarts (oms-balancer.hcl)
+include "oms-balancer.hcl" {}
+
 # The nodes that already ran: config.yaml and its reload, or a container
 # that differs from the one asked for (mounts, certificate; never the image:
 # that is upgrade.hcl) replaced, the first node alone until it is healthy,

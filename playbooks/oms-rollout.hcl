@@ -15,8 +15,11 @@
 # (restore_from), and the nodes after it are not touched: they keep running
 # what they ran. Whether a node runs the config.yaml on its disk is read
 # from the node (config_loaded), so a run stopped halfway reloads next time
-# the nodes it did not reach. (HCL evaluates both sides of && and ||,
-# hence try() where a step may have no outputs for a host.)
+# the nodes it did not reach. Each step that takes a node out waits first
+# until the balancer can have the other nodes back: the including playbook
+# includes oms-balancer.hcl (step "healthy since") right before this file.
+# (HCL evaluates both sides of && and ||, hence try() where a step may have
+# no outputs for a host.)
 
 step "config.yaml, first node" {
   hosts = "oms"
@@ -45,6 +48,8 @@ step "container, first node" {
     vip          = local.vip
     vip_port     = var.vip_health_port
     restore_from = try(steps["config.yaml, first node"][host.name].backup, "")
+    # first until the balancer can have the other nodes back (oms-balancer.hcl)
+    await_balancer = try(steps["healthy since"], {})
   }
 }
 
@@ -55,6 +60,8 @@ step "reload OMS, first node" {
   supervisor_restart {
     with         = local.reload
     restore_from = try(steps["config.yaml, first node"][host.name].backup, "")
+    # first until the balancer can have the other nodes back (oms-balancer.hcl)
+    await_balancer = try(steps["healthy since"], {})
   }
 }
 
@@ -103,6 +110,8 @@ step "container, one node at a time" {
     vip          = local.vip
     vip_port     = var.vip_health_port
     restore_from = try(steps["config.yaml, other nodes"][host.name].backup, "")
+    # first until the balancer can have the other nodes back (oms-balancer.hcl)
+    await_balancer = try(steps["healthy since"], {})
   }
 }
 
@@ -115,5 +124,7 @@ step "reload OMS, one node at a time" {
   supervisor_restart {
     with         = local.reload
     restore_from = try(steps["config.yaml, other nodes"][host.name].backup, "")
+    # first until the balancer can have the other nodes back (oms-balancer.hcl)
+    await_balancer = try(steps["healthy since"], {})
   }
 }

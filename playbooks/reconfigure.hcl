@@ -41,6 +41,9 @@ step "read existing deployment" {
 # preflight and check MetaDB, shared with deploy.hcl
 include "oms-checks.hcl" {}
 
+# since when each node is healthy, for the rollout's restarts (oms-balancer.hcl)
+include "oms-balancer.hcl" {}
+
 # config.yaml and its reload, the first node alone until it is healthy,
 # then the others one at a time; shared with deploy.hcl
 include "oms-rollout.hcl" {}

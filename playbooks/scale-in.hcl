@@ -71,11 +71,16 @@ step "registered nodes" {
   }
 }
 
+# since when each remaining node is healthy: the removal and the reloads
+# below wait until the balancer can have them in rotation
+include "oms-balancer.hcl" {}
+
 step "remove the node's container" {
   hosts   = "removed_node"
   confirm = "scale in ${var.remove_node}: first make sure in the OMS console that no migration component (Store, Incr-Sync, Full-Import) still runs on ${var.remove_node} — omsrun cannot see them from outside; then its container ${var.container_name} is stopped and removed (its ${var.mount_dir} stays), its row deleted from ${local.cm_db}.host, and the other nodes get the new cm_nodes and are reloaded one at a time"
   container_remove {
-    name = var.container_name
+    name           = var.container_name
+    await_balancer = try(steps["healthy since"], {})
   }
 }
 
@@ -125,6 +130,8 @@ step "reload changed config" {
   supervisor_restart {
     with         = local.reload
     restore_from = try(steps["config.yaml"][host.name].backup, "")
+    # first until the balancer can have the other nodes back (oms-balancer.hcl)
+    await_balancer = try(steps["healthy since"], {})
   }
 }
 

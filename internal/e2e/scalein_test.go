@@ -27,8 +27,22 @@ func registered(t *testing.T, l *labtest.Lab) string {
 // the run says its container may still run, and its replacement deploys.
 func TestScaleInAndNodeReplacement(t *testing.T) {
 	l := labtest.Require(t)
-	freshCluster(t, l, 3)
+	three := freshCluster(t, l, 3)
 	a1, a2, a3 := l.Hosts[0].Address, l.Hosts[1].Address, l.Hosts[2].Address
+	// A no-op re-run right after the deploy restarts nothing, so it waits
+	// for no balancer, though the nodes have just started: with a settle
+	// of a minute every reading still says the balancer may not have them.
+	r := deploy(t, l, "deploy.hcl", three, "-e", "cm_nodes=[]", "-e", "balancer_settle=60s")
+	expectCode(t, r, 0)
+	if n := recapChanged(t, r.stdout); n != 0 {
+		t.Errorf("a re-run after the deploy changed %d things:\n%s", n, r.stdout)
+	}
+	if young := settling(t, r.stdout); len(young) != 3 {
+		t.Errorf("readings right after the deploy name %v as settling, want every node:\n%s", young, r.stdout)
+	}
+	if w := balancerWaits(t, r.stdout); len(w) > 0 {
+		t.Errorf("a re-run that restarts nothing waited for the balancer: %v", w)
+	}
 	if got := registered(t, l); got != strings.Join([]string{a1, a2, a3}, " ") {
 		t.Fatalf("registered after deploy: %q", got)
 	}
@@ -36,7 +50,7 @@ func TestScaleInAndNodeReplacement(t *testing.T) {
 
 	// The operator drops oms3 from the inventory and re-runs deploy: refused
 	// before any change, naming the node and the playbook that scales it in.
-	r := deploy(t, l, "deploy.hcl", two, "-e", "cm_nodes=[]")
+	r = deploy(t, l, "deploy.hcl", two, "-e", "cm_nodes=[]")
 	expectCode(t, r, 2)
 	refusal := r.stdout
 	if out := r.stdout + r.stderr; !strings.Contains(out, a3+" registered") || !strings.Contains(out, "scale-in.hcl") || !strings.Contains(out, "remove_node="+a3) {
@@ -90,22 +104,20 @@ func TestScaleInAndNodeReplacement(t *testing.T) {
 	if printed == nil {
 		t.Fatalf("the refused deploy printed no scale-in command:\n%s", refusal)
 	}
-	// The rolling reload below must keep the VIP answering; it starts from a
-	// cluster the balancer has in rotation. Right after freshCluster's
-	// deploy, haproxy can still count a just-started node down (seen: oms2
-	// DOWN several seconds after it was healthy), and a reload of the other
-	// node then meets no node in rotation: README's VIP section says so.
-	waitHAProxy(t, "the remaining nodes in rotation", func(st map[string]string) bool {
-		for _, h := range l.Hosts[:2] {
-			if st["oms_8088/"+h.Name] != "UP" || st["oms_8089/"+h.Name] != "UP" {
-				return false
-			}
-		}
-		return true
-	})
+	// The rolling reload below must keep the VIP answering. Right after
+	// freshCluster's deploy haproxy can still count a just-started node
+	// down (seen: oms2 DOWN several seconds after it was healthy); the
+	// scale-in reads since when each node is healthy and takes the first
+	// node out only once the balancer can have the others back.
 	probe := l.ProbeVIP(t)
-	expectCode(t, shell(t, printed[1]+" --yes"), 0)
+	in := shell(t, printed[1]+" --yes --json")
+	expectCode(t, in, 0)
 	res := probe.Stop()
+	// Whichever node the readings found settling, the removal (the first
+	// step that takes a node out) waited for it.
+	if young, w := settling(t, in.stdout), balancerWaits(t, in.stdout); len(young) > 0 && len(w["remove the node's container"]) == 0 {
+		t.Errorf("%v were settling but the removal did not wait: %v", young, w)
+	}
 	if got := l.Exec(t, l.Hosts[2].Name, "docker ps -aq"); got != "" {
 		t.Errorf("the removed node's container is still there: %q", got)
 	}
@@ -142,7 +154,13 @@ func TestScaleInAndNodeReplacement(t *testing.T) {
 	if got := registered(t, l); got != a1 {
 		t.Errorf("registered after scaling in the dead node: %q, want %s", got, a1)
 	}
-	expectCode(t, deploy(t, l, "deploy.hcl", replaced, "-e", "cm_nodes=[]"), 0)
+	// oms3 starts new (no settle of its own); oms1's reload on the new
+	// cm_nodes waits first until the balancer can have oms3.
+	r = deploy(t, l, "deploy.hcl", replaced, "-e", "cm_nodes=[]")
+	expectCode(t, r, 0)
+	if w := balancerWaits(t, r.stdout)["reload changed config"]; !strings.Contains(w[l.Hosts[0].Name], "take back "+l.Hosts[2].Name) {
+		t.Errorf("%s's reload did not wait for the balancer to take back the new %s: %v", l.Hosts[0].Name, l.Hosts[2].Name, w)
+	}
 	if got := registered(t, l); got != a1+" "+a3 {
 		t.Errorf("registered after the replacement: %q", got)
 	}
@@ -168,4 +186,39 @@ func shell(t *testing.T, line string) cliResult {
 		t.Fatal(err)
 	}
 	return cliResult{stdout: string(out), code: code}
+}
+
+// settling lists the nodes whose "healthy since" reading (oms-balancer.hcl)
+// said the balancer might not have them back yet.
+func settling(t *testing.T, out string) []string {
+	t.Helper()
+	var hosts []string
+	for _, ev := range jsonEvents(t, out) {
+		if ev["type"] != "host_result" || ev["step"] != "healthy since" {
+			continue
+		}
+		if o, _ := ev["outputs"].(map[string]any); o["settled_at"] != "" && o["settled_at"] != nil {
+			hosts = append(hosts, ev["host"].(string))
+		}
+	}
+	return hosts
+}
+
+// balancerWaits is, by step and host, every result that says it waited
+// for the load balancer (await_balancer).
+func balancerWaits(t *testing.T, out string) map[string]map[string]string {
+	t.Helper()
+	w := map[string]map[string]string{}
+	for _, ev := range jsonEvents(t, out) {
+		msg, _ := ev["msg"].(string)
+		if ev["type"] != "host_result" || !strings.Contains(msg, "for the load balancer to take back") {
+			continue
+		}
+		step := ev["step"].(string)
+		if w[step] == nil {
+			w[step] = map[string]string{}
+		}
+		w[step][ev["host"].(string)] = msg
+	}
+	return w
 }

@@ -34,6 +34,7 @@ var all = map[string]func() modules.Module{
 	"container_run":      func() modules.Module { return &oms.ContainerRun{} },
 	"supervisor_restart": func() modules.Module { return &oms.SupervisorRestart{} },
 	"config_loaded":      func() modules.Module { return &oms.ConfigLoaded{} },
+	"healthy_since":      func() modules.Module { return &oms.HealthySince{} },
 	"oms_status":         func() modules.Module { return &oms.OMSStatus{} },
 	"oms_cm_ready":       func() modules.Module { return &oms.CMReady{} },
 	"metadb_backup":      func() modules.Module { return &oms.MetadbBackup{} },

@@ -23,12 +23,15 @@ var _ modules.Validator = (*ContainerRemove)(nil)
 // ContainerRemoveArgs are container_remove's arguments.
 type ContainerRemoveArgs struct {
 	Name string `hcl:"name,optional"`
+	// AwaitBalancer is a healthy_since step's outputs (scale-in): the
+	// removal waits first until the balancer can have the other nodes back.
+	AwaitBalancer cty.Value `hcl:"await_balancer,optional"`
 }
 
 // Doc implements modules.Module.
 func (*ContainerRemove) Doc() modules.Doc {
 	return modules.Doc{Name: "container_remove", Summary: "Stop and remove a container; ok when it is already gone.",
-		Args: map[string]string{"name": "container name (default `oms`)"}}
+		Args: map[string]string{"name": "container name (default `oms`)", "await_balancer": awaitBalancerDoc}}
 }
 
 // NewArgs implements modules.Module.
@@ -59,16 +62,29 @@ func (*ContainerRemove) Check(ctx context.Context, env *modules.Env, a any) (*mo
 		}
 		return nil, &modules.CommandError{Cmd: "docker inspect " + name, ExitCode: res.ExitCode, Stderr: string(res.Stderr)}
 	}
-	return &modules.Plan{Change: true, Summary: fmt.Sprintf("remove container %s (%s)", name, strings.TrimSpace(string(res.Stdout))), Outputs: reached}, nil
+	w, err := balancerWaitFor(a.(*ContainerRemoveArgs).AwaitBalancer, env.HostName)
+	if err != nil {
+		return nil, err
+	}
+	summary := fmt.Sprintf("remove container %s (%s)", name, strings.TrimSpace(string(res.Stdout)))
+	return &modules.Plan{Change: true, Summary: joinNote(summary, w.note()), Outputs: reached}, nil
 }
 
 // Apply implements modules.Module.
 func (*ContainerRemove) Apply(ctx context.Context, env *modules.Env, a any, _ *modules.Plan) (*modules.Result, error) {
 	name := a.(*ContainerRemoveArgs).name()
+	w, err := balancerWaitFor(a.(*ContainerRemoveArgs).AwaitBalancer, env.HostName)
+	if err != nil {
+		return nil, err
+	}
+	waited, err := w.wait(ctx, env)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := env.RunArgv(ctx, "docker", "rm", "-f", name); err != nil {
 		return nil, err
 	}
-	return &modules.Result{Changed: true, Msg: "removed container " + name, Outputs: reached}, nil
+	return &modules.Result{Changed: true, Msg: joinNote(waited, "removed container "+name), Outputs: reached}, nil
 }
 
 // reached is the output every answer carries, so a playbook can tell a node

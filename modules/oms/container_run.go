@@ -71,6 +71,9 @@ type ContainerRunArgs struct {
 	// node that ran before and does not come up healthy gets it back and is
 	// reloaded on it, as supervisor_restart does.
 	RestoreFrom string `hcl:"restore_from,optional"`
+	// AwaitBalancer is a healthy_since step's outputs: a replacement waits
+	// first until the balancer can have the other nodes back.
+	AwaitBalancer cty.Value `hcl:"await_balancer,optional"`
 }
 
 // Doc describes the module.
@@ -99,6 +102,7 @@ func (*ContainerRun) Doc() modules.Doc {
 			"vip":             "omsrun's keepalived VIP (vip.hcl): when this node holds it, it is handed to another node before the container is replaced and keepalived comes back once healthy",
 			"vip_port":        "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
 			"restore_from":    "the previous config.yaml (render_config's `backup` output): when the started or replaced container is not healthy, put back and reloaded in it (init-config-file, supervisorctl restart)",
+			"await_balancer":  awaitBalancerDoc + " (only a replacement waits: a start or a creation takes no node out)",
 		},
 	}
 }
@@ -219,6 +223,13 @@ func (m *ContainerRun) Check(ctx context.Context, env *modules.Env, args any) (*
 	action := "none"
 	if p, ok := plan.Data.(*containerPlan); ok && plan.Change {
 		action = p.action
+	}
+	if action == "recreate" {
+		w, err := balancerWaitFor(args.(*ContainerRunArgs).AwaitBalancer, env.HostName)
+		if err != nil {
+			return nil, err
+		}
+		plan.Summary = joinNote(plan.Summary, w.note())
 	}
 	plan.Outputs = map[string]cty.Value{"action": cty.StringVal(action)}
 	return plan, nil
@@ -351,7 +362,7 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 	if err != nil {
 		return nil, err
 	}
-	id := p.containerID
+	id, waited := p.containerID, ""
 	switch p.action {
 	case "start":
 		env.Report.Phase("starting " + a.Name)
@@ -364,6 +375,13 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 			upgrade = *a.Upgrade
 		}
 		if p.action == "recreate" {
+			w, err := balancerWaitFor(a.AwaitBalancer, env.HostName)
+			if err != nil {
+				return nil, err
+			}
+			if waited, err = w.wait(ctx, env); err != nil {
+				return nil, err
+			}
 			// The VIP leaves this node before its OMS does, and keepalived
 			// comes back whatever happens next (with it stopped the node
 			// could never hold the VIP again).
@@ -416,7 +434,7 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 	}
 	return &modules.Result{
 		Changed: true,
-		Msg:     plan.Summary + "; healthy",
+		Msg:     joinNote(waited, plan.Summary+"; healthy"),
 		Outputs: map[string]cty.Value{
 			"container_id": cty.StringVal(id),
 			"image_id":     cty.StringVal(p.imageID),

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/omsrun/omsrun/internal/docker"
 	"github.com/omsrun/omsrun/internal/probe"
 	"github.com/omsrun/omsrun/internal/transport"
@@ -40,6 +42,9 @@ type SupervisorRestartArgs struct {
 	// back and reloaded when the node does not come up on the new one; when
 	// empty or not the config OMS last loaded, that one is found on the node.
 	RestoreFrom string `hcl:"restore_from,optional"`
+	// AwaitBalancer is a healthy_since step's outputs: the restart waits
+	// first until the balancer can have the other nodes back.
+	AwaitBalancer cty.Value `hcl:"await_balancer,optional"`
 }
 
 // Doc describes the module.
@@ -48,19 +53,20 @@ func (*SupervisorRestart) Doc() modules.Doc {
 		Name:    "supervisor_restart",
 		Summary: "Inside the OMS container: init-config-file, supervisorctl restart, then wait for RUNNING and health.",
 		Args: map[string]string{
-			"container":    `the OMS container (default "oms")`,
-			"init_config":  "run python -m omsflow.scripts.units.oms_init_manager --init-config-file first (default true)",
-			"programs":     `supervisor programs to restart (default ["oms_console", "oms_drc_supervisor"])`,
-			"vip":          "omsrun's keepalived VIP (vip.hcl): when this node holds it, its keepalived hands it to another node first and gets it back once healthy",
-			"vip_port":     "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
-			"host_ip":      "where GET /oms/health is probed (default: the host's inventory address)",
-			"health_port":  "the nginx port, where GET /oms/health answers (default 8089)",
-			"cm_port":      "CM's port, which must answer HTTP (any status) once oms_drc_cm runs (default 8088)",
-			"timeout":      "duration: how long to wait for RUNNING and health (default 15m)",
-			"settle":       "duration: pause once healthy, so a load balancer takes the node back (rise × inter) before the next node (default 0)",
-			"mount_dir":    "the mount directory, for docker_init logs on failure (default /data/oms)",
-			"config_path":  "config.yaml on the host, recorded as loaded once healthy (see config_loaded; default <mount_dir>/config.yaml)",
-			"restore_from": "the previous config.yaml (render_config's `backup` output): put back and reloaded when the node is not healthy on the new one; when empty (a re-run) or not the config OMS last came up on, the newest config.yaml backup OMS last came up on (see config_loaded) is",
+			"container":      `the OMS container (default "oms")`,
+			"init_config":    "run python -m omsflow.scripts.units.oms_init_manager --init-config-file first (default true)",
+			"programs":       `supervisor programs to restart (default ["oms_console", "oms_drc_supervisor"])`,
+			"vip":            "omsrun's keepalived VIP (vip.hcl): when this node holds it, its keepalived hands it to another node first and gets it back once healthy",
+			"vip_port":       "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
+			"host_ip":        "where GET /oms/health is probed (default: the host's inventory address)",
+			"health_port":    "the nginx port, where GET /oms/health answers (default 8089)",
+			"cm_port":        "CM's port, which must answer HTTP (any status) once oms_drc_cm runs (default 8088)",
+			"timeout":        "duration: how long to wait for RUNNING and health (default 15m)",
+			"settle":         "duration: pause once healthy, so a load balancer takes the node back (rise × inter) before the next node (default 0)",
+			"mount_dir":      "the mount directory, for docker_init logs on failure (default /data/oms)",
+			"config_path":    "config.yaml on the host, recorded as loaded once healthy (see config_loaded; default <mount_dir>/config.yaml)",
+			"restore_from":   "the previous config.yaml (render_config's `backup` output): put back and reloaded when the node is not healthy on the new one; when empty (a re-run) or not the config OMS last came up on, the newest config.yaml backup OMS last came up on (see config_loaded) is",
+			"await_balancer": awaitBalancerDoc,
 		},
 	}
 }
@@ -133,7 +139,11 @@ func (*SupervisorRestart) Check(ctx context.Context, env *modules.Env, args any)
 	if strings.TrimSpace(string(res.Stdout)) != "true" {
 		what += " (container not running now)"
 	}
-	return &modules.Plan{Unknown: true, Summary: what}, nil
+	w, err := balancerWaitFor(a.AwaitBalancer, env.HostName)
+	if err != nil {
+		return nil, err
+	}
+	return &modules.Plan{Unknown: true, Summary: joinNote(what, w.note())}, nil
 }
 
 // Apply re-initialises the config, restarts the programs and waits. When
@@ -146,9 +156,17 @@ func (*SupervisorRestart) Check(ctx context.Context, env *modules.Env, args any)
 func (*SupervisorRestart) Apply(ctx context.Context, env *modules.Env, args any, plan *modules.Plan) (*modules.Result, error) {
 	a := args.(*SupervisorRestartArgs)
 	a.fill(env)
+	w, err := balancerWaitFor(a.AwaitBalancer, env.HostName)
+	if err != nil {
+		return nil, err
+	}
+	waited, err := w.wait(ctx, env)
+	if err != nil {
+		return nil, err
+	}
 	msg, err := a.reload(ctx, env)
 	if err == nil {
-		return &modules.Result{Changed: true, Msg: msg}, nil
+		return &modules.Result{Changed: true, Msg: joinNote(waited, msg)}, nil
 	}
 	if ctx.Err() != nil {
 		return nil, err
