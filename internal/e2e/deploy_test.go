@@ -217,6 +217,11 @@ func TestDeployScaleOutAndReconfigureKeepVIP(t *testing.T) {
 	if reloaded[l.Hosts[0].Name] != "reload OMS, first node" || reloaded[l.Hosts[1].Name] != "reload OMS, one node at a time" || reloaded[l.Hosts[2].Name] != "" {
 		t.Errorf("reloaded %v, want %s first, then %s, and not the new %s", reloaded, l.Hosts[0].Name, l.Hosts[1].Name, l.Hosts[2].Name)
 	}
+	// The new node started moments ago, without a settle of its own: the
+	// first reload waited until the balancer could have it back.
+	if w := balancerWaits(t, three.stdout)["reload OMS, first node"]; !strings.Contains(w[l.Hosts[0].Name], "take back "+l.Hosts[2].Name) {
+		t.Errorf("%s's reload did not wait for the balancer to take back the new %s: %v", l.Hosts[0].Name, l.Hosts[2].Name, w)
+	}
 
 	// Reconfigure under the same probe.
 	re := deploy(t, l, "reconfigure.hcl", l.InventoryHCL, "-e", "cm_nodes=[]", "-e", "cm_location=101")
