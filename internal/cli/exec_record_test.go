@@ -16,7 +16,7 @@ func TestExecCommandRecorded(t *testing.T) {
 	hosts := filepath.Join(dir, "hosts.ini")
 	os.WriteFile(hosts, []byte("[oms]\nh1 ansible_host=127.0.0.1 ansible_port=1 ansible_ssh_pass=Ip0Inv-Ss90Qa\n"), 0o600)
 	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	secrets := []string{"Ep1Echo-Mx31Kd", "Fp2Flag-Ny42Le", "Gp3Argv-Oz53Mf", "Hp4Arg-Pa64Ng", "Ip0Inv-Ss90Qa"}
+	secrets := []string{"Ep1Echo-Mx31Kd", "Fp2Flag-Ny42Le", "Gp3Argv-Oz53Mf", "Hp4Arg-Pa64Ng", "Ip0Inv-Ss90Qa", "Jp5My-Qb75Oh", "Kp6Sh-Rc86Pi", "Lp7Sp-Sd97Qj", "Mp8Cmd-Te08Rk"}
 	runs := []struct {
 		args []string
 		want string
@@ -29,6 +29,12 @@ func TestExecCommandRecorded(t *testing.T) {
 			`exec -m command -a "'argv=[\"mysql\",\"--password\",\"********\"]' chdir=/tmp" on 1 host(s)`},
 		{[]string{"-m", "shell", "-a", `cmd='MYSQL_PWD=Hp4Arg-Pa64Ng mysql -e "select 1"'`},
 			`exec -m shell -a "'cmd=MYSQL_PWD=******** mysql -e \"select 1\"'" on 1 host(s)`},
+		{[]string{"--", "mysql", "-uroot", "-pJp5My-Qb75Oh", "-P", "3306"}, "exec -- mysql -uroot -p******** -P 3306 on 1 host(s)"},
+		{[]string{"--", "sh", "-c", "mysql -pKp6Sh-Rc86Pi -e 'select 1'; docker run -p 8088:8088 oms"},
+			`exec -- sh -c 'mysql -p******** -e '"'"'select 1'"'"'; docker run -p 8088:8088 oms' on 1 host(s)`},
+		{[]string{"--", "sshpass", "-p", "Lp7Sp-Sd97Qj", "ssh", "-p", "22", "root@h"}, "exec -- sshpass -p ******** ssh -p 22 root@h on 1 host(s)"},
+		{[]string{"-m", "shell", "-a", `cmd='obclient -h127.0.0.1 -P2881 -pMp8Cmd-Te08Rk'`},
+			`exec -m shell -a "'cmd=obclient -h127.0.0.1 -P2881 -p********'" on 1 host(s)`},
 	}
 	for _, r := range runs {
 		args := append([]string{"exec", "-i", hosts, "oms"}, r.args...)

@@ -12,8 +12,9 @@ import (
 var (
 	// keyLine: "key: value" and "key=value" lines (config.yaml's
 	// oms_meta_password, an env file's TOKEN=…), with an optional diff
-	// marker in front; the rest of the line is the value.
-	keyLine = regexp.MustCompile(`(?m)^([-+ ]?[ \t]*([\w.-]+)[ \t]*[:=][ \t]*)(\S.*)$`)
+	// marker and a YAML list item's "- " in front; the rest of the line is
+	// the value.
+	keyLine = regexp.MustCompile(`(?m)^([-+ ]?[ \t]*(?:-[ \t]+)?([\w.-]+)[ \t]*[:=][ \t]*)(\S.*)$`)
 	// spaceLine: "key value" lines with one word of value (keepalived.conf's
 	// `auth_pass …`).
 	spaceLine = regexp.MustCompile(`(?m)^([-+ ]?[ \t]*([\w.-]+)[ \t]+)(\S+)[ \t]*$`)
@@ -21,8 +22,12 @@ var (
 	// `ansible_ssh_pass=…`, `--password=…`, docker inspect's "TSDB_PASSWORD=…",
 	// a URL's ?password=…). The first group is what comes before the key.
 	inlinePair = regexp.MustCompile(`(^|[^\w.-])([\w.-]+)=('[^']*'|"[^"]*"|[^\s,;'"&]+)`)
-	// jsonPair: "key": value in JSON (docker inspect, an API's answer).
-	jsonPair = regexp.MustCompile(`"([\w.-]+)"([ \t]*:[ \t]*)("(?:[^"\\]|\\.)*"|[^\s,}\]]+)`)
+	// jsonKey: "key": in JSON (docker inspect, an API's answer); maskJSON
+	// finds where its value ends.
+	jsonKey = regexp.MustCompile(`"([\w.-]+)"[ \t]*:[ \t]*`)
+	// urlUser: a URL's user:password@ (redis://:pw@host, http://u:pw@host);
+	// the first group is kept.
+	urlUser = regexp.MustCompile(`([a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s@/]+@`)
 )
 
 // ScrubOutput is Scrub for text that came back from a host: besides the
@@ -54,13 +59,66 @@ func MaskKeyLines(s string) string {
 		return m[1] + Mask
 	})
 	s = maskPairs(s)
-	return jsonPair.ReplaceAllStringFunc(s, func(pair string) string {
-		m := jsonPair.FindStringSubmatch(pair)
-		if !IsSecretName(m[1]) {
-			return pair
+	s = urlUser.ReplaceAllString(s, "${1}"+Mask+"@")
+	return maskJSON(s)
+}
+
+// maskJSON replaces the value of every JSON "key": whose key IsSecretName
+// with the string Mask, whatever the value is: a string, a number, null,
+// or a whole object or array (`"password": {…}` — whatever it holds is
+// the secret's), so the JSON stays valid.
+func maskJSON(s string) string {
+	var b strings.Builder
+	done := 0
+	for _, m := range jsonKey.FindAllStringSubmatchIndex(s, -1) {
+		if m[0] < done || !IsSecretName(s[m[2]:m[3]]) {
+			continue
 		}
-		return `"` + m[1] + `"` + m[2] + `"` + Mask + `"`
-	})
+		end := jsonValueEnd(s, m[1])
+		if end == m[1] {
+			continue
+		}
+		b.WriteString(s[done:m[1]])
+		b.WriteString(`"` + Mask + `"`)
+		done = end
+	}
+	return b.String() + s[done:]
+}
+
+// jsonValueEnd is where the JSON value that starts at i ends: after its
+// closing quote or bracket, or at the end of s when the text was cut off
+// (better to hide the rest than show a part of the secret).
+func jsonValueEnd(s string, i int) int {
+	if i >= len(s) {
+		return i
+	}
+	if s[i] != '"' && s[i] != '{' && s[i] != '[' {
+		j := i
+		for j < len(s) && !strings.ContainsRune(" \t\r\n,}]", rune(s[j])) {
+			j++
+		}
+		return j
+	}
+	depth, inString := 0, false
+	for j := i; j < len(s); j++ {
+		switch c := s[j]; {
+		case inString && c == '\\':
+			j++
+		case c == '"':
+			inString = !inString
+			if !inString && depth == 0 {
+				return j + 1
+			}
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth--; depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return len(s)
 }
 
 // maskPairs masks the value of every inline key=value pair whose key
@@ -115,26 +173,4 @@ func stepName(s cty.PathStep) string {
 		}
 	}
 	return ""
-}
-
-// MaskArgs returns a command line's words with every secret value masked, for
-// a record of what ran: key=value and "key: value" words whose key
-// IsSecretName (MaskKeyLines), the word after a flag that names a secret
-// (`--password X`), and the same inside a word that is itself a command
-// (`sh -c 'mysql --password X'`).
-func MaskArgs(words []string) []string {
-	out := make([]string, len(words))
-	secretFlag := false
-	for i, w := range words {
-		switch {
-		case secretFlag:
-			out[i] = Mask
-		case strings.ContainsAny(w, " \t\n"):
-			out[i] = strings.Join(MaskArgs(strings.Fields(w)), " ")
-		default:
-			out[i] = MaskKeyLines(w)
-		}
-		secretFlag = strings.HasPrefix(w, "-") && !strings.Contains(w, "=") && IsSecretName(strings.TrimLeft(w, "-"))
-	}
-	return out
 }

@@ -10,7 +10,8 @@ import "strings"
 //
 // A name is secret when it contains password, passwd, secret, passphrase or
 // access_key, ends in token (api_token, but not token_count, a number), or
-// has pass, pw or pwd as a whole word (metadb_pass, tsdb_pw). A name that says it holds a path or a certificate
+// has pass, pw or pwd as a whole word (metadb_pass, tsdb_pw), or is SSHPASS or
+// REDISCLI_AUTH. A name that says it holds a path or a certificate
 // (key_file, ssh_private_key_file, *_path, https_key, https_crt) is not:
 // its value is where a secret lives, and hiding it would hide the one thing
 // a user needs to fix a wrong path.
@@ -22,8 +23,13 @@ func IsSecretName(name string) bool {
 			return false
 		}
 	}
-	if n == "https_key" {
+	switch n {
+	case "https_key":
 		return false
+	case "sshpass", "rediscli_auth":
+		// The environment variables sshpass -e and redis-cli read a
+		// password from.
+		return true
 	}
 	for _, part := range []string{"password", "passwd", "secret", "passphrase", "access_key"} {
 		if strings.Contains(n, part) {

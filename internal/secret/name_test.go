@@ -27,6 +27,9 @@ func TestIsSecretName(t *testing.T) {
 		{"apsara_audit_sls_access_key", true},
 		{"ansible_ssh_private_key_passphrase", true},
 		{"passphrase", true},
+		{"SSHPASS", true},
+		{"REDISCLI_AUTH", true},
+		{"sshpass_path", false},
 
 		{"key_file", false},
 		{"ssh_private_key_file", false},
