@@ -60,11 +60,7 @@ func (a *App) execCmd() *cobra.Command {
 			if _, ok := builtin.Lookup(module); !ok {
 				return invalid("unknown module %q; `omsrun modules` lists them", module)
 			}
-			cmdText := fmt.Sprintf("-m %s -a %q", module, moduleArgs)
-			if len(rest) > 0 {
-				cmdText = "-- " + strings.Join(rest, " ")
-			}
-			return a.runExec(cmd, g, pattern, module, cmdText, execCommand(module, moduleArgs, attrs, rest), attrs, become, len(rest) > 0)
+			return a.runExec(cmd, g, pattern, module, execCommand(module, moduleArgs, attrs, rest), attrs, become, len(rest) > 0)
 		},
 	}
 	addHostFlags(c, g)
@@ -75,7 +71,7 @@ func (a *App) execCmd() *cobra.Command {
 	return c
 }
 
-func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText, recorded string, attrs map[string]cty.Value, become, adhoc bool) error {
+func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, recorded string, attrs map[string]cty.Value, become, adhoc bool) error {
 	if len(g.inventories) == 0 {
 		return invalid("no inventory: pass -i FILE")
 	}
@@ -103,7 +99,13 @@ func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText, 
 	// matched host, before any connection.
 	vd := playbook.Validate(pb, inv, moduleArgs, moduleValidate)
 	fd := hostFileDiags(targets, g)
-	shown := map[string]*hcl.File{cmdline.Filename: {Bytes: []byte(cmdText)}}
+	r := secret.NewRedactor()
+	for _, h := range inv.Hosts {
+		r.Add(h.Password.Reveal(), h.BecomePassword.Reveal())
+	}
+	// A problem's snippet shows the command as it is recorded, secrets
+	// masked: the line typed may hold a password (`-a "cmd='mysql -pX'"`).
+	shown := map[string]*hcl.File{cmdline.Filename: {Bytes: []byte(r.Scrub(recorded))}}
 	all := append(append(diags, fd...), vd...)
 	if vd.HasErrors() {
 		return a.problems(g, shown, all, fmt.Errorf("invalid module arguments; nothing was run"))
@@ -113,10 +115,6 @@ func (a *App) runExec(cmd *cobra.Command, g *globals, pattern, module, cmdText, 
 	}
 	if len(all) > 0 {
 		a.renderDiags(g, shown, all)
-	}
-	r := secret.NewRedactor()
-	for _, h := range inv.Hosts {
-		r.Add(h.Password.Reveal(), h.BecomePassword.Reveal())
 	}
 	l := &loaded{inv: inv, pb: pb, targets: targets, redactor: r, command: r.Scrub(recorded)}
 	var sink engine.Sink

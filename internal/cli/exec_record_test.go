@@ -70,3 +70,22 @@ func TestExecCommandRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestExecProblemSnippetMasked: a problem with exec's arguments shows the
+// command line in its snippet with the secrets in it masked, as recorded.
+func TestExecProblemSnippetMasked(t *testing.T) {
+	dir := t.TempDir()
+	hosts := filepath.Join(dir, "hosts.ini")
+	os.WriteFile(hosts, []byte("[oms]\nh1 ansible_host=127.0.0.1 ansible_port=1\n"), 0o600)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	out, errOut, code := run("exec", "-i", hosts, "oms", "-m", "shell", "-a", `cmd='mysql -pNp9Snip-Uf19Sl' bogus=1`)
+	if code == 0 {
+		t.Fatalf("an unknown argument was accepted:\n%s%s", out, errOut)
+	}
+	if !strings.Contains(errOut, "Unsupported argument") || !strings.Contains(errOut, "-p********") {
+		t.Fatalf("the problem or its masked snippet is missing:\n%s", errOut)
+	}
+	if strings.Contains(out+errOut, "Np9Snip-Uf19Sl") {
+		t.Fatalf("the problem shows the secret:\n%s%s", out, errOut)
+	}
+}
