@@ -61,7 +61,8 @@ func TestRestartsUseTheOperatorsWaits(t *testing.T) {
 			}
 		}
 	}
-	if found < 3 {
+	// both in oms-rollout.hcl, which every reload of a running cluster shares
+	if found < 2 {
 		t.Fatalf("found %d supervisor_restart blocks; the test reads the wrong files", found)
 	}
 }

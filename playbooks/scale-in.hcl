@@ -2,8 +2,10 @@
 # order (docs/oms-facts.md S2): no migration component may still run on it
 # (asked, naming the node: only the OMS console shows them) → its container
 # stopped and removed → its row deleted from the CM database's `host`
-# table → cm_nodes rewritten on the remaining nodes, which are reloaded one
-# at a time, each healthy and back in the balancer before the next.
+# table → cm_nodes rewritten on the remaining nodes and reloaded as
+# reconfigure.hcl does it (oms-rollout.hcl): the first node alone until it
+# is healthy, then the others one at a time, each back in the balancer
+# before the next, a failed node put back on its previous config.yaml.
 #
 # Run it with the inventory you have AFTER taking the node out of it,
 # naming the node by the address in its host row (deploy.hcl names it when
@@ -19,6 +21,11 @@
 include "oms-variables.hcl" {}
 
 include "oms-read.hcl" {}
+
+locals {
+  # oms-rollout.hcl: reload only; the container stays as it is.
+  replace_containers = false
+}
 
 # Any failure stops the run: the removed node is in no other step's hosts,
 # so without this its container would go even when a check failed.
@@ -71,6 +78,19 @@ step "registered nodes" {
   }
 }
 
+# The rollout below reloads every node whose config.yaml differs: without a
+# node to scale in (every registered node is in the inventory, or the step
+# above stopped the run) this is reconfigure.hcl's work, not scale-in's, so
+# the run stops here before anything changes.
+step "node to scale in" {
+  hosts    = "oms"
+  run_once = true
+  assert {
+    that    = var.remove_node != ""
+    message = "nothing to scale in: remove_node is not set and every node registered in ${local.cm_db}.host (${join(", ", distinct(flatten([for name, o in steps["registered nodes"] : o.registered])))}) is in the inventory; name the node leaving with -e remove_node=ADDRESS, the address in its host row, after taking it out of the inventory (to change the configuration of the nodes you have, run reconfigure.hcl)"
+  }
+}
+
 # since when each remaining node is healthy: the removal and the reloads
 # below wait until the balancer can have them in rotation
 include "oms-balancer.hcl" {}
@@ -103,37 +123,16 @@ step "container may still run" {
   }
 }
 
-# The remaining nodes: cm_nodes without the node, reloaded one at a time.
-# Only nodes that run OMS: a new node in the inventory (a replacement) gets
-# its config.yaml when deploy.hcl starts it.
-step "config.yaml" {
-  hosts = "oms"
-  when  = var.remove_node != "" && steps["read existing deployment"][host.name].exists
-  render_config {
-    with = local.oms_config
-  }
-}
-
-step "loaded config" {
-  hosts = "oms"
-  when  = var.remove_node != "" && steps["read existing deployment"][host.name].exists
-  config_loaded {
-    container   = var.container_name
-    config_path = local.config_path
-  }
-}
-
-step "reload changed config" {
-  hosts  = "oms"
-  serial = "1"
-  when   = var.remove_node != "" && steps["read existing deployment"][host.name].exists && (steps["loaded config"][host.name].stale || changed("config.yaml"))
-  supervisor_restart {
-    with         = local.reload
-    restore_from = try(steps["config.yaml"][host.name].backup, "")
-    # first until the balancer can have the other nodes back (oms-balancer.hcl)
-    await_balancer = try(steps["healthy since"], {})
-  }
-}
+# The remaining nodes: cm_nodes without the node, as reconfigure.hcl
+# changes a running cluster (oms-rollout.hcl): the first node that runs OMS
+# alone (config.yaml, reload, healthy), the others one at a time only then;
+# a node that fails gets its previous config.yaml back and is reloaded on
+# it, and the nodes after it keep what they run. Only nodes that run OMS: a
+# new node in the inventory (a replacement) gets its config.yaml when
+# deploy.hcl starts it. Whether a node runs its config.yaml is read from the
+# node, so a scale-in interrupted after the removal reloads on re-run the
+# nodes it did not reach.
+include "oms-rollout.hcl" {}
 
 # The VIP on both ports, from the nodes that run OMS (a replacement in the
 # inventory has no container yet).
