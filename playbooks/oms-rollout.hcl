@@ -48,6 +48,8 @@ step "container, first node" {
     vip          = local.vip
     vip_port     = var.vip_health_port
     restore_from = try(steps["config.yaml, first node"][host.name].backup, "")
+    # a re-run has no backup name: the node's last good config.yaml then
+    restore      = true
     # first until the balancer can have the other nodes back (oms-balancer.hcl)
     await_balancer = try(steps["healthy since"], {})
   }
@@ -110,6 +112,8 @@ step "container, one node at a time" {
     vip          = local.vip
     vip_port     = var.vip_health_port
     restore_from = try(steps["config.yaml, other nodes"][host.name].backup, "")
+    # a re-run has no backup name: the node's last good config.yaml then
+    restore      = true
     # first until the balancer can have the other nodes back (oms-balancer.hcl)
     await_balancer = try(steps["healthy since"], {})
   }

@@ -71,6 +71,11 @@ type ContainerRunArgs struct {
 	// node that ran before and does not come up healthy gets it back and is
 	// reloaded on it, as supervisor_restart does.
 	RestoreFrom string `hcl:"restore_from,optional"`
+	// Restore opts in to restoring even without RestoreFrom: a re-run after
+	// an interruption wrote nothing and has no backup name, yet the node's
+	// last good config.yaml is still on it (lastGoodConfig). Opt-in because
+	// a new image (upgrade.hcl, restore.hcl) must never get an old config.
+	Restore bool `hcl:"restore,optional"`
 	// AwaitBalancer is a healthy_since step's outputs: a replacement waits
 	// first until the balancer can have the other nodes back.
 	AwaitBalancer cty.Value `hcl:"await_balancer,optional"`
@@ -102,6 +107,7 @@ func (*ContainerRun) Doc() modules.Doc {
 			"vip":             "omsrun's keepalived VIP (vip.hcl): when this node holds it, it is handed to another node before the container is replaced and keepalived comes back once healthy",
 			"vip_port":        "the port whose /oms/health must answer through the VIP after the hand-over (default 8089)",
 			"restore_from":    "the previous config.yaml (render_config's `backup` output): when the started or replaced container is not healthy, put back and reloaded in it (init-config-file, supervisorctl restart)",
+			"restore":         "bool: a running node that does not come up healthy gets back the config.yaml it last came up on (see config_loaded) even when restore_from is empty, as on a re-run; leave it off when the image changes (default false)",
 			"await_balancer":  awaitBalancerDoc + " (only a replacement waits: a start or a creation takes no node out)",
 		},
 	}
@@ -415,7 +421,7 @@ func (m *ContainerRun) Apply(ctx context.Context, env *modules.Env, args any, pl
 	w := omsWait{name: a.Name, mountDir: a.MountDir, addr: hostPort(a.HostIP, a.HealthPort), cmAddr: hostPort(a.HostIP, a.CMPort),
 		timeout: timeout, needLog: true}
 	if err := waitHealthy(ctx, env, w); err != nil {
-		if a.RestoreFrom != "" && ctx.Err() == nil && p.action != "create" {
+		if (a.RestoreFrom != "" || a.Restore) && ctx.Err() == nil && p.action != "create" {
 			err = a.reloadArgs().restore(ctx, env, err, a.RestoreFrom)
 		}
 		if advice := m.FailureAdvice(a); advice != "" {
