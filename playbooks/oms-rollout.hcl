@@ -38,6 +38,31 @@ step "loaded config, first node" {
   }
 }
 
+# Refused before the first node is restarted on a changed or not yet loaded
+# config.yaml, when another oms node of the inventory did not answer or
+# does not serve: the restart could leave nobody behind the VIP (with two
+# nodes, the only one), and the others would follow. Not held against it:
+# the first node itself (it goes alone, first) and, in deploy.hcl
+# (replace_containers), a node without a container, which this run creates.
+# Fails the first node only: the gate below then keeps the others as they
+# are. Decided here once for every playbook that includes this file.
+step "other nodes serving" {
+  hosts = "oms"
+  when = (host.name == try(sort([for name, o in steps["read existing deployment"] : name if o.exists])[0], "") &&
+  (try(steps["loaded config, first node"][host.name].stale, false) || changed("config.yaml, first node")))
+  assert {
+    that = length([for h in hosts.oms : h.name if !(h.name == host.name ||
+      (local.replace_containers && !try(steps["read existing deployment"][h.name].exists, true)) ||
+    try(steps["healthy since"][h.name].healthy, false))]) == 0
+    message = join("\n", concat([for h in hosts.oms : "${h.name} (${h.address}): ${can(steps["healthy since"][h.name]) ? "container not running or OMS not healthy" : "did not answer (or failed an earlier step)"}" if !(h.name == host.name ||
+      (local.replace_containers && !try(steps["read existing deployment"][h.name].exists, true)) ||
+      try(steps["healthy since"][h.name].healthy, false))], [
+      "not restarting ${host.name} on the new config.yaml: with the node(s) above down, nobody could be left serving behind the VIP. Bring them back (start the container, or the host) and run again, or take them out of the cluster: remove them from the inventory and run scale-in.hcl -e remove_node=<address>."
+    ]))
+    ok = "every other oms node is serving"
+  }
+}
+
 # Never the image: a new image is an upgrade (upgrade.hcl).
 step "container, first node" {
   hosts = "oms"

@@ -13,7 +13,8 @@ import (
 // deploy.hcl on a running cluster changes it as reconfigure.hcl does
 // (oms-rollout.hcl): the first node alone; one that fails on the new
 // config.yaml gets its previous one back and the run stops there, so the
-// other nodes keep theirs byte for byte (issue #14 point 3).
+// other nodes keep theirs byte for byte (issue #14 point 3). With another
+// node down, a change is refused before the first node is restarted.
 func TestDeployOnARunningClusterFirstNodeFirst(t *testing.T) {
 	l := labtest.Require(t)
 	l.Reset(t)
@@ -84,5 +85,30 @@ func TestDeployOnARunningClusterFirstNodeFirst(t *testing.T) {
 	expectCode(t, again, 0)
 	if n := recapChanged(t, again.stdout); n != 0 {
 		t.Fatalf("a converged cluster changed %d thing(s):\n%s", n, again.stdout)
+	}
+
+	// Another node down: the first node is not restarted on a change (it
+	// could leave nobody serving), the refusal names the node and the way
+	// out, and the other nodes are not touched.
+	down := l.Hosts[1].Name
+	l.Exec(t, down, "docker stop -t 1 oms >/dev/null")
+	before = configs()
+	refused := run("-e", "cm_location=103")
+	if refused.code == 0 || !strings.Contains(refused.stdout, down+" ("+l.Hosts[1].Address+"): container not running") ||
+		!strings.Contains(refused.stdout, "scale-in.hcl -e remove_node=") {
+		t.Fatalf("a change with %s down must be refused, naming it and the remedy:\n%s", down, refused.stdout)
+	}
+	for _, ev := range jsonEvents(t, refused.stdout) {
+		if ev["type"] == "host_result" && ev["host"] != first && ev["status"] == "changed" {
+			t.Errorf("%s changed on %v with %s down", ev["step"], ev["host"], down)
+		}
+	}
+	for i, after := range configs()[1:] {
+		if after != before[i+1] {
+			t.Errorf("%s: config.yaml changed with %s down", l.Hosts[i+1].Name, down)
+		}
+	}
+	if got := fmt.Sprint(nodeConfig(t, l.Hosts[0].Address)["cm_location"]); got != "102" {
+		t.Errorf("%s was restarted on cm_location %s with %s down", first, got, down)
 	}
 }

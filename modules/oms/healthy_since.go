@@ -44,7 +44,7 @@ type HealthySinceArgs struct {
 // Doc implements modules.Module.
 func (*HealthySince) Doc() modules.Doc {
 	return modules.Doc{Name: "healthy_since",
-		Summary: "Read-only: since when the node's OMS has been healthy, and by when a load balancer can have it back in rotation (output `settled_at`, for await_balancer).",
+		Summary: "Read-only: since when the node's OMS has been healthy, and by when a load balancer can have it back in rotation (outputs `settled_at`, for await_balancer, and `healthy`: running and GET /oms/health answering now).",
 		Args: map[string]string{
 			"container":   "container name (default `oms`)",
 			"config_path": "config.yaml on the host; its loaded-config record's time is when OMS became healthy (default /data/oms/config.yaml)",
@@ -160,16 +160,20 @@ func (*HealthySince) Check(ctx context.Context, env *modules.Env, args any) (*mo
 	if err != nil {
 		return nil, err
 	}
-	remaining, summary := settleLeft(r, settle, func() error {
-		return omsHealth(ctx, probe.Bounded(env.Host.Dial), hostPort(a.HostIP, a.HealthPort))
-	})
+	// Probed once, for the wait and for `healthy`: the rollout refuses to
+	// take a node out while another is not serving (oms-balancer.hcl).
+	var health error = errNotRunning
+	if r.running {
+		health = omsHealth(ctx, probe.Bounded(env.Host.Dial), hostPort(a.HostIP, a.HealthPort))
+	}
+	remaining, summary := settleLeft(r, settle, func() error { return health })
 	at := ""
 	if remaining > 0 {
 		// A time on this machine's clock: a later step compares it with
 		// its own now, whatever the node's clock says.
 		at = time.Now().Add(remaining).Format(time.RFC3339Nano)
 	}
-	return &modules.Plan{Summary: summary, Outputs: map[string]cty.Value{"settled_at": cty.StringVal(at)}}, nil
+	return &modules.Plan{Summary: summary, Outputs: map[string]cty.Value{"settled_at": cty.StringVal(at), "healthy": cty.BoolVal(health == nil)}}, nil
 }
 
 // settleLeft is how long until the balancer can have the node back, and
@@ -201,6 +205,9 @@ func settleLeft(r sinceReading, settle time.Duration, healthy func() error) (tim
 	}
 	return settle, fmt.Sprintf("healthy, %s: the load balancer can have it back in %s, counted from now", why, round(settle))
 }
+
+// errNotRunning is the health of a node whose container is not running.
+var errNotRunning = errors.New("container not running")
 
 func round(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }
 

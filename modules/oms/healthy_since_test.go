@@ -93,7 +93,14 @@ func TestHealthySinceCheck(t *testing.T) {
 	h = (&modtest.Host{}).On("date +%s.%N", 0, "now=1000000\nstate=true 1970-01-12T13:00:00Z\nrecord=\n", "")
 	env, _ = modtest.NewEnv(h)
 	plan, err = (&HealthySince{}).Check(context.Background(), env, &HealthySinceArgs{Settle: "6s"})
-	if err != nil || plan.Outputs["settled_at"].AsString() != "" || !strings.Contains(plan.Summary, "not healthy now") {
+	if err != nil || plan.Outputs["settled_at"].AsString() != "" || !strings.Contains(plan.Summary, "not healthy now") || plan.Outputs["healthy"].True() {
+		t.Errorf("plan %+v, err %v", plan, err)
+	}
+	// Not running: not serving, and not probed.
+	h = (&modtest.Host{}).On("date +%s.%N", 0, "now=1000000\nstate=false 1970-01-12T13:00:00Z\nrecord=\n", "")
+	env, _ = modtest.NewEnv(h)
+	plan, err = (&HealthySince{}).Check(context.Background(), env, &HealthySinceArgs{Settle: "6s"})
+	if err != nil || plan.Outputs["healthy"].True() || !strings.Contains(plan.Summary, "not running") {
 		t.Errorf("plan %+v, err %v", plan, err)
 	}
 	// Known healthy on the probe: a full settle from now.
@@ -102,7 +109,7 @@ func TestHealthySinceCheck(t *testing.T) {
 		On("date +%s.%N", 0, "now=1000000\nstate=true 1970-01-12T13:00:00Z\nrecord=\n", "")
 	env, _ = modtest.NewEnv(h)
 	plan, err = (&HealthySince{}).Check(context.Background(), env, &HealthySinceArgs{Settle: "6s"})
-	if err != nil || plan.Outputs["settled_at"].AsString() == "" || !strings.Contains(plan.Summary, "counted from now") {
+	if err != nil || plan.Outputs["settled_at"].AsString() == "" || !strings.Contains(plan.Summary, "counted from now") || !plan.Outputs["healthy"].True() {
 		t.Errorf("plan %+v, err %v", plan, err)
 	}
 }
