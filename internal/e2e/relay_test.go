@@ -230,6 +230,27 @@ func TestRelayE2E(t *testing.T) {
 	}
 }
 
+// expectNoImages waits until no host holds an image, removing what shows
+// up meanwhile. A docker load that an earlier test's interrupted run fed to
+// its end can still be registering its image after the lab's reset removed
+// everything (CI met oms1 and oms3 holding the image right after a reset),
+// and this test needs every node to fetch it.
+func expectNoImages(t *testing.T, l *labtest.Lab, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for _, h := range l.Hosts {
+		for {
+			left := strings.TrimSpace(l.Exec(t, h.Name, "ids=$(docker images -qa); [ -z \"$ids\" ] || docker rmi -f $ids >/dev/null 2>&1; sleep 0.2; docker images -qa"))
+			if left == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still holds images %q after the lab's reset", h.Name, left)
+			}
+		}
+	}
+}
+
 // TestRelayNodeDiesE2E cuts the middle node's link while the image streams
 // through it: the node after it still gets the image (from the control
 // machine), and only the cut node is reported.
@@ -237,6 +258,7 @@ func TestRelayNodeDiesE2E(t *testing.T) {
 	l := labtest.Require(t)
 	img := bigImage(t, l)
 	l.Reset(t)
+	expectNoImages(t, l, 10*time.Second)
 	mid, last := l.Hosts[1].Name, l.Hosts[2].Name
 	cmd, out := startLoad(t, l, img, last, 20<<20)
 	l.CutLink(t, mid)
