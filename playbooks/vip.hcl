@@ -141,12 +141,17 @@ step "keepalived container" {
 # has not loaded the config now on disk is restarted. Read on the node (the
 # loaded-<sha256> its last start left), not from this run's changes, so a
 # run that stopped between writing the config and this restart still
-# converges on the next run. A new container started above has loaded it
-# already. docker restart stops with SIGTERM, on which keepalived gives the
-# VIP up; a new container (docker rm -f, SIGKILL) would leave it behind.
+# converges on the next run. A container the step above (re)created or
+# started in this run read the config on disk as it started, so it is left
+# alone: its start script writes loaded-<sha256> moments later (the test
+# here could come first and restart it, moving the VIP for nothing), and
+# --check, where no container started, must predict no restart either.
+# docker restart stops with SIGTERM, on which keepalived gives the VIP up;
+# a new container (docker rm -f, SIGKILL) would leave it behind.
 # The health check needs no restart: keepalived runs the script anew each time.
 step "reload keepalived" {
   hosts = "oms"
+  when  = !changed("keepalived container")
   command {
     argv    = ["docker", "restart", "omsrun-keepalived"]
     creates = "${var.mount_dir}/keepalived/loaded-${try(steps["keepalived config"][host.name].sha256, "unknown")}"

@@ -101,7 +101,8 @@ func removeKeepalived(t *testing.T, l *labtest.Lab, vip string) {
 
 // TestVIPConfigConvergesAfterKill: a vip.hcl run killed (SIGKILL) after it
 // wrote a new keepalived config (another VRRP password) but before the
-// restart leaves keepalived on the old one; the re-run, with nothing left
+// restart leaves keepalived on the old one (the first run, on bare hosts,
+// restarts nothing, as its --check said); the re-run, with nothing left
 // to write, restarts it on the new one, since whether keepalived runs the
 // config on disk is read from the node, and a third run changes nothing.
 // The killed run still leaves its line in each host's audit log.
@@ -113,7 +114,22 @@ func TestVIPConfigConvergesAfterKill(t *testing.T) {
 	vars := func(pass string) []string {
 		return []string{"-e", "vip=" + vip, "-e", "keepalived_image=" + img.Ref, "-e", "keepalived_image_file=" + img.Path, "-e", "vip_password=" + pass}
 	}
-	expectCode(t, deploy(t, l, "vip.hcl", l.InventoryHCL, vars("vrrp-one-S3cret")...), 0)
+	// The first run on bare hosts, predicted first: its new containers load
+	// the config as they start, so neither --check nor the run restarts them
+	// (their loaded-<sha256> may not be written yet when the test would run).
+	check := deploy(t, l, "vip.hcl", l.InventoryHCL, append(vars("vrrp-one-S3cret"), "--check")...)
+	expectCode(t, check, 0)
+	first := deploy(t, l, "vip.hcl", l.InventoryHCL, vars("vrrp-one-S3cret")...)
+	expectCode(t, first, 0)
+	announced, made := changedPairs(t, check.stdout), changedPairs(t, first.stdout)
+	if fmt.Sprint(made) != fmt.Sprint(announced) {
+		t.Fatalf("--check announced %v, the first run changed %v:\n%s", announced, made, check.stdout)
+	}
+	for _, p := range made {
+		if strings.HasPrefix(p, "reload keepalived@") {
+			t.Fatalf("the first run restarted the keepalived it had just started: %v", made)
+		}
+	}
 	audit := func(h string) string { return l.Exec(t, h, "cat /var/log/omsrun/audit.log 2>/dev/null || true") }
 	before := audit(l.Hosts[0].Name)
 	// SIGKILL as soon as the container step is over: the new config is on
