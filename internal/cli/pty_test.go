@@ -241,3 +241,36 @@ func TestRunEndCtrlCWins(t *testing.T) {
 		t.Errorf("a no without Ctrl-C: exit %d", got)
 	}
 }
+
+// TestExitCodeIsTheRecaps: Ctrl-C after the recap is out (while the run
+// locks are given back) does not change the exit code: the process exits
+// with the code the recap and the record carry.
+func TestExitCodeIsTheRecaps(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		recap engine.Recap
+		want  int
+	}{
+		{name: "ok", want: ExitOK},
+		{name: "failed", recap: engine.Recap{Hosts: []engine.HostTally{{Host: "a", Failed: 1}}}, want: ExitFailed},
+		{name: "declined", recap: engine.Recap{Declined: "not confirmed"}, want: ExitDeclined},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			e := &runEnding{ctx: ctx}
+			if got := e.code(&tc.recap); got != tc.want {
+				t.Fatalf("recap's code %d, want %d", got, tc.want)
+			}
+			cancel() // Ctrl-C while the locks are released
+			if got := Code(e.result(&tc.recap)); got != tc.want {
+				t.Errorf("exit %d after the recap said %d", got, tc.want)
+			}
+		})
+	}
+	// A run that never gave its recap a code still ends by runEnd.
+	cut, cancel := context.WithCancel(context.Background())
+	cancel()
+	if got := Code((&runEnding{ctx: cut}).result(&engine.Recap{})); got != ExitInterrupted {
+		t.Errorf("no recap code, interrupted: exit %d", got)
+	}
+}

@@ -284,17 +284,40 @@ func (a *App) execute(ctx context.Context, g *globals, l *loaded, sink engine.Si
 	defer pool.Close()
 	sink, closeRecord := a.record(g, l, sink)
 	defer closeRecord()
+	end := &runEnding{ctx: ctx}
 	runner := &engine.Runner{
 		Playbook: l.pb, Inventory: l.inv, Conn: pool, Sink: sink, Redactor: l.redactor,
 		Opts: engine.Options{Forks: g.forks, Check: g.check, Diff: g.diff, Yes: g.yes, StartAt: g.startAt, Targets: l.targets, Confirm: a.confirmer(ctx), Command: l.command, Lock: mode == runLock, Audit: mode == auditOnly, Verbose: g.verbose,
-			ExitCode: func(r *engine.Recap) int { return Code(runEnd(ctx, r)) }},
+			ExitCode: end.code},
 	}
 	recap, err := runner.Run(ctx)
 	if recap == nil {
 		return recapped(ExitRunError, err)
 	}
-	// The recap and the run's record, already out, carry this same code.
-	return runEnd(ctx, recap)
+	return end.result(recap)
+}
+
+// runEnding keeps the code the recap was given. The engine releases the run
+// locks after the recap is out (up to 15 s): Ctrl-C in that window must not
+// turn the exit code into 130 while the recap and the record say otherwise.
+type runEnding struct {
+	ctx  context.Context
+	err  error
+	done bool
+}
+
+// code gives the recap its exit code and remembers it (Options.ExitCode).
+func (e *runEnding) code(r *engine.Recap) int {
+	e.err, e.done = runEnd(e.ctx, r), true
+	return Code(e.err)
+}
+
+// result is the run's end: the recap's code when it was given one.
+func (e *runEnding) result(r *engine.Recap) error {
+	if e.done {
+		return e.err
+	}
+	return runEnd(e.ctx, r)
 }
 
 // runEnd is the one place a run's end becomes its exit code, given to the
