@@ -144,6 +144,10 @@ func (r *Runner) Run(ctx context.Context) (*Recap, error) {
 		if r.holder != nil && !gated && r.stepMayChange(st) {
 			gated = true
 			if why := r.lockGate(ctx, i, st); why != "" {
+				if ctx.Err() != nil {
+					recap.Interrupted = true // Ctrl-C cut the acquisitions short
+					break
+				}
 				recap.Stopped = why
 				recap.NotReached = r.notReached(nil, r.Playbook.Steps[i:])
 				break

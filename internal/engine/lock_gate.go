@@ -13,30 +13,54 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/omsrun/omsrun/internal/playbook"
 	"github.com/omsrun/omsrun/internal/transport"
 	"github.com/omsrun/omsrun/inventory"
 )
 
-// take makes sure this run has tried the lock: a host no command has reached
-// yet gets the acquisition in front of a `true` of its own. Its error is not
-// the verdict (see refused): a lost connection leaves the lock to the host's
-// next command, as before the gate.
-func (l *lockedHost) take(ctx context.Context) {
-	l.mu.Lock()
-	st := l.state
-	l.mu.Unlock()
-	if st == lockHeld || st == lockFailed {
-		return
+// take makes this run hold the lock on the host, or says why not: another
+// run holds it (a LockHeldError), the acquisition failed, or the host did not
+// answer twice. A command that fails before the acquisition answers (a
+// connection hiccup) leaves the lock untried; the gate tries once more, then
+// stops the run rather than change the other hosts while this one may later
+// be refused.
+func (l *lockedHost) take(ctx context.Context) error {
+	var err error
+	for try := 0; try < 2 && ctx.Err() == nil; try++ {
+		if held, why := l.verdict(); held || why != nil {
+			return why
+		}
+		_, err = l.Run(ctx, transport.Cmd{Argv: []string{"true"}, Become: l.inv.Become})
 	}
-	_, _ = l.Run(ctx, transport.Cmd{Argv: []string{"true"}, Become: l.inv.Become})
+	if held, why := l.verdict(); held || why != nil {
+		return why
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return fmt.Errorf("the run lock on %s could not be taken (tried twice): %w", l.inv.Name, err)
+}
+
+// verdict reports whether the lock is ours, or why the host refused it.
+func (l *lockedHost) verdict() (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch l.state {
+	case lockHeld:
+		return true, nil
+	case lockFailed:
+		return false, l.err
+	}
+	return false, nil
 }
 
 // lockGate runs before the run's first step that may change a host (idx,
 // st): it takes the lock on every live target and returns why the run must
-// stop ("" when every host is ours). Each host another run holds that no
-// step has failed yet is recorded as failed at st, naming the holder.
+// stop ("" when every host is ours). Each host another run holds, or whose
+// lock could not be taken, that no step has failed yet is recorded as failed
+// at st, naming the holder or the reason.
 func (r *Runner) lockGate(ctx context.Context, idx int, st *playbook.Step) string {
 	var hosts []*inventory.Host
 	locks := map[string]*lockedHost{}
@@ -53,24 +77,33 @@ func (r *Runner) lockGate(ctx context.Context, idx int, st *playbook.Step) strin
 		locks[h.Name] = s.lock
 	}
 	r.mu.Unlock()
+	errs := map[string]error{}
+	var errMu sync.Mutex
 	eachHost(hosts, max(r.Opts.Forks, 1), func(h *inventory.Host) error {
-		locks[h.Name].take(ctx)
+		if err := locks[h.Name].take(ctx); err != nil {
+			errMu.Lock()
+			errs[h.Name] = err
+			errMu.Unlock()
+		}
 		return nil
 	})
-	var held []string
+	var held, untaken []string
 	var fresh []*inventory.Host
-	errs := map[string]error{}
 	for _, h := range hosts {
-		var e *LockHeldError
-		if err := locks[h.Name].refused(); errors.As(err, &e) {
+		err := errs[h.Name]
+		if err == nil {
+			continue
+		}
+		if e := (*LockHeldError)(nil); errors.As(err, &e) {
 			held = append(held, fmt.Sprintf("%s (%s)", h.Name, e.Holder))
-			errs[h.Name] = err
-			if !r.isDead(h.Name) {
-				fresh = append(fresh, h)
-			}
+		} else {
+			untaken = append(untaken, fmt.Sprintf("%s (%s)", h.Name, r.Redactor.Scrub(err.Error())))
+		}
+		if !r.isDead(h.Name) {
+			fresh = append(fresh, h)
 		}
 	}
-	if len(held) == 0 {
+	if len(held)+len(untaken) == 0 {
 		return ""
 	}
 	if len(fresh) > 0 {
@@ -85,7 +118,14 @@ func (r *Runner) lockGate(ctx context.Context, idx int, st *playbook.Step) strin
 		}
 		r.Sink.StepEnd(StepEnd{Name: st.Name})
 	}
-	return fmt.Sprintf("another omsrun run holds the run lock on %s; this run stopped before its first change (step %q) and changed nothing", strings.Join(held, ", "), st.Name)
+	var why []string
+	if len(held) > 0 {
+		why = append(why, "another omsrun run holds the run lock on "+strings.Join(held, ", "))
+	}
+	if len(untaken) > 0 {
+		why = append(why, "the run lock could not be taken on "+strings.Join(untaken, ", "))
+	}
+	return fmt.Sprintf("%s; this run stopped before its first change (step %q) and changed nothing", strings.Join(why, "; "), st.Name)
 }
 
 // isDead reports whether an earlier step failed on the host or could not reach it.

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -143,6 +145,102 @@ func TestLockHeldOnOneHostStopsTheRunBeforeAnyChange(t *testing.T) {
 				if _, err := os.Stat(paths[h].File); !os.IsNotExist(err) {
 					t.Errorf("%s: this run's lock outlived it (%v)", h, err)
 				}
+			}
+		})
+	}
+}
+
+// hiccup fails its host's first `fails` commands as a lost connection would,
+// before the lock's acquisition can answer.
+type hiccup struct {
+	*transporttest.Local
+	mu    sync.Mutex
+	fails int
+}
+
+func (h *hiccup) Run(ctx context.Context, c transport.Cmd) (transport.Result, error) {
+	h.mu.Lock()
+	fail := h.fails > 0
+	if fail {
+		h.fails--
+	}
+	h.mu.Unlock()
+	if fail {
+		return transport.Result{}, errors.New("ssh: connection lost")
+	}
+	return h.Local.Run(ctx, c)
+}
+
+// hiccupConn hands out h2 behind a hiccup.
+type hiccupConn struct {
+	localConn
+	h2 *hiccup
+}
+
+func (c *hiccupConn) Get(ctx context.Context, h *inventory.Host) (transport.Host, error) {
+	if h.Name == "h2" {
+		return c.h2, nil
+	}
+	return c.localConn.Get(ctx, h)
+}
+
+// TestLockGateUnansweredStopsTheRun: the gate's acquisition on h2 gets no
+// answer (the connection drops before the lock answers). One hiccup is
+// retried and the run goes on; a host that does not answer twice stops the
+// run before its first change, naming the host and why, with nothing
+// changed anywhere and this run's locks given back — instead of changing h1
+// and h3 while h2 may later be refused.
+func TestLockGateUnansweredStopsTheRun(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fails   int
+		stopped bool
+	}{
+		{name: "one hiccup is retried", fails: 1},
+		{name: "no answer twice stops", fails: 2, stopped: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := testInventory(3)
+			conn := &hiccupConn{localConn: localConn{hosts: map[string]*transporttest.Local{}}}
+			paths := map[string]lockPaths{}
+			for _, h := range inv.Hosts {
+				local, p, _ := lockLab(t)
+				local.HostName = h.Name
+				conn.hosts[h.Name], paths[h.Name] = local, p
+			}
+			conn.h2 = &hiccup{Local: conn.hosts["h2"], fails: tc.fails}
+			st := step(t, "touch", ``)
+			st.Module = "toucher"
+			rec := &recorder{}
+			pb := &playbook.Playbook{Path: "t.hcl", Vars: map[string]cty.Value{}, Locals: map[string]cty.Value{}, Steps: []*playbook.Step{st}, MaxFailPercentage: -1}
+			r := &Runner{Playbook: pb, Inventory: inv, Conn: conn, Sink: rec, Redactor: secret.NewRedactor(),
+				Opts:      Options{Forks: 3, Targets: inv.Hosts, Lock: true},
+				lockPaths: func(h string) lockPaths { return paths[h] },
+				Modules:   func(string) (modules.Module, bool) { return &toucher{}, true }}
+			recap, err := r.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range inv.Hosts {
+				_, statErr := os.Stat(filepath.Join(conn.hosts[h.Name].Dir, "changed"))
+				if changed := statErr == nil; changed == tc.stopped {
+					t.Errorf("%s changed: %v", h.Name, changed)
+				}
+				if _, err := os.Stat(paths[h.Name].File); !os.IsNotExist(err) {
+					t.Errorf("%s: this run's lock outlived it (%v)", h.Name, err)
+				}
+			}
+			if !tc.stopped {
+				if recap.Stopped != "" || recap.Failed() {
+					t.Fatalf("one hiccup stopped the run: %q %+v", recap.Stopped, recap.Hosts)
+				}
+				return
+			}
+			if !strings.Contains(recap.Stopped, "could not be taken on h2") || !strings.Contains(recap.Stopped, "connection lost") || !strings.Contains(recap.Stopped, "changed nothing") {
+				t.Errorf("stopped %q: want h2, why, and that nothing changed", recap.Stopped)
+			}
+			if recap.Hosts[1].Failed != 1 || recap.Hosts[0].Failed+recap.Hosts[2].Failed != 0 {
+				t.Errorf("want h2 failed and only h2: %+v", recap.Hosts)
 			}
 		})
 	}
