@@ -268,11 +268,15 @@ func (r *Runner) unlockAll(me LockHolder, recap *Recap) {
 	})
 }
 
-// runResult is the audit log's word for how the run ended.
+// runResult is the audit log's word for how the run ended. A run refused at
+// its question (no, or no terminal to ask on, after it read the hosts under
+// the lock) is "declined": it changed nothing, and "ok" would say it went on.
 func runResult(recap *Recap) string {
 	switch {
 	case recap.Interrupted:
 		return "interrupted"
+	case recap.Declined != "":
+		return "declined"
 	case recap.Failed():
 		return "failed"
 	}
