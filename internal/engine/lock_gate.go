@@ -22,15 +22,19 @@ import (
 
 // take makes this run hold the lock on the host, or says why not: another
 // run holds it (a LockHeldError), the acquisition failed, or the host did not
-// answer twice. A command that fails before the acquisition answers (a
-// connection hiccup) leaves the lock untried; the gate tries once more, then
-// stops the run rather than change the other hosts while this one may later
-// be refused.
+// answer. A command that fails before the acquisition answers (a connection
+// hiccup) leaves the lock untried; the gate tries once more, then stops the
+// run rather than change the other hosts while this one may later be
+// refused. sudo's refusal is not tried again: it would only refuse again.
 func (l *lockedHost) take(ctx context.Context) error {
 	var err error
 	for try := 0; try < 2 && ctx.Err() == nil; try++ {
 		if held, why := l.verdict(); held || why != nil {
 			return why
+		}
+		var be *transport.BecomeError
+		if errors.As(err, &be) {
+			break
 		}
 		_, err = l.Run(ctx, transport.Cmd{Argv: []string{"true"}, Become: l.inv.Become})
 	}
@@ -40,7 +44,10 @@ func (l *lockedHost) take(ctx context.Context) error {
 	if err == nil {
 		err = ctx.Err()
 	}
-	return fmt.Errorf("the run lock on %s could not be taken (tried twice): %w", l.inv.Name, err)
+	if err == nil {
+		err = errors.New("no answer")
+	}
+	return fmt.Errorf("the run lock on %s could not be taken: %w", l.inv.Name, err)
 }
 
 // verdict reports whether the lock is ours, or why the host refused it.

@@ -156,15 +156,21 @@ type hiccup struct {
 	*transporttest.Local
 	mu    sync.Mutex
 	fails int
+	err   error // what each failed command returns: a lost connection when nil
+	tries int
 }
 
 func (h *hiccup) Run(ctx context.Context, c transport.Cmd) (transport.Result, error) {
 	h.mu.Lock()
+	h.tries++
 	fail := h.fails > 0
 	if fail {
 		h.fails--
 	}
 	h.mu.Unlock()
+	if fail && h.err != nil {
+		return transport.Result{}, h.err
+	}
 	if fail {
 		return transport.Result{}, errors.New("ssh: connection lost")
 	}
@@ -189,15 +195,20 @@ func (c *hiccupConn) Get(ctx context.Context, h *inventory.Host) (transport.Host
 // retried and the run goes on; a host that does not answer twice stops the
 // run before its first change, naming the host and why, with nothing
 // changed anywhere and this run's locks given back — instead of changing h1
-// and h3 while h2 may later be refused.
+// and h3 while h2 may later be refused. sudo's refusal is not tried again
+// (it would only add sudo's delay) and its remedy reaches the recap.
 func TestLockGateUnansweredStopsTheRun(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		fails   int
+		err     error
 		stopped bool
+		why     string
+		tries   int // commands h2 was sent, the release's included
 	}{
-		{name: "one hiccup is retried", fails: 1},
-		{name: "no answer twice stops", fails: 2, stopped: true},
+		{name: "one hiccup is retried", fails: 1, tries: 4},
+		{name: "no answer twice stops", fails: 2, stopped: true, why: "connection lost", tries: 3}, // the release runs: an unanswered acquisition may have taken it
+		{name: "sudo's refusal stops at once", fails: 5, err: &transport.BecomeError{Host: "h2", NeedPassword: true}, stopped: true, why: "--ask-become-pass", tries: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inv := testInventory(3)
@@ -208,7 +219,7 @@ func TestLockGateUnansweredStopsTheRun(t *testing.T) {
 				local.HostName = h.Name
 				conn.hosts[h.Name], paths[h.Name] = local, p
 			}
-			conn.h2 = &hiccup{Local: conn.hosts["h2"], fails: tc.fails}
+			conn.h2 = &hiccup{Local: conn.hosts["h2"], fails: tc.fails, err: tc.err}
 			st := step(t, "touch", ``)
 			st.Module = "toucher"
 			rec := &recorder{}
@@ -230,13 +241,16 @@ func TestLockGateUnansweredStopsTheRun(t *testing.T) {
 					t.Errorf("%s: this run's lock outlived it (%v)", h.Name, err)
 				}
 			}
+			if conn.h2.tries != tc.tries {
+				t.Errorf("h2 was sent %d commands, want %d", conn.h2.tries, tc.tries)
+			}
 			if !tc.stopped {
 				if recap.Stopped != "" || recap.Failed() {
 					t.Fatalf("one hiccup stopped the run: %q %+v", recap.Stopped, recap.Hosts)
 				}
 				return
 			}
-			if !strings.Contains(recap.Stopped, "could not be taken on h2") || !strings.Contains(recap.Stopped, "connection lost") || !strings.Contains(recap.Stopped, "changed nothing") {
+			if !strings.Contains(recap.Stopped, "could not be taken on h2") || !strings.Contains(recap.Stopped, tc.why) || !strings.Contains(recap.Stopped, "changed nothing") {
 				t.Errorf("stopped %q: want h2, why, and that nothing changed", recap.Stopped)
 			}
 			if recap.Hosts[1].Failed != 1 || recap.Hosts[0].Failed+recap.Hosts[2].Failed != 0 {
