@@ -42,8 +42,10 @@ step "loaded config, first node" {
 # config.yaml, when another oms node of the inventory did not answer or
 # does not serve: the restart could leave nobody behind the VIP (with two
 # nodes, the only one), and the others would follow. Not held against it:
-# the first node itself (it goes alone, first) and, in deploy.hcl
-# (replace_containers), a node without a container, which this run creates.
+# the first node itself (it goes alone, first) and a host without an OMS
+# container: no member of the running cluster (deploy.hcl creates it;
+# reconfigure.hcl and scale-in.hcl leave it alone, as for the replacement
+# host of a scale-in that waits for its deploy).
 # Fails the first node only: the gate below then keeps the others as they
 # are. Decided here once for every playbook that includes this file.
 step "other nodes serving" {
@@ -52,10 +54,10 @@ step "other nodes serving" {
   (try(steps["loaded config, first node"][host.name].stale, false) || changed("config.yaml, first node")))
   assert {
     that = length([for h in hosts.oms : h.name if !(h.name == host.name ||
-      (local.replace_containers && !try(steps["read existing deployment"][h.name].exists, true)) ||
+      !try(steps["read existing deployment"][h.name].exists, true) ||
     try(steps["healthy since"][h.name].healthy, false))]) == 0
     message = join("\n", concat([for h in hosts.oms : "${h.name} (${h.address}): ${can(steps["healthy since"][h.name]) ? "container not running or OMS not healthy" : "did not answer (or failed an earlier step)"}" if !(h.name == host.name ||
-      (local.replace_containers && !try(steps["read existing deployment"][h.name].exists, true)) ||
+      !try(steps["read existing deployment"][h.name].exists, true) ||
       try(steps["healthy since"][h.name].healthy, false))], [
       "not restarting ${host.name} on the new config.yaml: with the node(s) above down, nobody could be left serving behind the VIP. Bring them back (start the container, or the host) and run again, or take them out of the cluster: remove them from the inventory and run scale-in.hcl -e remove_node=<address>."
     ]))

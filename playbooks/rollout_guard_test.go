@@ -16,8 +16,9 @@ import (
 // TestRolloutRefusedWithANodeDown: before the rollout restarts its first
 // node on a changed config.yaml, every other oms node of the inventory must
 // have answered and serve: with one down, the restart could leave nobody
-// behind the VIP. The first node itself and deploy's new nodes (created by
-// the run) are not held against it, nor is anything when nothing is to be
+// behind the VIP. The first node itself and hosts without an OMS container
+// (no members: deploy creates them, a scale-in's replacement host waits for
+// its deploy) are not held against it, nor is anything when nothing is to be
 // reloaded; the message names the nodes and the way out.
 func TestRolloutRefusedWithANodeDown(t *testing.T) {
 	type node struct{ exists, healthy bool }
@@ -33,7 +34,8 @@ func TestRolloutRefusedWithANodeDown(t *testing.T) {
 		{"another node down", "reconfigure.hcl", map[string]*node{"oms1": &up, "oms2": &down, "oms3": &up}, []string{"oms2 (10.0.0.12): container not running or OMS not healthy"}, false},
 		{"the first node down: it goes first", "reconfigure.hcl", map[string]*node{"oms1": &down, "oms2": &up, "oms3": &up}, nil, false},
 		{"a new node deploy creates", "deploy.hcl", map[string]*node{"oms1": &up, "oms2": &up, "oms3": &absent}, nil, false},
-		{"no container is a node down to reconfigure", "reconfigure.hcl", map[string]*node{"oms1": &up, "oms2": &up, "oms3": &absent}, []string{"oms3"}, false},
+		{"a host without a container is no member: reconfigure", "reconfigure.hcl", map[string]*node{"oms1": &up, "oms2": &up, "oms3": &absent}, nil, false},
+		{"a stopped member is down, a host without a container is not", "reconfigure.hcl", map[string]*node{"oms1": &up, "oms2": &down, "oms3": &absent}, []string{"oms2 (10.0.0.12): container not running or OMS not healthy"}, false},
 		{"nothing runs yet", "deploy.hcl", map[string]*node{"oms1": &absent, "oms2": &absent, "oms3": nil}, nil, false},
 		{"nothing to reload", "deploy.hcl", map[string]*node{"oms1": &up, "oms2": &up, "oms3": nil}, nil, true},
 	} {
